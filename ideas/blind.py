@@ -1,0 +1,186 @@
+"""The blind projection: what a given viewer may see of an idea.
+
+This is the only place that turns idea rows into something shown to a
+person (page, fragment, JSON, CSV, notice). It never reads who submitted an
+idea except to answer "is it the viewer's own?" and, once shipped, the
+names of those who opted in to credit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ideas.db import is_postgres
+from ideas.lifecycle import SHIPPED
+from ideas.schemas import Credit, IdeaOut, Ref
+from ideas.tables import Idea, Submission, Vote
+from ideas.viewer import Viewer
+
+#: the Idea columns a projection needs; select these, nothing else is shown
+IDEA_COLUMNS = (
+    Idea.id,
+    Idea.title,
+    Idea.problem,
+    Idea.proposal,
+    Idea.touchpoint,
+    Idea.status,
+    Idea.votes,
+    Idea.submitted_on,
+    Idea.owning_department,
+    Idea.duplicate_of,
+    Idea.answered,
+)
+
+#: IDEA_COLUMNS as SQL, for the few hot queries written as plain SQL
+IDEA_SQL_COLUMNS = ", ".join(c._meta.db_column_name for c in IDEA_COLUMNS)
+
+
+async def mine_ids(viewer: Viewer, idea_ids: Iterable[int]) -> set[int]:
+    """The ideas among `idea_ids` that the viewer submitted or co-submitted."""
+    ids = list(set(idea_ids))
+    if not ids:
+        return set()
+    rows = (
+        await Submission.select(Submission.idea)
+        .where(Submission.user == viewer.id, Submission.idea.is_in(ids))
+        .run()
+    )
+    return {r["idea"] for r in rows}
+
+
+async def credits_for(idea_ids: Iterable[int]) -> dict[int, list[Credit]]:
+    """Opted-in submitters of shipped ideas: name and department, never title."""
+    ids = list(set(idea_ids))
+    if not ids:
+        return {}
+    rows = (
+        await Submission.select(
+            Submission.idea,
+            Submission.user.name.as_alias("name"),
+            Submission.user.department.name.as_alias("department"),
+        )
+        .where(Submission.idea.is_in(ids), Submission.credit.eq(True))
+        .order_by(Submission.id)
+        .run()
+    )
+    out: dict[int, list[Credit]] = {}
+    for r in rows:
+        out.setdefault(r["idea"], []).append(Credit(name=r["name"], department=r["department"]))
+    return out
+
+
+def _in(column: str, ids: list[int]) -> tuple[str, list]:
+    """`column IN (ids)` as SQL text with placeholders: one array parameter on
+    PostgreSQL (a stable statement, prepared once), a list on SQLite."""
+    if is_postgres():
+        return f"{column} = ANY({{}})", [ids]
+    return f"{column} IN ({', '.join('{}' for _ in ids)})", list(ids)
+
+
+async def _viewer_facts(rows: Sequence[dict], viewer: Viewer):
+    """What the viewer may know about these ideas beyond their rows, in one
+    round trip: which they voted for, which are theirs, the owning
+    departments' names, and the credited submitters of shipped ideas."""
+    ids = [r["id"] for r in rows]
+    user = str(viewer.id)
+    parts, args = [], []
+    ids_sql, ids_args = _in("idea", ids)
+    parts.append(
+        f"SELECT 'v' AS k, idea AS i, NULL AS a, NULL AS b, 0 AS o FROM vote "
+        f'WHERE "user" = {{}} AND {ids_sql}'
+    )
+    args += [user, *ids_args]
+    parts.append(
+        f"SELECT 'm', idea, NULL, NULL, 0 FROM submission WHERE \"user\" = {{}} AND {ids_sql}"
+    )
+    args += [user, *ids_args]
+    dept_ids = sorted({r["owning_department"] for r in rows if r["owning_department"]})
+    if dept_ids:
+        sql, more = _in("id", dept_ids)
+        parts.append(f"SELECT 'd', id, name, NULL, 0 FROM department WHERE {sql}")
+        args += more
+    shipped = [r["id"] for r in rows if r["status"] == SHIPPED]
+    if shipped:
+        sql, more = _in("s.idea", shipped)
+        parts.append(
+            "SELECT 'c', s.idea, u.name, d.name, s.id FROM submission s "
+            'JOIN tp_user u ON u.id = s."user" JOIN department d ON d.id = u.department '
+            f"WHERE {sql} AND s.credit = {{}}"
+        )
+        args += [*more, True]
+    facts = await Vote.raw(" UNION ALL ".join(parts), *args).run()
+    voted, mine, departments = set(), set(), {}
+    credited: dict[int, list[tuple[int, Credit]]] = {}
+    for f in facts:
+        kind = f["k"]
+        if kind == "v":
+            voted.add(f["i"])
+        elif kind == "m":
+            mine.add(f["i"])
+        elif kind == "d":
+            departments[f["i"]] = f["a"]
+        else:
+            credited.setdefault(f["i"], []).append((f["o"], Credit(name=f["a"], department=f["b"])))
+    credits = {i: [c for _o, c in sorted(cs, key=lambda oc: oc[0])] for i, cs in credited.items()}
+    return voted, mine, departments, credits
+
+
+async def blind_ideas(rows: Sequence[dict], viewer: Viewer) -> list[IdeaOut]:
+    """Project idea rows (selected with IDEA_COLUMNS) for `viewer`, in order."""
+    if not rows:
+        return []
+    voted, mine, departments, credits = await _viewer_facts(rows, viewer)
+    out = []
+    for r in rows:
+        dept = r["owning_department"]
+        out.append(
+            IdeaOut(
+                id=str(r["id"]),
+                title=r["title"],
+                problem=r["problem"],
+                proposal=r["proposal"],
+                touchpoint=r["touchpoint"],
+                status=r["status"],
+                votes=r["votes"],
+                voted=r["id"] in voted,
+                submitted_on=r["submitted_on"],
+                owning_department=Ref(id=str(dept), name=departments[dept]) if dept else None,
+                duplicate_of=str(r["duplicate_of"]) if r["duplicate_of"] else None,
+                is_mine=r["id"] in mine,
+                credited_to=credits.get(r["id"], []),
+                answered=bool(r.get("answered")),
+            )
+        )
+    return out
+
+
+async def blind_idea(row: dict, viewer: Viewer) -> IdeaOut:
+    return (await blind_ideas([row], viewer))[0]
+
+
+async def submitter_ids(idea_id: int) -> list:
+    """User ids of an idea's submitter and co-submitters: for delivering
+    notices to them and for checking "is this mine?", never for display."""
+    rows = await Submission.select(Submission.user).where(Submission.idea == idea_id).run()
+    return [r["user"] for r in rows]
+
+
+def author_label(is_submitter: bool, as_council: bool, name: str) -> str:
+    """How a comment's author is shown: the submitter never by name."""
+    if is_submitter:
+        return "Submitter"
+    if as_council:
+        return "CX council"
+    return name
+
+
+__all__ = [
+    "IDEA_COLUMNS",
+    "IDEA_SQL_COLUMNS",
+    "author_label",
+    "blind_idea",
+    "blind_ideas",
+    "credits_for",
+    "mine_ids",
+    "submitter_ids",
+]

@@ -1,0 +1,86 @@
+"""Engine helpers: one way to open a write transaction on either engine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from piccolo.engine.finder import engine_finder
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+_sqlite_write_lock: asyncio.Lock | None = None
+
+
+_engine = None
+
+
+def engine():
+    """The configured engine (looked up once: engine_finder re-imports the
+    configuration module on every call, and this runs several times a request)."""
+    global _engine
+    if _engine is None:
+        db = engine_finder()
+        assert db is not None, "no Piccolo engine configured (PICCOLO_CONF)"
+        _engine = db
+    return _engine
+
+
+def is_postgres() -> bool:
+    return isinstance(engine(), PostgresEngine)
+
+
+def _lock() -> asyncio.Lock:
+    global _sqlite_write_lock
+    if _sqlite_write_lock is None:
+        _sqlite_write_lock = asyncio.Lock()
+    return _sqlite_write_lock
+
+
+@asynccontextmanager
+async def write_transaction() -> AsyncIterator[None]:
+    """A transaction for read-then-write work.
+
+    On SQLite: IMMEDIATE (takes the write lock up front, so no upgrade
+    deadlock) and serialised in-process, which is much faster than letting
+    writers spin on the busy timeout. On PostgreSQL: a plain transaction.
+    """
+    db = engine()
+    if db.current_transaction.get() is not None:
+        yield  # already inside one: join it
+    elif isinstance(db, SQLiteEngine):
+        async with _lock():
+            async with db.transaction(transaction_type=TransactionType.immediate):
+                yield
+    else:
+        async with db.transaction():
+            yield
+
+
+async def _keep_session(connection) -> None:
+    """Pool release hook: asyncpg still rolls back an open transaction, but
+    skips its default reset query (advisory unlock, CLOSE ALL, UNLISTEN, RESET
+    ALL), a round trip per query that cost more than the query itself. Nothing
+    here sets session state, listens or takes session-level advisory locks."""
+
+
+async def open_pool(max_size: int = 20) -> None:
+    db = engine()
+    if isinstance(db, PostgresEngine) and db.pool is None:
+        await db.start_connection_pool(max_size=max_size, reset=_keep_session)
+
+
+async def close_pool() -> None:
+    db = engine()
+    if isinstance(db, PostgresEngine) and db.pool is not None:
+        await db.close_connection_pool()
+
+
+async def run_migrations() -> None:
+    """Apply every pending Piccolo migration (forward only)."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="ideas", migration_id="all", fake=False)
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}")

@@ -1,0 +1,472 @@
+"""Importing people from a CSV file: the one set of rules shared by the admin
+pages and `touchpoint users import`.
+
+The file has a header naming the columns `email, name, title, department,
+roles` (`title` and `roles` may be absent); roles are separated by `;`.
+Importing is two steps: `plan_import` says what would happen — each row is
+created, updated, unchanged or rejected with its reason — and writes
+nothing; `apply_import` writes the created and updated rows in one
+transaction, refusing a plan the directory has moved on from since.
+
+A row is rejected for a bad email, a missing name or department, an unknown
+role, a value too long, an email that appears more than once in the file,
+or a change that would leave no active admin. Nothing is written for a
+rejected row; the other rows still go in.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from uuid import UUID
+
+from asyncpg.exceptions import UniqueViolationError
+
+from ideas import audit, invitations
+from ideas.db import is_postgres, write_transaction
+from ideas.errors import Conflict, Invalid
+from ideas.people import normalise_email
+from ideas.tables import Department, User
+from ideas.viewer import ROLES, Viewer, roles_of, sorted_roles
+
+COLUMNS = ("email", "name", "title", "department", "roles")
+REQUIRED_COLUMNS = ("email", "name", "department")
+MAX_ROWS = 10_000
+#: column → (low, high) length after trimming
+LIMITS = {"name": (1, 120), "title": (0, 120), "department": (1, 80)}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row of the file as written (trimmed), before any checking."""
+
+    #: line number in the file, the header being line 1
+    line: int
+    email: str
+    name: str
+    title: str = ""
+    department: str = ""
+    roles: tuple[str, ...] = ()
+    #: a problem found while reading (e.g. more values than columns)
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class PlannedRow:
+    line: int
+    email: str
+    name: str
+    title: str
+    department: str
+    #: always includes "staff"
+    roles: tuple[str, ...]
+    #: the person's id when they exist already
+    user_id: UUID | None = None
+    #: for an update: {field: {"before": ..., "after": ...}}, changed fields only
+    changes: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    email: str
+    name: str
+    reason: str
+
+
+@dataclass
+class ImportPlan:
+    created: list[PlannedRow] = field(default_factory=list)
+    updated: list[PlannedRow] = field(default_factory=list)
+    unchanged: list[PlannedRow] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    #: departments that the created/updated rows need and that do not exist yet
+    new_departments: list[str] = field(default_factory=list)
+
+    @property
+    def writes(self) -> int:
+        return len(self.created) + len(self.updated)
+
+    def fingerprint(self) -> str:
+        """A digest of what applying would write (and what it expects to find):
+        equal fingerprints mean the same import."""
+        payload = {
+            "created": [_canon(r) for r in self.created],
+            "updated": [_canon(r) for r in self.updated],
+            "new_departments": self.new_departments,
+        }
+        raw = json.dumps(payload, sort_keys=True, default=str).encode()
+        return hashlib.sha256(raw).hexdigest()
+
+
+def _canon(row: PlannedRow) -> dict:
+    data = asdict(row)
+    data.pop("line")
+    return data
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: list[str]
+    updated: list[str]
+    unchanged: int
+    rejected: int
+    new_departments: list[str]
+    #: invitations sent, and those whose mail failed (the link exists)
+    invited: list[str] = field(default_factory=list)
+    invite_failed: list[str] = field(default_factory=list)
+
+
+# -- reading -------------------------------------------------------------------
+
+
+def decode_upload(raw: bytes) -> str:
+    """CSV bytes as text: UTF-8 (with or without a byte-order mark)."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid("file", "must be UTF-8 text (save the sheet as 'CSV UTF-8')") from None
+    if "\x00" in text:  # no text column can hold it (PostgreSQL refuses U+0000)
+        raise Invalid("file", "holds NUL characters: save the sheet as 'CSV UTF-8'")
+    return text
+
+
+def parse_people_csv(text: str) -> list[Row]:
+    """The rows of a people CSV. A file without a usable header, with no
+    rows, or with more than MAX_ROWS rows is refused as a whole (422 on
+    `file`); problems with single rows are left for `plan_import`."""
+    text = text.removeprefix("\ufeff")
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    rows: list[Row] = []
+    try:
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            if header is None:
+                header = [c.strip().lower() for c in cells]
+                missing = [c for c in REQUIRED_COLUMNS if c not in header]
+                if missing:
+                    raise Invalid(
+                        "file",
+                        "the first line must name the columns "
+                        f"{', '.join(COLUMNS)}; missing: {', '.join(missing)}",
+                    )
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise Invalid("file", f"has more than {MAX_ROWS} rows; split it")
+            rows.append(_row(reader.line_num, header, cells))
+    except csv.Error as exc:
+        raise Invalid("file", f"is not readable CSV (line {reader.line_num}: {exc})") from None
+    if header is None:
+        raise Invalid("file", "is empty")
+    if not rows:
+        raise Invalid("file", "has a header but no rows")
+    return rows
+
+
+def _delimiter(text: str) -> str:
+    """`,` unless the header line is clearly separated by `;` or tabs (as some
+    spreadsheets save it). Judged on the header only: `;` also separates roles."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def _row(line: int, header: list[str], cells: list[str]) -> Row:
+    values = {name: "" for name in COLUMNS}
+    for name, cell in zip(header, cells, strict=False):
+        if name in values and not values[name]:
+            values[name] = cell.strip()
+    extra = [c for c in cells[len(header) :] if c.strip()]
+    roles = tuple(r.strip().lower() for r in values["roles"].split(";") if r.strip())
+    return Row(
+        line=line,
+        email=values["email"],
+        name=values["name"],
+        title=values["title"],
+        department=values["department"],
+        roles=roles,
+        problem=f"has {len(cells)} values but the header names {len(header)}" if extra else "",
+    )
+
+
+# -- planning ------------------------------------------------------------------
+
+
+def _check(row: Row) -> tuple[str, str]:
+    """(normalised email, reason); reason is "" for a good row."""
+    if row.problem:
+        return "", row.problem
+    if not row.email:
+        return "", "email is missing"
+    try:
+        email = normalise_email(row.email)
+    except Invalid as exc:
+        return "", f"bad email: {exc.reason}"
+    if not row.name:
+        return email, "name is missing"
+    if not row.department:
+        return email, "department is missing"
+    for column, (low, high) in LIMITS.items():
+        if not low <= len(getattr(row, column)) <= high:
+            return email, f"{column} must be {low}–{high} characters"
+    bad = [r for r in row.roles if r not in ROLES]
+    if bad:
+        return email, f"unknown role {bad[0]!r}; roles are {', '.join(ROLES)}"
+    return email, ""
+
+
+async def _existing_users(emails: list[str]) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    for start in range(0, len(emails), 500):
+        chunk = emails[start : start + 500]
+        rows = (
+            await User.select(
+                User.id,
+                User.email,
+                User.name,
+                User.title,
+                User.department.name.as_alias("department_name"),
+                User.is_council,
+                User.is_leader,
+                User.is_admin,
+                User.active,
+            )
+            .where(User.email.is_in(chunk))
+            .run()
+        )
+        found.update({r["email"]: r for r in rows})
+    return found
+
+
+async def _department_names() -> dict[str, str]:
+    """Existing department names by their case-folded form."""
+    rows = await Department.select(Department.name).run()
+    return {r["name"].casefold(): r["name"] for r in rows}
+
+
+async def _active_admins() -> set[UUID]:
+    rows = await User.select(User.id).where(User.is_admin.eq(True), User.active.eq(True)).run()
+    return {r["id"] for r in rows}
+
+
+async def plan_import(rows: list[Row], actor: Viewer | None = None) -> ImportPlan:
+    """What importing these rows would do. Writes nothing.
+
+    Existing people are matched by email and updated (name, title,
+    department, roles); a department is matched by name ignoring case and
+    created when missing. `actor`, when given, may not remove their own
+    admin role; nobody may remove the last active admin's.
+    """
+    plan = ImportPlan()
+    checked: list[tuple[Row, str, str]] = [(row, *_check(row)) for row in rows]
+    lines_of: dict[str, list[int]] = {}
+    for row, email, _reason in checked:
+        if email:
+            lines_of.setdefault(email, []).append(row.line)
+    existing = await _existing_users([e for e in lines_of if len(lines_of[e]) == 1])
+    departments = await _department_names()
+    admins = await _active_admins()
+    new_departments: dict[str, str] = {}
+    losing_admin: list[PlannedRow] = []
+
+    for row, email, reason in checked:
+        if not reason and len(lines_of.get(email, [])) > 1:
+            others = ", ".join(str(n) for n in lines_of[email])
+            reason = f"email appears more than once in the file (lines {others})"
+        if reason:
+            plan.rejected.append(Rejected(row.line, row.email, row.name, reason))
+            continue
+        folded = row.department.casefold()
+        department = departments.get(folded) or new_departments.setdefault(folded, row.department)
+        roles = tuple(sorted_roles(set(row.roles) | {"staff"}))
+        current = existing.get(email)
+        if current is None:
+            plan.created.append(PlannedRow(row.line, email, row.name, row.title, department, roles))
+            continue
+        before = {
+            "name": current["name"],
+            "title": current["title"],
+            "department": current["department_name"],
+            "roles": sorted_roles(roles_of(current)),
+        }
+        after = {
+            "name": row.name,
+            "title": row.title,
+            "department": department,
+            "roles": list(roles),
+        }
+        changes = audit.diff(before, after)
+        planned = PlannedRow(
+            row.line, email, row.name, row.title, department, roles, current["id"], changes
+        )
+        if not changes:
+            plan.unchanged.append(planned)
+            continue
+        if current["id"] in admins and "admin" not in roles:
+            if actor is not None and current["id"] == actor.id:
+                plan.rejected.append(
+                    Rejected(
+                        row.line,
+                        row.email,
+                        row.name,
+                        "you cannot remove your own admin role; ask another admin",
+                    )
+                )
+                continue
+            losing_admin.append(planned)
+        plan.updated.append(planned)
+
+    if losing_admin and not admins - {p.user_id for p in losing_admin}:
+        for planned in losing_admin:
+            plan.updated.remove(planned)
+            plan.rejected.append(
+                Rejected(
+                    planned.line,
+                    planned.email,
+                    planned.name,
+                    "would leave no active admin: keep the admin role on someone",
+                )
+            )
+    plan.rejected.sort(key=lambda r: r.line)
+    used = {r.department.casefold() for r in plan.created + plan.updated}
+    plan.new_departments = sorted(v for k, v in new_departments.items() if k in used)
+    return plan
+
+
+# -- applying ------------------------------------------------------------------
+
+
+@contextmanager
+def duplicates_refused(message: str) -> Iterator[None]:
+    """A unique index refusing a row another request wrote meanwhile (a race
+    the checks before the write cannot see) answers 409, not 500."""
+    try:
+        yield
+    except (UniqueViolationError, sqlite3.IntegrityError) as exc:
+        if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" not in str(exc):
+            raise
+        raise Conflict(message) from None
+
+
+def _role_columns(roles: tuple[str, ...]) -> dict:
+    return {
+        User.is_council: "council" in roles,
+        User.is_leader: "leader" in roles,
+        User.is_admin: "admin" in roles,
+    }
+
+
+async def apply_import(
+    plan: ImportPlan, actor: Viewer | UUID | None = None, invite: bool = False
+) -> ImportResult:
+    """Write a plan's created and updated rows in one transaction, with an
+    audit entry per person and one for the import (`actor` None means the
+    command line). Refuses (409, nothing written) when the directory changed
+    since the plan was made. With `invite`, each created person is mailed a
+    one-time link to set a password, after the commit."""
+    changed = "the directory changed since this import was previewed: preview it again"
+    with duplicates_refused(changed):
+        links = await _apply(plan, actor, invite)
+    failed = await invitations.send_links(links)
+    return ImportResult(
+        created=[r.email for r in plan.created],
+        updated=[r.email for r in plan.updated],
+        unchanged=len(plan.unchanged),
+        rejected=len(plan.rejected),
+        new_departments=list(plan.new_departments),
+        invited=[i.email for i in links],
+        invite_failed=failed,
+    )
+
+
+async def _apply(
+    plan: ImportPlan, actor: Viewer | UUID | None, invite: bool
+) -> list[invitations.Issued]:
+    async with write_transaction():
+        fresh = await plan_import(
+            [
+                Row(r.line, r.email, r.name, r.title, r.department, r.roles)
+                for r in plan.created + plan.updated
+            ],
+            actor if isinstance(actor, Viewer) else None,
+        )
+        if fresh.fingerprint() != plan.fingerprint():
+            raise Conflict("the directory changed since this import was previewed")
+        if is_postgres():  # hold the admins steady while the roles change
+            await User.select(User.id).where(User.is_admin.eq(True)).lock_rows().run()
+        department_ids = {}
+        for name in sorted({r.department for r in plan.created + plan.updated}):
+            await Department.insert(Department(name=name)).on_conflict(action="DO NOTHING").run()
+            rows = await Department.select(Department.id).where(Department.name == name).run()
+            department_ids[name] = rows[0]["id"]
+        for name in plan.new_departments:
+            await audit.record(actor, "department.create", name, {"via": "import"})
+        created_ids = []
+        if plan.created:
+            users = [
+                User(
+                    email=r.email,
+                    name=r.name,
+                    title=r.title,
+                    department=department_ids[r.department],
+                    password_hash="",
+                    is_council="council" in r.roles,
+                    is_leader="leader" in r.roles,
+                    is_admin="admin" in r.roles,
+                )
+                for r in plan.created
+            ]
+            for start in range(0, len(users), 500):
+                await User.insert(*users[start : start + 500]).run()
+            created_ids = [u.id for u in users]
+            for r in plan.created:
+                await audit.record(
+                    actor,
+                    "person.create",
+                    r.email,
+                    {
+                        "name": r.name,
+                        "title": r.title,
+                        "department": r.department,
+                        "roles": list(r.roles),
+                        "via": "import",
+                    },
+                )
+        for r in plan.updated:
+            await (
+                User.update(
+                    {
+                        User.name: r.name,
+                        User.title: r.title,
+                        User.department: department_ids[r.department],
+                        **_role_columns(r.roles),
+                    }
+                )
+                .where(User.id == r.user_id)
+                .run()
+            )
+            await audit.record(actor, "person.update", r.email, {**r.changes, "via": "import"})
+        if plan.writes:
+            await audit.record(
+                actor,
+                "people.import",
+                f"{plan.writes} people",
+                {
+                    "created": len(plan.created),
+                    "updated": len(plan.updated),
+                    "unchanged": len(plan.unchanged),
+                    "rejected": len(plan.rejected),
+                    "new_departments": plan.new_departments,
+                },
+            )
+        return await invitations.issue_invites(created_ids, actor) if invite else []

@@ -1,0 +1,302 @@
+"""One-time links to set a password: invitations (72 hours) and resets.
+
+A link carries a random token; only its SHA-256 is stored. A link works
+once, until it expires, for an active person; issuing a new link retires the
+person's older ones. A reset request answers the same whether or not the
+address belongs to anyone: the caller learns nothing from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from email.utils import formataddr
+from uuid import UUID
+
+from ideas import audit, mail, security
+from ideas.config import get_settings
+from ideas.db import write_transaction
+from ideas.errors import Conflict, DomainError, Invalid, NotFound
+from ideas.people import normalise_email
+from ideas.services import utcnow
+from ideas.tables import BrowserSession, Invitation, User
+from ideas.viewer import Viewer
+
+log = logging.getLogger("touchpoint.invitations")
+
+INVITE_TTL = dt.timedelta(hours=72)
+RESET_TTL = dt.timedelta(hours=2)
+TTL = {"invite": INVITE_TTL, "reset": RESET_TTL}
+
+
+class LinkInvalid(DomainError):
+    """The link is unknown, used, expired, or its person is deactivated
+    (one answer for all four)."""
+
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This link is no longer valid: it was used already, it expired, or it is wrong. "
+            "Ask for a new one."
+        )
+
+
+def link_for(token: str) -> str:
+    return f"{get_settings().base_url}/password/set?token={token}"
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A link just issued: what the mail needs (the token never touches the DB)."""
+
+    user_id: UUID
+    email: str
+    name: str
+    purpose: str
+    token: str
+    expires_at: dt.datetime
+
+    @property
+    def link(self) -> str:
+        return link_for(self.token)
+
+
+async def issue(user_id: UUID, purpose: str = "invite") -> Issued:
+    """Create a link for an active person and retire their older unused links.
+    Call inside a transaction; send the mail after the commit."""
+    if purpose not in TTL:
+        raise ValueError(f"unknown purpose {purpose!r}")
+    rows = (
+        await User.select(User.id, User.email, User.name, User.active)
+        .where(User.id == user_id)
+        .run()
+    )
+    if not rows:
+        raise NotFound("no such person")
+    if not rows[0]["active"]:
+        raise Conflict(f"{rows[0]['email']} is deactivated: reactivate them first")
+    now = utcnow()
+    await (
+        Invitation.update({Invitation.expires_at: now})
+        .where(
+            Invitation.user == user_id,
+            Invitation.used_at.is_null(),
+            Invitation.expires_at > now,
+        )
+        .run()
+    )
+    token, hashed = security.new_secret()
+    expires_at = now + TTL[purpose]
+    await Invitation.insert(
+        Invitation(
+            user=user_id,
+            token_hash=hashed,
+            purpose=purpose,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    ).run()
+    return Issued(user_id, rows[0]["email"], rows[0]["name"], purpose, token, expires_at)
+
+
+#: purpose → (mail template, subject)
+MAILS = {
+    "invite": ("invitation", "You are invited to Touchpoint"),
+    "reset": ("password_reset", "Reset your Touchpoint password"),
+}
+
+
+def link_mail(issued: Issued) -> mail.Mail:
+    """The invitation or reset mail carrying one link."""
+    template, subject = MAILS[issued.purpose]
+    context = {
+        "name": issued.name,
+        "email": issued.email,
+        "link": issued.link,
+        "hours": int(TTL[issued.purpose].total_seconds() // 3600),
+        "login_url": f"{get_settings().base_url}/login",
+        "subject": subject,
+    }
+    text, html = mail.render([template], context)
+    plain_name = not any(c in issued.name for c in ',;"<>')
+    return mail.Mail(
+        to=formataddr((issued.name, issued.email)) if plain_name else issued.email,
+        subject=subject,
+        text=text,
+        html=html,
+        message_id=mail.message_id_for(f"link:{security.digest(issued.token)}"),
+    )
+
+
+async def send_links(links: list[Issued]) -> list[str]:
+    """Mail each link; answer the addresses that could not be sent (the link
+    exists regardless, and a new one can be issued)."""
+    failed = []
+    for issued in links:
+        try:
+            await mail.send(link_mail(issued))
+        except Exception as exc:  # the mail server is down: say so, keep going
+            log.warning("could not mail a %s link to %s: %s", issued.purpose, issued.email, exc)
+            failed.append(issued.email)
+    return failed
+
+
+@dataclass(frozen=True)
+class InviteResult:
+    invited: list[str]
+    failed: list[str]
+
+
+async def invite_user(email: str, actor: Viewer | UUID | None = None) -> InviteResult:
+    """Send one person an invitation (the admin pages and
+    `touchpoint users invite EMAIL`; `actor` None means the command line)."""
+    address = normalise_email(email)
+    rows = await User.select(User.id).where(User.email == address).run()
+    if not rows:
+        raise NotFound(f"no person with email {address}")
+    return await invite_ids([rows[0]["id"]], actor)
+
+
+async def invite_ids(user_ids: list[UUID], actor: Viewer | UUID | None = None) -> InviteResult:
+    """Invite several people at once (after an import or when adding someone)."""
+    if not user_ids:
+        return InviteResult([], [])
+    async with write_transaction():
+        links = await issue_invites(user_ids, actor)
+    failed = await send_links(links)
+    return InviteResult([i.email for i in links], failed)
+
+
+async def issue_invites(user_ids: list[UUID], actor: Viewer | UUID | None) -> list[Issued]:
+    """Inside a transaction: a link and an audit entry per person."""
+    links = []
+    for user_id in user_ids:
+        issued = await issue(user_id, "invite")
+        await audit.record(
+            actor,
+            "person.invite",
+            issued.email,
+            {"expires_on": issued.expires_at.date().isoformat()},
+        )
+        links.append(issued)
+    return links
+
+
+async def request_password_reset(email: str, send: bool = True) -> list[Issued]:
+    """Issue a reset link if the address is an active person's; otherwise do
+    nothing. The caller answers the same either way. With `send=False` the
+    caller mails the answered links itself (after its response, so that the
+    answer takes as long for an unknown address as for a known one)."""
+    try:
+        address = normalise_email(email)
+    except Invalid:
+        return []
+    rows = await User.select(User.id).where(User.email == address, User.active.eq(True)).run()
+    if not rows:
+        return []
+    async with write_transaction():
+        issued = await issue(rows[0]["id"], "reset")
+    if send:
+        await send_links([issued])
+    return [issued]
+
+
+@dataclass(frozen=True)
+class LinkHolder:
+    name: str
+    email: str
+    purpose: str
+
+
+async def _valid_link(token: str) -> dict:
+    if not token or len(token) > 200:
+        raise LinkInvalid()
+    rows = (
+        await Invitation.select(
+            Invitation.id,
+            Invitation.purpose,
+            Invitation.user.id.as_alias("user_id"),
+            Invitation.user.name.as_alias("name"),
+            Invitation.user.email.as_alias("email"),
+            Invitation.user.active.as_alias("active"),
+        )
+        .where(
+            Invitation.token_hash == security.digest(token),
+            Invitation.used_at.is_null(),
+            Invitation.expires_at > utcnow(),
+        )
+        .run()
+    )
+    if not rows or not rows[0]["active"]:
+        raise LinkInvalid()
+    return rows[0]
+
+
+async def link_holder(token: str) -> LinkHolder:
+    """Whose link this is (for the set-password page); LinkInvalid otherwise."""
+    row = await _valid_link(token)
+    return LinkHolder(row["name"], row["email"], row["purpose"])
+
+
+async def set_password_with_link(token: str, password: str) -> LinkHolder:
+    """Use a link once: set the password, retire the person's other links, and
+    after a reset end their browser sessions."""
+    problem = security.password_problem(password)
+    if problem:
+        raise Invalid("password", problem)
+    await _valid_link(token)
+    password_hash = security.hash_password(password)  # slow: outside the transaction
+    now = utcnow()
+    async with write_transaction():
+        used = (
+            await Invitation.update({Invitation.used_at: now})
+            .where(
+                Invitation.token_hash == security.digest(token),
+                Invitation.used_at.is_null(),
+                Invitation.expires_at > now,
+            )
+            .returning(Invitation.user, Invitation.purpose)
+            .run()
+        )
+        if not used:
+            raise LinkInvalid()
+        user_id = used[0]["user"]
+        rows = (
+            await User.update({User.password_hash: password_hash})
+            .where(User.id == user_id, User.active.eq(True))
+            .returning(User.name, User.email)
+            .run()
+        )
+        if not rows:
+            raise LinkInvalid()
+        await (
+            Invitation.update({Invitation.expires_at: now})
+            .where(
+                Invitation.user == user_id,
+                Invitation.used_at.is_null(),
+                Invitation.expires_at > now,
+            )
+            .run()
+        )
+        if used[0]["purpose"] == "reset":
+            await (
+                BrowserSession.delete()
+                .where(BrowserSession.value.like(f'%"user_id": "{user_id}"%'))
+                .run()
+            )
+    return LinkHolder(rows[0]["name"], rows[0]["email"], used[0]["purpose"])
+
+
+async def pending_invitations() -> int:
+    """Unused, unexpired invitation links (for the admin overview)."""
+    return (
+        await Invitation.count()
+        .where(
+            Invitation.purpose == "invite",
+            Invitation.used_at.is_null(),
+            Invitation.expires_at > utcnow(),
+        )
+        .run()
+    )

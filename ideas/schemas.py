@@ -1,0 +1,139 @@
+"""Pydantic models in and out of the domain (hand-written, not generated)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+Touchpoint = Literal[
+    "awareness", "purchase", "onboarding", "product", "support", "billing", "renewal", "other"
+]
+Status = Literal[
+    "new",
+    "in_review",
+    "needs_info",
+    "accepted",
+    "in_progress",
+    "shipped",
+    "declined",
+    "duplicate",
+]
+Role = Literal["staff", "council", "leader", "admin"]
+T = TypeVar("T")
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=140)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=20, max_length=5000)]
+
+
+def to_day(at: dt.datetime) -> dt.datetime:
+    """Midnight UTC of `at`'s day. Times of things on an idea (events,
+    comments) are given to the day, never finer: an exact time would let a
+    reader match a "Submitter" comment or an answer to who was at work then."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    at = at.astimezone(dt.UTC)
+    return dt.datetime(at.year, at.month, at.day, tzinfo=dt.UTC)
+
+
+#: an ISO 8601 UTC date-time, truncated to midnight of its day
+DayTime = Annotated[dt.datetime, AfterValidator(to_day)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IdeaIn(Strict):
+    title: Title
+    problem: LongText
+    proposal: LongText
+    touchpoint: Touchpoint
+
+
+class Ref(BaseModel):
+    id: str
+    name: str
+
+
+class Credit(BaseModel):
+    name: str
+    department: str
+
+
+class IdeaOut(BaseModel):
+    """An idea as one viewer may see it: built only by `ideas.blind`."""
+
+    id: str
+    title: str
+    problem: str
+    proposal: str
+    touchpoint: str
+    status: str
+    votes: int
+    voted: bool
+    submitted_on: dt.date
+    owning_department: Ref | None
+    duplicate_of: str | None
+    is_mine: bool
+    credited_to: list[Credit]
+    #: the council's open question was answered and awaits review
+    answered: bool = False
+
+
+class VoteOut(BaseModel):
+    votes: int
+    voted: bool
+
+
+class EventOut(BaseModel):
+    at: DayTime
+    status: str
+    note: str
+    actor: str
+
+
+class TokenIn(Strict):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class MeOut(BaseModel):
+    id: str
+    name: str
+    email: str
+    title: str
+    department: Ref
+    roles: list[str]
+
+
+class TokenOut(BaseModel):
+    token: str
+    user: MeOut
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: str
+    redis: str
+    queue_depth: int | None = None
+    oldest_undelivered_event_age_s: float | None = None
+    #: worker jobs that failed (logged and counted by the workers), by job name
+    failed_jobs: dict[str, int] | None = None
+
+
+SortName = Literal["top", "new", "trending"]
+
+#: how many most-recent days count for the "trending" sort
+TRENDING_DAYS = 14
+
+LIMIT_DEFAULT = 25
+LIMIT_MAX = 100
+
+ListLimit = Annotated[int, Field(ge=1, le=LIMIT_MAX)]

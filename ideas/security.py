@@ -1,0 +1,74 @@
+"""Passwords (argon2) and opaque secrets (API tokens, one-time links).
+
+Secrets handed to people are random; only their SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from ideas.config import get_settings
+
+#: argon2id with the library's defaults (RFC 9106 low-memory profile:
+#: t=3, m=64 MiB, p=4). The test profile is cheap and refused unless the
+#: environment asks for it explicitly.
+_PRODUCTION = PasswordHasher()
+_FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+
+
+def _hasher() -> PasswordHasher:
+    if get_settings().argon2_profile == "fast-insecure-for-tests":
+        return _FAST
+    return _PRODUCTION
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password is refused, or None. Length is what matters (NIST 800-63B)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"must be at most {MAX_PASSWORD_LENGTH} characters"
+    if password.strip() == "" or len(set(password)) < 4:
+        return "is too simple"
+    return None
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+#: verified against when an account does not exist, so both answers take as long
+_DUMMY_HASH: dict[str, str] = {}
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    hasher = _hasher()
+    if not stored_hash:
+        key = get_settings().argon2_profile
+        if key not in _DUMMY_HASH:
+            _DUMMY_HASH[key] = hasher.hash("not-a-real-password")
+        stored_hash = _DUMMY_HASH[key]
+        real = False
+    else:
+        real = True
+    try:
+        return hasher.verify(stored_hash, password) and real
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_secret() -> tuple[str, str]:
+    """A fresh random secret and its SHA-256 (what we store)."""
+    token = secrets.token_urlsafe(32)
+    return token, digest(token)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,456 @@
+"""Staff services: submit, browse, search, vote. Each write is one transaction."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+
+from piccolo.query import OrderByRaw
+
+from ideas import similarity
+from ideas.blind import IDEA_COLUMNS, IDEA_SQL_COLUMNS, blind_idea, blind_ideas
+from ideas.db import is_postgres, write_transaction
+from ideas.errors import Conflict, Invalid, NotFound
+from ideas.lifecycle import DECLINED, DUPLICATE, OPEN_FOR_VOTES, STATUSES, TOUCHPOINTS
+from ideas.schemas import (
+    LIMIT_DEFAULT,
+    LIMIT_MAX,
+    TRENDING_DAYS,
+    EventOut,
+    IdeaIn,
+    IdeaOut,
+    Page,
+    VoteOut,
+)
+from ideas.tables import Event, Idea, IdeaTerm, Submission, Vote
+from ideas.viewer import Viewer
+
+SORTS = ("top", "new", "trending")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+#: ids are int4 in the database
+ID_LIMIT = 2**31
+
+
+def parse_id(raw: str | int, noun: str, field: str | None = None) -> int:
+    """An id from a path or body; a malformed one is 'no such <noun>' (404)
+    in a path, or a 422 naming `field` in a body."""
+    try:
+        value = int(str(raw))
+        if not 0 < value < ID_LIMIT:
+            raise ValueError
+        return value
+    except ValueError:
+        if field:
+            raise Invalid(field, f"no {noun} with id {raw!r}") from None
+        raise NotFound(f"no such {noun}") from None
+
+
+def parse_idea_id(raw: str | int, field: str | None = None) -> int:
+    return parse_id(raw, "idea", field)
+
+
+async def idea_row(idea_id: int) -> dict:
+    # plain SQL: every idea page and fragment starts here
+    rows = await Idea.raw(f"SELECT {IDEA_SQL_COLUMNS} FROM idea WHERE id = {{}}", idea_id).run()
+    if not rows:
+        raise NotFound("no such idea")
+    return rows[0]
+
+
+async def index_terms(idea_id: int, title: str, text: str) -> None:
+    """(Re)write the similar-search terms of one idea."""
+    await IdeaTerm.delete().where(IdeaTerm.idea == idea_id).run()
+    terms = similarity.idea_terms(title, text)
+    if terms:
+        await IdeaTerm.insert(
+            *[IdeaTerm(idea=idea_id, term=t[:40], weight=w) for t, w in terms.items()]
+        ).run()
+
+
+async def submit_idea(viewer: Viewer, data: IdeaIn) -> IdeaOut:
+    """Create an idea as `new`, linked to its submitter in `Submission`."""
+    now = utcnow()
+    async with write_transaction():
+        idea = Idea(
+            title=data.title,
+            problem=data.problem,
+            proposal=data.proposal,
+            touchpoint=data.touchpoint,
+            status="new",
+            votes=0,
+            created_at=now,
+            updated_at=now,
+            submitted_on=now.date(),
+        )
+        await idea.save().run()
+        await Submission.insert(Submission(idea=idea.id, user=viewer.id, role="submitter")).run()
+        await index_terms(idea.id, data.title, data.problem)
+    return await blind_idea(await idea_row(idea.id), viewer)
+
+
+async def get_idea(viewer: Viewer, idea_id: int) -> IdeaOut:
+    return await blind_idea(await idea_row(idea_id), viewer)
+
+
+# -- listing -----------------------------------------------------------------
+
+
+def encode_cursor(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(raw: str | None) -> dict:
+    if not raw:
+        return {}
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw.encode() + b"=="))
+        if not isinstance(data, dict):
+            raise ValueError
+        return data
+    except (ValueError, UnicodeDecodeError, json.JSONDecodeError):
+        raise Invalid("cursor", "not a cursor this server issued") from None
+
+
+#: cursor numbers (ids, vote counts, offsets) are int4 in the database
+CURSOR_INT_LIMIT = 2**31
+
+
+def cursor_int(
+    position: dict, key: str, default: int | None = None, reason: str = "not a cursor"
+) -> int:
+    """A number from a decoded cursor, 0 <= value < 2**31; anything else (a
+    forged cursor with a huge, negative or non-integer value) is
+    Invalid("cursor"), never an overflow in the database driver."""
+    raw = position.get(key, default)
+    try:
+        if raw is None or isinstance(raw, bool):
+            raise ValueError
+        value = int(raw)
+        if not 0 <= value < CURSOR_INT_LIMIT:
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise Invalid("cursor", reason) from None
+    return value
+
+
+def offset_from_cursor(raw: str | None, reason: str) -> int:
+    """The row offset of an offset cursor ({"o": n}); 0 without a cursor."""
+    return cursor_int(decode_cursor(raw), "o", 0, reason)
+
+
+def next_offset_cursor(offset: int, limit: int, more: bool) -> str | None:
+    return encode_cursor({"o": offset + limit}) if more else None
+
+
+def _search_sql(q: str) -> tuple[str | None, list[str]]:
+    """Every word (up to 8) in the title, problem or proposal, any case."""
+    words = [w for w in re.split(r"\s+", re.sub(r"[%_\\]", " ", q.strip())) if w][:8]
+    like = "ILIKE" if is_postgres() else "LIKE"  # SQLite's LIKE ignores ASCII case
+    parts, args = [], []
+    for word in words:
+        parts.append(f"(title {like} {{}} OR problem {like} {{}} OR proposal {like} {{}})")
+        args += [f"%{word}%"] * 3
+    return (" AND ".join(parts) if parts else None), args
+
+
+def _trending_sql() -> str:
+    cutoff = utcnow() - dt.timedelta(days=TRENDING_DAYS)
+    if is_postgres():
+        since = f"TIMESTAMPTZ '{cutoff.isoformat()}'"
+    else:
+        since = f"'{cutoff.isoformat(sep=' ')}'"
+    return f"(SELECT COUNT(*) FROM vote WHERE vote.idea = idea.id AND vote.created_at > {since})"
+
+
+def _trending_order() -> OrderByRaw:
+    return OrderByRaw(_trending_sql())
+
+
+def check_limit(limit: int | None) -> int:
+    if limit is None:
+        return LIMIT_DEFAULT
+    if not 1 <= limit <= LIMIT_MAX:
+        raise Invalid("limit", f"must be between 1 and {LIMIT_MAX}")
+    return limit
+
+
+async def list_ideas(
+    viewer: Viewer,
+    *,
+    status: str | None = None,
+    touchpoint: str | None = None,
+    q: str | None = None,
+    sort: str = "top",
+    limit: int | None = None,
+    cursor: str | None = None,
+    mine_only: bool = False,
+) -> Page[IdeaOut]:
+    """The board: filters, text search, sort and an opaque keyset cursor."""
+    limit = check_limit(limit)
+    if status and status not in STATUSES:
+        raise Invalid("status", f"must be one of {', '.join(STATUSES)}")
+    if touchpoint and touchpoint not in TOUCHPOINTS:
+        raise Invalid("touchpoint", f"must be one of {', '.join(TOUCHPOINTS)}")
+    if sort not in SORTS:
+        raise Invalid("sort", f"must be one of {', '.join(SORTS)}")
+    position = decode_cursor(cursor)
+    # Plain SQL rather than the query builder: this is the board, the busiest
+    # query there is, and building it cost more CPU than running it.
+    where: list[str] = []
+    args: list = []
+    if status:
+        where.append("status = {}")
+        args.append(status)
+    if touchpoint:
+        where.append("touchpoint = {}")
+        args.append(touchpoint)
+    if q and q.strip():
+        clause, more = _search_sql(q)
+        if clause is not None:
+            where.append(clause)
+            args += more
+    if mine_only:
+        where.append('id IN (SELECT idea FROM submission WHERE "user" = {})')
+        args.append(str(viewer.id))
+    try:
+        if sort == "top":
+            if position:
+                reason = "not a cursor for this sort"
+                v = cursor_int(position, "v", None, reason)
+                i = cursor_int(position, "i", None, reason)
+                where.append("(votes < {} OR (votes = {} AND id < {}))")
+                args += [v, v, i]
+            order, offset = "votes DESC, id DESC", 0
+        elif sort == "new":
+            if position:
+                where.append("id < {}")
+                args.append(cursor_int(position, "i", None, "not a cursor for this sort"))
+            order, offset = "id DESC", 0
+        else:
+            offset = cursor_int(position, "o", 0, "not a cursor for this sort")
+            order = f"{_trending_sql()} DESC, id DESC"
+    except (KeyError, ValueError, TypeError):
+        raise Invalid("cursor", "not a cursor for this sort") from None
+    sql = f"SELECT {IDEA_SQL_COLUMNS} FROM idea"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {order} LIMIT {{}}"
+    args.append(limit + 1)
+    if offset:
+        sql += " OFFSET {}"
+        args.append(offset)
+    rows = await Idea.raw(sql, *args).run()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        if sort == "top":
+            next_cursor = encode_cursor({"v": last["votes"], "i": last["id"]})
+        elif sort == "new":
+            next_cursor = encode_cursor({"i": last["id"]})
+        else:
+            next_cursor = encode_cursor({"o": offset + limit})
+    return Page[IdeaOut](items=await blind_ideas(rows, viewer), next_cursor=next_cursor)
+
+
+async def similar_ideas(
+    viewer: Viewer, title: str, text: str = "", limit: int = 5
+) -> list[IdeaOut]:
+    """Likely duplicates of a draft: at most `limit`, best first."""
+    title = (title or "").strip()[:300]
+    text = (text or "").strip()[:5000]
+    if not title and not text:
+        return []
+    query = similarity.query_terms(title, text)
+    if not query:
+        return []
+    terms = list(query)[:40]
+    # Score and count in the database: the hits of a common term grow with the
+    # board (tens of thousands of rows at 100,000 ideas); the top 200 do not.
+    in_terms = ", ".join("{}" for _ in terms)
+    weight_of = " ".join("WHEN {} THEN CAST({} AS DOUBLE PRECISION)" for _ in terms)
+    scored = await IdeaTerm.raw(
+        f"SELECT idea, SUM(weight * CASE term {weight_of} ELSE 0 END) AS score "
+        f"FROM idea_term WHERE term IN ({in_terms}) "
+        "GROUP BY idea ORDER BY score DESC, idea LIMIT 200",
+        *[v for t in terms for v in (t, query[t])],
+        *terms,
+    ).run()
+    candidate_ids = [r["idea"] for r in scored]
+    if not candidate_ids:
+        return []
+    open_rows = (
+        await Idea.select(Idea.id)
+        .where(Idea.id.is_in(candidate_ids), Idea.status.not_in([DECLINED, DUPLICATE]))
+        .run()
+    )
+    open_ids = [r["id"] for r in open_rows]
+    if not open_ids:
+        return []
+    term_rows = (
+        await IdeaTerm.select(IdeaTerm.idea, IdeaTerm.term, IdeaTerm.weight)
+        .where(IdeaTerm.idea.is_in(open_ids))
+        .run()
+    )
+    candidates: dict[int, dict[str, float]] = {}
+    for r in term_rows:
+        candidates.setdefault(r["idea"], {})[r["term"]] = r["weight"]
+    doc_freq: dict[str, int] = {t: 0 for t in terms}
+    for r in await IdeaTerm.raw(
+        f"SELECT term, COUNT(*) AS n FROM idea_term WHERE term IN ({in_terms}) GROUP BY term",
+        *terms,
+    ).run():
+        doc_freq[r["term"]] = r["n"]
+    total = await Idea.count().run()
+    ranked = similarity.rank_terms(
+        query, candidates.items(), doc_freq=doc_freq, total_docs=max(total, 1), limit=limit
+    )
+    if not ranked:
+        return []
+    ids = [key for key, _score in ranked]
+    rows = {r["id"]: r for r in await Idea.select(*IDEA_COLUMNS).where(Idea.id.is_in(ids)).run()}
+    return await blind_ideas([rows[i] for i in ids if i in rows], viewer)
+
+
+# -- votes -------------------------------------------------------------------
+
+
+async def _vote_state(viewer: Viewer, idea_id: int) -> tuple[str, int, bool]:
+    rows = await Idea.select(Idea.status, Idea.votes).where(Idea.id == idea_id).run()
+    if not rows:
+        raise NotFound("no such idea")
+    voted = await Vote.exists().where(Vote.idea == idea_id, Vote.user == viewer.id).run()
+    return rows[0]["status"], rows[0]["votes"], voted
+
+
+def _refuse_closed(status: str) -> None:
+    if status not in OPEN_FOR_VOTES:
+        raise Conflict(f"ideas that are '{status}' take no votes", {"current_status": status})
+
+
+_OPEN_SQL = ", ".join(f"'{s}'" for s in sorted(OPEN_FOR_VOTES))
+
+
+async def vote(viewer: Viewer, idea_id: int) -> VoteOut:
+    """Add the viewer's vote (idempotent). Exact under concurrency: the unique
+    (idea, user) index decides, and the counter moves only on a real insert."""
+    now = utcnow()
+    if is_postgres():
+        rows = await Idea.raw(
+            f"""WITH ins AS (
+                   INSERT INTO vote (idea, "user", created_at)
+                   SELECT id, {{}}, {{}} FROM idea WHERE id = {{}} AND status IN ({_OPEN_SQL})
+                   ON CONFLICT DO NOTHING RETURNING idea)
+                UPDATE idea SET votes = votes + 1 WHERE id IN (SELECT idea FROM ins)
+                RETURNING votes""",
+            viewer.id,
+            now,
+            idea_id,
+        ).run()
+        if rows:
+            return VoteOut(votes=rows[0]["votes"], voted=True)
+        status, votes, voted = await _vote_state(viewer, idea_id)
+        _refuse_closed(status)
+        return VoteOut(votes=votes, voted=voted)
+    async with write_transaction():
+        status, votes, voted = await _vote_state(viewer, idea_id)
+        _refuse_closed(status)
+        if voted:
+            return VoteOut(votes=votes, voted=True)
+        inserted = await Vote.raw(
+            'INSERT INTO vote (idea, "user", created_at) VALUES ({}, {}, {}) '
+            "ON CONFLICT DO NOTHING RETURNING id",
+            idea_id,
+            str(viewer.id),
+            now,
+        ).run()
+        if inserted:
+            rows = await Idea.raw(
+                "UPDATE idea SET votes = votes + 1 WHERE id = {} RETURNING votes", idea_id
+            ).run()
+            votes = rows[0]["votes"]
+        return VoteOut(votes=votes, voted=True)
+
+
+async def unvote(viewer: Viewer, idea_id: int) -> VoteOut:
+    """Retract the viewer's vote (idempotent)."""
+    if is_postgres():
+        rows = await Idea.raw(
+            f"""WITH del AS (
+                   DELETE FROM vote WHERE idea = {{}} AND "user" = {{}}
+                   AND idea IN (SELECT id FROM idea WHERE id = {{}} AND status IN ({_OPEN_SQL}))
+                   RETURNING idea)
+                UPDATE idea SET votes = votes - 1 WHERE id IN (SELECT idea FROM del)
+                RETURNING votes""",
+            idea_id,
+            viewer.id,
+            idea_id,
+        ).run()
+        if rows:
+            return VoteOut(votes=rows[0]["votes"], voted=False)
+        status, votes, voted = await _vote_state(viewer, idea_id)
+        _refuse_closed(status)
+        return VoteOut(votes=votes, voted=voted)
+    async with write_transaction():
+        status, votes, voted = await _vote_state(viewer, idea_id)
+        _refuse_closed(status)
+        if not voted:
+            return VoteOut(votes=votes, voted=False)
+        deleted = await Vote.raw(
+            'DELETE FROM vote WHERE idea = {} AND "user" = {} RETURNING id',
+            idea_id,
+            str(viewer.id),
+        ).run()
+        if deleted:
+            rows = await Idea.raw(
+                "UPDATE idea SET votes = votes - 1 WHERE id = {} RETURNING votes", idea_id
+            ).run()
+            votes = rows[0]["votes"]
+        return VoteOut(votes=votes, voted=False)
+
+
+# -- timeline ----------------------------------------------------------------
+
+
+async def idea_events(idea_id: int) -> list[EventOut]:
+    """The public timeline: role labels only, never a person."""
+    rows = await Event.raw(
+        "SELECT created_at, status, note, actor_label FROM event "
+        "WHERE idea = {} AND public = {} ORDER BY id",
+        idea_id,
+        True,
+    ).run()
+    if not rows and not await Idea.raw("SELECT 1 FROM idea WHERE id = {}", idea_id).run():
+        raise NotFound("no such idea")  # (an idea without a timeline yet is fine)
+    return [
+        EventOut(at=r["created_at"], status=r["status"], note=r["note"], actor=r["actor_label"])
+        for r in rows
+    ]
+
+
+async def events_for(idea_ids: list[int]) -> dict[int, list[EventOut]]:
+    """Public timelines of several ideas at once (My ideas)."""
+    if not idea_ids:
+        return {}
+    rows = (
+        await Event.select(
+            Event.idea, Event.created_at, Event.status, Event.note, Event.actor_label
+        )
+        .where(Event.idea.is_in(idea_ids), Event.public.eq(True))
+        .order_by(Event.id)
+        .run()
+    )
+    out: dict[int, list[EventOut]] = {i: [] for i in idea_ids}
+    for r in rows:
+        out[r["idea"]].append(
+            EventOut(at=r["created_at"], status=r["status"], note=r["note"], actor=r["actor_label"])
+        )
+    return out

@@ -1,0 +1,267 @@
+"""Piccolo tables: the whole of Touchpoint's data.
+
+The submitter of an idea lives in `Submission`, never on `Idea`, so that no
+query of ideas can carry it by accident. Only `ideas.blind` and the services
+that check "is this mine?" read `Submission`.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    UUID,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Real,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Department(Table):
+    id = Serial(primary_key=True)
+    #: unique display name, e.g. "Finance"
+    name = Varchar(length=80, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class User(Table, tablename="tp_user"):
+    id = UUID(primary_key=True)
+    email = Varchar(length=254, unique=True)
+    name = Varchar(length=120)
+    #: job title: hidden from everyone reviewing ideas
+    title = Varchar(length=120, default="")
+    department = ForeignKey(references=Department, null=False)
+    #: argon2 hash; empty means "no usable password yet" (imported, invited)
+    password_hash = Varchar(length=255, default="")
+    is_council = Boolean(default=False)
+    is_leader = Boolean(default=False)
+    is_admin = Boolean(default=False)
+    active = Boolean(default=True, index=True)
+    #: e-mail kinds switched off, e.g. ["vote_shipped"]
+    email_off = JSON(default=[])
+    digest = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Idea(Table):
+    id = Serial(primary_key=True)
+    title = Varchar(length=140)
+    problem = Text()
+    proposal = Text()
+    touchpoint = Varchar(length=20, index=True)
+    status = Varchar(length=20, default="new", index=True)
+    #: maintained counter of current votes (exact: bumped only on insert/delete)
+    votes = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    submitted_on = Date()
+    owning_department = ForeignKey(references=Department, null=True)
+    duplicate_of = ForeignKey(references="Idea", null=True)
+    #: first council decision of any outcome (for the SLA figure)
+    first_decided_at = Timestamptz(null=True, default=None)
+    accepted_at = Timestamptz(null=True, default=None)
+    shipped_at = Timestamptz(null=True, default=None)
+    ship_note = Text(default="")
+    impact_metric = Varchar(length=120, default="")
+    impact_before = Real(null=True, default=None)
+    impact_after = Real(null=True, default=None)
+    #: an answer to the council's question arrived and awaits review
+    answered = Boolean(default=False)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Submission(Table):
+    """Who submitted an idea: the link that the blind promise hides."""
+
+    id = Serial(primary_key=True)
+    idea = ForeignKey(references=Idea, null=False, index=True)
+    user = ForeignKey(references=User, null=False, index=True)
+    #: "submitter", or "co_submitter" after a merge of their duplicate
+    role = Varchar(length=20, default="submitter")
+    #: credit opt-in: None = not chosen, True/False = chosen
+    credit = Boolean(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class IdeaTerm(Table):
+    """Inverted index for similar-idea search."""
+
+    id = Serial(primary_key=True)
+    idea = ForeignKey(references=Idea, null=False, index=True)
+    term = Varchar(length=40, index=True)
+    weight = Real(default=1.0)
+
+
+class Vote(Table):
+    id = Serial(primary_key=True)
+    idea = ForeignKey(references=Idea, null=False)
+    user = ForeignKey(references=User, null=False, index=True)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class TriageSession(Table):
+    id = Serial(primary_key=True)
+    held_on = Date()
+    opened_by = ForeignKey(references=User, null=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SessionAttendee(Table):
+    id = Serial(primary_key=True)
+    session = ForeignKey(references=TriageSession, null=False, index=True)
+    user = ForeignKey(references=User, null=False)
+
+
+class AgendaItem(Table):
+    id = Serial(primary_key=True)
+    session = ForeignKey(references=TriageSession, null=False, index=True)
+    idea = ForeignKey(references=Idea, null=False, index=True)
+    position = Integer()
+    #: accept / decline / duplicate / needs_info, or "" while undecided
+    outcome = Varchar(length=20, default="")
+    decided_by = ForeignKey(references=User, null=True)
+    decided_at = Timestamptz(null=True, default=None)
+
+
+class Event(Table):
+    """A change to an idea, written in the change's transaction: the timeline
+    entry (when `public`) and the outbox row the workers deliver."""
+
+    id = Serial(primary_key=True)
+    idea = ForeignKey(references=Idea, null=True, index=True)
+    #: "status" (every status change, decisions and answers too), "action_assigned", "reveal"
+    kind = Varchar(length=30)
+    #: the idea's status after the event
+    status = Varchar(length=20, default="")
+    #: the public note shown on the timeline
+    note = Text(default="")
+    #: a role label: "CX council", "Submitter", "System", "Action owner"
+    actor_label = Varchar(length=40, default="System")
+    #: who acted: shown to council only, never in the public timeline
+    actor = ForeignKey(references=User, null=True)
+    session = ForeignKey(references=TriageSession, null=True)
+    public = Boolean(default=True)
+    #: extra data for delivery, e.g. {"target_idea_id": 4, "action_id": 9}
+    data = JSON(default={})
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    #: set once every notice of this event exists (the outbox is drained)
+    dispatched_at = Timestamptz(null=True, default=None, index=True)
+    attempts = Integer(default=0)
+
+
+class Question(Table):
+    id = Serial(primary_key=True)
+    idea = ForeignKey(references=Idea, null=False, index=True)
+    session = ForeignKey(references=TriageSession, null=True)
+    question = Text()
+    asked_at = Timestamptz(default=TimestamptzNow())
+    answer = Text(default="")
+    answered_at = Timestamptz(null=True, default=None)
+
+
+class Comment(Table):
+    id = Serial(primary_key=True)
+    idea = ForeignKey(references=Idea, null=False, index=True)
+    author = ForeignKey(references=User, null=False)
+    #: the text as written; rendered through nh3 on output
+    body = Text()
+    #: written by a council member acting as council
+    as_council = Boolean(default=False)
+    #: the author was a submitter of the idea when writing it: shown as
+    #: "Submitter" (decided at write time, so a later merge changes no label)
+    by_submitter = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Action(Table):
+    id = Serial(primary_key=True)
+    idea = ForeignKey(references=Idea, null=False, index=True)
+    title = Varchar(length=200)
+    owner = ForeignKey(references=User, null=False, index=True)
+    due_on = Date()
+    #: todo / doing / done
+    status = Varchar(length=10, default="todo")
+    created_at = Timestamptz(default=TimestamptzNow())
+    done_at = Timestamptz(null=True, default=None)
+
+
+class Notification(Table):
+    """An in-app notice: exactly once per `dedup_key` (unique)."""
+
+    id = Serial(primary_key=True)
+    user = ForeignKey(references=User, null=False, index=True)
+    event = ForeignKey(references=Event, null=True)
+    idea = ForeignKey(references=Idea, null=True)
+    kind = Varchar(length=40)
+    text = Text()
+    #: e.g. "event:42:user:<uuid>" or "overdue:7:2026-11-23:user:<uuid>"
+    dedup_key = Varchar(length=200, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    read_at = Timestamptz(null=True, default=None)
+    #: e-mail state: "" (none due), "pending", "sent", "failed", "off"
+    email_status = Varchar(length=10, default="", index=True)
+    email_attempts = Integer(default=0)
+    email_sent_at = Timestamptz(null=True, default=None)
+    email_error = Text(default="")
+
+
+class ApiToken(Table):
+    id = Serial(primary_key=True)
+    user = ForeignKey(references=User, null=False, index=True)
+    #: sha256 of the token; the token itself is shown once
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class BrowserSession(Table):
+    """Litestar's server-side session store, in the database."""
+
+    id = Serial(primary_key=True)
+    key = Varchar(length=128, unique=True)
+    value = Text()
+    expires_at = Timestamptz(null=True, default=None, index=True)
+
+
+class AuditLog(Table):
+    id = Serial(primary_key=True)
+    actor = ForeignKey(references=User, null=True)
+    action = Varchar(length=60, index=True)
+    target = Varchar(length=200, default="")
+    #: what changed, e.g. {"roles": {"before": [...], "after": [...]}}
+    details = JSON(default={})
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class Setting(Table):
+    id = Serial(primary_key=True)
+    key = Varchar(length=60, unique=True)
+    value = Varchar(length=200)
+
+
+class Invitation(Table):
+    """A one-time link to set a password: invitation or reset."""
+
+    id = Serial(primary_key=True)
+    user = ForeignKey(references=User, null=False, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    purpose = Varchar(length=10, default="invite")
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class JobRun(Table):
+    """A scheduled job's period, done once: keeps digests and reminders single."""
+
+    id = Serial(primary_key=True)
+    #: e.g. "digest:2026-W47" or "sla:2026-11-23"
+    key = Varchar(length=120, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
