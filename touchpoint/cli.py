@@ -1,0 +1,745 @@
+"""The `touchpoint` command: run the app, manage people, load the demo.
+
+It stands above `web/` and `workers/` (it starts them as child processes)
+and imports the domain lazily, after the environment has been checked, so a
+bad setting is one line naming the variable (exit status 2), not a traceback.
+
+Exit status: 0 done, 1 refused (bad input, duplicate, a child that died),
+2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+ROLE_CHOICES = ("council", "leader", "admin")
+STOP_TIMEOUT = 20.0
+
+
+class Refused(Exception):
+    """A request the command turns down: printed as one line, exit status 1."""
+
+
+# -- plumbing ------------------------------------------------------------------
+
+
+def _say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def _err(message: str) -> None:
+    print(f"touchpoint: {message}", file=sys.stderr, flush=True)
+
+
+def _settings():
+    """Check the whole environment once (raises ConfigError on a bad value)."""
+    from ideas.config import load_settings, reset_settings
+
+    os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
+    settings = load_settings()
+    reset_settings(settings)
+    return settings
+
+
+def _run_db(work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work()` with the database open (a small pool on PostgreSQL)."""
+
+    async def runner() -> T:
+        from piccolo.engine.postgres import PostgresEngine
+
+        from ideas import db
+
+        engine = db.engine()
+        if isinstance(engine, PostgresEngine) and engine.pool is None:
+            await engine.start_connection_pool(min_size=1, max_size=4)
+        try:
+            return await work()
+        finally:
+            await db.close_pool()
+
+    return asyncio.run(runner())
+
+
+def _domain_error_text(exc: Exception) -> str:
+    from ideas.errors import Invalid
+
+    if isinstance(exc, Invalid):
+        return f"{exc.field}: {exc.reason}"
+    return getattr(exc, "detail", None) or str(exc)
+
+
+# -- up / web / worker / migrate -------------------------------------------------
+
+
+def _migrate() -> None:
+    from ideas import db
+
+    _run_db(db.run_migrations)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _settings()
+    _migrate()
+    _say("Migrations are up to date.")
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    settings = _settings()
+    import uvicorn
+
+    if not settings.redis_url:
+        _err(
+            "REDIS_URL is unset: notices are queued only by the workers' sweep and rate "
+            "limits are off (use `touchpoint up` for an embedded Redis)"
+        )
+    uvicorn.run(
+        "web.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=args.access_log,
+        log_level=args.log_level,
+        proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging.config
+
+    settings = _settings()
+    if not settings.redis_url:
+        _err("REDIS_URL: required by `touchpoint worker` (`touchpoint up` embeds a Redis)")
+        return 2
+    from arq.logs import default_log_config
+    from arq.worker import run_worker
+
+    try:
+        from workers.settings import WorkerSettings
+    except ImportError as exc:
+        _err(f"the worker is not available in this build ({exc})")
+        return 1
+    logging.config.dictConfig(default_log_config(verbose=args.verbose))
+    try:
+        run_worker(WorkerSettings)
+    except asyncio.CancelledError:
+        # On SIGTERM arq cancels the running jobs (they are queued again) and
+        # may re-raise a cancellation from its close(): the stop itself is done.
+        pass
+    # A job cancelled in the middle of a SQLite query can leave an aiosqlite
+    # thread behind that would hold the interpreter's exit for its busy
+    # timeout; every job has been cancelled or finished, so leave now.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _child(argv: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """A child process in its own session (Ctrl-C reaches only us, and we stop
+    the children in order) that dies with us even if we are killed."""
+    from touchpoint.redis_server import _parent_death_hook
+
+    return subprocess.Popen(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "touchpoint", *argv],
+        env=env,
+        start_new_session=True,
+        preexec_fn=_parent_death_hook(),  # noqa: PLW1509
+    )
+
+
+def _stop_children(children: list[tuple[str, subprocess.Popen]]) -> None:
+    for _name, proc in children:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for name, proc in children:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _err(f"{name} did not stop within {STOP_TIMEOUT:g} s; killing it")
+            proc.kill()
+            proc.wait()
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _first_run_hint() -> str:
+    return (
+        "The database has no users yet. Create the first admin:\n"
+        "    touchpoint users add --email you@example.com --name 'Your Name' "
+        "--title 'Administrator' --department IT --role admin\n"
+        "or load the demo organisation:\n"
+        "    touchpoint demo"
+    )
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _say(f"Data directory: {settings.data_dir}")
+    _say("Applying migrations ...")
+    _migrate()
+
+    browse_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    url = f"http://{browse_host}:{args.port}"
+    env = dict(os.environ)
+    env["TOUCHPOINT_DATA_DIR"] = str(settings.data_dir)
+    env.setdefault("BASE_URL", url)
+
+    from ideas import people
+
+    users = _run_db(people.active_user_count)
+    if users == 0 and args.demo:
+        from touchpoint import demo
+
+        _say("Empty database: loading the demo organisation ...")
+        _say(_run_db(lambda: demo.load_demo(env["BASE_URL"])).describe())
+    elif users == 0:
+        _say(_first_run_hint())
+
+    redis_server = None
+    if not settings.redis_url:
+        from touchpoint.redis_server import EmbeddedRedis
+
+        redis_server = EmbeddedRedis(persist_dir=settings.data_dir / "redis").start()
+        env["REDIS_URL"] = redis_server.url
+        _say(f"Embedded Redis on {redis_server.url} (data in {redis_server.data_dir})")
+
+    stopping = threading.Event()
+    got: list[int] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        got.append(signum)
+        stopping.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    children: list[tuple[str, subprocess.Popen]] = []
+    status = 0
+    try:
+        web_argv = ["web", "--host", args.host, "--port", str(args.port)]
+        children.append(("web", _child(web_argv, env)))
+        children.append(("worker", _child(["worker"], env)))
+        if _wait_until_up(url, children[0][1]):
+            _say(f"\nTouchpoint is running at {url}  (Ctrl-C stops it)\n")
+        elif children[0][1].poll() is None:
+            _err(f"the web server does not answer {url}/health yet; still waiting")
+        while not stopping.wait(0.5):
+            dead = [(name, p.returncode) for name, p in children if p.poll() is not None]
+            if dead:
+                for name, code in dead:
+                    _err(f"{name} exited with status {code}; stopping the rest")
+                status = 1
+                break
+            if redis_server is not None and not redis_server.running:
+                _err(f"the embedded Redis stopped:\n{redis_server.log_tail()}")
+                status = 1
+                break
+    finally:
+        if got:
+            _say("Stopping ...")
+        _stop_children(children)
+        if redis_server is not None:
+            redis_server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if status == 0:
+        _say("Stopped.")
+    return status
+
+
+# -- users -------------------------------------------------------------------------
+
+
+def _password_for(args: argparse.Namespace, who: str) -> str:
+    """--password, else TOUCHPOINT_PASSWORD, else a prompt (twice) in a terminal."""
+    from ideas import security
+
+    password = getattr(args, "password", None) or os.environ.get("TOUCHPOINT_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            raise Refused(
+                "no password given: pass --password, set TOUCHPOINT_PASSWORD, "
+                "or run in a terminal to be asked"
+            )
+        password = getpass.getpass(f"Password for {who}: ")
+        if getpass.getpass("Same password again: ") != password:
+            raise Refused("the two passwords differ")
+    problem = security.password_problem(password)
+    if problem:
+        raise Refused(f"password: {problem}")
+    return password
+
+
+def _roles_text(roles: Sequence[str] | frozenset[str]) -> str:
+    from ideas.viewer import sorted_roles
+
+    return ", ".join(sorted_roles(frozenset(roles) | {"staff"}))
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    _settings()
+    from ideas import people
+
+    # Everything that can be refused is checked before asking for a password.
+    email = people.normalise_email(args.email)
+    people.check_roles(args.role)
+    new = people.NewUser(
+        email=email,
+        name=args.name,
+        title=args.title,
+        department=args.department,
+        roles=tuple(args.role),
+    )
+    people._check_new_user(new)
+    if _run_db(lambda: people.user_by_email(email)) is not None:
+        raise Refused(f"a user with email {email} already exists")
+    if not args.no_password:
+        new.password = _password_for(args, email)
+    details = {
+        "name": new.name.strip(),
+        "title": new.title.strip(),
+        "department": new.department.strip(),
+        "roles": sorted(frozenset(new.roles) | {"staff"}),
+    }
+    _run_db(lambda: _audited("person.create", email, details, lambda: people.create_user(new)))
+    password_note = "" if new.password else " (no password yet: use `users set-password`)"
+    _say(
+        f"Added {new.name} <{email}>, {args.department.strip()}; "
+        f"roles: {_roles_text(args.role)}{password_note}"
+    )
+    return 0
+
+
+def _print_plan(plan: Any) -> None:
+    for title, rows in (("Created", plan.created), ("Updated", plan.updated)):
+        _say(f"{title}: {len(rows)}")
+        for r in rows:
+            changed = f"  ({', '.join(r.changes)} changed)" if getattr(r, "changes", None) else ""
+            _say(
+                f"  line {r.line}: {r.email}, {r.department}; roles: {', '.join(r.roles)}{changed}"
+            )
+    if plan.unchanged:
+        _say(f"Unchanged: {len(plan.unchanged)}")
+    _say(f"Rejected: {len(plan.rejected)}")
+    for r in plan.rejected:
+        _say(f"  line {r.line}: {r.email or '(no email)'}: {r.reason}")
+    if plan.new_departments:
+        _say(f"New departments: {', '.join(plan.new_departments)}")
+
+
+def cmd_users_import(args: argparse.Namespace) -> int:
+    _settings()
+    from ideas import directory
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise Refused(f"{path}: no such file")
+    rows = directory.parse_people_csv(directory.decode_upload(path.read_bytes()))
+
+    async def work():
+        plan = await directory.plan_import(rows)
+        if args.dry_run or not plan.writes:
+            return plan, None
+        return plan, await directory.apply_import(plan, None, invite=args.invite)
+
+    plan, result = _run_db(work)
+    _print_plan(plan)
+    if args.dry_run:
+        _say("Dry run: nothing written.")
+    elif result is not None:
+        _say(f"Written: {len(result.created)} created, {len(result.updated)} updated.")
+        if result.invited:
+            _say(f"Invitations sent: {len(result.invited)}{_mail_note()}")
+        for email in result.invite_failed:
+            _err(f"could not mail the invitation to {email} (`touchpoint users invite` again)")
+        if result.created and not args.invite:
+            _say("New people have no password yet: `touchpoint users invite EMAIL`.")
+    else:
+        _say("Nothing to write.")
+    if plan.rejected:
+        _err(
+            f"{len(plan.rejected)} row(s) rejected and not written; fix them and import the "
+            "file again (people already imported are updated, never duplicated)"
+        )
+        return 1
+    return 0
+
+
+def _mail_note() -> str:
+    from ideas.config import get_settings
+
+    settings = get_settings()
+    if settings.smtp_url:
+        return ""
+    return f" (SMTP_URL is unset: the mail is in {settings.data_dir / 'outbox-mail'})"
+
+
+async def _audited(action: str, email: str, details: dict, work: Callable[[], Awaitable[T]]) -> T:
+    """Run a change and its audit entry (actor: the command line) in one transaction."""
+    from ideas import audit
+    from ideas.db import write_transaction
+
+    async with write_transaction():
+        result = await work()
+        await audit.record(None, action, email, details)
+    return result
+
+
+def cmd_users_set_roles(args: argparse.Namespace) -> int:
+    _settings()
+    from ideas import admin, people
+
+    email = people.normalise_email(args.email)
+    people.check_roles(args.role)
+
+    async def work():
+        return await admin.set_person_roles(None, await admin.person_id_by_email(email), args.role)
+
+    person = _run_db(work)
+    _say(f"{email}: roles now {_roles_text(frozenset(person.roles))}")
+    return 0
+
+
+def cmd_users_set_password(args: argparse.Namespace) -> int:
+    _settings()
+    from ideas import people
+
+    email = people.normalise_email(args.email)
+    if _run_db(lambda: people.user_by_email(email)) is None:
+        raise Refused(f"no user with email {email}")
+    password = _password_for(args, email)
+    _run_db(
+        lambda: _audited(
+            "person.update",
+            email,
+            {"password": "set"},
+            lambda: people.set_password(email, password),
+        )
+    )
+    _say(f"{email}: password set")
+    return 0
+
+
+def _set_active(email: str, active: bool) -> None:
+    from ideas import admin
+
+    async def work():
+        await admin.set_person_active(None, await admin.person_id_by_email(email), active)
+
+    _run_db(work)
+
+
+def cmd_users_deactivate(args: argparse.Namespace) -> int:
+    _settings()
+    from ideas import people
+
+    email = people.normalise_email(args.email)
+    _set_active(email, False)
+    _say(f"{email}: deactivated (log-in refused, API tokens revoked, open links retired)")
+    return 0
+
+
+def cmd_users_reactivate(args: argparse.Namespace) -> int:
+    _settings()
+    from ideas import people
+
+    email = people.normalise_email(args.email)
+    _set_active(email, True)
+    _say(f"{email}: active again")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    _settings()
+
+    async def rows() -> list[dict]:
+        from ideas.tables import User
+
+        return (
+            await User.select(
+                User.email,
+                User.name,
+                User.department.name.as_alias("department"),
+                User.is_council,
+                User.is_leader,
+                User.is_admin,
+                User.active,
+                User.password_hash,
+            )
+            .order_by(User.email)
+            .run()
+        )
+
+    from ideas.viewer import roles_of
+
+    found = _run_db(rows)
+    for r in found:
+        flags = [] if r["active"] else ["deactivated"]
+        if not r["password_hash"]:
+            flags.append("no password")
+        extra = f"  [{', '.join(flags)}]" if flags else ""
+        _say(
+            f"{r['email']:<36} {r['name']:<28} {r['department']:<16} "
+            f"{_roles_text(roles_of(r))}{extra}"
+        )
+    _say(f"{len(found)} user(s)")
+    return 0
+
+
+def cmd_users_invite(args: argparse.Namespace) -> int:
+    _settings()
+    from ideas import invitations
+
+    result = _run_db(lambda: invitations.invite_user(args.email))
+    for email in result.invited:
+        if email in result.failed:
+            raise Refused(f"the invitation for {email} exists but could not be mailed")
+        _say(f"Invitation sent to {email}{_mail_note()}")
+    return 0
+
+
+# -- demo --------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _settings()
+    _migrate()
+    from touchpoint import demo
+
+    result = _run_db(demo.load_demo)
+    _say(result.describe())
+    return 0
+
+
+# -- the parser ------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="touchpoint",
+        description=(
+            "Touchpoint, the CX idea pipeline with blind review. Configuration comes from "
+            "the environment (DATABASE_URL, REDIS_URL, SECRET_KEY, ...; see the README)."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    up = sub.add_parser(
+        "up",
+        help="migrate, then run the web server and a worker (and an embedded Redis)",
+        description=(
+            "Apply migrations, start an embedded Redis when REDIS_URL is unset (data in "
+            "<TOUCHPOINT_DATA_DIR>/redis), then the web server and an arq worker as child "
+            "processes. Ctrl-C or SIGTERM stops them all; if one dies, the others are "
+            "stopped and the exit status is 1."
+        ),
+    )
+    up.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    up.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    up.add_argument(
+        "--demo",
+        action="store_true",
+        help="load the demo organisation first if the database has no users",
+    )
+    up.set_defaults(func=cmd_up)
+
+    web = sub.add_parser(
+        "web",
+        help="run the web server only (production: beside `touchpoint worker`)",
+        description="Serve the web app with uvicorn. Run `touchpoint migrate` first.",
+    )
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    web.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    web.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (1)")
+    web.add_argument("--access-log", action="store_true", help="log every request")
+    web.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="uvicorn log level (info)",
+    )
+    web.set_defaults(func=cmd_web)
+
+    worker = sub.add_parser(
+        "worker",
+        help="run an arq worker only (needs REDIS_URL)",
+        description=(
+            "Run an arq worker: delivers notices and e-mails, digests and reminders. "
+            "Any number may run; delivery is at least once and de-duplicated."
+        ),
+    )
+    worker.add_argument("--verbose", action="store_true", help="debug logging")
+    worker.set_defaults(func=cmd_worker)
+
+    migrate = sub.add_parser(
+        "migrate",
+        help="apply pending database migrations",
+        description="Apply every pending migration (forward only) to DATABASE_URL.",
+    )
+    migrate.set_defaults(func=cmd_migrate)
+
+    demo = sub.add_parser(
+        "demo",
+        help="fill an empty database with a demo organisation",
+        description=(
+            "Create a demo organisation: 9 departments, about 40 people in every role and "
+            "about 60 ideas with votes in every status, then print the demo logins (one "
+            "password for all). Refused if any user exists."
+        ),
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    users = sub.add_parser(
+        "users",
+        help="add, import and manage people",
+        description="Add, import and manage people.",
+    )
+    usub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+
+    add = usub.add_parser(
+        "add",
+        help="add one person",
+        description=(
+            "Add one person (the department is created if missing). The password comes from "
+            "--password, else TOUCHPOINT_PASSWORD, else a prompt."
+        ),
+    )
+    add.add_argument("--email", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--title", required=True, help="job title (hidden from reviewers)")
+    add.add_argument("--department", required=True, help="department name")
+    add.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE",
+        help=f"one of {', '.join(ROLE_CHOICES)}; repeat for several (everyone is staff)",
+    )
+    add.add_argument("--password", help="the password (at least 10 characters)")
+    add.add_argument("--no-password", action="store_true", help="create without a usable password")
+    add.set_defaults(func=cmd_users_add)
+
+    imp = usub.add_parser(
+        "import",
+        help="create or update people from a CSV file",
+        description=(
+            "Create or update people from a CSV file with the columns "
+            "email,name,title,department,roles (roles separated by ';', may be empty). "
+            "Prints the created, updated and rejected rows with the reason for each "
+            "rejection; rejected rows write nothing. New people get no usable password "
+            "(use `users invite` or `users set-password`). Exit status 1 when any row was "
+            "rejected (the good rows are still written)."
+        ),
+    )
+    imp.add_argument("file", metavar="FILE.csv")
+    imp.add_argument("--dry-run", action="store_true", help="report only, write nothing")
+    imp.add_argument(
+        "--invite", action="store_true", help="mail each created person a set-password link"
+    )
+    imp.set_defaults(func=cmd_users_import)
+
+    roles = usub.add_parser(
+        "set-roles",
+        help="replace a person's roles",
+        description="Replace a person's roles; with no --role they are staff only.",
+    )
+    roles.add_argument("email")
+    roles.add_argument(
+        "--role", action="append", default=[], metavar="ROLE", help="council, leader or admin"
+    )
+    roles.set_defaults(func=cmd_users_set_roles)
+
+    setpw = usub.add_parser(
+        "set-password",
+        help="set a person's password",
+        description="Set a person's password: from TOUCHPOINT_PASSWORD, else a prompt.",
+    )
+    setpw.add_argument("email")
+    setpw.set_defaults(func=cmd_users_set_password)
+
+    deact = usub.add_parser(
+        "deactivate",
+        help="stop a person from logging in",
+        description="Deactivate a person: log-in refused, API tokens revoked. Ideas stay.",
+    )
+    deact.add_argument("email")
+    deact.set_defaults(func=cmd_users_deactivate)
+
+    react = usub.add_parser(
+        "reactivate", help="let a deactivated person log in again", description="Reactivate."
+    )
+    react.add_argument("email")
+    react.set_defaults(func=cmd_users_reactivate)
+
+    lst = usub.add_parser(
+        "list", help="list people", description="List people with department and roles."
+    )
+    lst.set_defaults(func=cmd_users_list)
+
+    invite = usub.add_parser(
+        "invite",
+        help="make a one-time link to set a password",
+        description="Create an invitation link for a person (e-mailed when SMTP_URL is set).",
+    )
+    invite.add_argument("email")
+    invite.set_defaults(func=cmd_users_invite)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from ideas.config import ConfigError
+    from ideas.errors import DomainError
+
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        _err(str(exc))
+        return 2
+    except (Refused, DomainError) as exc:
+        _err(_domain_error_text(exc))
+        return 1
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except Exception as exc:
+        if not _is_database_error(exc):
+            raise
+        _err(f"database unavailable: {exc}")
+        return 1
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """A connection or server error of the database (one line, not a traceback)."""
+    module = type(exc).__module__
+    return isinstance(exc, OSError) or module.startswith(("asyncpg", "sqlite3"))

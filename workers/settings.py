@@ -1,0 +1,100 @@
+"""The arq worker: `arq workers.settings.WorkerSettings`, `python -m workers.run`,
+or `touchpoint worker` (which `touchpoint up` starts).
+
+Redis comes from REDIS_URL. Commands retry through a Redis outage (the
+worker waits instead of dying) and the database pool is opened at start-up.
+Timeouts, retries and the sweep interval come from `workers.tasks.tuning()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import func
+from redis.asyncio.retry import Retry as RedisRetry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ideas import db
+from ideas.outbox import DELIVER_EVENT
+from workers import tasks
+
+#: scheduled jobs check every this many minutes whether their period is due
+SCHEDULE_EVERY_MIN = 10
+
+
+def redis_settings(url: str | None = None) -> RedisSettings:
+    """RedisSettings from REDIS_URL, retrying commands through an outage."""
+    settings = RedisSettings.from_dsn(url or os.environ.get("REDIS_URL") or "redis://127.0.0.1")
+    settings.conn_timeout = 2
+    settings.conn_retries = 1_000_000
+    settings.retry_on_error = [RedisConnectionError, RedisTimeoutError]
+    # OSError too: a refused connection is raised as such before redis wraps it
+    settings.retry = RedisRetry(
+        ExponentialBackoff(cap=2.0, base=0.1),
+        retries=-1,
+        supported_errors=(RedisConnectionError, RedisTimeoutError, OSError),
+    )
+    return settings
+
+
+def functions() -> list:
+    t = tasks.tuning()
+    return [
+        func(tasks.deliver_event, name=DELIVER_EVENT, max_tries=t.job_max_tries),
+        func(tasks.send_pending_email, name=tasks.SEND_MAIL, max_tries=t.mail_max_tries),
+    ]
+
+
+def cron_jobs() -> list:
+    t = tasks.tuning()
+    every = t.sweep_every_s
+    sweep_seconds = set(range(0, 60, every)) if every < 60 else {0}
+    schedule = set(range(0, 60, SCHEDULE_EVERY_MIN))
+    return [
+        cron(tasks.sweep_outbox, second=sweep_seconds, run_at_startup=True, max_tries=1),
+        cron(tasks.sla_reminders, minute=schedule, run_at_startup=True),
+        cron(tasks.action_reminders, minute=schedule, run_at_startup=True),
+        cron(tasks.weekly_digest, minute=schedule, run_at_startup=True),
+    ]
+
+
+def ensure_logging() -> None:
+    """Job lines are INFO records of `touchpoint.*`: give them a handler when
+    the launcher configured none (arq's own config covers only `arq`)."""
+    ours = logging.getLogger("touchpoint")
+    if logging.getLogger().handlers or ours.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    ours.addHandler(handler)
+    ours.setLevel(logging.INFO)
+
+
+async def startup(ctx: dict) -> None:
+    ensure_logging()
+    await db.open_pool()
+
+
+async def shutdown(ctx: dict) -> None:
+    await db.close_pool()
+
+
+class WorkerSettings:
+    functions = functions()
+    cron_jobs = cron_jobs()
+    redis_settings = redis_settings()
+    on_startup = startup
+    on_shutdown = shutdown
+    max_tries = tasks.tuning().job_max_tries
+    job_timeout = tasks.tuning().job_timeout_s
+    #: the database, not Redis, says what is done: keep results briefly
+    keep_result = 60
+    max_jobs = 10
+    poll_delay = float(os.environ.get("TOUCHPOINT_POLL_DELAY_S") or 0.5)
+    health_check_interval = 60
