@@ -1,0 +1,259 @@
+"""Who is calling: browser sessions (in the database) and API tokens, and the
+role guards every route carries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.stores.base import Store
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from ideas import people
+from ideas.db import is_postgres
+from ideas.tables import BrowserSession
+from ideas.viewer import Viewer, viewer_from_row
+
+SESSION_COOKIE = "tp_session"
+SESSION_MAX_AGE = 14 * 24 * 3600
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class PiccoloStore(Store):
+    """A Litestar store over the BrowserSession table, so a Redis outage
+    never logs anyone out."""
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | dt.timedelta | None = None):
+        if isinstance(value, bytes):
+            value = value.decode()
+        if isinstance(expires_in, int):
+            expires_in = dt.timedelta(seconds=expires_in)
+        expires_at = dt.datetime.now(dt.UTC) + expires_in if expires_in else None
+        await (
+            BrowserSession.insert(BrowserSession(key=key, value=value, expires_at=expires_at))
+            .on_conflict(
+                target=BrowserSession.key,
+                action="DO UPDATE",
+                values=[BrowserSession.value, BrowserSession.expires_at],
+            )
+            .run()
+        )
+
+    async def get(self, key: str, renew_for: int | dt.timedelta | None = None) -> bytes | None:
+        # plain SQL: this runs on every page request
+        rows = await BrowserSession.raw(
+            "SELECT value, expires_at FROM browser_session WHERE key = {}", key
+        ).run()
+        if not rows:
+            return None
+        expires_at = rows[0]["expires_at"]
+        if expires_at is not None and expires_at <= dt.datetime.now(dt.UTC):
+            await self.delete(key)
+            return None
+        return rows[0]["value"].encode()
+
+    async def delete(self, key: str) -> None:
+        await BrowserSession.delete().where(BrowserSession.key == key).run()
+
+    async def delete_all(self) -> None:
+        await BrowserSession.delete(force=True).run()
+
+    async def exists(self, key: str) -> bool:
+        return await self.get(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        rows = (
+            await BrowserSession.select(BrowserSession.expires_at)
+            .where(BrowserSession.key == key)
+            .run()
+        )
+        if not rows or rows[0]["expires_at"] is None:
+            return None
+        return int((rows[0]["expires_at"] - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+session_store = PiccoloStore()
+
+
+async def start_session(viewer: Viewer, old_session_id: str | None) -> str:
+    """A fresh session id for a log-in (the old one, if any, is dropped)."""
+    if old_session_id:
+        await session_store.delete(old_session_id)
+    session_id = secrets.token_urlsafe(32)
+    await session_store.set(
+        session_id, json.dumps({"user_id": str(viewer.id)}), expires_in=SESSION_MAX_AGE
+    )
+    return session_id
+
+
+def _session_viewer_sql() -> str:
+    user_id = (
+        "CAST(s.value::json ->> 'user_id' AS uuid)"
+        if is_postgres()
+        else "json_extract(s.value, '$.user_id')"
+    )
+    return (
+        f"SELECT s.expires_at, {people.VIEWER_SQL} FROM browser_session s "
+        f"JOIN tp_user u ON u.id = {user_id} WHERE s.key = {{}} AND u.active"
+    )
+
+
+async def session_viewer(session_id: str) -> Viewer | None:
+    """The active user of an unexpired browser session, in one query (every
+    page request asks); a value start_session did not write takes the slow way."""
+    try:
+        rows = await BrowserSession.raw(_session_viewer_sql(), session_id).run()
+    except Exception:  # not the JSON start_session writes: look it up in two steps
+        raw = await session_store.get(session_id)
+        try:
+            user_id = json.loads(raw).get("user_id", "") if raw else ""
+        except (ValueError, AttributeError):
+            return None
+        return await people.viewer_by_id(user_id) if user_id else None
+    if not rows:
+        return None  # no such session, or its user is inactive
+    expires_at = rows[0]["expires_at"]
+    if expires_at is not None and expires_at <= dt.datetime.now(dt.UTC):
+        await session_store.delete(session_id)
+        return None
+    return viewer_from_row(rows[0])
+
+
+async def end_session(session_id: str | None) -> None:
+    if session_id:
+        await session_store.delete(session_id)
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            kind, _, token = value.decode("latin-1").partition(" ")
+            if kind.lower() == "bearer" and token.strip():
+                return token.strip()
+            return ""
+    return None
+
+
+def _cookie(scope: Scope, key: str) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                k, _, v = part.strip().partition("=")
+                if k == key:
+                    return v
+    return None
+
+
+class AuthMiddleware:
+    """Puts the caller (a Viewer, or None) in `scope["user"]`.
+
+    API calls that change something authenticate by bearer token only (the
+    API takes no CSRF token); GET API calls also accept the browser session
+    so pages can link to exports; HTML routes use the session only.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        method: str = scope["method"]
+        viewer: Viewer | None = None
+        auth: str | None = None
+        is_api = path.startswith("/api/")
+        token = _bearer(scope) if is_api else None
+        if token:
+            viewer = await people.viewer_by_token(token)
+            auth = "token" if viewer else None
+        elif token is None and (not is_api or method in SAFE_METHODS):
+            session_id = _cookie(scope, SESSION_COOKIE)
+            if session_id:
+                viewer = await session_viewer(session_id)
+                auth = "session" if viewer else None
+        scope["user"] = viewer
+        scope["auth"] = auth
+        await self.app(scope, receive, send)
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def security_headers(path: str, authenticated: bool) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"content-security-policy", CSP.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-frame-options", b"DENY"),
+    ]
+    if authenticated or not path.startswith("/static/"):
+        headers.append((b"cache-control", b"private, no-store"))
+    return headers
+
+
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """A `before_send` hook: on every answer, also those made outside the
+    route's middleware (a refused CSRF token, an unknown path)."""
+    if message["type"] == "http.response.start":
+        ours = security_headers(scope["path"], authenticated=scope.get("user") is not None)
+        names = {name for name, _ in ours}
+        kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+        message["headers"] = kept + ours
+
+
+# -- guards -------------------------------------------------------------------
+
+
+def current_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> Viewer:
+    viewer = connection.scope.get("user")
+    if viewer is None:
+        raise NotAuthorizedException("log in first (a session or a bearer token)")
+    return viewer
+
+
+# Guards are coroutines: Litestar runs a plain-function guard in a worker
+# thread (sync_to_thread), a thread hop on every request.
+
+
+async def public(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Anyone, logged in or not: the login page, health, static files."""
+
+
+async def staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    current_viewer(connection)
+
+
+def _role_guard(role: str):
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        viewer = current_viewer(connection)
+        if not viewer.has(role):
+            raise PermissionDeniedException(f"this needs the {role} role")
+
+    guard.__name__ = role
+    return guard
+
+
+council = _role_guard("council")
+admin = _role_guard("admin")
+
+
+async def leader_or_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    viewer = current_viewer(connection)
+    if not (viewer.is_leader or viewer.is_admin):
+        raise PermissionDeniedException("this needs the leader or admin role")
+
+
+async def provide_viewer(request: Request) -> Viewer:
+    return current_viewer(request)

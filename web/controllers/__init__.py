@@ -1,0 +1,26 @@
+"""Every route handler of the app, gathered from one module per resource.
+A module adds its handlers to its own ROUTES list."""
+
+from web.controllers import (
+    admin,
+    api_auth,
+    api_ideas,
+    delivery,
+    health,
+    leaders,
+    notifications,
+    pages,
+    triage,
+)
+
+ROUTE_HANDLERS = [
+    *api_auth.ROUTES,
+    *api_ideas.ROUTES,
+    *health.ROUTES,
+    *pages.ROUTES,
+    *triage.ROUTES,
+    *delivery.ROUTES,
+    *notifications.ROUTES,
+    *leaders.ROUTES,
+    *admin.ROUTES,
+]

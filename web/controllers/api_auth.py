@@ -1,0 +1,58 @@
+"""API: tokens, the caller, departments."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import JSONBody
+
+from ideas import people
+from ideas.schemas import MeOut, Page, Ref, TokenIn, TokenOut
+from ideas.viewer import Viewer
+from web.app import client_address, limiter_of
+from web.auth import public, staff
+from web.errors import documented
+
+
+class TokenController(Controller):
+    path = "/api/v1/auth/token"
+    tags = ["auth"]
+
+    @post("/", guards=[public], status_code=201, responses=documented(401))
+    async def create_token(self, request: Request, data: JSONBody[TokenIn]) -> TokenOut:
+        """Exchange email and password for a bearer token."""
+        limiter = limiter_of(request)
+        await limiter.hit("token", client_address(request))
+        await limiter.hit("login_account", data.email.strip().lower())
+        viewer = await people.authenticate(data.email, data.password)
+        if viewer is None:
+            raise NotAuthorizedException("wrong email or password, or the account is inactive")
+        token = await people.create_token(viewer)
+        return TokenOut(token=token, user=await people.me(viewer))
+
+    @delete("/", guards=[staff], status_code=200)
+    async def revoke_token(self, request: Request) -> dict:
+        """Revoke the bearer token this call carries."""
+        if request.scope.get("auth") != "token":
+            raise NotAuthorizedException("send the token to revoke as the bearer token")
+        token = request.headers["authorization"].partition(" ")[2].strip()
+        await people.revoke_token(token)
+        return {"revoked": True}
+
+
+class MeController(Controller):
+    path = "/api/v1"
+    guards = [staff]
+    tags = ["users"]
+
+    @get("/me")
+    async def me(self, viewer: NamedDependency[Viewer]) -> MeOut:
+        return await people.me(viewer)
+
+    @get("/departments")
+    async def departments(self) -> Page[Ref]:
+        return Page[Ref](items=await people.list_departments(), next_cursor=None)
+
+
+ROUTES = [TokenController, MeController]

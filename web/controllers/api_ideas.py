@@ -1,0 +1,109 @@
+"""API: ideas, votes, the timeline, the caller's own ideas."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from ideas import services
+from ideas.schemas import (
+    LIMIT_MAX,
+    EventOut,
+    IdeaIn,
+    IdeaOut,
+    Page,
+    SortName,
+    Status,
+    Touchpoint,
+    VoteOut,
+)
+from ideas.viewer import Viewer
+from web.app import limiter_of
+from web.auth import staff
+
+Limit = Annotated[int, QueryParameter(ge=1, le=LIMIT_MAX, description="page size (default 25)")]
+
+
+class IdeasApi(Controller):
+    path = "/api/v1"
+    guards = [staff]
+    tags = ["ideas"]
+
+    @post("/ideas", status_code=201)
+    async def create_idea(
+        self, request: Request, viewer: NamedDependency[Viewer], data: JSONBody[IdeaIn]
+    ) -> IdeaOut:
+        """Submit an idea; it starts as `new`."""
+        await limiter_of(request).hit("idea", str(viewer.id))
+        return await services.submit_idea(viewer, data)
+
+    @get("/ideas")
+    async def list_ideas(
+        self,
+        viewer: NamedDependency[Viewer],
+        status: FromQuery[Status | None] = None,
+        touchpoint: FromQuery[Touchpoint | None] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        sort: FromQuery[SortName] = "top",
+        limit: Limit = 25,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    ) -> Page[IdeaOut]:
+        """The board: filter, search, sort (default top), cursor pagination."""
+        return await services.list_ideas(
+            viewer, status=status, touchpoint=touchpoint, q=q, sort=sort, limit=limit, cursor=cursor
+        )
+
+    @get("/ideas/similar")
+    async def similar(
+        self,
+        viewer: NamedDependency[Viewer],
+        title: Annotated[str, QueryParameter(max_length=300)] = "",
+        text: Annotated[str, QueryParameter(max_length=5000)] = "",
+    ) -> Page[IdeaOut]:
+        """Likely duplicates of a draft (at most 5, best first)."""
+        items = await services.similar_ideas(viewer, title, text)
+        return Page[IdeaOut](items=items, next_cursor=None)
+
+    @get("/ideas/{idea_id:str}")
+    async def get_idea(self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]) -> IdeaOut:
+        return await services.get_idea(viewer, services.parse_idea_id(idea_id))
+
+    @put("/ideas/{idea_id:str}/vote")
+    async def vote(
+        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
+    ) -> VoteOut:
+        """Vote (idempotent)."""
+        await limiter_of(request).hit("vote", str(viewer.id))
+        return await services.vote(viewer, services.parse_idea_id(idea_id))
+
+    @delete("/ideas/{idea_id:str}/vote", status_code=200)
+    async def unvote(
+        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
+    ) -> VoteOut:
+        """Retract a vote (idempotent)."""
+        await limiter_of(request).hit("vote", str(viewer.id))
+        return await services.unvote(viewer, services.parse_idea_id(idea_id))
+
+    @get("/ideas/{idea_id:str}/events")
+    async def events(self, idea_id: FromPath[str]) -> Page[EventOut]:
+        """The public timeline: role labels only."""
+        items = await services.idea_events(services.parse_idea_id(idea_id))
+        return Page[EventOut](items=items, next_cursor=None)
+
+    @get("/me/ideas")
+    async def my_ideas(
+        self,
+        viewer: NamedDependency[Viewer],
+        limit: Limit = 25,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    ) -> Page[IdeaOut]:
+        """The caller's own ideas (and co-submitted ones), any status."""
+        return await services.list_ideas(
+            viewer, sort="new", limit=limit, cursor=cursor, mine_only=True
+        )
+
+
+ROUTES = [IdeasApi]

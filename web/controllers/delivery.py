@@ -1,0 +1,339 @@
+"""Delivery: actions, shipping and credit — the API, the pages (My actions,
+the council's Delivery board, Shipped) and the idea page's fragments."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter, URLEncodedBody
+from litestar.plugins.htmx import ClientRefresh
+from litestar.response import Redirect, Response, Template
+from pydantic import ValidationError
+
+from ideas import delivery, services
+from ideas.delivery import ActionIn, ActionOut, ActionPatch, CreditIn, ShipIn
+from ideas.errors import Invalid
+from ideas.schemas import IdeaOut, Page
+from ideas.viewer import Viewer
+from web.auth import council, staff
+from web.controllers.pages import form_errors, page, safe_next
+from web.errors import is_htmx
+
+_PREFIX = re.compile(r"^[a-z0-9-]{1,40}$")
+
+
+def _form_values(data: dict[str, str], names: tuple[str, ...]) -> dict[str, str]:
+    return {n: (data.get(n) or "").strip() for n in names}
+
+
+def _without_blanks(values: dict[str, str]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v != ""}
+
+
+FRIENDLY = {
+    "due_on": "Give a date (YYYY-MM-DD).",
+    "owner_id": "Choose the owner: type a name, then pick a person.",
+}
+
+
+async def _panel(
+    request: Request,
+    viewer: Viewer,
+    idea_id: int,
+    status_code: int = 200,
+    **context: Any,
+) -> Response | Template:
+    """The idea page's actions section for this viewer (empty when nothing)."""
+    panel = await delivery.actions_panel(viewer, idea_id)
+    if panel is None:
+        return Response("", status_code=200, media_type="text/html")
+    shown = context.pop("shown_status", None)
+    if shown and shown != panel.idea.status and is_htmx(request):
+        return ClientRefresh()  # the idea moved on: the whole page changes
+    context.setdefault("errors", {})
+    context.setdefault("values", {})
+    context.setdefault("ship_errors", {})
+    context.setdefault("ship_values", {})
+    return page(
+        request,
+        "_actions.html",
+        status_code=status_code,
+        panel=panel,
+        labels=delivery.ACTION_STATUS_LABELS,
+        **context,
+    )
+
+
+def _back(data: dict[str, str], default: str) -> str:
+    target = data.get("back")
+    return safe_next(target) if target else default
+
+
+class DeliveryApi(Controller):
+    path = "/api/v1"
+    guards = [staff]
+    tags = ["delivery"]
+
+    @post("/ideas/{idea_id:str}/actions", status_code=201, guards=[council])
+    async def add_action(
+        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[ActionIn]
+    ) -> ActionOut:
+        """Add an action (council) to an accepted or in-progress idea; its owner is told."""
+        return await delivery.add_action(viewer, services.parse_idea_id(idea_id), data)
+
+    @get("/ideas/{idea_id:str}/actions")
+    async def list_actions(self, idea_id: FromPath[str]) -> Page[ActionOut]:
+        """An idea's actions with status, due date and owner (name, department)."""
+        items = await delivery.list_actions(services.parse_idea_id(idea_id))
+        return Page[ActionOut](items=items, next_cursor=None)
+
+    @patch("/actions/{action_id:str}")
+    async def update_action(
+        self,
+        viewer: NamedDependency[Viewer],
+        action_id: FromPath[str],
+        data: JSONBody[ActionPatch],
+    ) -> ActionOut:
+        """Move an action (`status`: its owner or council; the first to leave
+        `todo` moves the idea to `in_progress`) or edit it (council)."""
+        return await delivery.update_action(viewer, services.parse_id(action_id, "action"), data)
+
+    @delete("/actions/{action_id:str}", status_code=204, guards=[council])
+    async def remove_action(
+        self, viewer: NamedDependency[Viewer], action_id: FromPath[str]
+    ) -> None:
+        """Remove an action (council) while its idea is accepted or in progress."""
+        await delivery.remove_action(viewer, services.parse_id(action_id, "action"))
+
+    @post("/ideas/{idea_id:str}/ship", status_code=200, guards=[council])
+    async def ship(
+        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[ShipIn]
+    ) -> IdeaOut:
+        """Ship (council): `409` unless there is an action and every action is done."""
+        return await delivery.ship(viewer, services.parse_idea_id(idea_id), data)
+
+    @put("/ideas/{idea_id:str}/credit")
+    async def set_credit(
+        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[CreditIn]
+    ) -> IdeaOut:
+        """The submitter's (or a co-submitter's) own credit choice; shown once shipped."""
+        return await delivery.set_credit(viewer, services.parse_idea_id(idea_id), data.credit)
+
+    @get("/me/actions")
+    async def my_actions(self, viewer: NamedDependency[Viewer]) -> Page[ActionOut]:
+        """The caller's actions: overdue first, then by due date, done last."""
+        items = [m.action for m in await delivery.my_actions(viewer)]
+        return Page[ActionOut](items=items, next_cursor=None)
+
+
+class DeliveryPages(Controller):
+    path = "/"
+    guards = [staff]
+    include_in_schema = False
+
+    # -- pages ----------------------------------------------------------------------
+
+    @get("/me/actions")
+    async def my_actions(self, request: Request, viewer: NamedDependency[Viewer]) -> Template:
+        items = await delivery.my_actions(viewer)
+        return page(request, "my_actions.html", items=items, labels=delivery.ACTION_STATUS_LABELS)
+
+    @get("/delivery", guards=[council])
+    async def delivery_board(self, request: Request, viewer: NamedDependency[Viewer]) -> Template:
+        board = await delivery.delivery_board(viewer)
+        return page(request, "delivery_board.html", board=board)
+
+    @get("/shipped")
+    async def shipped(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    ) -> Template:
+        feed = await delivery.shipped_feed(viewer, cursor=cursor)
+        return page(request, "shipped.html", items=feed.items, next_cursor=feed.next_cursor)
+
+    @get("/fragments/people", guards=[council])
+    async def owner_options(
+        self,
+        request: Request,
+        q: Annotated[str, QueryParameter(max_length=120)] = "",
+        prefix: Annotated[str, QueryParameter(max_length=40)] = "owner",
+    ) -> Template:
+        """The owner picker's choices: people by name (a directory, no idea)."""
+        prefix = prefix if _PREFIX.match(prefix) else "owner"
+        people = await delivery.search_people(q) if len(q.strip()) >= 2 else []
+        return page(request, "_actions_people.html", people=people, prefix=prefix, q=q.strip())
+
+    # -- the idea page's actions section -----------------------------------------------
+
+    @get("/fragments/ideas/{idea_id:str}/actions")
+    async def actions_fragment(
+        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
+    ) -> Response | Template:
+        return await _panel(request, viewer, services.parse_idea_id(idea_id))
+
+    @post("/ideas/{idea_id:str}/actions", guards=[council], status_code=200)
+    async def add_action_form(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        idea_id: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response | Template:
+        number = services.parse_idea_id(idea_id)
+        values = _form_values(data, ("title", "owner_id", "due_on"))
+        try:
+            action_in = ActionIn(**values)
+            await delivery.add_action(viewer, number, action_in)
+        except ValidationError as exc:
+            errors = form_errors(exc, FRIENDLY)
+        except Invalid as exc:
+            errors = form_errors(exc)
+        else:
+            if is_htmx(request):
+                return await _panel(request, viewer, number, shown_status=data.get("shown_status"))
+            return Redirect(path=_back(data, f"/ideas/{number}"), status_code=303)
+        if not is_htmx(request):
+            first = next(iter(errors.items()))
+            raise Invalid(first[0], first[1])
+        return await _panel(request, viewer, number, errors=errors, values=values, open_add=True)
+
+    @post("/actions/{action_id:str}/status", status_code=200)
+    async def move_action_form(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        action_id: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response | Template:
+        """One-click status change, from My actions (`view=row`) or the idea page."""
+        number = services.parse_id(action_id, "action")
+        action = await delivery.update_action_status(viewer, number, data.get("status", ""))
+        if not is_htmx(request):
+            return Redirect(path=_back(data, f"/ideas/{action.idea_id}"), status_code=303)
+        if data.get("view") == "row":
+            item = await delivery.my_action(viewer, number)
+            return page(
+                request, "_actions_row.html", item=item, labels=delivery.ACTION_STATUS_LABELS
+            )
+        return await _panel(
+            request, viewer, int(action.idea_id), shown_status=data.get("shown_status")
+        )
+
+    @post("/actions/{action_id:str}/edit", guards=[council], status_code=200)
+    async def edit_action_form(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        action_id: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response | Template:
+        number = services.parse_id(action_id, "action")
+        values = _form_values(data, ("title", "owner_id", "due_on"))
+        try:
+            patch_in = ActionPatch(**_without_blanks(values))
+            action = await delivery.edit_action(
+                viewer,
+                number,
+                title=patch_in.title,
+                owner_id=patch_in.owner_id,
+                due_on=patch_in.due_on,
+            )
+        except ValidationError as exc:
+            errors = form_errors(exc, FRIENDLY)
+        except Invalid as exc:
+            errors = form_errors(exc)
+        else:
+            if is_htmx(request):
+                return await _panel(request, viewer, int(action.idea_id))
+            return Redirect(path=_back(data, f"/ideas/{action.idea_id}"), status_code=303)
+        if not is_htmx(request):
+            first = next(iter(errors.items()))
+            raise Invalid(first[0], first[1])
+        current = await delivery.get_action(number)
+        return await _panel(
+            request,
+            viewer,
+            int(current.idea_id),
+            edit_errors={current.id: errors},
+            edit_values={current.id: values},
+        )
+
+    @post("/actions/{action_id:str}/remove", guards=[council], status_code=200)
+    async def remove_action_form(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        action_id: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response | Template:
+        idea_id = await delivery.remove_action(viewer, services.parse_id(action_id, "action"))
+        if is_htmx(request):
+            return await _panel(request, viewer, int(idea_id))
+        return Redirect(path=_back(data, f"/ideas/{idea_id}"), status_code=303)
+
+    @post("/ideas/{idea_id:str}/ship", guards=[council], status_code=200)
+    async def ship_form(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        idea_id: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response | Template:
+        number = services.parse_idea_id(idea_id)
+        values = _form_values(data, ("note", "impact_metric", "impact_before", "impact_after"))
+        try:
+            ship_in = ShipIn(**_without_blanks(values))
+            await delivery.ship(viewer, number, ship_in)
+        except ValidationError as exc:
+            errors = form_errors(exc, FRIENDLY)
+            if "note" in errors and "characters" in errors["note"]:
+                errors["note"] = "Say what changed for customers in 20 characters or more."
+        except Invalid as exc:
+            errors = form_errors(exc)
+        else:
+            if is_htmx(request):
+                return ClientRefresh()
+            return Redirect(path=f"/ideas/{number}", status_code=303)
+        if not is_htmx(request):
+            first = next(iter(errors.items()))
+            raise Invalid(first[0], first[1])
+        return await _panel(request, viewer, number, ship_errors=errors, ship_values=values)
+
+    # -- credit ----------------------------------------------------------------------
+
+    @get("/fragments/ideas/{idea_id:str}/credit")
+    async def credit_fragment(
+        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
+    ) -> Response | Template:
+        state = await delivery.credit_state(viewer, services.parse_idea_id(idea_id))
+        if state is None:
+            return Response("", status_code=200, media_type="text/html")
+        return page(request, "_credit.html", state=state)
+
+    @post("/ideas/{idea_id:str}/credit", status_code=200)
+    async def credit_form(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        idea_id: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response | Template:
+        number = services.parse_idea_id(idea_id)
+        choice = data.get("credit", "")
+        if choice not in ("yes", "no"):
+            raise Invalid("credit", "choose 'yes' or 'no'")
+        await delivery.set_credit(viewer, number, choice == "yes")
+        if is_htmx(request):
+            state = await delivery.credit_state(viewer, number)
+            if state is None:
+                return Response("", status_code=200, media_type="text/html")
+            return page(request, "_credit.html", state=state, saved=True)
+        return Redirect(path=_back(data, f"/ideas/{number}"), status_code=303)
+
+
+ROUTES = [DeliveryApi, DeliveryPages]

@@ -1,0 +1,109 @@
+"""Leadership: the /leaders page, the leaderboard and metrics API, CSV exports.
+
+Every route is guarded by `leader_or_admin`, checked on each request, so an
+export link works only for whoever holds the role when they download it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get
+from litestar.params import QueryParameter
+from litestar.response import Response, Template
+
+from ideas import charts, leadership
+from ideas.errors import Invalid
+from ideas.leadership import Leaderboard, Metrics
+from web.auth import leader_or_admin
+from web.controllers.pages import page
+from web.errors import is_htmx
+
+PeriodParam = Annotated[
+    str,
+    QueryParameter(description="'all' or a calendar quarter 'YYYY-Qn' (UTC); anything else is 422"),
+]
+
+
+def period_name(period: str) -> str:
+    return "all time" if period == "all" else period.replace("-", " ")
+
+
+def csv_response(text: str, filename: str) -> Response[str]:
+    return Response(
+        content=text,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+class LeadersPage(Controller):
+    path = "/"
+    guards = [leader_or_admin]
+    include_in_schema = False
+
+    @get("/leaders")
+    async def leaders(self, request: Request, period: PeriodParam = "all") -> Template:
+        """The page; to an HTMX request aimed at #leaders-body, only that part."""
+        try:
+            view = await leadership.leaders_view(period)
+        except Invalid as exc:
+            context = self.context(await leadership.leaders_view("all"))
+            context["period_error"] = exc.reason
+            return page(request, "leaders.html", status_code=422, **context)
+        context = self.context(view)
+        if is_htmx(request) and request.headers.get("hx-target") == "leaders-body":
+            return page(request, "_leaders_body.html", **context)
+        return page(request, "leaders.html", **context)
+
+    @staticmethod
+    def context(view: leadership.LeadersView) -> dict:
+        name = period_name(view.period)
+        m = view.metrics
+        return {
+            "view": view,
+            "board": view.leaderboard,
+            "metrics": m,
+            "period": view.period,
+            "period_name": name,
+            "period_error": None,
+            "funnel_svg": charts.funnel_chart(m.funnel, name),
+            "quarters_svg": charts.quarters_chart(m.shipped_per_quarter),
+            "participation_svg": charts.participation_chart(m.participation, name, m.k_anonymity),
+        }
+
+
+class LeadershipApi(Controller):
+    path = "/api/v1"
+    guards = [leader_or_admin]
+    tags = ["leadership"]
+
+    @get("/leaderboard")
+    async def leaderboard(self, period: PeriodParam = "all") -> Leaderboard:
+        """Shipped ideas in the period by credited submitters' department
+        ("Anonymous" when uncredited; small departments left out or pooled as
+        "Other"), by opted-in person, and by owning department."""
+        return await leadership.leaderboard(period)
+
+    @get("/metrics")
+    async def metrics(self, period: PeriodParam = "all") -> Metrics:
+        """Funnel of ideas submitted in the period, median days to first
+        decision and acceptance to ship, share within the triage SLA,
+        participation by department (k-anonymous), shipped per quarter."""
+        return await leadership.metrics(period)
+
+    @get("/export/ideas.csv", media_type="text/csv", response_description="CSV file")
+    async def ideas_csv(self, period: PeriodParam = "all") -> Response[str]:
+        """Every idea submitted in the period and its dates; no submitter
+        identity except the names of credited submitters of shipped ideas."""
+        filename = leadership.csv_filename("ideas", period)
+        return csv_response(await leadership.ideas_csv(period), filename)
+
+    @get("/export/leaderboard.csv", media_type="text/csv", response_description="CSV file")
+    async def leaderboard_csv(self, period: PeriodParam = "all") -> Response[str]:
+        """The three leaderboards of the period: board, rank, name, shipped."""
+        filename = leadership.csv_filename("leaderboard", period)
+        return csv_response(await leadership.leaderboard_csv(period), filename)
+
+
+ROUTES: list = [LeadersPage, LeadershipApi]

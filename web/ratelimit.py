@@ -1,0 +1,60 @@
+"""Fixed-window rate limits on Redis, failing open while Redis is down."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from ideas.config import get_settings
+from ideas.errors import RateLimited
+
+log = logging.getLogger("touchpoint.ratelimit")
+
+WINDOW_SECONDS = 60
+
+
+def current_window() -> int:
+    return int(time.time() // WINDOW_SECONDS)
+
+
+def retry_after() -> int:
+    """Seconds until the current window ends (when every count starts again)."""
+    return max(WINDOW_SECONDS - int(time.time()) % WINDOW_SECONDS, 1)
+
+
+class RateLimiter:
+    def __init__(self, redis, prefix: str = "tp:rl:") -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    async def hit(self, name: str, who: str, limit: int | None = None) -> None:
+        """Count one request of kind `name` by `who`; raise RateLimited (429)
+        past the limit (requests per minute, from the settings; 0 = off)."""
+        if limit is None:
+            limit = get_settings().rate_limits.get(name, 0)
+        if not limit or self.redis is None:
+            return
+        key = f"{self.prefix}{name}:{who}:{current_window()}"
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, WINDOW_SECONDS + 5)
+            count, _ = await pipe.execute()
+        except Exception as exc:  # fail open: a Redis outage never locks people out
+            log.warning("rate limit %s not checked: %s", name, exc)
+            return
+        if count > limit:
+            raise RateLimited(retry_after())
+
+    async def peek(self, name: str, who: str) -> int:
+        try:
+            value = await self.redis.get(f"{self.prefix}{name}:{who}:{current_window()}")
+        except Exception:
+            return 0
+        return int(value or 0)
+
+    async def reset(self, name: str, who: str) -> None:
+        try:
+            await self.redis.delete(f"{self.prefix}{name}:{who}:{current_window()}")
+        except Exception:
+            pass
