@@ -1,0 +1,166 @@
+"""Named personas and ways to act as them: by API token, or by browser
+session (with CSRF) for HTML pages and HTMX fragments."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ideas import people
+from ideas.viewer import Viewer
+
+PASSWORD = "correct horse battery staple"
+
+#: name → (display name, title, department, roles)
+KNOWN = {
+    "alice_support": ("Alice Andersson", "Senior Support Agent", "Support", ()),
+    "dan_sales": ("Dan Dimitrov", "Account Executive", "Sales", ()),
+    "erin_it": ("Erin Eriksen", "Platform Engineer", "IT", ()),
+    "bob_finance_council": ("Bob Baranski", "Billing Lead", "Finance", ("council",)),
+    "cora_hr_council": ("Cora Castellanos", "People Partner", "HR", ("council",)),
+    "pat_product_council": ("Pat Pemberton", "Product Manager", "Product", ("council",)),
+    "carol_leader": ("Carol Okonkwo", "Chief Customer Officer", "Marketing", ("leader",)),
+    "adam_admin": ("Adam Adeyemi", "IT Administrator", "IT", ("admin",)),
+}
+
+IDEA = {
+    "title": "Print the customer's PO number on every invoice",
+    "problem": "Accounting departments bounce our invoices when the PO number is missing.",
+    "proposal": "Add a PO number field at checkout and print it on each invoice we send.",
+    "touchpoint": "billing",
+}
+
+
+def idea_payload(**overrides: Any) -> dict[str, Any]:
+    return {**IDEA, **overrides}
+
+
+@dataclass
+class Persona:
+    key: str
+    viewer: Viewer
+    email: str
+    name: str
+    title: str
+    department: str
+    password: str = PASSWORD
+    token: str = ""
+    app: Any = None
+    _clients: list = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return str(self.viewer.id)
+
+    def identity_strings(self) -> list[str]:
+        """What must never appear next to an idea this persona submitted."""
+        return [self.name, self.email, self.title, self.id]
+
+    def api(self) -> httpx.AsyncClient:
+        """A client that sends this persona's bearer token."""
+        c = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app),
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        self._clients.append(c)
+        return c
+
+    async def browser(self) -> BrowserClient:
+        """A logged-in cookie client; `.csrf` holds the CSRF token."""
+        c = BrowserClient(transport=httpx.ASGITransport(app=self.app), base_url="http://testserver")
+        self._clients.append(c)
+        await c.login(self.email, self.password)
+        return c
+
+
+class BrowserClient(httpx.AsyncClient):
+    csrf: str = ""
+
+    async def refresh_csrf(self) -> str:
+        r = await self.get("/login")
+        self.csrf = self.cookies.get("tp_csrf") or _csrf_from(r.text)
+        return self.csrf
+
+    async def login(self, email: str, password: str) -> httpx.Response:
+        await self.refresh_csrf()
+        r = await self.post(
+            "/login",
+            data={"email": email, "password": password, "next": "/", "_csrf_token": self.csrf},
+        )
+        assert r.status_code == 303, f"login failed: {r.status_code} {r.text[:200]}"
+        return r
+
+    async def form(self, url: str, data: dict[str, Any], htmx: bool = False) -> httpx.Response:
+        """POST a form the way the page does (CSRF field; HTMX header if asked)."""
+        headers = {"HX-Request": "true", "x-csrftoken": self.csrf} if htmx else {}
+        return await self.post(url, data={**data, "_csrf_token": self.csrf}, headers=headers)
+
+    async def htmx_get(self, url: str, target: str | None = None) -> httpx.Response:
+        headers = {"HX-Request": "true"}
+        if target:
+            headers["HX-Target"] = target
+        return await self.get(url, headers=headers)
+
+
+def _csrf_from(html: str) -> str:
+    m = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    return m.group(1) if m else ""
+
+
+class Personas:
+    """`await personas.get("alice_support")`, or `await personas.make(...)`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._made: dict[str, Persona] = {}
+
+    async def get(self, key: str) -> Persona:
+        if key not in self._made:
+            name, title, department, roles = KNOWN[key]
+            self._made[key] = await self.make(key, name, title, department, roles)
+        return self._made[key]
+
+    async def make(
+        self,
+        key: str,
+        name: str,
+        title: str,
+        department: str,
+        roles: tuple[str, ...] = (),
+        email: str | None = None,
+    ) -> Persona:
+        email = email or f"{key}@example.com"
+        await people.create_user(
+            people.NewUser(
+                email=email,
+                name=name,
+                title=title,
+                department=department,
+                roles=roles,
+                password=PASSWORD,
+            )
+        )
+        viewer = await people.authenticate(email, PASSWORD)
+        assert viewer is not None
+        token = await people.create_token(viewer)
+        persona = Persona(
+            key=key,
+            viewer=viewer,
+            email=email,
+            name=name,
+            title=title,
+            department=department,
+            token=token,
+            app=self.app,
+        )
+        self._made[key] = persona
+        return persona
+
+    async def close(self) -> None:
+        for p in self._made.values():
+            for c in p._clients:
+                await c.aclose()

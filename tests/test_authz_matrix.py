@@ -1,0 +1,547 @@
+# ruff: noqa: E501  (the table below is easier to read one row per line)
+"""The authorisation matrix: every route of the app × every role → the answer.
+
+ONE table (`MATRIX`) lists each route the app registers (HTML and API, every
+method) and what each caller gets: anonymous, plain staff, the idea's
+submitter, an action's owner, council, leader and admin. The route list is
+read from the app itself (`app.routes`), so a route added without a row fails
+`test_every_route_has_a_row` naming it; a row whose route is gone fails too.
+
+Each role walks the whole table against a world of real data built for it
+(fresh tables per role): ideas in every state a route needs, a triage
+session, actions, a notice, departments, a person, a one-time link. Path
+parameters are filled from that world; bodies are valid, so an "ok" cell
+means the request was let through AND did its work.
+
+Cells:
+  200/201/204/303  the allowed answer (303: a form's redirect, never to /login)
+  LOGIN            303 to /login?next=… (an HTML route, logged-out visitor)
+  401              an API route without credentials
+  403              the role may not (guard or service rule)
+  404              hidden: answers like a missing thing (someone else's notice)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from ideas import admin as admin_service
+from ideas import invitations, notify, people
+from ideas.tables import Event, Notification
+from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload
+
+LOGIN = "login"  # 303 → /login?next=<this path, query included>
+LOGOUT = "logout"  # 303 → /login: logged out (tests/test_hardening.py checks the session is dead)
+ROLES = ("anonymous", "staff", "submitter", "owner", "council", "leader", "admin")
+PERSONA_OF = {
+    "staff": "dan_sales",
+    "submitter": "alice_support",
+    "owner": "erin_it",
+    "council": "bob_finance_council",
+    "leader": "carol_leader",
+    "admin": "adam_admin",
+}
+TODAY = dt.datetime.now(dt.UTC).date()
+SHIP_NOTE = "Invoices now carry the customer's PO number on every page."
+REVEAL_REASON = "Abusive language reported by three colleagues; HR case 2026-114."
+NEW_PASSWORD = "a brand new passphrase"
+IMPORT_CSV = "email,name,title,department,roles\nnew.person@example.com,New Person,Agent,Support,\n"
+
+World = dict[str, Any]
+Body = Callable[[World, str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str  # exactly as the app lists it: "/api/v1/ideas/{idea_id:str}"
+    expect: tuple[Any, ...]  # one cell per ROLES entry
+    ids: dict[str, str] = field(default_factory=dict)  # path param → world key
+    json: Body | None = None
+    form: Body | None = None
+    multipart: Body | None = None
+    query: str = ""
+    fresh_login: bool = False  # the request ends the caller's login: use a new one
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.method, self.path)
+
+
+def R(method: str, path: str, *expect: Any, **options: Any) -> Row:
+    assert len(expect) == len(ROLES), f"{method} {path}: {len(expect)} cells for {len(ROLES)} roles"
+    return Row(method, path, expect, **options)
+
+
+# -- request bodies ---------------------------------------------------------------------------
+
+
+def _idea(w: World, role: str) -> dict[str, Any]:
+    return idea_payload(title=f"Matrix idea submitted by the {role} caller")
+
+
+def _credentials(w: World, role: str) -> dict[str, Any]:
+    who = w["personas"][PERSONA_OF.get(role, "dan_sales")]
+    return {"email": who.email, "password": PASSWORD}
+
+
+def _session(w: World, role: str) -> dict[str, Any]:
+    return {"held_on": str(TODAY), "attendee_ids": w["quorum"]}
+
+
+def _decide(w: World, role: str) -> dict[str, Any]:
+    return {
+        "session_id": w["session"],
+        "outcome": "accept",
+        "note": "Worth doing this quarter.",
+        "owning_department_id": str(w["finance"]),
+    }
+
+
+def _answer(w: World, role: str) -> dict[str, Any]:
+    return {"answer": "Yes: every customer that sends us purchase orders."}
+
+
+def _new_password(w: World, role: str) -> dict[str, Any]:
+    return {"token": w["link"], "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
+
+
+def _action(w: World, role: str) -> dict[str, Any]:
+    return {
+        "title": "Add a PO field to checkout",
+        "owner_id": w["personas"]["erin_it"].id,
+        "due_on": str(TODAY + dt.timedelta(days=7)),
+    }
+
+
+def _comment(w: World, role: str) -> dict[str, Any]:
+    return {"body": f"A comment from the {role} caller."}
+
+
+def _person(w: World, role: str) -> dict[str, Any]:
+    return {
+        "email": f"hired.by.{role}@example.com",
+        "name": "Hana Hired",
+        "title": "Support Agent",
+        "department_id": str(w["finance"]),
+    }
+
+
+def _person_edit(w: World, role: str) -> dict[str, Any]:
+    return {"name": "Zoe Zimmer", "title": "Team Lead", "department_id": str(w["finance"])}
+
+
+def _merge(w: World, role: str) -> dict[str, Any]:
+    """Without `confirm`: the page asking to confirm (nothing merged)."""
+    return {"source_id": str(w["department"]), "target_id": str(w["finance"])}
+
+
+def _import_confirm(w: World, role: str) -> dict[str, Any]:
+    return {"csv_text": IMPORT_CSV, "fingerprint": w["import_fingerprint"]}
+
+
+def fixed(**values: Any) -> Body:
+    return lambda w, role: {k: v(w) if callable(v) else v for k, v in values.items()}
+
+
+# -- the table --------------------------------------------------------------------------------
+
+
+MATRIX: list[Row] = [
+    # method  path                                                anon   staff  subm   owner  council leader admin
+    # -- API: auth and the caller --
+    R("POST", "/api/v1/auth/token",                               201,   201,   201,   201,   201,   201,   201, json=_credentials),
+    R("DELETE", "/api/v1/auth/token",                             401,   200,   200,   200,   200,   200,   200, fresh_login=True),
+    R("GET", "/api/v1/me",                                        401,   200,   200,   200,   200,   200,   200),
+    R("GET", "/api/v1/departments",                               401,   200,   200,   200,   200,   200,   200),
+    # -- API: ideas and votes --
+    R("POST", "/api/v1/ideas",                                    401,   201,   201,   201,   201,   201,   201, json=_idea),
+    R("GET", "/api/v1/ideas",                                     401,   200,   200,   200,   200,   200,   200),
+    R("GET", "/api/v1/ideas/similar",                             401,   200,   200,   200,   200,   200,   200, query="title=invoice"),
+    R("GET", "/api/v1/ideas/{idea_id:str}",                       401,   200,   200,   200,   200,   200,   200),
+    R("GET", "/api/v1/ideas/{idea_id:str}/events",                401,   200,   200,   200,   200,   200,   200),
+    R("PUT", "/api/v1/ideas/{idea_id:str}/vote",                  401,   200,   200,   200,   200,   200,   200),
+    R("DELETE", "/api/v1/ideas/{idea_id:str}/vote",               401,   200,   200,   200,   200,   200,   200),
+    R("GET", "/api/v1/me/ideas",                                  401,   200,   200,   200,   200,   200,   200),
+    # -- API: triage --
+    R("GET", "/api/v1/triage/queue",                              401,   403,   403,   403,   200,   403,   403),
+    R("GET", "/api/v1/triage/sessions",                           401,   403,   403,   403,   200,   403,   403),
+    R("GET", "/api/v1/triage/sessions/{session_id:str}",          401,   403,   403,   403,   200,   403,   403),
+    R("POST", "/api/v1/ideas/{idea_id:str}/decision",             401,   403,   403,   403,   200,   403,   403, ids={"idea_id": "review_api"}, json=_decide),
+    R("POST", "/api/v1/triage/sessions",                          401,   403,   403,   403,   201,   403,   403, json=_session),
+    # -- API: the conversation on an idea --
+    R("GET", "/api/v1/ideas/{idea_id:str}/questions",             401,   200,   200,   200,   200,   200,   200, ids={"idea_id": "asked"}),
+    R("POST", "/api/v1/ideas/{idea_id:str}/answer",               401,   403,   200,   403,   403,   403,   403, ids={"idea_id": "asked"}, json=_answer),
+    R("GET", "/api/v1/ideas/{idea_id:str}/comments",              401,   200,   200,   200,   200,   200,   200),
+    R("POST", "/api/v1/ideas/{idea_id:str}/comments",             401,   201,   201,   201,   201,   201,   201, json=_comment),
+    # -- API: delivery --
+    R("GET", "/api/v1/ideas/{idea_id:str}/actions",               401,   200,   200,   200,   200,   200,   200, ids={"idea_id": "working"}),
+    R("POST", "/api/v1/ideas/{idea_id:str}/actions",              401,   403,   403,   403,   201,   403,   403, ids={"idea_id": "working"}, json=_action),
+    R("PATCH", "/api/v1/actions/{action_id:str}",                 401,   403,   403,   200,   200,   403,   403, ids={"action_id": "action_patch"}, json=fixed(status="doing")),
+    R("DELETE", "/api/v1/actions/{action_id:str}",                401,   403,   403,   403,   204,   403,   403, ids={"action_id": "action_delete_api"}),
+    R("POST", "/api/v1/ideas/{idea_id:str}/ship",                 401,   403,   403,   403,   200,   403,   403, ids={"idea_id": "ship_api"}, json=fixed(note=SHIP_NOTE)),
+    R("PUT", "/api/v1/ideas/{idea_id:str}/credit",                401,   403,   200,   403,   403,   403,   403, json=fixed(credit=True)),
+    R("GET", "/api/v1/me/actions",                                401,   200,   200,   200,   200,   200,   200),
+    # -- API: notifications (everyone's own; another person's notice is hidden) --
+    R("GET", "/api/v1/me/notifications",                          401,   200,   200,   200,   200,   200,   200),
+    R("POST", "/api/v1/me/notifications/{notice_id:str}/read",    401,   404,   200,   404,   404,   404,   404),
+    R("POST", "/api/v1/me/notifications/read-all",                401,   200,   200,   200,   200,   200,   200),
+    R("GET", "/api/v1/me/notification-settings",                  401,   200,   200,   200,   200,   200,   200),
+    R("PUT", "/api/v1/me/notification-settings",                  401,   200,   200,   200,   200,   200,   200, json=fixed(email_on=[], digest=False)),
+    # -- API: leadership --
+    R("GET", "/api/v1/leaderboard",                               401,   403,   403,   403,   403,   200,   200),
+    R("GET", "/api/v1/metrics",                                   401,   403,   403,   403,   403,   200,   200),
+    R("GET", "/api/v1/export/ideas.csv",                          401,   403,   403,   403,   403,   200,   200),
+    R("GET", "/api/v1/export/leaderboard.csv",                    401,   403,   403,   403,   403,   200,   200),
+    # -- public pages, static files, health, the API description --
+    R("GET", "/login",                                            200,   200,   200,   200,   200,   200,   200),
+    R("POST", "/login",                                           303,   303,   303,   303,   303,   303,   303, form=_credentials, fresh_login=True),
+    R("GET", "/password/forgot",                                  200,   200,   200,   200,   200,   200,   200),
+    R("POST", "/password/forgot",                                 200,   200,   200,   200,   200,   200,   200, form=fixed(email="nobody@example.com")),
+    R("GET", "/password/set",                                     200,   200,   200,   200,   200,   200,   200, query="token={link}"),
+    R("POST", "/password/set",                                    200,   200,   200,   200,   200,   200,   200, form=_new_password),
+    R("GET", "/health",                                           200,   200,   200,   200,   200,   200,   200),
+    R("GET", "/static/{file_path:path}",                          200,   200,   200,   200,   200,   200,   200),
+    R("HEAD", "/static/{file_path:path}",                         200,   200,   200,   200,   200,   200,   200),
+    R("GET", "/schema",                                           200,   200,   200,   200,   200,   200,   200),
+    R("GET", "/schema/openapi.json",                              200,   200,   200,   200,   200,   200,   200),
+    R("GET", "/schema/openapi.yaml",                              200,   200,   200,   200,   200,   200,   200),
+    R("GET", "/schema/openapi.yml",                               200,   200,   200,   200,   200,   200,   200),
+    R("GET", "/schema/{path:str}",                                404,   404,   404,   404,   404,   404,   404),
+    # -- staff pages and fragments --
+    R("GET", "/",                                                 LOGIN, 200,   200,   200,   200,   200,   200),
+    R("GET", "/ideas/new",                                        LOGIN, 200,   200,   200,   200,   200,   200),
+    R("POST", "/ideas/new",                                       LOGIN, 303,   303,   303,   303,   303,   303, form=_idea),
+    R("GET", "/ideas/{idea_id:str}",                              LOGIN, 200,   200,   200,   200,   200,   200),
+    R("POST", "/ideas/{idea_id:str}/vote",                        LOGIN, 303,   303,   303,   303,   303,   303, form=fixed(action="vote")),
+    R("GET", "/me/ideas",                                         LOGIN, 200,   200,   200,   200,   200,   200),
+    R("GET", "/fragments/similar",                                LOGIN, 200,   200,   200,   200,   200,   200, query="title=invoice"),
+    R("GET", "/fragments/ideas/{idea_id:str}/question",           LOGIN, 200,   200,   200,   200,   200,   200, ids={"idea_id": "asked"}),
+    R("POST", "/ideas/{idea_id:str}/answer",                      LOGIN, 403,   303,   403,   403,   403,   403, ids={"idea_id": "asked_form"}, form=_answer),
+    R("GET", "/fragments/ideas/{idea_id:str}/comments",           LOGIN, 200,   200,   200,   200,   200,   200),
+    R("POST", "/ideas/{idea_id:str}/comments",                    LOGIN, 303,   303,   303,   303,   303,   303, form=_comment),
+    R("GET", "/fragments/ideas/{idea_id:str}/actions",            LOGIN, 200,   200,   200,   200,   200,   200, ids={"idea_id": "working"}),
+    R("POST", "/ideas/{idea_id:str}/actions",                     LOGIN, 403,   403,   403,   303,   403,   403, ids={"idea_id": "working"}, form=_action),
+    R("POST", "/actions/{action_id:str}/status",                  LOGIN, 403,   403,   303,   303,   403,   403, ids={"action_id": "action_status"}, form=fixed(status="doing")),
+    R("POST", "/actions/{action_id:str}/edit",                    LOGIN, 403,   403,   403,   303,   403,   403, ids={"action_id": "action_edit"}, form=fixed(title="Add a PO field to the checkout form")),
+    R("POST", "/actions/{action_id:str}/remove",                  LOGIN, 403,   403,   403,   303,   403,   403, ids={"action_id": "action_delete_form"}, form=fixed()),
+    R("POST", "/ideas/{idea_id:str}/ship",                        LOGIN, 403,   403,   403,   303,   403,   403, ids={"idea_id": "ship_form"}, form=fixed(note=SHIP_NOTE)),
+    R("GET", "/fragments/ideas/{idea_id:str}/credit",             LOGIN, 200,   200,   200,   200,   200,   200),
+    R("POST", "/ideas/{idea_id:str}/credit",                      LOGIN, 403,   303,   403,   403,   403,   403, form=fixed(credit="yes")),
+    R("GET", "/me/actions",                                       LOGIN, 200,   200,   200,   200,   200,   200),
+    R("GET", "/shipped",                                          LOGIN, 200,   200,   200,   200,   200,   200),
+    R("GET", "/me/notifications",                                 LOGIN, 200,   200,   200,   200,   200,   200),
+    R("POST", "/me/notifications/{notice_id:str}/read",           LOGIN, 404,   303,   404,   404,   404,   404, form=fixed()),
+    R("POST", "/me/notifications/read-all",                       LOGIN, 303,   303,   303,   303,   303,   303, form=fixed()),
+    R("GET", "/fragments/unread",                                 LOGIN, 200,   200,   200,   200,   200,   200),
+    R("GET", "/me/settings",                                      LOGIN, 200,   200,   200,   200,   200,   200),
+    R("POST", "/me/settings",                                     LOGIN, 200,   200,   200,   200,   200,   200, form=fixed(digest="on")),
+    R("POST", "/logout",                                          LOGIN, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, form=fixed(), fresh_login=True),
+    # -- council pages --
+    R("GET", "/triage",                                           LOGIN, 403,   403,   403,   200,   403,   403),
+    R("GET", "/triage/sessions",                                  LOGIN, 403,   403,   403,   200,   403,   403),
+    R("GET", "/triage/sessions/{session_id:str}",                 LOGIN, 403,   403,   403,   200,   403,   403),
+    R("POST", "/triage/sessions/{session_id:str}/ideas/{idea_id:str}/decision", LOGIN, 403, 403, 403, 303, 403, 403, ids={"idea_id": "review_form"}, form=_decide),
+    R("POST", "/triage/sessions",                                 LOGIN, 403,   403,   403,   303,   403,   403, form=_session),
+    R("GET", "/delivery",                                         LOGIN, 403,   403,   403,   200,   403,   403),
+    R("GET", "/fragments/people",                                 LOGIN, 403,   403,   403,   200,   403,   403, query="q=er"),
+    # -- leadership page --
+    R("GET", "/leaders",                                          LOGIN, 403,   403,   403,   403,   200,   200),
+    # -- admin pages --
+    R("GET", "/admin",                                            LOGIN, 403,   403,   403,   403,   403,   200),
+    R("GET", "/admin/people",                                     LOGIN, 403,   403,   403,   403,   403,   200),
+    R("GET", "/admin/people/new",                                 LOGIN, 403,   403,   403,   403,   403,   200),
+    R("POST", "/admin/people/new",                                LOGIN, 403,   403,   403,   403,   403,   303, form=_person),
+    R("GET", "/admin/people/{user_id:str}",                       LOGIN, 403,   403,   403,   403,   403,   200),
+    R("POST", "/admin/people/{user_id:str}",                      LOGIN, 403,   403,   403,   403,   403,   303, form=_person_edit),
+    R("POST", "/admin/people/{user_id:str}/invite",               LOGIN, 403,   403,   403,   403,   403,   303, form=fixed()),
+    R("POST", "/admin/people/{user_id:str}/deactivate",           LOGIN, 403,   403,   403,   403,   403,   303, form=fixed()),
+    R("POST", "/admin/people/{user_id:str}/reactivate",           LOGIN, 403,   403,   403,   403,   403,   303, form=fixed()),
+    R("GET", "/admin/departments",                                LOGIN, 403,   403,   403,   403,   403,   200),
+    R("POST", "/admin/departments",                               LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(name="Legal")),
+    R("POST", "/admin/departments/{department_id:int}/rename",    LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(name="Field Operations")),
+    R("POST", "/admin/departments/merge",                         LOGIN, 403,   403,   403,   403,   403,   200, form=_merge),
+    R("GET", "/admin/import",                                     LOGIN, 403,   403,   403,   403,   403,   200),
+    R("POST", "/admin/import",                                    LOGIN, 403,   403,   403,   403,   403,   200, multipart=fixed(csv_text=IMPORT_CSV)),
+    R("POST", "/admin/import/confirm",                            LOGIN, 403,   403,   403,   403,   403,   200, form=_import_confirm),
+    R("GET", "/admin/settings",                                   LOGIN, 403,   403,   403,   403,   403,   200),
+    R("POST", "/admin/settings",                                  LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(agenda_size="25")),
+    R("GET", "/admin/audit",                                      LOGIN, 403,   403,   403,   403,   403,   200),
+    R("GET", "/admin/audit.csv",                                  LOGIN, 403,   403,   403,   403,   403,   200),
+    R("GET", "/admin/ideas/{idea_id:str}/reveal",                 LOGIN, 403,   403,   403,   403,   403,   200),
+    R("POST", "/admin/ideas/{idea_id:str}/reveal",                LOGIN, 403,   403,   403,   403,   403,   200, form=fixed(reason=REVEAL_REASON)),
+]  # fmt: skip
+
+#: path parameter → the world key it takes unless a row says otherwise
+DEFAULT_IDS = {
+    "idea_id": "fresh",
+    "session_id": "session",
+    "action_id": "action_patch",
+    "notice_id": "notice",
+    "user_id": "person",
+    "department_id": "department",
+    "file_path": "static_file",
+    "path": "no_such_schema_page",
+}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    """(method, path) of every route handler the app registers. Litestar's own
+    automatic OPTIONS answers are left to `test_options_answers_reveal_nothing`."""
+    found = set()
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            for method in handler.http_methods:
+                if method != "OPTIONS":
+                    found.add((method, route.path))
+    return found
+
+
+def test_every_route_has_a_row(app):
+    rows = [row.key for row in MATRIX]
+    duplicates = sorted({k for k in rows if rows.count(k) > 1})
+    assert not duplicates, f"routes with more than one row in MATRIX: {duplicates}"
+    routes = app_routes(app)
+    missing = sorted(routes - set(rows))
+    stale = sorted(set(rows) - routes)
+    assert not missing, "routes without a row in MATRIX (tests/test_authz_matrix.py): " + ", ".join(
+        f"{m} {p}" for m, p in missing
+    )
+    assert not stale, "rows in MATRIX for routes the app no longer has: " + ", ".join(
+        f"{m} {p}" for m, p in stale
+    )
+
+
+# -- the world each role walks ----------------------------------------------------------------
+
+
+async def _submit(persona: Persona, title: str) -> str:
+    r = await persona.api().post("/api/v1/ideas", json=idea_payload(title=title))
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def _ok(response: httpx.Response, status: int = 200) -> dict:
+    assert response.status_code == status, (response.request.url, response.text[:300])
+    return response.json() if response.content else {}
+
+
+async def build_world(personas) -> World:
+    """Real data, made as people make it (API calls), in the states the routes need."""
+    keys = ("alice_support", "dan_sales", "erin_it", "bob_finance_council", "cora_hr_council")
+    keys += ("pat_product_council", "carol_leader", "adam_admin")
+    cast = {key: await personas.get(key) for key in keys}
+    alice, erin, bob = cast["alice_support"], cast["erin_it"], cast["bob_finance_council"]
+    quorum = [cast[k].id for k in ("bob_finance_council", "cora_hr_council", "pat_product_council")]
+    w: World = {"personas": cast, "quorum": quorum, "static_file": "app.css"}
+    w["no_such_schema_page"] = "no-such-page"
+    w["finance"] = await people.department_by_name("Finance")
+    w["department"] = await people.department_by_name("Field Ops", create=True)
+
+    titles = {
+        "review_api": "Let customers pick their invoice language",
+        "review_form": "Send a reminder before a card expires",
+        "asked": "Explain proration on the upgrade page",
+        "asked_form": "Offer a yearly plan with a discount",
+        "working": "Show the delivery date on the order page",
+        "ship_api": "Add a PO number field at checkout",
+        "ship_form": "Let admins download every invoice at once",
+    }
+    ids = {key: await _submit(alice, title) for key, title in titles.items()}
+    bob_api = bob.api()
+    session = await _ok(
+        await bob_api.post("/api/v1/triage/sessions", json=_session(w, "council")), 201
+    )
+    w["session"] = session["id"]
+
+    async def decide(idea_key: str, **decision: Any) -> None:
+        body = {"session_id": session["id"], **decision}
+        await _ok(await bob_api.post(f"/api/v1/ideas/{ids[idea_key]}/decision", json=body))
+
+    for key in ("asked", "asked_form"):
+        await decide(key, outcome="needs_info", question="Which customers send us POs?")
+    for key in ("working", "ship_api", "ship_form"):
+        await decide(key, outcome="accept", owning_department_id=str(w["finance"]))
+
+    async def add_action(idea_key: str, title: str) -> str:
+        body = {**_action(w, "council"), "title": title}
+        r = await bob_api.post(f"/api/v1/ideas/{ids[idea_key]}/actions", json=body)
+        return (await _ok(r, 201))["id"]
+
+    for key in ("action_patch", "action_status", "action_edit"):
+        w[key] = await add_action("working", f"Matrix action {key}")
+    for key in ("action_delete_api", "action_delete_form"):
+        w[key] = await add_action("working", f"Matrix action {key}")
+    for key in ("ship_api", "ship_form"):
+        done = await add_action(key, "Print the PO number")
+        r = await erin.api().patch(f"/api/v1/actions/{done}", json={"status": "done"})
+        await _ok(r)
+
+    ids["fresh"] = await _submit(alice, "Print the customer's PO number on every invoice")
+    w.update(ids)
+
+    # what the worker does with the council's question: alice's notice
+    question = await Event.select(Event.id).where(Event.idea == int(ids["asked"])).run()
+    await notify.deliver_event(question[-1]["id"])
+    notice = await Notification.select(Notification.id).where(Notification.user == alice.viewer.id)
+    w["notice"] = str(notice[0]["id"])
+
+    zoe = await personas.make("zoe_person", "Zoe Zimmer", "Team Lead", "Field Ops")
+    w["person"] = zoe.id
+    yan = await personas.make("yan_invited", "Yan Yilmaz", "Analyst", "Finance")
+    w["link"] = (await invitations.issue(yan.viewer.id, "invite")).token
+
+    plan = await admin_service.preview_import(cast["adam_admin"].viewer, IMPORT_CSV)
+    w["import_fingerprint"] = plan.fingerprint()
+    return w
+
+
+# -- walking the table ------------------------------------------------------------------------
+
+
+class Caller:
+    """One role's way in: bearer token for /api/, browser session elsewhere."""
+
+    def __init__(self, app, role: str, persona: Persona | None) -> None:
+        self.app, self.role, self.persona = app, role, persona
+        self.api: httpx.AsyncClient | None = None
+        self.web: BrowserClient | None = None
+
+    async def start(self) -> Caller:
+        self.api = await self.new_api()
+        self.web = await self.new_web()
+        return self
+
+    async def new_api(self) -> httpx.AsyncClient:
+        headers = {}
+        if self.persona is not None:
+            headers["Authorization"] = f"Bearer {await people.create_token(self.persona.viewer)}"
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app),
+            base_url="http://testserver",
+            headers=headers,
+        )
+
+    async def new_web(self) -> BrowserClient:
+        web = BrowserClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://testserver"
+        )
+        if self.persona is None:
+            await web.refresh_csrf()
+        else:
+            await web.login(self.persona.email, self.persona.password)
+        return web
+
+    async def send(self, row: Row, w: World, htmx: bool = False) -> httpx.Response:
+        api_route = row.path.startswith("/api/")
+        if row.fresh_login:
+            client = await (self.new_api() if api_route else self.new_web())
+        else:
+            client = self.api if api_route else self.web
+        url = fill(row, w)
+        options: dict[str, Any] = {}
+        if row.json is not None:
+            options["json"] = row.json(w, self.role)
+        if isinstance(client, BrowserClient):
+            options["headers"] = {"x-csrftoken": client.csrf}
+            if htmx:
+                options["headers"]["HX-Request"] = "true"
+            if row.form is not None:
+                options["data"] = {**row.form(w, self.role), "_csrf_token": client.csrf}
+            elif row.multipart is not None:
+                options["data"] = {**row.multipart(w, self.role), "_csrf_token": client.csrf}
+                options["files"] = {"file": ("", b"", "text/csv")}
+            elif row.method == "POST":
+                options["data"] = {"_csrf_token": client.csrf}
+        try:
+            return await client.request(row.method, url, **options)
+        finally:
+            if row.fresh_login:
+                await client.aclose()
+
+    async def close(self) -> None:
+        for c in (self.api, self.web):
+            if c is not None:
+                await c.aclose()
+
+
+def fill(row: Row, w: World) -> str:
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        return str(w[row.ids.get(name, DEFAULT_IDS[name])])
+
+    path = re.sub(r"\{(\w+):\w+\}", value, row.path)
+    query = row.query.format(link=w.get("link", ""))
+    return f"{path}?{query}" if query else path
+
+
+def verdict(expected: Any, r: httpx.Response, url: str) -> str | None:
+    """None when the answer is what the cell says, else what was wrong."""
+    location = r.headers.get("location", "")
+    if expected == LOGIN:
+        if r.status_code == 303 and location == "/login?next=" + quote(url, safe=""):
+            return None
+        return f"expected 303 to /login?next={quote(url, safe='')}, got {r.status_code} {location}"
+    if expected == LOGOUT:
+        if r.status_code == 303 and location == "/login":
+            return None
+        return f"expected 303 to /login (logged out), got {r.status_code} {location}"
+    if r.status_code != expected:
+        return f"expected {expected}, got {r.status_code}: {r.text[:160]!r}"
+    if expected == 303 and location.startswith("/login"):
+        return f"an allowed form redirected to log in ({location})"
+    return None
+
+
+def htmx_verdict(r: httpx.Response, url: str) -> str | None:
+    target = "/login?next=" + quote(url, safe="")
+    if r.status_code == 401 and r.headers.get("hx-redirect") == target:
+        return None
+    return f"HTMX: expected 401 with HX-Redirect {target}, got {r.status_code} {r.headers}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_every_route_answers_each_role_as_the_matrix_says(app, personas, role):
+    w = await build_world(personas)
+    persona = w["personas"][PERSONA_OF[role]] if role in PERSONA_OF else None
+    caller = await Caller(app, role, persona).start()
+    column = ROLES.index(role)
+    wrong = []
+    try:
+        for row in MATRIX:
+            r = await caller.send(row, w)
+            problem = verdict(row.expect[column], r, fill(row, w))
+            if problem is None and row.expect[column] == LOGIN:
+                # what HTMX gets instead of a redirect it would swap in
+                r = await caller.send(row, w, htmx=True)
+                problem = htmx_verdict(r, fill(row, w))
+            if problem:
+                wrong.append(f"{row.method} {row.path} as {role}: {problem}")
+    finally:
+        await caller.close()
+    assert not wrong, f"{len(wrong)} answers differ from the matrix:\n" + "\n".join(wrong)
+
+
+async def test_options_answers_reveal_nothing(app, client):
+    """Litestar answers OPTIONS on every path by itself: to a logged-out caller
+    it is an empty 204 with `Allow`, or the same refusal as the path's guard."""
+    await client.get("/login")
+    wrong = []
+    for _method, path in sorted(app_routes(app)):
+        url = re.sub(r"\{(\w+):\w+\}", "1", path)
+        r = await client.options(url)
+        refused = r.status_code == 401 if path.startswith("/api/") else r.status_code == 303
+        if refused and r.status_code == 303:
+            refused = r.headers["location"].startswith("/login?next=")
+        empty = r.status_code == 204 and r.content == b"" and "OPTIONS" in r.headers["allow"]
+        if not (empty or refused):
+            wrong.append(f"OPTIONS {url}: {r.status_code} {r.text[:80]!r}")
+    assert not wrong, "\n".join(wrong)
