@@ -310,9 +310,7 @@ async def test_the_pinned_dataset_exercises_the_rules(fixed_now):
     assert names.count("Alex Kim") == 2 or names.count("bea Berg") + names.count("Bea berg") == 2
     ranks = [e["rank"] for e in board["by_person"]]
     assert len(set(ranks)) < len(ranks)  # ties share a rank
-    assert any(
-        e["name"] == "Other" for e in expected["k6 view all"]["metrics"]["participation"]
-    )
+    assert any(e["name"] == "Other" for e in expected["k6 view all"]["metrics"]["participation"])
     assert expected["k30 view all"]["metrics"]["participation"] == []
     metrics = expected["k5 view all"]["metrics"]
     assert metrics["sla"]["undecided_overdue"] > 0
