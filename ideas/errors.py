@@ -34,7 +34,8 @@ class TransitionRefused(Conflict):
     def __init__(self, current: str, wanted: str, allowed: list[str]) -> None:
         moves = ", ".join(allowed) if allowed else "none"
         super().__init__(
-            f"cannot move an idea from '{current}' to '{wanted}'; allowed from '{current}': {moves}",
+            f"cannot move an idea from '{current}' to '{wanted}'; "
+            f"allowed from '{current}': {moves}",
             {"current_status": current, "allowed": allowed},
         )
 

@@ -247,7 +247,8 @@ async def set_password_with_link(token: str, password: str) -> LinkHolder:
     if problem:
         raise Invalid("password", problem)
     await _valid_link(token)
-    password_hash = security.hash_password(password)  # slow: outside the transaction
+    # slow: outside the transaction, and off the event loop
+    password_hash = await security.hash_password_in_thread(password)
     now = utcnow()
     async with write_transaction():
         used = (

@@ -110,7 +110,7 @@ async def create_user(data: NewUser, password_hash: str | None = None) -> UUID:
     """Add a person; the department is created when missing. Duplicate email → 409."""
     email, name, title, roles = _check_new_user(data)
     if password_hash is None and data.password:
-        password_hash = security.hash_password(data.password)
+        password_hash = await security.hash_password_in_thread(data.password)
     async with write_transaction():
         if await User.exists().where(User.email == email).run():
             raise Conflict(f"a user with email {email} already exists")
@@ -205,7 +205,7 @@ async def set_password(email: str, password: str) -> None:
         raise Invalid("password", problem)
     email = normalise_email(email)
     updated = (
-        await User.update({User.password_hash: security.hash_password(password)})
+        await User.update({User.password_hash: await security.hash_password_in_thread(password)})
         .where(User.email == email)
         .returning(User.id)
         .run()
@@ -220,10 +220,10 @@ async def authenticate(email: str, password: str) -> Viewer | None:
     try:
         email = normalise_email(email)
     except Invalid:
-        security.verify_password(None, password)
+        await security.verify_password_in_thread(None, password)
         return None
     row = await user_by_email(email)
-    ok = security.verify_password(row["password_hash"] if row else None, password)
+    ok = await security.verify_password_in_thread(row["password_hash"] if row else None, password)
     if not ok or row is None or not row["active"]:
         return None
     return viewer_from_row(row)
