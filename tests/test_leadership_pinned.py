@@ -220,6 +220,31 @@ async def build_dataset(seed: int = 20261123) -> None:
                     created_at=created,
                 )
             )
+    # undecided exactly at the SLA (not overdue yet) and just past it
+    for n, (status, age) in enumerate(
+        [
+            ("new", dt.timedelta(days=14)),
+            ("new", dt.timedelta(days=14, microseconds=1)),
+            ("in_review", dt.timedelta(days=14)),
+            ("in_review", dt.timedelta(days=14, microseconds=1)),
+        ],
+        start=len(idea_rows) + 1,
+    ):
+        created = NOW - age
+        idea_rows.append(
+            Idea(
+                id=n,
+                title=f"Idea {n}: waiting",
+                problem="Customers find this step slow and confusing.",
+                proposal="Make the step quick, clear and explained in plain words.",
+                touchpoint="other",
+                status=status,
+                created_at=created,
+                submitted_on=created.date(),
+                updated_at=created,
+            )
+        )
+        submissions.append(Submission(idea=n, user=users[n % len(users)][0], created_at=created))
     await Idea.insert(*idea_rows).run()
     for n, s in enumerate(submissions, start=1):
         s.id = n
