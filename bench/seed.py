@@ -19,6 +19,7 @@ import secrets
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -553,6 +554,16 @@ async def seed(conn: asyncpg.Connection, scale: Scale, *, seed_value: int = 7) -
         est_terms,
         batch,
         "idea terms",
+    )
+    # their document frequencies, and under the empty term the number of
+    # indexed ideas (as ideas.services.index_terms keeps them)
+    doc_freq: Counter[str] = Counter()
+    for i in range(total_ideas):
+        bag = terms_of(i)
+        doc_freq.update({term[:40] for term in bag})
+        doc_freq[similarity.ALL_IDEAS] += bool(bag)
+    await conn.copy_records_to_table(
+        "term_doc_freq", records=list(doc_freq.items()), columns=["term", "ideas"]
     )
 
     # -- votes -------------------------------------------------------------------

@@ -24,7 +24,7 @@ from ideas.schemas import (
     Page,
     VoteOut,
 )
-from ideas.tables import Event, Idea, IdeaTerm, Submission, Vote
+from ideas.tables import Event, Idea, IdeaTerm, Submission, TermDocFreq, Vote
 from ideas.viewer import Viewer
 
 SORTS = ("top", "new", "trending")
@@ -65,13 +65,34 @@ async def idea_row(idea_id: int) -> dict:
 
 
 async def index_terms(idea_id: int, title: str, text: str) -> None:
-    """(Re)write the similar-search terms of one idea."""
-    await IdeaTerm.delete().where(IdeaTerm.idea == idea_id).run()
-    terms = similarity.idea_terms(title, text)
-    if terms:
-        await IdeaTerm.insert(
-            *[IdeaTerm(idea=idea_id, term=t[:40], weight=w) for t, w in terms.items()]
-        ).run()
+    """(Re)write the similar-search terms of one idea, and in the same
+    transaction the document frequencies (`TermDocFreq`) they change."""
+    terms = {t[:40]: w for t, w in similarity.idea_terms(title, text).items()}
+    async with write_transaction():
+        old = await IdeaTerm.select(IdeaTerm.term).where(IdeaTerm.idea == idea_id).run()
+        await IdeaTerm.delete().where(IdeaTerm.idea == idea_id).run()
+        if terms:
+            await IdeaTerm.insert(
+                *[IdeaTerm(idea=idea_id, term=t, weight=w) for t, w in terms.items()]
+            ).run()
+        await _count_terms(similarity.doc_freq_changes((r["term"] for r in old), terms))
+
+
+async def _count_terms(changes: dict[str, int]) -> None:
+    """Apply document-frequency changes with one upsert, in term order (one
+    lock order for every writer, so concurrent submits cannot deadlock)."""
+    if not changes:
+        return
+    items = sorted(changes.items())
+    values = ", ".join("({}, {})" for _ in items)
+    await TermDocFreq.raw(
+        f"INSERT INTO term_doc_freq (term, ideas) VALUES {values} "
+        "ON CONFLICT (term) DO UPDATE SET ideas = term_doc_freq.ideas + excluded.ideas",
+        *[v for item in items for v in item],
+    ).run()
+    lost = [t for t, n in items if n < 0]
+    if lost:
+        await TermDocFreq.delete().where(TermDocFreq.term.is_in(lost), TermDocFreq.ideas <= 0).run()
 
 
 async def submit_idea(viewer: Viewer, data: IdeaIn) -> IdeaOut:
@@ -273,26 +294,38 @@ async def similar_ideas(
     if not query:
         return []
     terms = list(query)[:40]
-    # Score and count in the database: the hits of a common term grow with the
-    # board (tens of thousands of rows at 100,000 ideas); the top 200 do not.
-    in_terms = ", ".join("{}" for _ in terms)
-    weight_of = " ".join("WHEN {} THEN CAST({} AS DOUBLE PRECISION)" for _ in terms)
-    scored = await IdeaTerm.raw(
-        f"SELECT idea, SUM(weight * CASE term {weight_of} ELSE 0 END) AS score "
-        f"FROM idea_term WHERE term IN ({in_terms}) "
-        "GROUP BY idea ORDER BY score DESC, idea LIMIT 200",
-        *[v for t in terms for v in (t, query[t])],
-        *terms,
-    ).run()
-    candidate_ids = [r["idea"] for r in scored]
-    if not candidate_ids:
-        return []
-    open_rows = (
-        await Idea.select(Idea.id)
-        .where(Idea.id.is_in(candidate_ids), Idea.status.not_in([DECLINED, DUPLICATE]))
+    # Bounded work whatever the size of the board: document frequencies from
+    # their table, candidates from the heaviest postings of the most telling
+    # terms only (similarity.posting_plan), pre-scored and cut in SQL.
+    stats = (
+        await TermDocFreq.select(TermDocFreq.term, TermDocFreq.ideas)
+        .where(TermDocFreq.term.is_in([*terms, similarity.ALL_IDEAS]))
         .run()
     )
-    open_ids = [r["id"] for r in open_rows]
+    doc_freq = {r["term"]: r["ideas"] for r in stats}
+    total = doc_freq.pop(similarity.ALL_IDEAS, 0)
+    doc_freq = {t: doc_freq.get(t, 0) for t in terms}
+    plan = similarity.posting_plan({t: query[t] for t in terms}, doc_freq, total)
+    if not plan:
+        return []
+    postings = " UNION ALL ".join(
+        "SELECT idea, CASE WHEN weight < {} THEN weight ELSE {} END "
+        "* CAST({} AS DOUBLE PRECISION) AS s FROM (SELECT idea, weight "
+        "FROM idea_term WHERE term = {} ORDER BY weight DESC, idea DESC LIMIT {}) AS p"
+        for _ in plan
+    )
+    shortlist = await IdeaTerm.raw(
+        f"SELECT h.idea FROM (SELECT idea, SUM(s) AS score FROM ({postings}) AS hit "
+        "GROUP BY idea ORDER BY score DESC, idea LIMIT {}) AS h "
+        "WHERE (SELECT status FROM idea WHERE idea.id = h.idea) NOT IN ({}, {}) "
+        "ORDER BY h.score DESC, h.idea LIMIT {}",
+        *[v for t, rows, factor in plan for v in (query[t], query[t], factor, t, rows)],
+        2 * similarity.SHORTLIST,
+        DECLINED,
+        DUPLICATE,
+        similarity.SHORTLIST,
+    ).run()
+    open_ids = [r["idea"] for r in shortlist]
     if not open_ids:
         return []
     term_rows = (
@@ -303,13 +336,6 @@ async def similar_ideas(
     candidates: dict[int, dict[str, float]] = {}
     for r in term_rows:
         candidates.setdefault(r["idea"], {})[r["term"]] = r["weight"]
-    doc_freq: dict[str, int] = {t: 0 for t in terms}
-    for r in await IdeaTerm.raw(
-        f"SELECT term, COUNT(*) AS n FROM idea_term WHERE term IN ({in_terms}) GROUP BY term",
-        *terms,
-    ).run():
-        doc_freq[r["term"]] = r["n"]
-    total = await Idea.count().run()
     ranked = similarity.rank_terms(
         query, candidates.items(), doc_freq=doc_freq, total_docs=max(total, 1), limit=limit
     )

@@ -16,6 +16,12 @@ frequency (idf) when one is known. Two entry points:
 * :func:`rank_terms` takes candidates as stored ``(key, terms)`` bags plus
   document frequencies over the whole index, which is what the service should
   use with the ``IdeaTerm`` table.
+
+Over a large board, the candidates are not every idea sharing a term with the
+draft: :func:`posting_plan` says which posting lists to read and how deep
+(the most telling terms first, a bounded number of rows in all), given the
+document frequencies the ``TermDocFreq`` table keeps up to date
+(:func:`doc_freq_changes` is what one re-indexed idea changes there).
 """
 
 from __future__ import annotations
@@ -32,15 +38,22 @@ from typing import TypeVar
 K = TypeVar("K", bound=Hashable)
 
 __all__ = [
+    "ALL_IDEAS",
     "MAX_TERMS",
     "MAX_TERM_LEN",
     "MIN_SCORE",
+    "POSTINGS_BUDGET",
+    "POSTINGS_PER_TERM",
+    "SHORTLIST",
+    "doc_freq_changes",
     "idea_terms",
     "idf_weights",
+    "posting_plan",
     "query_terms",
     "rank",
     "rank_terms",
     "score",
+    "shortlist",
     "stem",
     "tokenize",
 ]
@@ -54,6 +67,15 @@ BODY_WEIGHT = 1.0
 CONCEPT_FACTOR = 1.0
 # Default cut-off below which a candidate is not reported as similar.
 MIN_SCORE = 0.18
+# Candidate search over the inverted index (see posting_plan): at most this
+# many postings of one term (its heaviest: title occurrences first), at most
+# this many in all, and the best-scoring this many candidates get ranked.
+POSTINGS_PER_TERM = 1000
+POSTINGS_BUDGET = 2000
+SHORTLIST = 100
+# The document-frequency key that counts the indexed ideas themselves (no
+# real term is empty).
+ALL_IDEAS = ""
 
 # --------------------------------------------------------------------------- #
 # Normalisation
@@ -529,6 +551,77 @@ def rank_terms(
             scored.append((key, round(s, 4)))
     scored.sort(key=lambda ks: -ks[1])
     return scored[:limit]
+
+
+def posting_plan(
+    query: Mapping[str, float],
+    doc_freq: Mapping[str, int],
+    total_docs: int,
+    per_term: int | None = None,
+    budget: int | None = None,
+) -> list[tuple[str, int, float]]:
+    """Which posting lists to read to find a draft's candidates, as
+    ``(term, rows, factor)``: read the ``rows`` heaviest postings of ``term``
+    and add ``min(weight, query weight) * factor`` to the pre-score of each
+    idea found (capped, so that a term repeated all over a long text does not
+    outweigh the terms the draft shares; :func:`shortlist` is the reference).
+
+    The most telling query terms come first (query weight x idf, so the rarest
+    at equal weight); a term reads at most ``per_term`` rows and all of them
+    together at most ``budget``, whatever the size of the board. A common term
+    read only in part, or not at all, still counts in the final score
+    (:func:`rank_terms`) of every candidate found through the others. Terms
+    that no idea holds are left out. ``factor`` is the term's share of the
+    idf-weighted dot product: query weight x idf².
+    """
+    per_term = POSTINGS_PER_TERM if per_term is None else per_term
+    budget = POSTINGS_BUDGET if budget is None else budget
+    held = {t: int(doc_freq.get(t, 0)) for t, w in query.items() if w > 0}
+    held = {t: n for t, n in held.items() if n > 0}
+    idf = idf_weights(held, max(int(total_docs), max(held.values(), default=0)))
+    order = sorted(held, key=lambda t: (-query[t] * idf[t], held[t], t))
+    plan = []
+    left = budget
+    for term in order:
+        rows = min(held[term], per_term, left)
+        if rows <= 0:
+            break
+        plan.append((term, rows, query[term] * idf[term] ** 2))
+        left -= rows
+    return plan
+
+
+def shortlist(
+    query: Mapping[str, float],
+    plan: Iterable[tuple[str, int, float]],
+    postings: Mapping[str, Iterable[tuple[K, float]]],
+    limit: int | None = None,
+) -> list[K]:
+    """The candidates a :func:`posting_plan` finds, best pre-score first, at
+    most ``limit`` (default :data:`SHORTLIST`): what the service computes in
+    SQL, here over ``postings`` (term -> ``(key, weight)`` pairs) for the
+    quality bench and the tests. Heaviest postings first, the highest key
+    (the newest idea) first on ties."""
+    limit = SHORTLIST if limit is None else limit
+    scores: dict[K, float] = {}
+    for term, rows, factor in plan:
+        heaviest = sorted(postings.get(term, ()), key=lambda kw: (kw[1], kw[0]), reverse=True)
+        for key, weight in heaviest[:rows]:
+            scores[key] = scores.get(key, 0.0) + min(weight, query[term]) * factor
+    return sorted(scores, key=lambda k: (-scores[k], k))[:limit]
+
+
+def doc_freq_changes(old: Iterable[str], new: Iterable[str]) -> dict[str, int]:
+    """How re-indexing one idea from the terms ``old`` to ``new`` changes the
+    document frequencies: +1 per term gained, -1 per term lost, and the count
+    of indexed ideas (:data:`ALL_IDEAS`) when the idea starts or stops having
+    terms at all."""
+    old, new = set(old), set(new)
+    changes = {t: 1 for t in new - old}
+    changes.update({t: -1 for t in old - new})
+    if bool(old) != bool(new):
+        changes[ALL_IDEAS] = 1 if new else -1
+    return changes
 
 
 def idf_of(term: str, doc_freq: Mapping[str, int], total_docs: int, fallback: float) -> float:

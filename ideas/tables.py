@@ -98,6 +98,17 @@ class IdeaTerm(Table):
     weight = Real(default=1.0)
 
 
+class TermDocFreq(Table):
+    """Document frequency of each `IdeaTerm` term, kept by the services in
+    the transaction that writes the terms: similar-search reads it instead of
+    counting postings, so its cost does not grow with the board."""
+
+    #: an indexed term; the empty term "" holds the number of indexed ideas
+    term = Varchar(length=40, primary_key=True)
+    #: how many ideas' term bags hold this term
+    ideas = Integer(default=0)
+
+
 class Vote(Table):
     id = Serial(primary_key=True)
     idea = ForeignKey(references=Idea, null=False)
