@@ -9,9 +9,14 @@ from the same cluster), precision@1 (the best hit is from the same cluster),
 and how often an unclustered idea pulls in anything at all (not necessarily
 wrong: the dataset has related ideas outside the marked clusters).
 
-Two scorers: ``rank`` (idf from the candidates) and ``rank_terms`` (stored term
-bags + corpus document frequencies, as the service does with its IdeaTerm
-table).
+Scorers: ``rank`` (idf from the candidates) and ``rank_terms`` (stored term
+bags + corpus document frequencies, every idea sharing a term a candidate).
+The ``service`` ones score as the service does (document frequencies of the
+query terms only): ``service-all`` ranks every idea sharing a term with the
+draft; ``service`` only the shortlist that ``posting_plan`` + ``shortlist``
+find with the service's limits; ``service-tight`` the same with limits far
+below this corpus (8 postings a term, 16 in all, 8 candidates), so that the
+pruning really bites.
 """
 
 from __future__ import annotations
@@ -25,7 +30,21 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ideas.similarity import idea_terms, query_terms, rank, rank_terms  # noqa: E402
+from ideas.similarity import (  # noqa: E402
+    idea_terms,
+    posting_plan,
+    query_terms,
+    rank,
+    rank_terms,
+    shortlist,
+)
+
+# per_term, budget, shortlist; None = the service's own
+LIMITS = {
+    "service-all": (10**9, 10**9, 10**9),
+    "service": (None, None, None),
+    "service-tight": (8, 16, 8),
+}
 
 CANDIDATE_PATHS = (
     ROOT.parent / "shared" / "data" / "ideas.jsonl",
@@ -51,6 +70,25 @@ def evaluate(rows: list[dict], scorer: str, with_text: bool) -> dict[str, float]
         if scorer == "rank":
             cands = [(j, r["title"], r["problem"]) for j, r in enumerate(rows) if j != i]
             results = rank(row["title"], text, cands, limit=5)
+        elif scorer in LIMITS:
+            per_term, budget, size = LIMITS[scorer]
+            query = query_terms(row["title"], text)
+            others = df - Counter(bags[i].keys())
+            query_df = {t: others[t] for t in query}
+            postings: dict[str, list[tuple[int, float]]] = {}
+            for j, bag in enumerate(bags):
+                if j != i:
+                    for t, w in bag.items():
+                        postings.setdefault(t, []).append((j, w))
+            plan = posting_plan(query, query_df, len(rows) - 1, per_term, budget)
+            found = shortlist(query, plan, postings, size)
+            results = rank_terms(
+                query,
+                [(j, bags[j]) for j in found],
+                doc_freq=query_df,
+                total_docs=len(rows) - 1,
+                limit=5,
+            )
         else:
             cands = [(j, bag) for j, bag in enumerate(bags) if j != i]
             # the query idea is not in the index, as with a fresh draft
@@ -95,12 +133,12 @@ def main(argv: list[str]) -> None:
         if r.get("cluster")
     ) / max(clustered * 5, 1)
     print(f"(precision@5 if all 5 slots were filled is at most {ceiling:.3f})")
-    for scorer in ("rank", "rank_terms"):
+    for scorer in ("rank", "rank_terms", *LIMITS):
         for with_text in (False, True):
             m = evaluate(rows, scorer, with_text)
             mode = "title+problem" if with_text else "title only"
             print(
-                f"{scorer:10s} {mode:13s} recall@5={m['recall@5']:.3f} "
+                f"{scorer:13s} {mode:13s} recall@5={m['recall@5']:.3f} "
                 f"precision@5={m['precision@5']:.3f} precision@1={m['precision@1']:.3f} "
                 f"avg_returned={m['avg_returned']:.2f} "
                 f"unclustered_with_results={m['unclustered_with_results']:.2f}"
