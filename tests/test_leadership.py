@@ -906,3 +906,19 @@ async def test_an_idea_taken_through_triage_and_delivery_counts_once_shipped(per
     assert rows[0]["first_decision_on"] == rows[0]["accepted_on"] == rows[0]["shipped_on"] == today
     assert rows[0]["owning_department"] == "Other"
     assert rows[0]["credited_to"] == "Alice Andersson"
+
+
+# -- indexes ---------------------------------------------------------------------------
+
+
+def test_queries_spell_the_partial_indexes_conditions():
+    """PostgreSQL uses a partial index only when a query's conditions imply the
+    index's: the literals in ideas/leadership.py must stay those of the
+    migration that made the indexes."""
+    import importlib
+
+    migration = importlib.import_module("ideas.piccolo_migrations.ideas_2026_11_23t03_45_00_000000")
+    statements = " ".join(migration.STATEMENTS)
+    assert f"WHERE {leadership.IS_SHIPPED}" in statements
+    assert f"WHERE {leadership.IS_CREDITED}" in statements
+    assert f"WHERE {leadership.COUNCIL_DECISION.replace('e.', '')}" in statements
