@@ -668,3 +668,26 @@ async def test_the_board_list_fragment_tells_screen_readers_what_it_shows(person
     assert "Showing 1 idea." in r.text
     r = await c.htmx_get("/?q=nothing+at+all", target="idea-list")
     assert "No ideas match." in r.text
+
+
+def test_a_leaderboard_table_shows_the_first_25_and_counts_the_rest():
+    """At scale thousands of people hold a credit: the page shows 25 per
+    table and says how many more the CSV holds (the API returns them all)."""
+    from web.app import create_app
+
+    template = create_app().template_engine.get_template("_leaders_table.html")
+
+    def rows(n: int) -> str:
+        entries = [
+            {"rank": k + 1, "name": f"Person {k + 1}", "shipped": 100 - k, "kind": "person"}
+            for k in range(n)
+        ]
+        return template.render(table_id="t", caption="c", entries=entries, empty="none")
+
+    many = rows(30)
+    assert many.count('<td class="num">') == 2 * 25
+    assert "Person 25<" in many and "Person 26<" not in many
+    assert "and 5 more, every one of them in the leaderboard CSV" in many
+    exact = rows(25)
+    assert "Person 25<" in exact and "more, every one" not in exact
+    assert "none" in rows(0)
