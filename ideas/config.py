@@ -60,6 +60,8 @@ class Settings:
     agenda_size: int = 30
     k_anonymity: int = 5
     argon2_profile: str = "production"
+    #: how long /leaders figures are reused per process (LEADERS_CACHE_SECONDS)
+    leaders_cache_seconds: int = 60
     rate_limits: dict[str, int] = field(default_factory=dict)
     env_overrides: frozenset[str] = frozenset()
 
@@ -153,6 +155,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         mail_from=mail_from,
         base_url=base_url.rstrip("/"),
         argon2_profile=profile,
+        leaders_cache_seconds=_int(env, "LEADERS_CACHE_SECONDS", 60, 0, 3600),
         rate_limits=rates,
         env_overrides=overrides,
         **tunables,

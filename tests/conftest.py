@@ -53,6 +53,9 @@ os.environ["PICCOLO_CONF"] = "piccolo_conf"
 os.environ["TOUCHPOINT_ARGON2"] = "fast-insecure-for-tests"
 os.environ["SECRET_KEY"] = "test-secret-key-" + uuid.uuid4().hex
 os.environ["BASE_URL"] = "http://testserver"
+# /leaders figures computed on every request: tests change data and look again
+# at once (test_leadership tests the reuse itself)
+os.environ["LEADERS_CACHE_SECONDS"] = "0"
 os.environ.pop("SMTP_URL", None)
 for _name in ("LOGIN", "LOGIN_ACCOUNT", "TOKEN", "IDEA", "COMMENT", "VOTE"):
     os.environ[f"RATE_LIMIT_{_name}"] = "100000"

@@ -922,3 +922,36 @@ def test_queries_spell_the_partial_indexes_conditions():
     assert f"WHERE {leadership.IS_SHIPPED}" in statements
     assert f"WHERE {leadership.IS_CREDITED}" in statements
     assert f"WHERE {leadership.COUNCIL_DECISION.replace('e.', '')}" in statements
+
+
+async def test_leaders_page_figures_are_reused_for_a_while_but_never_past_a_settings_change(org):
+    """/leaders figures are kept per process for LEADERS_CACHE_SECONDS (the
+    suite runs with 0): within that time a newly shipped idea waits, while a
+    stricter k-anonymity (part of the key) applies at once."""
+    import dataclasses
+
+    from ideas.config import get_settings, reset_settings
+
+    settings = get_settings()
+    reset_settings(dataclasses.replace(settings, leaders_cache_seconds=60))
+    leadership.forget_leaders_views()
+    try:
+        first = await leadership.leaders_view("all")
+        waiting = await Idea.select(Idea.id).where(Idea.status != "shipped").limit(1).first().run()
+        await (
+            Idea.update({Idea.status: "shipped", Idea.shipped_at: services.utcnow()})
+            .where(Idea.id == waiting["id"])
+            .run()
+        )
+        assert await leadership.leaders_view("all") is first
+        await set_setting("k_anonymity", 6)
+        stricter = await leadership.leaders_view("all")
+        assert stricter is not first
+        assert stricter.metrics.k_anonymity == 6
+        assert stricter.leaderboard.shipped_total == first.leaderboard.shipped_total + 1
+        assert "Finance" not in {e.name for e in stricter.leaderboard.by_department}
+        leadership.forget_leaders_views()
+        assert await leadership.leaders_view("all") is not stricter
+    finally:
+        reset_settings(settings)
+        leadership.forget_leaders_views()
