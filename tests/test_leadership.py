@@ -934,7 +934,7 @@ async def test_leaders_page_figures_are_reused_for_a_while_but_never_past_a_sett
 
     settings = get_settings()
     reset_settings(dataclasses.replace(settings, leaders_cache_seconds=60))
-    leadership.forget_leaders_views()
+    leadership.forget_kept_figures()
     try:
         first = await leadership.leaders_view("all")
         waiting = await Idea.select(Idea.id).where(Idea.status != "shipped").limit(1).first().run()
@@ -944,14 +944,17 @@ async def test_leaders_page_figures_are_reused_for_a_while_but_never_past_a_sett
             .run()
         )
         assert await leadership.leaders_view("all") is first
+        board = await leadership.leaderboard("all")
+        assert await leadership.leaderboard("all") is board
         await set_setting("k_anonymity", 6)
         stricter = await leadership.leaders_view("all")
         assert stricter is not first
         assert stricter.metrics.k_anonymity == 6
         assert stricter.leaderboard.shipped_total == first.leaderboard.shipped_total + 1
         assert "Finance" not in {e.name for e in stricter.leaderboard.by_department}
-        leadership.forget_leaders_views()
+        assert await leadership.leaderboard("all") is not board
+        leadership.forget_kept_figures()
         assert await leadership.leaders_view("all") is not stricter
     finally:
         reset_settings(settings)
-        leadership.forget_leaders_views()
+        leadership.forget_kept_figures()
