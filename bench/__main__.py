@@ -339,6 +339,24 @@ def app_routes() -> set[tuple[str, str]]:
 # -- endpoints --------------------------------------------------------------------
 
 
+def app_environment(database_url: str, redis_url: str, data_dir: Path) -> dict[str, str]:
+    """The environment Touchpoint runs under in a benchmark: production
+    settings (argon2 included), rate limits raised out of the load's way, no
+    SMTP (the caller removes SMTP_URL)."""
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PICCOLO_CONF": "piccolo_conf",
+        "TOUCHPOINT_DATA_DIR": str(data_dir),
+        "SECRET_KEY": "bench-" + secrets.token_hex(24),
+        "BASE_URL": "http://127.0.0.1:8000",
+        "TOUCHPOINT_ARGON2": "production",
+    }
+    for name in ("LOGIN", "LOGIN_ACCOUNT", "TOKEN", "IDEA", "COMMENT", "VOTE"):
+        env[f"RATE_LIMIT_{name}"] = "1000000"
+    return env
+
+
 @dataclass
 class Ctx:
     seeded: Seeded
@@ -989,17 +1007,7 @@ async def run(args: argparse.Namespace) -> int:
     conn = None
     try:
         # The app's modules read the environment at import: set it first.
-        env_vars = {
-            "DATABASE_URL": db_url,
-            "REDIS_URL": args.redis_url,
-            "PICCOLO_CONF": "piccolo_conf",
-            "TOUCHPOINT_DATA_DIR": str(tmp / "data"),
-            "SECRET_KEY": "bench-" + secrets.token_hex(24),
-            "BASE_URL": "http://127.0.0.1:8000",
-            "TOUCHPOINT_ARGON2": "production",
-        }
-        for name in ("LOGIN", "LOGIN_ACCOUNT", "TOKEN", "IDEA", "COMMENT", "VOTE"):
-            env_vars[f"RATE_LIMIT_{name}"] = "1000000"
+        env_vars = app_environment(db_url, args.redis_url, tmp / "data")
         os.environ.update(env_vars)
         os.environ.pop("SMTP_URL", None)
         from ideas.config import reset_settings

@@ -29,6 +29,7 @@ import asyncio
 import logging
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,20 +42,12 @@ OK = (200, 201, 204)
 
 
 def configure(database_url: str, redis_url: str) -> None:
-    """The environment the app reads at import (as bench/__main__.py sets it)."""
+    """The environment the app reads at import, as the harness sets it."""
+    from bench.__main__ import app_environment
+
     os.environ.update(
-        {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "PICCOLO_CONF": "piccolo_conf",
-            "TOUCHPOINT_DATA_DIR": "/tmp/touchpoint-percall",
-            "SECRET_KEY": "percall-" + "x" * 32,
-            "BASE_URL": "http://127.0.0.1:8000",
-            "TOUCHPOINT_ARGON2": "production",
-        }
+        app_environment(database_url, redis_url, Path(tempfile.gettempdir()) / "touchpoint-percall")
     )
-    for name in ("LOGIN", "LOGIN_ACCOUNT", "TOKEN", "IDEA", "COMMENT", "VOTE"):
-        os.environ[f"RATE_LIMIT_{name}"] = "1000000"
     os.environ.pop("SMTP_URL", None)
     logging.disable(logging.INFO)
 
