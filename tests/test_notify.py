@@ -592,34 +592,37 @@ async def test_owners_are_reminded_of_due_and_overdue_actions_once_per_period(pe
     alice = await personas.get("alice_support")
     erin = await personas.get("erin_it")
     idea = await submit(alice)
+    # a Monday, so that 'the next day' is always in the same ISO week (this
+    # test failed every Sunday when it used today)
+    monday = TODAY - dt.timedelta(days=TODAY.weekday())
     await Action.insert(
         Action(
             idea=int(idea),
             title="Print PO on invoice",
             owner=erin.viewer.id,
-            due_on=TODAY + dt.timedelta(days=1),
+            due_on=monday + dt.timedelta(days=1),
         ),
         Action(
             idea=int(idea),
             title="Tell the billing team",
             owner=erin.viewer.id,
-            due_on=TODAY - dt.timedelta(days=3),
+            due_on=monday - dt.timedelta(days=3),
         ),
         Action(
             idea=int(idea),
             title="Already finished",
             owner=erin.viewer.id,
-            due_on=TODAY - dt.timedelta(days=3),
+            due_on=monday - dt.timedelta(days=3),
             status="done",
         ),
         Action(
             idea=int(idea),
             title="Far away",
             owner=erin.viewer.id,
-            due_on=TODAY + dt.timedelta(days=30),
+            due_on=monday + dt.timedelta(days=30),
         ),
     ).run()
-    run = await notify.send_action_reminders(at(TODAY, 9))
+    run = await notify.send_action_reminders(at(monday, 9))
     assert run.outcome == "done" and run.notices == 2
     got = {n["kind"]: n["text"] for n in await notices(user=erin.viewer.id)}
     assert set(got) == {"action_due_soon", "action_overdue"}
@@ -627,10 +630,10 @@ async def test_owners_are_reminded_of_due_and_overdue_actions_once_per_period(pe
     assert (
         "Tell the billing team" in got["action_overdue"] and "not done yet" in got["action_overdue"]
     )
-    assert (await notify.send_action_reminders(at(TODAY, 11))).outcome == "already"
-    next_day = await notify.send_action_reminders(at(TODAY + dt.timedelta(days=1), 9))
+    assert (await notify.send_action_reminders(at(monday, 11))).outcome == "already"
+    next_day = await notify.send_action_reminders(at(monday + dt.timedelta(days=1), 9))
     assert next_day.outcome == "done" and next_day.notices == 0  # same due date, same week
-    week_later = await notify.send_action_reminders(at(TODAY + dt.timedelta(days=7), 9))
+    week_later = await notify.send_action_reminders(at(monday + dt.timedelta(days=7), 9))
     assert week_later.notices == 2  # a new week: both are overdue now, one reminder each
     assert len(await notices(user=erin.viewer.id)) == 4
 
