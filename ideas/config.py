@@ -1,14 +1,23 @@
 """Configuration read from the environment, checked once, with one-line errors.
 
-Every variable is optional; a bad value raises `ConfigError` naming the variable
-so the command line can print it without a traceback.
+Every variable the product reads is parsed here, in `load_settings`, and
+nowhere else: modules read `get_settings()`, never `os.environ`. Every
+variable is optional; a bad value raises `ConfigError` naming the variable and
+the reason, so the command line prints one line (exit status 2) instead of a
+traceback. `VARIABLES` lists them all (the tests check each one).
+
+Two names are read elsewhere on purpose: `TOUCHPOINT_PASSWORD` (an input of
+`touchpoint users add/set-password`, a secret the settings do not keep) and
+`PICCOLO_CONF` (Piccolo's own; `touchpoint` sets it).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
-from dataclasses import dataclass, field
+import shutil
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -30,6 +39,19 @@ def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> i
     return value
 
 
+def _float(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ConfigError(f"{name}: must be between {low:g} and {high:g}, got {raw}")
+    return value
+
+
 def _url(env: dict[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -47,6 +69,30 @@ def _url(env: dict[str, str], name: str, schemes: tuple[str, ...]) -> str | None
 
 
 @dataclass(frozen=True)
+class WorkerTuning:
+    """The worker's knobs (`TOUCHPOINT_*`; short values in tests)."""
+
+    #: the sweep leaves events this young to the after-commit enqueue
+    grace_s: float = 10.0
+    #: notices per fan-out statement, and a pause between statements
+    fanout_chunk: int = 1000
+    fanout_pause_s: float = 0.0
+    #: exponential backoff of retries: base * 2**(try-1), capped
+    retry_base_s: float = 5.0
+    retry_cap_s: float = 900.0
+    #: tries of a delivery job, and of one e-mail (enough for hours of outage)
+    job_max_tries: int = 5
+    mail_max_tries: int = 20
+    #: deliveries of one event tried at most this often before the sweep gives up
+    event_max_attempts: int = 20
+    job_timeout_s: float = 300.0
+    sweep_every_s: int = 60
+    sweep_limit: int = 5000
+    #: seconds between the worker's polls of Redis for new jobs
+    poll_delay_s: float = 0.5
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -55,23 +101,24 @@ class Settings:
     smtp_url: str | None
     mail_from: str
     base_url: str
-    triage_sla_days: int = 14
-    quorum_departments: int = 3
-    agenda_size: int = 30
-    k_anonymity: int = 5
     argon2_profile: str = "production"
     #: how long /leaders figures are reused per process (LEADERS_CACHE_SECONDS)
     leaders_cache_seconds: int = 60
     rate_limits: dict[str, int] = field(default_factory=dict)
-    env_overrides: frozenset[str] = frozenset()
+    #: organisation settings set in the environment (key → value), which win
+    #: over the admins' (see `ideas.org_settings`)
+    org_overrides: dict[str, int] = field(default_factory=dict)
+    #: seconds to wait for the SMTP server at each step (SMTP_TIMEOUT)
+    smtp_timeout: float = 20.0
+    #: a folder of mail templates overriding the built-in ones by file name
+    mail_templates: Path | None = None
+    #: the redis-server binary `touchpoint up` runs (REDIS_SERVER_BIN), resolved
+    redis_server_bin: str | None = None
+    worker: WorkerTuning = field(default_factory=WorkerTuning)
 
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith(("postgres://", "postgresql://"))
-
-    @property
-    def sqlite_path(self) -> Path:
-        return Path(self.database_url.removeprefix("sqlite:///"))
 
     @property
     def secure_cookies(self) -> bool:
@@ -89,13 +136,88 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[str, int]] = {
 }
 
 #: Organisation settings that admins may change in the database; the
-#: environment overrides them when set.
+#: environment overrides them when set: key → (variable, default, low, high).
 TUNABLE = {
     "triage_sla_days": ("TRIAGE_SLA_DAYS", 14, 1, 365),
     "quorum_departments": ("QUORUM_DEPARTMENTS", 3, 1, 20),
     "agenda_size": ("AGENDA_SIZE", 30, 1, 500),
     "k_anonymity": ("K_ANONYMITY", 5, 1, 100),
+    "digest_weekday": ("DIGEST_WEEKDAY", 0, 0, 6),  # 0 = Monday
+    "digest_hour": ("DIGEST_HOUR", 8, 0, 23),
 }
+
+#: The worker's tuning: field → (variable, low, high); whole numbers where
+#: the field is an int. `TOUCHPOINT_FANOUT_PAUSE_MS` is milliseconds.
+WORKER_TUNING: dict[str, tuple[str, float, float]] = {
+    "grace_s": ("TOUCHPOINT_OUTBOX_GRACE_S", 0, 86_400),
+    "fanout_chunk": ("TOUCHPOINT_FANOUT_CHUNK", 1, 1_000_000),
+    "fanout_pause_s": ("TOUCHPOINT_FANOUT_PAUSE_MS", 0, 60_000),
+    "retry_base_s": ("TOUCHPOINT_RETRY_BASE_S", 0, 86_400),
+    "retry_cap_s": ("TOUCHPOINT_RETRY_CAP_S", 0, 86_400),
+    "job_max_tries": ("TOUCHPOINT_JOB_MAX_TRIES", 1, 1_000_000),
+    "mail_max_tries": ("TOUCHPOINT_MAIL_MAX_TRIES", 1, 1_000_000),
+    "event_max_attempts": ("TOUCHPOINT_EVENT_MAX_ATTEMPTS", 1, 1_000_000),
+    "job_timeout_s": ("TOUCHPOINT_JOB_TIMEOUT_S", 0.1, 86_400),
+    "sweep_every_s": ("TOUCHPOINT_SWEEP_EVERY_S", 1, 60),
+    "sweep_limit": ("TOUCHPOINT_SWEEP_LIMIT", 1, 1_000_000),
+    "poll_delay_s": ("TOUCHPOINT_POLL_DELAY_S", 0.01, 60),
+}
+
+#: Every variable the product reads (the tests give each a bad value).
+VARIABLES: tuple[str, ...] = (
+    "TOUCHPOINT_DATA_DIR",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "BASE_URL",
+    "SMTP_URL",
+    "MAIL_FROM",
+    "SMTP_TIMEOUT",
+    "TOUCHPOINT_MAIL_TEMPLATES",
+    "TOUCHPOINT_ARGON2",
+    "LEADERS_CACHE_SECONDS",
+    "REDIS_SERVER_BIN",
+    *(var for var, *_rest in TUNABLE.values()),
+    *(var for var, _default in RATE_LIMIT_DEFAULTS.values()),
+    *(var for var, *_rest in WORKER_TUNING.values()),
+)
+
+
+def _worker_tuning(env: dict[str, str]) -> WorkerTuning:
+    defaults = WorkerTuning()
+    whole = {f.name for f in fields(WorkerTuning) if f.type == "int"}
+    values: dict[str, float] = {}
+    for key, (var, low, high) in WORKER_TUNING.items():
+        default = getattr(defaults, key)
+        if key == "fanout_pause_s":
+            values[key] = _float(env, var, default * 1000, low, high) / 1000
+        elif key in whole:
+            values[key] = _int(env, var, default, int(low), int(high))
+        else:
+            values[key] = _float(env, var, default, low, high)
+    return WorkerTuning(**values)
+
+
+def _mail_templates(env: dict[str, str]) -> Path | None:
+    raw = env.get("TOUCHPOINT_MAIL_TEMPLATES")
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_dir():
+        raise ConfigError(f"TOUCHPOINT_MAIL_TEMPLATES: {raw!r} is not a directory")
+    return path
+
+
+def _redis_server_bin(env: dict[str, str]) -> str | None:
+    raw = (env.get("REDIS_SERVER_BIN") or "").strip()
+    if not raw:
+        return None
+    found = shutil.which(raw)
+    if found is None:
+        raise ConfigError(
+            f"REDIS_SERVER_BIN: {raw!r} is not an executable file (nor a command on PATH)"
+        )
+    return os.path.abspath(found)
 
 
 def _secret_key(env: dict[str, str], data_dir: Path) -> str:
@@ -115,7 +237,11 @@ def _secret_key(env: dict[str, str], data_dir: Path) -> str:
 
 
 def data_dir_from(env: dict[str, str]) -> Path:
-    return Path(env.get("TOUCHPOINT_DATA_DIR") or "./.touchpoint").resolve()
+    raw = env.get("TOUCHPOINT_DATA_DIR") or "./.touchpoint"
+    path = Path(raw).resolve()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"TOUCHPOINT_DATA_DIR: {raw!r} exists and is not a directory")
+    return path
 
 
 def database_url_from(env: dict[str, str]) -> str:
@@ -140,8 +266,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     profile = env.get("TOUCHPOINT_ARGON2") or "production"
     if profile not in ("production", "fast-insecure-for-tests"):
         raise ConfigError("TOUCHPOINT_ARGON2: expected 'production' or 'fast-insecure-for-tests'")
-    tunables = {key: _int(env, var, d, lo, hi) for key, (var, d, lo, hi) in TUNABLE.items()}
-    overrides = frozenset(key for key, (var, *_rest) in TUNABLE.items() if env.get(var))
+    overrides = {
+        key: _int(env, var, default, low, high)
+        for key, (var, default, low, high) in TUNABLE.items()
+        if env.get(var)
+    }
     rates = {
         name: _int(env, var, default, 0, 1_000_000)
         for name, (var, default) in RATE_LIMIT_DEFAULTS.items()
@@ -157,8 +286,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         argon2_profile=profile,
         leaders_cache_seconds=_int(env, "LEADERS_CACHE_SECONDS", 60, 0, 3600),
         rate_limits=rates,
-        env_overrides=overrides,
-        **tunables,
+        org_overrides=overrides,
+        smtp_timeout=_float(env, "SMTP_TIMEOUT", 20.0, 0.1, 3600),
+        mail_templates=_mail_templates(env),
+        redis_server_bin=_redis_server_bin(env),
+        worker=_worker_tuning(env),
     )
 
 

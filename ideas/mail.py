@@ -30,9 +30,6 @@ from ideas.config import Settings, get_settings
 
 TEMPLATES = Path(__file__).resolve().parent / "mail_templates"
 
-#: seconds to wait for the SMTP server at each step
-SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "20"))
-
 
 class MailError(Exception):
     """A message was not handed over."""
@@ -65,9 +62,9 @@ def environment() -> Environment:
     global _environment
     if _environment is None:
         folders = [TEMPLATES]
-        custom = os.environ.get("TOUCHPOINT_MAIL_TEMPLATES")
+        custom = get_settings().mail_templates
         if custom:
-            folders.insert(0, Path(custom))
+            folders.insert(0, custom)
         _environment = Environment(
             loader=FileSystemLoader(folders),
             autoescape=select_autoescape(["html"]),
@@ -154,7 +151,7 @@ def _smtp_options(url: str) -> dict[str, Any]:
         "port": parsed.port or (465 if tls else 25),
         "use_tls": tls,
         "start_tls": False if tls else None,
-        "timeout": SMTP_TIMEOUT,
+        "timeout": get_settings().smtp_timeout,
     }
     if parsed.username:
         options["username"] = unquote(parsed.username)

@@ -1,32 +1,20 @@
 """Organisation settings: the environment wins, then the database (set by
-admins), then the default. Read at use, so a change needs no restart."""
+admins), then the default. The database is read at use, so an admin's change
+needs no restart; the environment is checked once, in `ideas.config`."""
 
 from __future__ import annotations
 
-import os
-
-from ideas.config import TUNABLE
+from ideas.config import TUNABLE, get_settings
 from ideas.errors import Invalid
 from ideas.tables import Setting
 
 #: settings admins may change: key → (env var, default, low, high)
-SETTINGS = {
-    **TUNABLE,
-    "digest_weekday": ("DIGEST_WEEKDAY", 0, 0, 6),  # 0 = Monday
-    "digest_hour": ("DIGEST_HOUR", 8, 0, 23),
-}
+SETTINGS = TUNABLE
 
 
 def env_override(key: str) -> int | None:
-    var, _default, low, high = SETTINGS[key]
-    raw = os.environ.get(var)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        return None
-    return value if low <= value <= high else None
+    """The value the environment sets for `key` (checked at start-up), if any."""
+    return get_settings().org_overrides.get(key)
 
 
 async def get_setting(key: str) -> int:
@@ -56,8 +44,15 @@ async def all_settings() -> list[dict]:
         else:
             value, source = default, "default"
         out.append(
-            {"key": key, "value": value, "default": default, "low": low, "high": high,
-             "env_var": var, "source": source}
+            {
+                "key": key,
+                "value": value,
+                "default": default,
+                "low": low,
+                "high": high,
+                "env_var": var,
+                "source": source,
+            }
         )
     return out
 
@@ -72,7 +67,9 @@ async def set_setting(key: str, value: int | str) -> int:
         raise Invalid(key, "must be a whole number") from None
     if not low <= number <= high:
         raise Invalid(key, f"must be between {low} and {high}")
-    await Setting.insert(Setting(key=key, value=str(number))).on_conflict(
-        target=Setting.key, action="DO UPDATE", values=[Setting.value]
-    ).run()
+    await (
+        Setting.insert(Setting(key=key, value=str(number)))
+        .on_conflict(target=Setting.key, action="DO UPDATE", values=[Setting.value])
+        .run()
+    )
     return number

@@ -152,6 +152,22 @@ async def clean_state(request, migrated, redis_client) -> AsyncIterator[None]:
     yield
 
 
+@pytest.fixture
+def environment(monkeypatch):
+    """`environment(NAME="value", ...)` sets variables as a deployment would
+    and reloads the settings (the product reads the environment only there);
+    everything is put back after the test."""
+    from ideas.config import load_settings
+
+    def set_variables(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        reset_settings(load_settings())
+
+    yield set_variables
+    reset_settings()  # reloaded from the restored environment on next use
+
+
 @pytest.fixture(scope="session")
 async def app(migrated):
     """The app with its lifespan running in its own task (so it enters and

@@ -350,10 +350,10 @@ async def test_a_settings_change_takes_effect_without_a_restart(personas, monkey
     }
 
 
-async def test_the_environment_still_wins_and_says_so(personas, monkeypatch):
+async def test_the_environment_still_wins_and_says_so(personas, environment):
     adam = await personas.get("adam_admin")
     browser = await adam.browser()
-    monkeypatch.setenv("AGENDA_SIZE", "12")
+    environment(AGENDA_SIZE="12")
     page = await browser.get("/admin/settings")
     assert "environment (AGENDA_SIZE)" in page.text
     r = await browser.form("/admin/settings", {"agenda_size": "40"})

@@ -263,22 +263,76 @@ async def test_users_import_of_a_file_without_the_columns_is_refused(tmp_path: P
     assert await User.count().run() == 0
 
 
-@pytest.mark.parametrize(
-    ("variable", "value"),
-    [
-        ("REDIS_URL", "ftp://x"),
-        ("DATABASE_URL", "mysql://db/touchpoint"),
-        ("TRIAGE_SLA_DAYS", "soon"),
-        ("SECRET_KEY", "short"),
-        ("BASE_URL", "touchpoint.example.com"),
-    ],
-)
+#: a bad value for every variable the product reads (`ideas.config.VARIABLES`)
+BAD_VALUES = {
+    "TOUCHPOINT_DATA_DIR": "/dev/null",
+    "DATABASE_URL": "mysql://db/touchpoint",
+    "REDIS_URL": "ftp://x",
+    "SECRET_KEY": "short",
+    "BASE_URL": "touchpoint.example.com",
+    "SMTP_URL": "http://mail.example.com",
+    "MAIL_FROM": "nobody",
+    "SMTP_TIMEOUT": "x",
+    "TOUCHPOINT_MAIL_TEMPLATES": "/nonexistent/templates",
+    "TOUCHPOINT_ARGON2": "fast",
+    "LEADERS_CACHE_SECONDS": "-1",
+    "REDIS_SERVER_BIN": "/nonexistent/redis-server",
+    "TRIAGE_SLA_DAYS": "soon",
+    "QUORUM_DEPARTMENTS": "0",
+    "AGENDA_SIZE": "501",
+    "K_ANONYMITY": "2.5",
+    "DIGEST_WEEKDAY": "7",
+    "DIGEST_HOUR": "banana",
+    "RATE_LIMIT_LOGIN": "many",
+    "RATE_LIMIT_LOGIN_ACCOUNT": "-5",
+    "RATE_LIMIT_TOKEN": "1e3",
+    "RATE_LIMIT_IDEA": "ten",
+    "RATE_LIMIT_COMMENT": "20/min",
+    "RATE_LIMIT_VOTE": "-1",
+    "TOUCHPOINT_OUTBOX_GRACE_S": "-1",
+    "TOUCHPOINT_FANOUT_CHUNK": "0",
+    "TOUCHPOINT_FANOUT_PAUSE_MS": "nan",
+    "TOUCHPOINT_RETRY_BASE_S": "soon",
+    "TOUCHPOINT_RETRY_CAP_S": "inf",
+    "TOUCHPOINT_JOB_MAX_TRIES": "many",
+    "TOUCHPOINT_MAIL_MAX_TRIES": "0",
+    "TOUCHPOINT_EVENT_MAX_ATTEMPTS": "1.5",
+    "TOUCHPOINT_JOB_TIMEOUT_S": "0",
+    "TOUCHPOINT_SWEEP_EVERY_S": "61",
+    "TOUCHPOINT_SWEEP_LIMIT": "x",
+    "TOUCHPOINT_POLL_DELAY_S": "fast",
+}
+
+
+def test_every_variable_has_a_bad_value_here():
+    from ideas.config import VARIABLES
+
+    assert sorted(BAD_VALUES) == sorted(VARIABLES)
+
+
+@pytest.mark.parametrize(("variable", "value"), sorted(BAD_VALUES.items()))
 async def test_a_bad_setting_is_one_line_naming_the_variable(variable: str, value: str):
     run = await touchpoint("users", "list", env={variable: value})
-    assert run.code == 2
+    assert run.code == 2, run.err
     lines = run.err.strip().splitlines()
     assert len(lines) == 1, run.err
     assert variable in lines[0] and "Traceback" not in run.err
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("TRIAGE_SLA_DAYS", "7"), ("TOUCHPOINT_SWEEP_EVERY_S", "1"), ("SMTP_TIMEOUT", "2.5")],
+)
+def test_a_good_setting_is_taken(variable: str, value: str):
+    from ideas.config import load_settings
+
+    settings = load_settings({**os.environ, variable: value})
+    taken = {
+        "TRIAGE_SLA_DAYS": lambda: settings.org_overrides["triage_sla_days"],
+        "TOUCHPOINT_SWEEP_EVERY_S": lambda: settings.worker.sweep_every_s,
+        "SMTP_TIMEOUT": lambda: settings.smtp_timeout,
+    }[variable]()
+    assert str(taken) == value
 
 
 async def test_demo_fills_an_empty_database_with_every_status(client):

@@ -364,7 +364,7 @@ async def test_mail_bodies_escape_user_text(personas):
 # -- the outbox sweep --------------------------------------------------------------------
 
 
-async def test_sweep_enqueues_what_the_request_could_not(personas, monkeypatch):
+async def test_sweep_enqueues_what_the_request_could_not(personas, environment):
     """Events committed while Redis was unreachable (or before a crash) are
     found by the sweep after the grace period and delivered once."""
     alice = await personas.get("alice_support")
@@ -373,10 +373,10 @@ async def test_sweep_enqueues_what_the_request_could_not(personas, monkeypatch):
     async with redis_pool() as pool:
         await pool.flushdb()  # the jobs enqueued after the commit are lost
         assert len(await undispatched()) == 1
-        monkeypatch.setenv("TOUCHPOINT_OUTBOX_GRACE_S", "3600")
+        environment(TOUCHPOINT_OUTBOX_GRACE_S="3600")
         await tasks.sweep_outbox({"redis": pool})
         assert await pool.zcard("arq:queue") == 0  # too young for the sweep
-        monkeypatch.setenv("TOUCHPOINT_OUTBOX_GRACE_S", "0")
+        environment(TOUCHPOINT_OUTBOX_GRACE_S="0")
         await tasks.sweep_outbox({"redis": pool})
         await tasks.sweep_outbox({"redis": pool})  # the same job id: queued once
         assert await pool.zcard("arq:queue") == 1
@@ -386,14 +386,14 @@ async def test_sweep_enqueues_what_the_request_could_not(personas, monkeypatch):
     assert len(mails_to(alice.email)) == 1
 
 
-async def test_sweep_also_requeues_pending_mail(personas, monkeypatch):
+async def test_sweep_also_requeues_pending_mail(personas, environment):
     alice = await personas.get("alice_support")
     await submit(alice)
     await open_session(personas)
     await notify.deliver_event((await undispatched())[0])  # the mail job is never queued
     (row,) = await notices(user=alice.viewer.id)
     assert row["email_status"] == "pending"
-    monkeypatch.setenv("TOUCHPOINT_OUTBOX_GRACE_S", "0")
+    environment(TOUCHPOINT_OUTBOX_GRACE_S="0")
     async with redis_pool() as pool:
         await pool.flushdb()
         await tasks.sweep_outbox({"redis": pool})

@@ -71,13 +71,11 @@ def test_find_redis_server_returns_an_executable() -> None:
     assert os.path.isfile(path) and os.access(path, os.X_OK)
 
 
-def test_find_redis_server_honours_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_find_redis_server_honours_the_setting() -> None:
     real = find_redis_server()
-    monkeypatch.setenv("REDIS_SERVER_BIN", real)
-    assert find_redis_server() == real
-    monkeypatch.setenv("REDIS_SERVER_BIN", "/nonexistent/redis-server")
+    assert find_redis_server(real) == real
     with pytest.raises(RuntimeError, match="REDIS_SERVER_BIN"):
-        find_redis_server()
+        find_redis_server("/nonexistent/redis-server")
 
 
 def test_start_set_get_stop_closes_port() -> None:

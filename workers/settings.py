@@ -1,7 +1,6 @@
-"""The arq worker: `arq workers.settings.WorkerSettings`, `python -m workers.run`,
-or `touchpoint worker` (which `touchpoint up` starts).
+"""The arq worker: `touchpoint worker` (which `touchpoint up` starts).
 
-Redis comes from REDIS_URL. Commands retry through a Redis outage (the
+Redis comes from REDIS_URL (the settings). Commands retry through a Redis outage (the
 worker waits instead of dying) and the database pool is opened at start-up.
 Timeouts, retries and the sweep interval come from `workers.tasks.tuning()`.
 """
@@ -9,7 +8,6 @@ Timeouts, retries and the sweep interval come from `workers.tasks.tuning()`.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 from arq import cron
@@ -21,6 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ideas import db
+from ideas.config import get_settings
 from ideas.outbox import DELIVER_EVENT
 from workers import tasks
 
@@ -30,7 +29,7 @@ SCHEDULE_EVERY_MIN = 10
 
 def redis_settings(url: str | None = None) -> RedisSettings:
     """RedisSettings from REDIS_URL, retrying commands through an outage."""
-    settings = RedisSettings.from_dsn(url or os.environ.get("REDIS_URL") or "redis://127.0.0.1")
+    settings = RedisSettings.from_dsn(url or get_settings().redis_url or "redis://127.0.0.1")
     settings.conn_timeout = 2
     settings.conn_retries = 1_000_000
     settings.retry_on_error = [RedisConnectionError, RedisTimeoutError]
@@ -96,5 +95,5 @@ class WorkerSettings:
     #: the database, not Redis, says what is done: keep results briefly
     keep_result = 60
     max_jobs = 10
-    poll_delay = float(os.environ.get("TOUCHPOINT_POLL_DELAY_S") or 0.5)
+    poll_delay = tasks.tuning().poll_delay_s
     health_check_interval = 60

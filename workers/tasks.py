@@ -12,16 +12,15 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from arq import Retry
 
 from ideas import mail, notify
+from ideas.config import WorkerTuning, get_settings
 from ideas.outbox import DELIVER_EVENT, job_id_for
 
 log = logging.getLogger("touchpoint.jobs")
@@ -35,49 +34,13 @@ def mail_job_id(notification_id: int) -> str:
     return f"mail:{notification_id}"
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name) or default)
-    except ValueError:
-        return default
-
-
-@dataclass(frozen=True)
-class Tuning:
-    """Knobs read from the environment (short values in tests)."""
-
-    #: the sweep leaves events this young to the after-commit enqueue
-    grace_s: float
-    #: notices per fan-out statement, and a pause between statements
-    fanout_chunk: int
-    fanout_pause_s: float
-    #: exponential backoff of retries: base * 2**(try-1), capped
-    retry_base_s: float
-    retry_cap_s: float
-    #: tries of a delivery job, and of one e-mail (enough for hours of outage)
-    job_max_tries: int
-    mail_max_tries: int
-    #: deliveries of one event tried at most this often before the sweep gives up
-    event_max_attempts: int
-    job_timeout_s: float
-    sweep_every_s: int
-    sweep_limit: int
+#: the worker's knobs, checked once with the rest of the configuration
+Tuning = WorkerTuning
 
 
 def tuning() -> Tuning:
-    return Tuning(
-        grace_s=_env_float("TOUCHPOINT_OUTBOX_GRACE_S", 10),
-        fanout_chunk=max(1, int(_env_float("TOUCHPOINT_FANOUT_CHUNK", 1000))),
-        fanout_pause_s=_env_float("TOUCHPOINT_FANOUT_PAUSE_MS", 0) / 1000,
-        retry_base_s=_env_float("TOUCHPOINT_RETRY_BASE_S", 5),
-        retry_cap_s=_env_float("TOUCHPOINT_RETRY_CAP_S", 900),
-        job_max_tries=max(1, int(_env_float("TOUCHPOINT_JOB_MAX_TRIES", 5))),
-        mail_max_tries=max(1, int(_env_float("TOUCHPOINT_MAIL_MAX_TRIES", 20))),
-        event_max_attempts=max(1, int(_env_float("TOUCHPOINT_EVENT_MAX_ATTEMPTS", 20))),
-        job_timeout_s=_env_float("TOUCHPOINT_JOB_TIMEOUT_S", 300),
-        sweep_every_s=min(60, max(1, int(_env_float("TOUCHPOINT_SWEEP_EVERY_S", 60)))),
-        sweep_limit=max(1, int(_env_float("TOUCHPOINT_SWEEP_LIMIT", 5000))),
-    )
+    """The worker's timings and limits (`TOUCHPOINT_*`, see `ideas.config`)."""
+    return get_settings().worker
 
 
 def backoff(job_try: int, t: Tuning | None = None) -> float:
