@@ -2,20 +2,19 @@
 
 1. Creates a fresh PostgreSQL database `tp_bench_<scale>_<random>`, applies
    the real migrations and seeds it (bench/seed.py, COPY with a progress bar).
-2. Starts Touchpoint as in production (`touchpoint web --workers 2` when the
-   CLI has it, else uvicorn with 2 workers, uvloop, httptools, no access log)
+2. Starts Touchpoint as in production (`touchpoint web --workers 2`)
    against that database and the machine's Redis (a dedicated db number).
 3. Drives each endpoint from a separate process (wrk, or a Python fallback)
    at N connections for a fixed time, after a preflight request that checks
-   the answer; routes the app does not have yet are skipped.
+   the answer.
 4. Measures the two ceilings in the same run (a bare Litestar route on the
    same server settings; pgbench running the vote CTE), times the ship
-   fan-out when the route and the worker exist, prints resident memory, and
-   writes bench/results/<scale>.json.
+   fan-out through `touchpoint worker`, prints resident memory, and writes
+   bench/results/<scale>.json.
 
 Exit status: 0 when the harness ran (slow figures are figures, not
-failures); 1 when the harness itself broke; 3 when an endpoint whose route
-exists did not answer its preflight request as expected.
+failures); 1 when the harness itself broke (a route it measures is missing,
+for one); 3 when an endpoint did not answer its preflight request as expected.
 """
 
 from __future__ import annotations
@@ -39,7 +38,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import quote, urlparse, urlunparse
 
@@ -246,23 +244,10 @@ def venv_bin(name: str) -> str | None:
     return shutil.which(name)
 
 
-def cli_supports(sub: str, *flags: str) -> str | None:
-    """The `touchpoint` CLI, if it exists and its sub-command takes these flags."""
-    if find_spec("touchpoint.cli") is None:
-        return None
+def touchpoint_cmd() -> list[str]:
+    """The `touchpoint` command of this environment."""
     exe = venv_bin("touchpoint")
-    if not exe:
-        return None
-    try:
-        out = subprocess.run(
-            [exe, sub, "--help"], capture_output=True, text=True, timeout=30, cwd=ROOT
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = out.stdout + out.stderr
-    if out.returncode != 0 or not all(f in text for f in flags):
-        return None
-    return exe
+    return [exe] if exe else [sys.executable, "-m", "touchpoint"]
 
 
 def uvicorn_cmd(factory: str, port: int, workers: int = 2) -> list[str]:
@@ -289,31 +274,11 @@ def uvicorn_cmd(factory: str, port: int, workers: int = 2) -> list[str]:
 
 
 def web_cmd(port: int) -> list[str]:
-    exe = cli_supports("web", "--port", "--workers")
-    if exe:
-        return [exe, "web", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
-    return uvicorn_cmd("web.app:create_app", port)
+    return [*touchpoint_cmd(), "web", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
 
 
-def worker_cmd() -> list[str] | None:
-    exe = cli_supports("worker")
-    if exe:
-        return [exe, "worker"]
-    if find_spec("workers.settings") is None:
-        return None
-    return [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"]
-
-
-def worker_exists() -> bool:
-    if find_spec("workers.settings") is None:
-        return False
-    try:
-        from workers import settings as ws
-
-        return hasattr(ws, "WorkerSettings")
-    except Exception as exc:  # a half-written worker module: report, don't die
-        note(f"workers.settings does not import: {exc}")
-        return False
+def worker_cmd() -> list[str]:
+    return [*touchpoint_cmd(), "worker"]
 
 
 # -- routes -----------------------------------------------------------------------
@@ -715,8 +680,6 @@ async def time_fanout(
     import httpx
 
     cmd = worker_cmd()
-    if cmd is None:
-        return {"skipped": "worker not present"}
     worker = Proc("worker", cmd, env, tmp / "worker.log").start()
     try:
         deadline = time.monotonic() + 20
@@ -1119,9 +1082,7 @@ async def run(args: argparse.Namespace) -> int:
                 continue
             missing = [f"{m} {p}" for m, p in ep.routes if (m, p) not in routes]
             if missing:
-                entry["skipped"] = "route not present (" + ", ".join(missing) + ")"
-                log(f"{ep.label}: skipped: route not present")
-                continue
+                raise HarnessError(f"{ep.label}: the app has no route {', '.join(missing)}")
             if ep.per_thread:
                 lists = ep.per_thread(ctx)
                 warm_lists = ep.warm_per_thread(ctx) if ep.warm_per_thread else []
@@ -1187,9 +1148,7 @@ async def run(args: argparse.Namespace) -> int:
         if args.no_fanout:
             report["fanout"] = {"skipped": "not selected (--no-fanout)"}
         elif ("POST", "/api/v1/ideas/{}/ship") not in routes:
-            report["fanout"] = {"skipped": "route not present (POST /api/v1/ideas/{id}/ship)"}
-        elif not worker_exists():
-            report["fanout"] = {"skipped": "worker not present (workers.settings.WorkerSettings)"}
+            raise HarnessError("the app has no route POST /api/v1/ideas/{id}/ship")
         else:
             note(f"fan-out: shipping an idea with {seeded.fanout_voters:,} voters ...")
             report["fanout"] = await time_fanout(

@@ -30,9 +30,6 @@ PAGE_SIZE = 50
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 JobTitle = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
-DepartmentName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)
-]
 
 
 class PersonEdit(BaseModel):

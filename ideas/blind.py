@@ -48,27 +48,6 @@ async def mine_ids(viewer: Viewer, idea_ids: Iterable[int]) -> set[int]:
     return {r["idea"] for r in rows}
 
 
-async def credits_for(idea_ids: Iterable[int]) -> dict[int, list[Credit]]:
-    """Opted-in submitters of shipped ideas: name and department, never title."""
-    ids = list(set(idea_ids))
-    if not ids:
-        return {}
-    rows = (
-        await Submission.select(
-            Submission.idea,
-            Submission.user.name.as_alias("name"),
-            Submission.user.department.name.as_alias("department"),
-        )
-        .where(Submission.idea.is_in(ids), Submission.credit.eq(True))
-        .order_by(Submission.id)
-        .run()
-    )
-    out: dict[int, list[Credit]] = {}
-    for r in rows:
-        out.setdefault(r["idea"], []).append(Credit(name=r["name"], department=r["department"]))
-    return out
-
-
 def _in(column: str, ids: list[int]) -> tuple[str, list]:
     """`column IN (ids)` as SQL text with placeholders: one array parameter on
     PostgreSQL (a stable statement, prepared once), a list on SQLite."""
@@ -180,7 +159,6 @@ __all__ = [
     "author_label",
     "blind_idea",
     "blind_ideas",
-    "credits_for",
     "mine_ids",
     "submitter_ids",
 ]

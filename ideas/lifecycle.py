@@ -49,7 +49,7 @@ TOUCHPOINTS = (
     "other",
 )
 
-# Who may make a move: role names as in API.md, plus "system" for moves the
+# Who may make a move: role names as in docs/api.md, plus "system" for moves the
 # product makes itself (a session agenda, the first action starting).
 COUNCIL = "council"
 SUBMITTER = "submitter"

@@ -129,74 +129,9 @@ async def create_user(data: NewUser, password_hash: str | None = None) -> UUID:
     return user.id
 
 
-async def update_user(
-    email: str,
-    name: str,
-    title: str,
-    department: str,
-    roles: tuple[str, ...],
-) -> UUID:
-    """Overwrite a person's name, title, department and roles (CSV import)."""
-    email = normalise_email(email)
-    name = _clean_text(name, "name", 1, 120)
-    title = _clean_text(title, "title", 0, 120)
-    role_set = check_roles(list(roles))
-    async with write_transaction():
-        rows = await User.select(User.id).where(User.email == email).run()
-        if not rows:
-            raise NotFound(f"no user with email {email}")
-        department_id = await department_by_name(department, create=True)
-        await (
-            User.update(
-                {
-                    User.name: name,
-                    User.title: title,
-                    User.department: department_id,
-                    **_role_columns(role_set),
-                }
-            )
-            .where(User.email == email)
-            .run()
-        )
-    return rows[0]["id"]
-
-
 async def user_by_email(email: str) -> dict | None:
     rows = await User.select(*USER_COLUMNS, User.password_hash).where(User.email == email).run()
     return rows[0] if rows else None
-
-
-async def set_roles(email: str, roles: list[str]) -> frozenset[str]:
-    role_set = check_roles(roles)
-    email = normalise_email(email)
-    updated = (
-        await User.update(_role_columns(role_set))
-        .where(User.email == email)
-        .returning(User.id)
-        .run()
-    )
-    if not updated:
-        raise NotFound(f"no user with email {email}")
-    return role_set
-
-
-async def set_active(email: str, active: bool) -> None:
-    email = normalise_email(email)
-    async with write_transaction():
-        updated = (
-            await User.update({User.active: active})
-            .where(User.email == email)
-            .returning(User.id)
-            .run()
-        )
-        if not updated:
-            raise NotFound(f"no user with email {email}")
-        if not active:
-            await (
-                ApiToken.update({ApiToken.revoked_at: now()})
-                .where(ApiToken.user == updated[0]["id"], ApiToken.revoked_at.is_null())
-                .run()
-            )
 
 
 async def set_password(email: str, password: str) -> None:

@@ -9,24 +9,17 @@ screen and is stored nowhere else.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel
 
 from ideas import outbox
 from ideas.db import write_transaction
 from ideas.errors import Forbidden, Invalid
-from ideas.schemas import Strict
 from ideas.services import idea_row, utcnow
 from ideas.tables import AuditLog, Submission
 from ideas.viewer import Viewer
 
 REASON_MIN = 20
 REVEAL_ACTION = "identity_reveal"
-
-
-class RevealIn(Strict):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
 class RevealedPerson(BaseModel):
@@ -99,4 +92,4 @@ async def reveal_submitter(viewer: Viewer, idea_id: int, reason: str) -> RevealO
     )
 
 
-__all__ = ["REASON_MIN", "REVEAL_ACTION", "RevealIn", "RevealOut", "reveal_submitter"]
+__all__ = ["REASON_MIN", "REVEAL_ACTION", "RevealOut", "reveal_submitter"]

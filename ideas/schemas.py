@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 Touchpoint = Literal[
     "awareness", "purchase", "onboarding", "product", "support", "billing", "renewal", "other"
@@ -135,5 +135,3 @@ TRENDING_DAYS = 14
 
 LIMIT_DEFAULT = 25
 LIMIT_MAX = 100
-
-ListLimit = Annotated[int, Field(ge=1, le=LIMIT_MAX)]

@@ -7,8 +7,6 @@ import datetime as dt
 import json
 import re
 
-from piccolo.query import OrderByRaw
-
 from ideas import similarity
 from ideas.blind import IDEA_COLUMNS, IDEA_SQL_COLUMNS, blind_idea, blind_ideas
 from ideas.db import is_postgres, write_transaction
@@ -188,10 +186,6 @@ def _trending_sql() -> str:
     else:
         since = f"'{cutoff.isoformat(sep=' ')}'"
     return f"(SELECT COUNT(*) FROM vote WHERE vote.idea = idea.id AND vote.created_at > {since})"
-
-
-def _trending_order() -> OrderByRaw:
-    return OrderByRaw(_trending_sql())
 
 
 def check_limit(limit: int | None) -> int:

@@ -59,7 +59,6 @@ from ideas.tables import (
 from ideas.viewer import Viewer, require_role
 
 COUNCIL_LABEL = "CX council"
-SUBMITTER_LABEL = "Submitter"
 
 QueueSort = Literal["votes", "age"]
 Outcome = Literal["accept", "decline", "duplicate", "needs_info"]

@@ -19,7 +19,7 @@ What it visits, as one logged-in person:
 
 What it checks in every answer (status line aside: body and headers), case-
 insensitively, after decoding HTML entities and URL escapes — the promise
-of PRODUCT.md ("directories of people name people but carry no idea, and
+of docs/product.md ("directories of people name people but carry no idea, and
 nothing that carries an idea names its submitter"):
 
 - A submitter's **name, email, job title and user id** appear nowhere, with

@@ -240,10 +240,10 @@ async def test_token_create_and_revoke(client, personas):
 
 
 async def test_deactivated_user_is_refused(client, personas):
-    from ideas import people
+    from ideas import admin
 
     alice = await personas.get("alice_support")
-    await people.set_active(alice.email, False)
+    await admin.set_person_active(None, alice.viewer.id, False)
     r = await client.post(
         "/api/v1/auth/token", json={"email": alice.email, "password": alice.password}
     )

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from ideas import people
+from ideas import admin, people
 from ideas.tables import Event, Idea, Submission
 from tests.factories import idea_payload
 
@@ -171,7 +171,7 @@ async def test_unknown_or_inactive_owner_is_422_naming_owner_id(personas):
         assert r.status_code == 422, r.text
         assert "owner_id" in r.json()["detail"]
         assert r.json()["extra"][0]["key"] == "owner_id"
-    await people.set_active(erin.email, False)
+    await admin.set_person_active(None, erin.viewer.id, False)
     r = await add(bob, idea_id, erin)
     assert r.status_code == 422 and "owner_id" in r.json()["detail"]
     assert (await bob.api().get(f"/api/v1/ideas/{idea_id}/actions")).json()["items"] == []

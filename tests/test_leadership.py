@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from ideas import charts, leadership, people, services
+from ideas import admin, charts, leadership, services
 from ideas.org_settings import set_setting
 from ideas.schemas import IdeaIn
 from ideas.tables import Department, Event, Idea, Submission, Vote
@@ -227,7 +227,7 @@ async def build_org(personas, specs=SPECS, votes=VOTES, extra_people=None) -> Or
         await force_lifecycle(spec, department_ids)
     for key, (*_rest, active) in {**PEOPLE, **(extra_people or {})}.items():
         if not active:
-            await people.set_active(made[key].email, False)
+            await admin.set_person_active(None, made[key].viewer.id, False)
     return Org(made, by_key, department_ids)
 
 
@@ -685,7 +685,7 @@ async def test_exports_check_the_caller_at_download_time(org):
     api = lena.api()
     assert (await browser.get("/api/v1/export/ideas.csv")).status_code == 200  # session works
     assert (await api.get("/api/v1/export/leaderboard.csv")).status_code == 200
-    await people.set_roles(lena.email, [])  # no longer a leader
+    await admin.set_person_roles(None, lena.viewer.id, [])  # no longer a leader
     for client in (browser, api):
         for url in ("/api/v1/export/ideas.csv", "/api/v1/export/leaderboard.csv"):
             r = await client.get(url)
@@ -833,7 +833,7 @@ def test_charts_are_accessible_svg_without_inline_styles():
 
 
 async def test_an_idea_taken_through_triage_and_delivery_counts_once_shipped(personas):
-    """Submit, triage, act and ship through the API of API.md; then the
+    """Submit, triage, act and ship through the API of docs/api.md; then the
     leadership figures and the CSV reflect what the real services recorded."""
     alice = await personas.get("alice_support")
     council = [

@@ -14,7 +14,7 @@ Then, as a council member, a leader, an admin and another staff member, the
 crawler in `tests/leakcrawl.py` walks every HTML page and fragment reachable
 by links and `hx-get` from `/`, and calls every GET route of the OpenAPI
 document with the real ids of these ideas and sessions. The assertion is the
-promise of PRODUCT.md, made precise:
+promise of docs/product.md, made precise:
 
 - a submitter's name, email, job title and user id appear in no answer at
   all, except in declared directories of people (`leakcrawl.DIRECTORY_PATHS`,

@@ -1,6 +1,6 @@
 """Delivery survives what production throws at it: a worker killed mid-job,
 Redis down, the SMTP server down, a job that cannot succeed. Each test runs
-real worker processes (`python -m workers.run`) against a real Redis, with
+real worker processes (`touchpoint worker`) against a real Redis, with
 short timeouts and backoff set through the environment."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ FAST = {
 
 
 class WorkerProcess:
-    """`python -m workers.run` as a child process with its own log file."""
+    """`touchpoint worker` as a child process with its own log file."""
 
     def __init__(self, log_path: Path, **env: str) -> None:
         self.log_path = log_path
@@ -65,7 +65,7 @@ class WorkerProcess:
     def start(self) -> WorkerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child writes to it
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workers.run"],
+            [sys.executable, "-m", "touchpoint", "worker"],
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -156,7 +156,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Touchpoint API",
             version="1.0.0",
-            description="The CX idea pipeline. See API.md for the contract.",
+            description="The CX idea pipeline. The contract: docs/api.md in the repository.",
             path="/schema",
             # the machine-readable description only: the browsable viewers
             # load scripts from a CDN and inline, which our CSP refuses
