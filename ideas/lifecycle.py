@@ -1,4 +1,4 @@
-"""The idea lifecycle: eight statuses, the allowed moves, who makes each.
+"""The idea lifecycle: nine statuses, the allowed moves, who makes each.
 
 Every status change in the product goes through `check_transition`; anything
 else is refused with `TransitionRefused` (HTTP 409) before a row changes.
@@ -18,8 +18,19 @@ IN_PROGRESS = "in_progress"
 SHIPPED = "shipped"
 DECLINED = "declined"
 DUPLICATE = "duplicate"
+WITHDRAWN = "withdrawn"
 
-STATUSES = (NEW, IN_REVIEW, NEEDS_INFO, ACCEPTED, IN_PROGRESS, SHIPPED, DECLINED, DUPLICATE)
+STATUSES = (
+    NEW,
+    IN_REVIEW,
+    NEEDS_INFO,
+    ACCEPTED,
+    IN_PROGRESS,
+    SHIPPED,
+    DECLINED,
+    DUPLICATE,
+    WITHDRAWN,
+)
 
 STATUS_LABELS = {
     NEW: "New",
@@ -30,10 +41,17 @@ STATUS_LABELS = {
     SHIPPED: "Shipped",
     DECLINED: "Declined",
     DUPLICATE: "Duplicate",
+    WITHDRAWN: "Withdrawn",
 }
 
 #: Ideas that take votes (and retractions); others answer 409.
 OPEN_FOR_VOTES = frozenset({NEW, IN_REVIEW, NEEDS_INFO, ACCEPTED, IN_PROGRESS})
+
+#: Closed to votes: shown on the board only when asked for.
+CLOSED = tuple(s for s in STATUSES if s not in OPEN_FOR_VOTES)
+
+#: Before any council decision: the submitter may still withdraw the idea.
+WITHDRAWABLE = frozenset({NEW, IN_REVIEW, NEEDS_INFO})
 
 #: Statuses a duplicate may point at.
 VALID_MERGE_TARGETS = frozenset({NEW, IN_REVIEW, NEEDS_INFO, ACCEPTED, IN_PROGRESS, SHIPPED})
@@ -84,6 +102,10 @@ MOVES: tuple[Move, ...] = (
         "an action leaving todo",
     ),
     Move(IN_PROGRESS, SHIPPED, frozenset({COUNCIL}), "CX council", "all actions done, a ship note"),
+    # the submitter takes the idea back before any decision; its votes freeze
+    Move(NEW, WITHDRAWN, frozenset({SUBMITTER}), "Submitter", "the submitter withdrawing it"),
+    Move(IN_REVIEW, WITHDRAWN, frozenset({SUBMITTER}), "Submitter", "the submitter withdrawing it"),
+    Move(NEEDS_INFO, WITHDRAWN, frozenset({SUBMITTER}), "Submitter", "the submitter withdrawing it"),
 )
 
 _BY_PAIR = {(m.source, m.target): m for m in MOVES}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
@@ -50,10 +50,22 @@ class IdeasApi(Controller):
         sort: FromQuery[SortName] = "top",
         limit: Limit = 25,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        mine: Annotated[
+            Literal["ideas", "votes"] | None,
+            QueryParameter(description="the caller's own ideas, or the ones they voted for"),
+        ] = None,
     ) -> Page[IdeaOut]:
-        """The board: filter, search, sort (default top), cursor pagination."""
+        """The board: filter, search, sort (default top; `discussed`: most
+        comments first), cursor pagination."""
         return await services.list_ideas(
-            viewer, status=status, touchpoint=touchpoint, q=q, sort=sort, limit=limit, cursor=cursor
+            viewer,
+            status=status,
+            touchpoint=touchpoint,
+            q=q,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+            mine=mine,
         )
 
     @get("/ideas/similar")

@@ -86,6 +86,10 @@ def form_errors(
     raise exc
 
 
+#: the board's status choice → list scope ("" is the default: open for votes)
+BOARD_SCOPES = {"": "open", "closed": "closed", "any": "all"}
+
+
 class LoginController(Controller):
     path = "/"
     include_in_schema = False
@@ -159,14 +163,20 @@ class StaffPages(Controller):
         sort: FromQuery[str] = "top",
         status: FromQuery[str | None] = None,
         touchpoint: FromQuery[str | None] = None,
+        mine: FromQuery[str | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=200)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> Template:
+        # the board opens on what can still be voted on; closed ideas are one
+        # choice away ("closed", "any" or one status)
+        scope = BOARD_SCOPES.get(status or "", "all")
         try:
             result = await services.list_ideas(
                 viewer,
-                status=status or None,
+                status=None if (status or "") in BOARD_SCOPES else status,
+                scope=scope,
                 touchpoint=touchpoint or None,
+                mine=mine or None,
                 q=q,
                 sort=sort,
                 cursor=cursor,
@@ -180,6 +190,7 @@ class StaffPages(Controller):
             "sort": sort,
             "status": status or "",
             "touchpoint": touchpoint or "",
+            "mine": mine or "",
             "q": q or "",
             "error": error,
             "open_for_votes": OPEN_FOR_VOTES,
