@@ -103,9 +103,9 @@ MOVES: tuple[Move, ...] = (
     ),
     Move(IN_PROGRESS, SHIPPED, frozenset({COUNCIL}), "CX council", "all actions done, a ship note"),
     # the submitter takes the idea back before any decision; its votes freeze
-    Move(NEW, WITHDRAWN, frozenset({SUBMITTER}), "Submitter", "the submitter withdrawing it"),
-    Move(IN_REVIEW, WITHDRAWN, frozenset({SUBMITTER}), "Submitter", "the submitter withdrawing it"),
-    Move(NEEDS_INFO, WITHDRAWN, frozenset({SUBMITTER}), "Submitter", "the submitter withdrawing it"),
+    Move(NEW, WITHDRAWN, frozenset({SUBMITTER}), "Submitter", "the submitter's choice"),
+    Move(IN_REVIEW, WITHDRAWN, frozenset({SUBMITTER}), "Submitter", "the submitter's choice"),
+    Move(NEEDS_INFO, WITHDRAWN, frozenset({SUBMITTER}), "Submitter", "the submitter's choice"),
 )
 
 _BY_PAIR = {(m.source, m.target): m for m in MOVES}
