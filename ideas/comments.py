@@ -19,7 +19,9 @@ from markdown_it import MarkdownIt
 from pydantic import BaseModel, StringConstraints
 
 from ideas.blind import author_label, submitter_ids
+from ideas.db import write_transaction
 from ideas.errors import Forbidden
+from ideas.outbox import record_event
 from ideas.schemas import DayTime, Strict
 from ideas.services import idea_row, utcnow
 from ideas.tables import Comment
@@ -139,7 +141,16 @@ async def add_comment(viewer: Viewer, idea_id: int, data: CommentIn) -> CommentO
         by_submitter=by_submitter,
         created_at=utcnow(),
     )
-    await comment.save().run()
+    async with write_transaction():
+        await comment.save().run()
+        # followers (the submitter among them) are told, batched per idea
+        await record_event(
+            idea_id=idea_id,
+            kind="comment",
+            actor_id=viewer.id,
+            public=False,
+            data={"comment_id": comment.id},
+        )
     return CommentOut(
         id=str(comment.id),
         at=comment.created_at,

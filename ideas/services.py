@@ -32,7 +32,7 @@ from ideas.schemas import (
     Page,
     VoteOut,
 )
-from ideas.tables import Event, Idea, IdeaTerm, Submission, TermDocFreq, Vote
+from ideas.tables import Event, Follow, Idea, IdeaTerm, Submission, TermDocFreq, Vote
 from ideas.viewer import Viewer
 
 SORTS = ("top", "new", "trending", "discussed")
@@ -129,6 +129,8 @@ async def submit_idea(viewer: Viewer, data: IdeaIn) -> IdeaOut:
         )
         await idea.save().run()
         await Submission.insert(Submission(idea=idea.id, user=viewer.id, role="submitter")).run()
+        # the submitter follows their own idea (new comments); one click stops it
+        await Follow.insert(Follow(idea=idea.id, user=viewer.id)).run()
         await index_terms(idea.id, data.title, data.problem)
     return await blind_idea(await idea_row(idea.id), viewer)
 

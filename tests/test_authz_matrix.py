@@ -171,6 +171,8 @@ MATRIX: list[Row] = [
     R("PUT", "/api/v1/ideas/{idea_id:str}/vote",                  401,   200,   200,   200,   200,   200,   200),
     R("DELETE", "/api/v1/ideas/{idea_id:str}/vote",               401,   200,   200,   200,   200,   200,   200),
     R("GET", "/api/v1/me/ideas",                                  401,   200,   200,   200,   200,   200,   200),
+    R("PUT", "/api/v1/ideas/{idea_id:str}/follow",                401,   200,   200,   200,   200,   200,   200),
+    R("DELETE", "/api/v1/ideas/{idea_id:str}/follow",             401,   200,   200,   200,   200,   200,   200),
     # -- API: triage --
     R("GET", "/api/v1/triage/queue",                              401,   403,   403,   403,   200,   403,   403),
     R("GET", "/api/v1/triage/sessions",                           401,   403,   403,   403,   200,   403,   403),
@@ -223,6 +225,7 @@ MATRIX: list[Row] = [
     R("GET", "/ideas/{idea_id:str}",                              LOGIN, 200,   200,   200,   200,   200,   200),
     R("POST", "/ideas/{idea_id:str}/vote",                        LOGIN, 303,   303,   303,   303,   303,   303, form=fixed(action="vote")),
     R("GET", "/me/ideas",                                         LOGIN, 200,   200,   200,   200,   200,   200),
+    R("POST", "/ideas/{idea_id:str}/follow",                      LOGIN, 303,   303,   303,   303,   303,   303, form=fixed(action="follow")),
     R("GET", "/fragments/similar",                                LOGIN, 200,   200,   200,   200,   200,   200, query="title=invoice"),
     R("GET", "/fragments/ideas/{idea_id:str}/question",           LOGIN, 200,   200,   200,   200,   200,   200, ids={"idea_id": "asked"}),
     R("POST", "/ideas/{idea_id:str}/answer",                      LOGIN, 403,   303,   403,   403,   403,   403, ids={"idea_id": "asked_form"}, form=_answer),

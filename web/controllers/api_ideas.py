@@ -8,7 +8,8 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from ideas import services
+from ideas import follows, services
+from ideas.follows import FollowOut
 from ideas.schemas import (
     LIMIT_MAX,
     EventOut,
@@ -98,6 +99,16 @@ class IdeasApi(Controller):
         """Retract a vote (idempotent)."""
         await limiter_of(request).hit("vote", str(viewer.id))
         return await services.unvote(viewer, services.parse_idea_id(idea_id))
+
+    @put("/ideas/{idea_id:str}/follow")
+    async def follow(self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]) -> FollowOut:
+        """Follow an idea: told of its new comments and status changes."""
+        return await follows.follow(viewer, services.parse_idea_id(idea_id))
+
+    @delete("/ideas/{idea_id:str}/follow", status_code=200)
+    async def unfollow(self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]) -> FollowOut:
+        """Stop following an idea."""
+        return await follows.unfollow(viewer, services.parse_idea_id(idea_id))
 
     @get("/ideas/{idea_id:str}/events")
     async def events(self, idea_id: FromPath[str]) -> Page[EventOut]:

@@ -13,7 +13,7 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import people, services
+from ideas import follows, inbox, people, services
 from ideas.errors import DomainError, Invalid, RateLimited
 from ideas.lifecycle import OPEN_FOR_VOTES
 from ideas.schemas import IdeaIn
@@ -241,10 +241,17 @@ class StaffPages(Controller):
 
     @get("/ideas/{idea_id:str}")
     async def idea_page(
-        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        idea_id: FromPath[str],
+        notice: Annotated[str | None, QueryParameter(max_length=20)] = None,
     ) -> Template:
         number = services.parse_idea_id(idea_id)
         idea = await services.get_idea(viewer, number)
+        if notice:
+            # opened from a notice: that notice is read (the viewer's own only)
+            await inbox.mark_read_quietly(viewer, notice)
         events = await services.idea_events(number)
         return page(request, "idea.html", idea=idea, events=events, open_for_votes=OPEN_FOR_VOTES)
 
@@ -274,6 +281,33 @@ class StaffPages(Controller):
                     "voted": result.voted,
                     "can_vote": True,
                 },
+            )
+        return Redirect(path=safe_next(data.get("back") or f"/ideas/{number}"), status_code=303)
+
+    @post("/ideas/{idea_id:str}/follow")
+    async def toggle_follow(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        idea_id: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response | Template:
+        """Follow or stop following (`action=follow|unfollow`): one click,
+        from the idea's page or a notice."""
+        number = services.parse_idea_id(idea_id)
+        if data.get("action") == "unfollow":
+            result = await follows.unfollow(viewer, number)
+        else:
+            result = await follows.follow(viewer, number)
+        if is_htmx(request):
+            return page(
+                request,
+                "_follow_button.html",
+                idea_id=str(number),
+                following=result.following,
+                back=safe_next(data.get("back")),
+                title=None,
+                done=True,
             )
         return Redirect(path=safe_next(data.get("back") or f"/ideas/{number}"), status_code=303)
 
