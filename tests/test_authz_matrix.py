@@ -241,6 +241,7 @@ MATRIX: list[Row] = [
     R("POST", "/ideas/{idea_id:str}/credit",                      LOGIN, 403,   303,   403,   403,   403,   403, form=fixed(credit="yes")),
     R("GET", "/me/actions",                                       LOGIN, 200,   200,   200,   200,   200,   200),
     R("GET", "/shipped",                                          LOGIN, 200,   200,   200,   200,   200,   200),
+    R("GET", "/roadmap",                                          LOGIN, 200,   200,   200,   200,   200,   200),
     R("GET", "/me/notifications",                                 LOGIN, 200,   200,   200,   200,   200,   200),
     R("POST", "/me/notifications/{notice_id:str}/read",           LOGIN, 404,   303,   404,   404,   404,   404, form=fixed()),
     R("POST", "/me/notifications/read-all",                       LOGIN, 303,   303,   303,   303,   303,   303, form=fixed()),

@@ -13,7 +13,7 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import follows, inbox, people, services
+from ideas import follows, inbox, people, roadmap, services
 from ideas.errors import DomainError, Invalid, RateLimited
 from ideas.lifecycle import OPEN_FOR_VOTES
 from ideas.schemas import IdeaIn
@@ -310,6 +310,33 @@ class StaffPages(Controller):
                 done=True,
             )
         return Redirect(path=safe_next(data.get("back") or f"/ideas/{number}"), status_code=303)
+
+    @get("/roadmap")
+    async def roadmap_page(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        touchpoint: Annotated[str | None, QueryParameter(max_length=20)] = None,
+        department: Annotated[str | None, QueryParameter(max_length=20)] = None,
+    ) -> Template:
+        """Accepted, in progress and recently shipped ideas, for all staff."""
+        status_code, error, result = 200, None, None
+        try:
+            result = await roadmap.roadmap(
+                viewer, touchpoint=touchpoint or None, department=department or None
+            )
+        except Invalid as exc:
+            status_code, error = 422, f"{exc.field.capitalize()}: {exc.reason}."
+            result = await roadmap.roadmap(viewer)
+        return page(
+            request,
+            "roadmap.html",
+            status_code=status_code,
+            roadmap=result,
+            error=error,
+            recent_days=roadmap.RECENT_SHIPPED_DAYS,
+            open_for_votes=OPEN_FOR_VOTES,
+        )
 
     @get("/me/ideas")
     async def my_ideas(self, request: Request, viewer: NamedDependency[Viewer]) -> Template:
