@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from ideas import follows, services
+from ideas import editing, follows, services
+from ideas.editing import IdeaEdit
 from ideas.follows import FollowOut
 from ideas.schemas import (
     LIMIT_MAX,
@@ -83,6 +84,13 @@ class IdeasApi(Controller):
     @get("/ideas/{idea_id:str}")
     async def get_idea(self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]) -> IdeaOut:
         return await services.get_idea(viewer, services.parse_idea_id(idea_id))
+
+    @patch("/ideas/{idea_id:str}")
+    async def edit_idea(
+        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[IdeaEdit]
+    ) -> IdeaOut:
+        """The submitter changes their idea while it is `new` (409 after)."""
+        return await editing.edit_idea(viewer, services.parse_idea_id(idea_id), data)
 
     @put("/ideas/{idea_id:str}/vote")
     async def vote(

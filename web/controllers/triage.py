@@ -337,7 +337,17 @@ class TriagePages(Controller):
 
 def _comment_views(items: list[CommentOut]) -> list[dict[str, Any]]:
     return [
-        {"id": c.id, "at": c.at, "author": c.author, "html": Markup(comments.render_body(c.body))}
+        {
+            "id": c.id,
+            "at": c.at,
+            "author": c.author,
+            "html": Markup(comments.render_body(c.body)),
+            "edited": c.edited,
+            "deleted": c.deleted,
+            "mine": c.mine,
+            "editable": c.editable,
+            "body_text": c.body,
+        }
         for c in items
     ]
 
