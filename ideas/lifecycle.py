@@ -119,8 +119,9 @@ OUTCOME_STATUS = {
 }
 
 
-def allowed_moves(current: str) -> list[str]:
-    return [m.target for m in MOVES if m.source == current]
+def allowed_moves(current: str, by: str | None = None) -> list[str]:
+    """Where an idea may go from `current` (by role `by`, when given)."""
+    return [m.target for m in MOVES if m.source == current and (by is None or by in m.by)]
 
 
 def check_transition(current: str, target: str, by: str) -> Move:
@@ -131,7 +132,7 @@ def check_transition(current: str, target: str, by: str) -> Move:
     """
     move = _BY_PAIR.get((current, target))
     if move is None:
-        raise TransitionRefused(current, target, allowed_moves(current))
+        raise TransitionRefused(current, target, allowed_moves(current, by))
     if by not in move.by:
         raise Forbidden(f"only {', '.join(sorted(move.by))} may move an idea to '{target}'")
     return move
