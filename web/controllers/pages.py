@@ -90,6 +90,15 @@ def form_errors(
 BOARD_SCOPES = {"": "open", "closed": "closed", "any": "all"}
 
 
+async def idea_oob(viewer: Viewer, number: int, timeline: bool = True) -> dict[str, Any]:
+    """What `_idea_oob.html` needs to refresh an idea's status, timeline and
+    credit banner out of band, after an HTMX answer that changed them."""
+    return {
+        "oob_idea": await services.get_idea(viewer, number),
+        "oob_events": await services.idea_events(number) if timeline else None,
+    }
+
+
 class LoginController(Controller):
     path = "/"
     include_in_schema = False
