@@ -8,6 +8,7 @@ names of those who opted in to credit.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from ideas.db import is_postgres
@@ -29,6 +30,7 @@ IDEA_COLUMNS = (
     Idea.owning_department,
     Idea.duplicate_of,
     Idea.answered,
+    Idea.edited_at,
 )
 
 #: IDEA_COLUMNS as SQL, for the few hot queries written as plain SQL
@@ -73,6 +75,15 @@ async def _viewer_facts(rows: Sequence[dict], viewer: Viewer):
         f"SELECT 'm', idea, NULL, NULL, 0 FROM submission WHERE \"user\" = {{}} AND {ids_sql}"
     )
     args += [user, *ids_args]
+    parts.append(
+        f"SELECT 'f', idea, NULL, NULL, 0 FROM idea_follow WHERE \"user\" = {{}} AND {ids_sql}"
+    )
+    args += [user, *ids_args]
+    parts.append(
+        f"SELECT 'n', idea, NULL, NULL, COUNT(*) FROM comment WHERE {ids_sql} "
+        "AND deleted_at IS NULL GROUP BY idea"
+    )
+    args += [*ids_args]
     dept_ids = sorted({r["owning_department"] for r in rows if r["owning_department"]})
     if dept_ids:
         sql, more = _in("id", dept_ids)
@@ -88,7 +99,8 @@ async def _viewer_facts(rows: Sequence[dict], viewer: Viewer):
         )
         args += [*more, True]
     facts = await Vote.raw(" UNION ALL ".join(parts), *args).run()
-    voted, mine, departments = set(), set(), {}
+    voted, mine, following, departments = set(), set(), set(), {}
+    comments: dict[int, int] = {}
     credited: dict[int, list[tuple[int, Credit]]] = {}
     for f in facts:
         kind = f["k"]
@@ -96,19 +108,33 @@ async def _viewer_facts(rows: Sequence[dict], viewer: Viewer):
             voted.add(f["i"])
         elif kind == "m":
             mine.add(f["i"])
+        elif kind == "f":
+            following.add(f["i"])
+        elif kind == "n":
+            comments[f["i"]] = int(f["o"])
         elif kind == "d":
             departments[f["i"]] = f["a"]
         else:
             credited.setdefault(f["i"], []).append((f["o"], Credit(name=f["a"], department=f["b"])))
     credits = {i: [c for _o, c in sorted(cs, key=lambda oc: oc[0])] for i, cs in credited.items()}
-    return voted, mine, departments, credits
+    return voted, mine, departments, credits, following, comments
+
+
+def _day(at) -> dt.date | None:
+    if at is None:
+        return None
+    if isinstance(at, str):
+        at = dt.datetime.fromisoformat(at)
+    if at.tzinfo is not None:
+        at = at.astimezone(dt.UTC)
+    return at.date()
 
 
 async def blind_ideas(rows: Sequence[dict], viewer: Viewer) -> list[IdeaOut]:
     """Project idea rows (selected with IDEA_COLUMNS) for `viewer`, in order."""
     if not rows:
         return []
-    voted, mine, departments, credits = await _viewer_facts(rows, viewer)
+    voted, mine, departments, credits, following, comments = await _viewer_facts(rows, viewer)
     out = []
     for r in rows:
         dept = r["owning_department"]
@@ -128,6 +154,12 @@ async def blind_ideas(rows: Sequence[dict], viewer: Viewer) -> list[IdeaOut]:
                 is_mine=r["id"] in mine,
                 credited_to=credits.get(r["id"], []),
                 answered=bool(r.get("answered")),
+                comments=comments.get(r["id"], 0),
+                following=r["id"] in following,
+                # the day of the submitter's last edit: to council and the submitter only
+                edited_on=_day(r.get("edited_at"))
+                if (viewer.is_council or r["id"] in mine)
+                else None,
             )
         )
     return out

@@ -12,6 +12,7 @@ off) and then nh3, so nothing a commenter writes can run in a browser.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import nh3
@@ -19,13 +20,17 @@ from markdown_it import MarkdownIt
 from pydantic import BaseModel, StringConstraints
 
 from ideas.blind import author_label, submitter_ids
+from ideas.db import write_transaction
 from ideas.errors import Forbidden
+from ideas.outbox import record_event
 from ideas.schemas import DayTime, Strict
 from ideas.services import idea_row, utcnow
 from ideas.tables import Comment
 from ideas.viewer import Viewer
 
 BODY_MAX = 5000
+#: a comment's author may edit it this long after writing it (and delete it any time)
+COMMENT_EDIT_MINUTES = 15
 
 CommentBody = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=BODY_MAX)
@@ -44,6 +49,14 @@ class CommentOut(BaseModel):
     at: DayTime
     author: str
     body: str
+    #: the author changed it after writing it
+    edited: bool = False
+    #: the author deleted it: no author, no body
+    deleted: bool = False
+    #: the caller wrote it
+    mine: bool = False
+    #: the caller may still edit it (their own, within the edit window)
+    editable: bool = False
 
 
 _markdown = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False})
@@ -95,20 +108,36 @@ async def list_comments(viewer: Viewer, idea_id: int) -> list[CommentOut]:
             Comment.as_council,
             Comment.by_submitter,
             Comment.created_at,
+            Comment.author,
+            Comment.edited_at,
+            Comment.deleted_at,
         )
         .where(Comment.idea == idea_id)
         .order_by(Comment.id)
         .run()
     )
-    return [
-        CommentOut(
-            id=str(r["id"]),
-            at=r["created_at"],
-            author=author_label(r["by_submitter"], r["as_council"], r["author_name"]),
-            body=r["body"],
+    now = utcnow()
+    out = []
+    for r in rows:
+        if r["deleted_at"] is not None:
+            out.append(
+                CommentOut(id=str(r["id"]), at=r["created_at"], author="", body="", deleted=True)
+            )
+            continue
+        mine = str(r["author"]) == str(viewer.id)
+        out.append(
+            CommentOut(
+                id=str(r["id"]),
+                at=r["created_at"],
+                author=author_label(r["by_submitter"], r["as_council"], r["author_name"]),
+                body=r["body"],
+                edited=r["edited_at"] is not None,
+                mine=mine,
+                editable=mine
+                and now - r["created_at"] <= dt.timedelta(minutes=COMMENT_EDIT_MINUTES),
+            )
         )
-        for r in rows
-    ]
+    return out
 
 
 class CommentThread(BaseModel):
@@ -139,12 +168,23 @@ async def add_comment(viewer: Viewer, idea_id: int, data: CommentIn) -> CommentO
         by_submitter=by_submitter,
         created_at=utcnow(),
     )
-    await comment.save().run()
+    async with write_transaction():
+        await comment.save().run()
+        # followers (the submitter among them) are told, batched per idea
+        await record_event(
+            idea_id=idea_id,
+            kind="comment",
+            actor_id=viewer.id,
+            public=False,
+            data={"comment_id": comment.id},
+        )
     return CommentOut(
         id=str(comment.id),
         at=comment.created_at,
         author=author_label(by_submitter, data.as_council, viewer.name),
         body=comment.body,
+        mine=True,
+        editable=True,
     )
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from ideas.db import write_transaction
 from ideas.errors import Invalid, NotFound
-from ideas.notify import EMAIL_OPTIONAL, KINDS
+from ideas.notify import EMAIL_OPTIONAL, KINDS, NOTICE_OPTIONAL
 from ideas.schemas import Page, to_day
 from ideas.services import check_limit, cursor_int, decode_cursor, encode_cursor, parse_id
 from ideas.tables import Notification, User
@@ -17,7 +17,7 @@ from ideas.viewer import Viewer
 
 #: notices about something a submitter did, sent to others: their time is
 #: given to the day only, like every time of a submitter's doing
-SUBMITTER_ORIGINATED = frozenset({"council_answer"})
+SUBMITTER_ORIGINATED = frozenset({"council_answer", "idea_comments", "vote_withdrawn"})
 
 
 class NoticeOut(BaseModel):
@@ -39,6 +39,8 @@ class EmailChoice(BaseModel):
     kind: str
     label: str
     email: bool
+    #: switching this kind off stops its notices too, not only the e-mail
+    notice_too: bool = False
 
 
 class NotificationSettings(BaseModel):
@@ -136,6 +138,15 @@ async def mark_read(viewer: Viewer, notice_id: str | int) -> NoticeOut:
     return _out(rows[0])
 
 
+async def mark_read_quietly(viewer: Viewer, notice_id: str) -> None:
+    """Mark a notice read when its idea is opened from it; a malformed id or
+    someone else's notice changes nothing and says nothing."""
+    try:
+        await mark_read(viewer, notice_id)
+    except (NotFound, Invalid):
+        pass
+
+
 async def mark_all_read(viewer: Viewer) -> MarkedOut:
     now = dt.datetime.now(dt.UTC)
     async with write_transaction():
@@ -171,7 +182,10 @@ async def get_settings(viewer: Viewer) -> NotificationSettings:
         raise NotFound("no such user")
     off = set(_email_off(rows[0]["email_off"]))
     return NotificationSettings(
-        email=[EmailChoice(kind=k, label=KINDS[k], email=k not in off) for k in EMAIL_OPTIONAL],
+        email=[
+            EmailChoice(kind=k, label=KINDS[k], email=k not in off, notice_too=k in NOTICE_OPTIONAL)
+            for k in EMAIL_OPTIONAL
+        ],
         digest=bool(rows[0]["digest"]),
     )
 

@@ -1,4 +1,4 @@
-"""The idea lifecycle: eight statuses, the allowed moves, who makes each.
+"""The idea lifecycle: nine statuses, the allowed moves, who makes each.
 
 Every status change in the product goes through `check_transition`; anything
 else is refused with `TransitionRefused` (HTTP 409) before a row changes.
@@ -18,8 +18,19 @@ IN_PROGRESS = "in_progress"
 SHIPPED = "shipped"
 DECLINED = "declined"
 DUPLICATE = "duplicate"
+WITHDRAWN = "withdrawn"
 
-STATUSES = (NEW, IN_REVIEW, NEEDS_INFO, ACCEPTED, IN_PROGRESS, SHIPPED, DECLINED, DUPLICATE)
+STATUSES = (
+    NEW,
+    IN_REVIEW,
+    NEEDS_INFO,
+    ACCEPTED,
+    IN_PROGRESS,
+    SHIPPED,
+    DECLINED,
+    DUPLICATE,
+    WITHDRAWN,
+)
 
 STATUS_LABELS = {
     NEW: "New",
@@ -30,10 +41,17 @@ STATUS_LABELS = {
     SHIPPED: "Shipped",
     DECLINED: "Declined",
     DUPLICATE: "Duplicate",
+    WITHDRAWN: "Withdrawn",
 }
 
 #: Ideas that take votes (and retractions); others answer 409.
 OPEN_FOR_VOTES = frozenset({NEW, IN_REVIEW, NEEDS_INFO, ACCEPTED, IN_PROGRESS})
+
+#: Closed to votes: shown on the board only when asked for.
+CLOSED = tuple(s for s in STATUSES if s not in OPEN_FOR_VOTES)
+
+#: Before any council decision: the submitter may still withdraw the idea.
+WITHDRAWABLE = frozenset({NEW, IN_REVIEW, NEEDS_INFO})
 
 #: Statuses a duplicate may point at.
 VALID_MERGE_TARGETS = frozenset({NEW, IN_REVIEW, NEEDS_INFO, ACCEPTED, IN_PROGRESS, SHIPPED})
@@ -84,6 +102,10 @@ MOVES: tuple[Move, ...] = (
         "an action leaving todo",
     ),
     Move(IN_PROGRESS, SHIPPED, frozenset({COUNCIL}), "CX council", "all actions done, a ship note"),
+    # the submitter takes the idea back before any decision; its votes freeze
+    Move(NEW, WITHDRAWN, frozenset({SUBMITTER}), "Submitter", "the submitter's choice"),
+    Move(IN_REVIEW, WITHDRAWN, frozenset({SUBMITTER}), "Submitter", "the submitter's choice"),
+    Move(NEEDS_INFO, WITHDRAWN, frozenset({SUBMITTER}), "Submitter", "the submitter's choice"),
 )
 
 _BY_PAIR = {(m.source, m.target): m for m in MOVES}
@@ -97,8 +119,9 @@ OUTCOME_STATUS = {
 }
 
 
-def allowed_moves(current: str) -> list[str]:
-    return [m.target for m in MOVES if m.source == current]
+def allowed_moves(current: str, by: str | None = None) -> list[str]:
+    """Where an idea may go from `current` (by role `by`, when given)."""
+    return [m.target for m in MOVES if m.source == current and (by is None or by in m.by)]
 
 
 def check_transition(current: str, target: str, by: str) -> Move:
@@ -109,7 +132,7 @@ def check_transition(current: str, target: str, by: str) -> Move:
     """
     move = _BY_PAIR.get((current, target))
     if move is None:
-        raise TransitionRefused(current, target, allowed_moves(current))
+        raise TransitionRefused(current, target, allowed_moves(current, by))
     if by not in move.by:
         raise Forbidden(f"only {', '.join(sorted(move.by))} may move an idea to '{target}'")
     return move

@@ -3,8 +3,12 @@ and the e-mail of each notice.
 
 - The submitter and co-submitters hear of every status change of their idea,
   the council's question and the decline reason.
-- Voters (subscribed by voting) hear when the idea ships, is declined or is
-  merged (their notice names the target and carries the duplicate's id).
+- Voters (subscribed by voting) and followers hear when the idea is
+  accepted, work starts, it ships, is declined, withdrawn or merged (their
+  notice names the target and carries the duplicate's id). Being told of
+  acceptance and of progress can be switched off, notice and e-mail.
+- Followers (the submitter follows their own idea) hear of new comments,
+  batched: while such a notice is unread, more comments add none.
 - Action owners hear of an assignment, a due date close by, an overdue action.
 - The council hears that an answer arrived, and of ideas past the triage SLA.
 
@@ -37,6 +41,7 @@ from ideas.lifecycle import (
     NEEDS_INFO,
     SHIPPED,
     STATUS_LABELS,
+    WITHDRAWN,
 )
 from ideas.org_settings import get_setting
 from ideas.services import utcnow
@@ -48,9 +53,13 @@ log = logging.getLogger("touchpoint.notify")
 KINDS: dict[str, str] = {
     "idea_status": "A status change of an idea you submitted",
     "idea_question": "A question from the CX council about your idea",
-    "vote_shipped": "An idea you voted for shipped",
-    "vote_declined": "An idea you voted for was declined",
-    "vote_merged": "An idea you voted for was merged into another",
+    "vote_accepted": "An idea you voted for or follow was accepted",
+    "vote_in_progress": "Work started on an idea you voted for or follow",
+    "vote_shipped": "An idea you voted for or follow shipped",
+    "vote_declined": "An idea you voted for or follow was declined",
+    "vote_withdrawn": "An idea you voted for or follow was withdrawn",
+    "vote_merged": "An idea you voted for or follow was merged into another",
+    "idea_comments": "New comments on an idea you follow",
     "action_assigned": "An action is assigned to you",
     "action_due_soon": "An action of yours is due soon",
     "action_overdue": "An action of yours is overdue",
@@ -60,6 +69,14 @@ KINDS: dict[str, str] = {
     "weekly_digest": "Your weekly digest",
 }
 
+#: kinds whose switch in the settings stops the notice itself, not only its e-mail
+NOTICE_OPTIONAL = ("vote_accepted", "vote_in_progress", "idea_comments")
+
+#: kinds whose e-mail names no idea (a submitter may receive them about their
+#: own idea): a generic subject and text, a link to the inbox
+GENERIC_MAIL = frozenset({"idea_comments"})
+GENERIC_SUBJECT = "You have an update in Touchpoint"
+
 #: kinds whose e-mail a person may switch off (the digest has its own switch;
 #: being told of an identity reveal cannot be switched off)
 EMAIL_OPTIONAL = tuple(k for k in KINDS if k not in ("identity_revealed", "weekly_digest"))
@@ -67,8 +84,12 @@ EMAIL_OPTIONAL = tuple(k for k in KINDS if k not in ("identity_revealed", "weekl
 SUBJECTS: dict[str, str] = {
     "idea_status": "Update on your idea",
     "idea_question": "A question about your idea",
+    "vote_accepted": "Accepted",
+    "vote_in_progress": "Work started",
     "vote_shipped": "Shipped",
     "vote_declined": "Declined",
+    "vote_withdrawn": "Withdrawn",
+    "idea_comments": GENERIC_SUBJECT,
     "vote_merged": "Merged",
     "action_assigned": "New action for you",
     "action_due_soon": "Action due soon",
@@ -131,6 +152,12 @@ class Audience:
     exclude_submitters_of: int | None = None
     #: every active council member
     council: bool = False
+    #: everyone following this idea (submitters of `exclude_submitters_of` excepted)
+    followers_of: int | None = None
+    #: never this person (the one who acted)
+    exclude_user: Any = None
+    #: one unread notice of this kind per idea and person: no new one while it is unread
+    batch: bool = False
 
 
 async def _idea(idea_id: int | None) -> dict | None:
@@ -207,9 +234,35 @@ async def plan(event: dict) -> list[Audience]:
             reason,
         )
         return [Audience("identity_revealed", text, idea_id, users=await submitter_ids(idea_id))]
+    if kind == "comment":
+        return [
+            Audience(
+                "idea_comments",
+                f"New comments on {_q(title)}.",
+                idea_id,
+                followers_of=idea_id,
+                exclude_user=event["actor"],
+                batch=True,
+            )
+        ]
     if kind != "status":
         return []
     submitters = await submitter_ids(idea_id)
+    if status == WITHDRAWN:
+        actor = event["actor"]
+        others = [u for u in submitters if actor is None or str(u) != str(actor)]
+        text = f"An idea you voted for or follow was withdrawn by its submitter: {_q(title)}."
+        return [
+            Audience("idea_status", f"Your idea {_q(title)} was withdrawn.", idea_id, users=others),
+            Audience(
+                "vote_withdrawn",
+                text,
+                idea_id,
+                voters_of=idea_id,
+                followers_of=idea_id,
+                exclude_submitters_of=idea_id,
+            ),
+        ]
     if data.get("answered"):
         actor = event["actor"]
         others = [u for u in submitters if actor is None or str(u) != str(actor)]
@@ -257,6 +310,7 @@ async def plan(event: dict) -> list[Audience]:
                 "your vote now counts there.",
                 idea_id,
                 voters_of=idea_id,
+                followers_of=idea_id,
                 exclude_submitters_of=idea_id,
             )
         )
@@ -264,7 +318,13 @@ async def plan(event: dict) -> list[Audience]:
     audiences.append(
         Audience("idea_status", _submitter_text(status, title, note), idea_id, users=submitters)
     )
-    if status == SHIPPED:
+    if status == ACCEPTED:
+        text = _with(f"An idea you voted for or follow was accepted: {_q(title)}.", "Note", note)
+        audiences.append(Audience("vote_accepted", text, idea_id, voters_of=idea_id))
+    elif status == IN_PROGRESS:
+        text = f"Work started on an idea you voted for or follow: {_q(title)}."
+        audiences.append(Audience("vote_in_progress", text, idea_id, voters_of=idea_id))
+    elif status == SHIPPED:
         text = _with(f"An idea you voted for shipped: {_q(title)}.", "What changed", note)
         audiences.append(Audience("vote_shipped", text, idea_id, voters_of=idea_id))
     elif status == DECLINED:
@@ -273,6 +333,7 @@ async def plan(event: dict) -> list[Audience]:
     for audience in audiences:
         if audience.voters_of is not None:
             audience.exclude_submitters_of = idea_id
+            audience.followers_of = idea_id
     return audiences
 
 
@@ -298,9 +359,22 @@ async def _insert(
     where: str,
     args: Sequence[Any],
     now: dt.datetime,
+    batch: bool = False,
 ) -> int:
     """One set-based insert of notices for the users matching `where`;
-    returns how many were new."""
+    returns how many were new. A kind that can be switched off as a notice
+    skips those who did; a `batch` kind skips those with such a notice on
+    this idea still unread."""
+    args = list(args)
+    if kind in NOTICE_OPTIONAL:
+        where += " AND CAST(u.email_off AS TEXT) NOT LIKE {}"
+        args.append(f'%"{kind}"%')
+    if batch:
+        where += (
+            ' AND NOT EXISTS (SELECT 1 FROM notification n WHERE n."user" = u.id '
+            "AND n.idea = {} AND n.kind = {} AND n.read_at IS NULL)"
+        )
+        args += [idea_id, kind]
     async with write_transaction():
         rows = await Notification.raw(
             _INSERT + where + _TAIL,
@@ -338,20 +412,25 @@ async def fan_out(
         "event_id": event_id,
         "key_prefix": key_prefix,
         "now": now,
+        "batch": audience.batch,
     }
     inserted = 0
+    but: str = ""
+    but_args: tuple = ()
+    if audience.exclude_user is not None:
+        but, but_args = " AND u.id <> {}", (str(audience.exclude_user),)
     if audience.council:
         inserted += await _insert(where="u.is_council", args=(), **common)
     users = list(dict.fromkeys(audience.users))
     for part in _chunks(users, min(chunk, ID_CHUNK)):
         marks = ", ".join("{}" for _ in part)
         inserted += await _insert(where=f"u.id IN ({marks})", args=part, **common)
+    exclude = ""
+    exclude_args: tuple = ()
+    if audience.exclude_submitters_of is not None:
+        exclude = ' AND u.id NOT IN (SELECT s."user" FROM submission s WHERE s.idea = {})'
+        exclude_args = (audience.exclude_submitters_of,)
     if audience.voters_of is not None:
-        exclude = ""
-        exclude_args: tuple = ()
-        if audience.exclude_submitters_of is not None:
-            exclude = ' AND u.id NOT IN (SELECT s."user" FROM submission s WHERE s.idea = {})'
-            exclude_args = (audience.exclude_submitters_of,)
         vote_ids = [
             r["id"]
             for r in await Vote.select(Vote.id)
@@ -371,6 +450,12 @@ async def fan_out(
                 args=(audience.voters_of, part[0], part[-1], *exclude_args),
                 **common,
             )
+    if audience.followers_of is not None:
+        # followers are few next to voters: one statement
+        where = 'u.id IN (SELECT f."user" FROM idea_follow f WHERE f.idea = {})' + exclude + but
+        inserted += await _insert(
+            where=where, args=(audience.followers_of, *exclude_args, *but_args), **common
+        )
     return inserted
 
 
@@ -799,7 +884,11 @@ async def compose(row: dict) -> mail.Mail:
         "settings_url": _link("/me/settings"),
     }
     subject = SUBJECTS.get(kind, "Touchpoint")
-    if row["idea_title"]:
+    if kind in GENERIC_MAIL:
+        # a submitter may be among the recipients: the mail names no idea
+        context["text"] = "There are new comments on an idea you follow."
+        context["link"] = context["inbox_url"]
+    elif row["idea_title"]:
         subject = f"{subject}: {row['idea_title']}"
     if kind == "weekly_digest":
         until = await digest_moment(row["created_at"])

@@ -19,6 +19,7 @@ Status = Literal[
     "shipped",
     "declined",
     "duplicate",
+    "withdrawn",
 ]
 Role = Literal["staff", "council", "leader", "admin"]
 T = TypeVar("T")
@@ -80,6 +81,12 @@ class IdeaOut(BaseModel):
     credited_to: list[Credit]
     #: the council's open question was answered and awaits review
     answered: bool = False
+    #: comments on it (deleted ones not counted)
+    comments: int = 0
+    #: the caller follows it (told of new comments and status changes)
+    following: bool = False
+    #: the day the submitter last edited it: shown to council and the submitter only
+    edited_on: dt.date | None = None
 
 
 class VoteOut(BaseModel):
@@ -128,7 +135,7 @@ class HealthOut(BaseModel):
     failed_jobs: dict[str, int] | None = None
 
 
-SortName = Literal["top", "new", "trending"]
+SortName = Literal["top", "new", "trending", "discussed"]
 
 #: how many most-recent days count for the "trending" sort
 TRENDING_DAYS = 14

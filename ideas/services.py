@@ -11,7 +11,15 @@ from ideas import similarity
 from ideas.blind import IDEA_COLUMNS, IDEA_SQL_COLUMNS, blind_idea, blind_ideas
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
-from ideas.lifecycle import DECLINED, DUPLICATE, OPEN_FOR_VOTES, STATUSES, TOUCHPOINTS
+from ideas.lifecycle import (
+    CLOSED,
+    DECLINED,
+    DUPLICATE,
+    OPEN_FOR_VOTES,
+    STATUSES,
+    TOUCHPOINTS,
+    WITHDRAWN,
+)
 from ideas.schemas import (
     LIMIT_DEFAULT,
     LIMIT_MAX,
@@ -22,10 +30,19 @@ from ideas.schemas import (
     Page,
     VoteOut,
 )
-from ideas.tables import Event, Idea, IdeaTerm, Submission, TermDocFreq, Vote
+from ideas.tables import Event, Follow, Idea, IdeaTerm, Submission, TermDocFreq, Vote
 from ideas.viewer import Viewer
 
-SORTS = ("top", "new", "trending")
+SORTS = ("top", "new", "trending", "discussed")
+#: board scopes: ideas open for votes (the board's default), closed ones, all
+SCOPES = ("open", "closed", "all")
+#: "mine" filters: ideas the viewer submitted, ideas the viewer voted for
+MINE = ("ideas", "votes")
+
+#: comments counted on a card and for the "most discussed" sort (deleted ones not)
+COMMENT_COUNT_SQL = (
+    "(SELECT COUNT(*) FROM comment c WHERE c.idea = idea.id AND c.deleted_at IS NULL)"
+)
 
 
 def utcnow() -> dt.datetime:
@@ -110,6 +127,8 @@ async def submit_idea(viewer: Viewer, data: IdeaIn) -> IdeaOut:
         )
         await idea.save().run()
         await Submission.insert(Submission(idea=idea.id, user=viewer.id, role="submitter")).run()
+        # the submitter follows their own idea (new comments); one click stops it
+        await Follow.insert(Follow(idea=idea.id, user=viewer.id)).run()
         await index_terms(idea.id, data.title, data.problem)
     return await blind_idea(await idea_row(idea.id), viewer)
 
@@ -206,11 +225,22 @@ async def list_ideas(
     limit: int | None = None,
     cursor: str | None = None,
     mine_only: bool = False,
+    scope: str = "all",
+    mine: str | None = None,
 ) -> Page[IdeaOut]:
-    """The board: filters, text search, sort and an opaque keyset cursor."""
+    """The board: filters, text search, sort and an opaque keyset cursor.
+
+    `scope` keeps ideas open for votes ("open"), closed ones ("closed") or
+    all; `mine` keeps the viewer's own ideas ("ideas") or the ones they voted
+    for ("votes"). Nothing filters or sorts on who submitted an idea other
+    than the viewer themself."""
     limit = check_limit(limit)
     if status and status not in STATUSES:
         raise Invalid("status", f"must be one of {', '.join(STATUSES)}")
+    if scope not in SCOPES:
+        raise Invalid("scope", f"must be one of {', '.join(SCOPES)}")
+    if mine and mine not in MINE:
+        raise Invalid("mine", f"must be one of {', '.join(MINE)}")
     if touchpoint and touchpoint not in TOUCHPOINTS:
         raise Invalid("touchpoint", f"must be one of {', '.join(TOUCHPOINTS)}")
     if sort not in SORTS:
@@ -223,6 +253,10 @@ async def list_ideas(
     if status:
         where.append("status = {}")
         args.append(status)
+    elif scope != "all":
+        chosen = sorted(OPEN_FOR_VOTES) if scope == "open" else list(CLOSED)
+        where.append(f"status IN ({', '.join('{}' for _ in chosen)})")
+        args += chosen
     if touchpoint:
         where.append("touchpoint = {}")
         args.append(touchpoint)
@@ -231,8 +265,11 @@ async def list_ideas(
         if clause is not None:
             where.append(clause)
             args += more
-    if mine_only:
+    if mine_only or mine == "ideas":
         where.append('id IN (SELECT idea FROM submission WHERE "user" = {})')
+        args.append(str(viewer.id))
+    if mine == "votes":
+        where.append('id IN (SELECT idea FROM vote WHERE "user" = {})')
         args.append(str(viewer.id))
     try:
         if sort == "top":
@@ -248,6 +285,9 @@ async def list_ideas(
                 where.append("id < {}")
                 args.append(cursor_int(position, "i", None, "not a cursor for this sort"))
             order, offset = "id DESC", 0
+        elif sort == "discussed":
+            offset = cursor_int(position, "o", 0, "not a cursor for this sort")
+            order = f"{COMMENT_COUNT_SQL} DESC, id DESC"
         else:
             offset = cursor_int(position, "o", 0, "not a cursor for this sort")
             order = f"{_trending_sql()} DESC, id DESC"
@@ -311,12 +351,13 @@ async def similar_ideas(
     shortlist = await IdeaTerm.raw(
         f"SELECT h.idea FROM (SELECT idea, SUM(s) AS score FROM ({postings}) AS hit "
         "GROUP BY idea ORDER BY score DESC, idea LIMIT {}) AS h "
-        "WHERE (SELECT status FROM idea WHERE idea.id = h.idea) NOT IN ({}, {}) "
+        "WHERE (SELECT status FROM idea WHERE idea.id = h.idea) NOT IN ({}, {}, {}) "
         "ORDER BY h.score DESC, h.idea LIMIT {}",
         *[v for t, rows, factor in plan for v in (query[t], query[t], factor, t, rows)],
         2 * similarity.SHORTLIST,
         DECLINED,
         DUPLICATE,
+        WITHDRAWN,
         similarity.SHORTLIST,
     ).run()
     open_ids = [r["idea"] for r in shortlist]

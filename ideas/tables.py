@@ -74,6 +74,11 @@ class Idea(Table):
     #: an answer to the council's question arrived and awaits review
     answered = Boolean(default=False)
     updated_at = Timestamptz(default=TimestamptzNow())
+    #: the submitter last edited it (while `new`): council sees the day only
+    edited_at = Timestamptz(null=True, default=None)
+    #: an action owner's proposal to ship: {"note", "metric", "before", "after"}
+    #: ({} when none is pending)
+    ship_proposal = JSON(default={})
 
 
 class Submission(Table):
@@ -107,6 +112,16 @@ class TermDocFreq(Table):
     term = Varchar(length=40, primary_key=True)
     #: how many ideas' term bags hold this term
     ideas = Integer(default=0)
+
+
+class Follow(Table, tablename="idea_follow"):
+    """Someone follows an idea: told of its new comments and status changes.
+    The submitter follows their own idea from the start. No time is kept:
+    the submitter's row would date their submission."""
+
+    id = Serial(primary_key=True)
+    idea = ForeignKey(references=Idea, null=False, index=True)
+    user = ForeignKey(references=User, null=False, index=True)
 
 
 class Vote(Table):
@@ -188,6 +203,10 @@ class Comment(Table):
     #: "Submitter" (decided at write time, so a later merge changes no label)
     by_submitter = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
+    #: the author edited it (allowed for COMMENT_EDIT_MINUTES after writing)
+    edited_at = Timestamptz(null=True, default=None)
+    #: the author deleted it: shown as "deleted", body no longer shown
+    deleted_at = Timestamptz(null=True, default=None)
 
 
 class Action(Table):

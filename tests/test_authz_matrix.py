@@ -171,6 +171,12 @@ MATRIX: list[Row] = [
     R("PUT", "/api/v1/ideas/{idea_id:str}/vote",                  401,   200,   200,   200,   200,   200,   200),
     R("DELETE", "/api/v1/ideas/{idea_id:str}/vote",               401,   200,   200,   200,   200,   200,   200),
     R("GET", "/api/v1/me/ideas",                                  401,   200,   200,   200,   200,   200,   200),
+    R("PATCH", "/api/v1/ideas/{idea_id:str}",                     401,   403,   200,   403,   403,   403,   403, json=fixed(title="An edited title for the matrix idea")),
+    R("POST", "/api/v1/ideas/{idea_id:str}/withdraw",             401,   403,   200,   403,   403,   403,   403, ids={"idea_id": "withdraw_api"}),
+    R("PATCH", "/api/v1/comments/{comment_id:str}",               401,   403,   200,   403,   403,   403,   403, json=fixed(body="An edited comment")),
+    R("DELETE", "/api/v1/comments/{comment_id:str}",              401,   403,   200,   403,   403,   403,   403, ids={"comment_id": "comment_delete_api"}),
+    R("PUT", "/api/v1/ideas/{idea_id:str}/follow",                401,   200,   200,   200,   200,   200,   200),
+    R("DELETE", "/api/v1/ideas/{idea_id:str}/follow",             401,   200,   200,   200,   200,   200,   200),
     # -- API: triage --
     R("GET", "/api/v1/triage/queue",                              401,   403,   403,   403,   200,   403,   403),
     R("GET", "/api/v1/triage/sessions",                           401,   403,   403,   403,   200,   403,   403),
@@ -223,6 +229,12 @@ MATRIX: list[Row] = [
     R("GET", "/ideas/{idea_id:str}",                              LOGIN, 200,   200,   200,   200,   200,   200),
     R("POST", "/ideas/{idea_id:str}/vote",                        LOGIN, 303,   303,   303,   303,   303,   303, form=fixed(action="vote")),
     R("GET", "/me/ideas",                                         LOGIN, 200,   200,   200,   200,   200,   200),
+    R("GET", "/ideas/{idea_id:str}/edit",                         LOGIN, 403,   200,   403,   403,   403,   403),
+    R("POST", "/ideas/{idea_id:str}/edit",                        LOGIN, 403,   303,   403,   403,   403,   403, form=_idea),
+    R("POST", "/ideas/{idea_id:str}/withdraw",                    LOGIN, 403,   303,   403,   403,   403,   403, ids={"idea_id": "withdraw_form"}, form=fixed()),
+    R("POST", "/comments/{comment_id:str}/edit",                  LOGIN, 403,   303,   403,   403,   403,   403, form=fixed(body="An edited comment")),
+    R("POST", "/comments/{comment_id:str}/delete",                LOGIN, 403,   303,   403,   403,   403,   403, ids={"comment_id": "comment_delete_form"}, form=fixed()),
+    R("POST", "/ideas/{idea_id:str}/follow",                      LOGIN, 303,   303,   303,   303,   303,   303, form=fixed(action="follow")),
     R("GET", "/fragments/similar",                                LOGIN, 200,   200,   200,   200,   200,   200, query="title=invoice"),
     R("GET", "/fragments/ideas/{idea_id:str}/question",           LOGIN, 200,   200,   200,   200,   200,   200, ids={"idea_id": "asked"}),
     R("POST", "/ideas/{idea_id:str}/answer",                      LOGIN, 403,   303,   403,   403,   403,   403, ids={"idea_id": "asked_form"}, form=_answer),
@@ -238,6 +250,7 @@ MATRIX: list[Row] = [
     R("POST", "/ideas/{idea_id:str}/credit",                      LOGIN, 403,   303,   403,   403,   403,   403, form=fixed(credit="yes")),
     R("GET", "/me/actions",                                       LOGIN, 200,   200,   200,   200,   200,   200),
     R("GET", "/shipped",                                          LOGIN, 200,   200,   200,   200,   200,   200),
+    R("GET", "/roadmap",                                          LOGIN, 200,   200,   200,   200,   200,   200),
     R("GET", "/me/notifications",                                 LOGIN, 200,   200,   200,   200,   200,   200),
     R("POST", "/me/notifications/{notice_id:str}/read",           LOGIN, 404,   303,   404,   404,   404,   404, form=fixed()),
     R("POST", "/me/notifications/read-all",                       LOGIN, 303,   303,   303,   303,   303,   303, form=fixed()),
@@ -286,6 +299,7 @@ DEFAULT_IDS = {
     "session_id": "session",
     "action_id": "action_patch",
     "notice_id": "notice",
+    "comment_id": "comment_edit",
     "user_id": "person",
     "department_id": "department",
     "file_path": "static_file",
@@ -386,7 +400,14 @@ async def build_world(personas) -> World:
         await _ok(r)
 
     ids["fresh"] = await _submit(alice, "Print the customer's PO number on every invoice")
+    ids["withdraw_api"] = await _submit(alice, "Withdrawn through the API by its submitter")
+    ids["withdraw_form"] = await _submit(alice, "Withdrawn through the form by its submitter")
     w.update(ids)
+    for key in ("comment_edit", "comment_delete_api", "comment_delete_form"):
+        r = await alice.api().post(
+            f"/api/v1/ideas/{ids['fresh']}/comments", json={"body": f"Alice's {key}"}
+        )
+        w[key] = (await _ok(r, 201))["id"]
 
     # what the worker does with the council's question: alice's notice
     question = await Event.select(Event.id).where(Event.idea == int(ids["asked"])).run()

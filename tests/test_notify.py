@@ -181,8 +181,9 @@ async def test_owner_hears_of_the_action_and_voters_of_the_ship(personas):
     assert [n["kind"] for n in owner] == ["action_assigned"]
     assert "Add a PO field to checkout" in owner[0]["text"] and due in owner[0]["text"]
     shipped = await notices(user=dan.viewer.id)
-    assert [n["kind"] for n in shipped] == ["vote_shipped"]
-    assert SHIP_NOTE in shipped[0]["text"]
+    # a voter hears of acceptance and of progress too (issue 17), then the ship
+    assert [n["kind"] for n in shipped] == ["vote_accepted", "vote_in_progress", "vote_shipped"]
+    assert SHIP_NOTE in shipped[-1]["text"]
     statuses = await texts_of(alice)
     assert any("shipped" in t for t in statuses) and any("Work has started" in t for t in statuses)
     for n in owner + shipped:
@@ -501,7 +502,7 @@ async def test_inbox_page_badge_and_htmx_marking(personas):
     page = await browser.get("/me/notifications")
     assert page.status_code == 200
     assert "&lt;b&gt;Bold&lt;/b&gt;" in page.text and "<b>Bold</b>" not in page.text
-    assert "3 unread" in page.text and f'href="/ideas/{idea}"' in page.text
+    assert "3 unread" in page.text and f'href="/ideas/{idea}?notice=' in page.text
     notice_id = (await dan.api().get("/api/v1/me/notifications")).json()["items"][0]["id"]
 
     r = await browser.form(f"/me/notifications/{notice_id}/read", {}, htmx=True)

@@ -6,6 +6,7 @@ from web.controllers import (
     api_auth,
     api_ideas,
     delivery,
+    editing,
     health,
     leaders,
     notifications,
@@ -23,4 +24,5 @@ ROUTE_HANDLERS = [
     *notifications.ROUTES,
     *leaders.ROUTES,
     *admin.ROUTES,
+    *editing.ROUTES,
 ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from ideas import services
+from ideas import editing, follows, services
+from ideas.editing import IdeaEdit
+from ideas.follows import FollowOut
 from ideas.schemas import (
     LIMIT_MAX,
     EventOut,
@@ -50,10 +52,22 @@ class IdeasApi(Controller):
         sort: FromQuery[SortName] = "top",
         limit: Limit = 25,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        mine: Annotated[
+            Literal["ideas", "votes"] | None,
+            QueryParameter(description="the caller's own ideas, or the ones they voted for"),
+        ] = None,
     ) -> Page[IdeaOut]:
-        """The board: filter, search, sort (default top), cursor pagination."""
+        """The board: filter, search, sort (default top; `discussed`: most
+        comments first), cursor pagination."""
         return await services.list_ideas(
-            viewer, status=status, touchpoint=touchpoint, q=q, sort=sort, limit=limit, cursor=cursor
+            viewer,
+            status=status,
+            touchpoint=touchpoint,
+            q=q,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+            mine=mine,
         )
 
     @get("/ideas/similar")
@@ -71,6 +85,13 @@ class IdeasApi(Controller):
     async def get_idea(self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]) -> IdeaOut:
         return await services.get_idea(viewer, services.parse_idea_id(idea_id))
 
+    @patch("/ideas/{idea_id:str}")
+    async def edit_idea(
+        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[IdeaEdit]
+    ) -> IdeaOut:
+        """The submitter changes their idea while it is `new` (409 after)."""
+        return await editing.edit_idea(viewer, services.parse_idea_id(idea_id), data)
+
     @put("/ideas/{idea_id:str}/vote")
     async def vote(
         self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
@@ -86,6 +107,16 @@ class IdeasApi(Controller):
         """Retract a vote (idempotent)."""
         await limiter_of(request).hit("vote", str(viewer.id))
         return await services.unvote(viewer, services.parse_idea_id(idea_id))
+
+    @put("/ideas/{idea_id:str}/follow")
+    async def follow(self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]) -> FollowOut:
+        """Follow an idea: told of its new comments and status changes."""
+        return await follows.follow(viewer, services.parse_idea_id(idea_id))
+
+    @delete("/ideas/{idea_id:str}/follow", status_code=200)
+    async def unfollow(self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]) -> FollowOut:
+        """Stop following an idea."""
+        return await follows.unfollow(viewer, services.parse_idea_id(idea_id))
 
     @get("/ideas/{idea_id:str}/events")
     async def events(self, idea_id: FromPath[str]) -> Page[EventOut]:

@@ -19,7 +19,7 @@ from ideas.errors import Invalid
 from ideas.schemas import IdeaOut, Page
 from ideas.viewer import Viewer
 from web.auth import council, staff
-from web.controllers.pages import form_errors, page, safe_next
+from web.controllers.pages import form_errors, idea_oob, page, safe_next
 from web.errors import is_htmx
 
 _PREFIX = re.compile(r"^[a-z0-9-]{1,40}$")
@@ -332,7 +332,14 @@ class DeliveryPages(Controller):
             state = await delivery.credit_state(viewer, number)
             if state is None:
                 return Response("", status_code=200, media_type="text/html")
-            return page(request, "_credit.html", state=state, saved=True)
+            # the "Credited to…" banner changes with the choice (once shipped)
+            return page(
+                request,
+                "_credit.html",
+                state=state,
+                saved=True,
+                **await idea_oob(viewer, number, False),
+            )
         return Redirect(path=_back(data, f"/ideas/{number}"), status_code=303)
 
 

@@ -13,7 +13,7 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import people, services
+from ideas import follows, inbox, people, roadmap, services
 from ideas.errors import DomainError, Invalid, RateLimited
 from ideas.lifecycle import OPEN_FOR_VOTES
 from ideas.schemas import IdeaIn
@@ -84,6 +84,19 @@ def form_errors(
     if isinstance(exc, DomainError):
         return {"form": _sentence(exc.detail) if detail_sentence else exc.detail}
     raise exc
+
+
+#: the board's status choice → list scope ("" is the default: open for votes)
+BOARD_SCOPES = {"": "open", "closed": "closed", "any": "all"}
+
+
+async def idea_oob(viewer: Viewer, number: int, timeline: bool = True) -> dict[str, Any]:
+    """What `_idea_oob.html` needs to refresh an idea's status, timeline and
+    credit banner out of band, after an HTMX answer that changed them."""
+    return {
+        "oob_idea": await services.get_idea(viewer, number),
+        "oob_events": await services.idea_events(number) if timeline else None,
+    }
 
 
 class LoginController(Controller):
@@ -159,14 +172,20 @@ class StaffPages(Controller):
         sort: FromQuery[str] = "top",
         status: FromQuery[str | None] = None,
         touchpoint: FromQuery[str | None] = None,
+        mine: FromQuery[str | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=200)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> Template:
+        # the board opens on what can still be voted on; closed ideas are one
+        # choice away ("closed", "any" or one status)
+        scope = BOARD_SCOPES.get(status or "", "all")
         try:
             result = await services.list_ideas(
                 viewer,
-                status=status or None,
+                status=None if (status or "") in BOARD_SCOPES else status,
+                scope=scope,
                 touchpoint=touchpoint or None,
+                mine=mine or None,
                 q=q,
                 sort=sort,
                 cursor=cursor,
@@ -180,6 +199,7 @@ class StaffPages(Controller):
             "sort": sort,
             "status": status or "",
             "touchpoint": touchpoint or "",
+            "mine": mine or "",
             "q": q or "",
             "error": error,
             "open_for_votes": OPEN_FOR_VOTES,
@@ -230,10 +250,17 @@ class StaffPages(Controller):
 
     @get("/ideas/{idea_id:str}")
     async def idea_page(
-        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        idea_id: FromPath[str],
+        notice: Annotated[str | None, QueryParameter(max_length=20)] = None,
     ) -> Template:
         number = services.parse_idea_id(idea_id)
         idea = await services.get_idea(viewer, number)
+        if notice:
+            # opened from a notice: that notice is read (the viewer's own only)
+            await inbox.mark_read_quietly(viewer, notice)
         events = await services.idea_events(number)
         return page(request, "idea.html", idea=idea, events=events, open_for_votes=OPEN_FOR_VOTES)
 
@@ -265,6 +292,60 @@ class StaffPages(Controller):
                 },
             )
         return Redirect(path=safe_next(data.get("back") or f"/ideas/{number}"), status_code=303)
+
+    @post("/ideas/{idea_id:str}/follow")
+    async def toggle_follow(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        idea_id: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response | Template:
+        """Follow or stop following (`action=follow|unfollow`): one click,
+        from the idea's page or a notice."""
+        number = services.parse_idea_id(idea_id)
+        if data.get("action") == "unfollow":
+            result = await follows.unfollow(viewer, number)
+        else:
+            result = await follows.follow(viewer, number)
+        if is_htmx(request):
+            return page(
+                request,
+                "_follow_button.html",
+                idea_id=str(number),
+                following=result.following,
+                back=safe_next(data.get("back")),
+                title=None,
+                done=True,
+            )
+        return Redirect(path=safe_next(data.get("back") or f"/ideas/{number}"), status_code=303)
+
+    @get("/roadmap")
+    async def roadmap_page(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        touchpoint: Annotated[str | None, QueryParameter(max_length=20)] = None,
+        department: Annotated[str | None, QueryParameter(max_length=20)] = None,
+    ) -> Template:
+        """Accepted, in progress and recently shipped ideas, for all staff."""
+        status_code, error, result = 200, None, None
+        try:
+            result = await roadmap.roadmap(
+                viewer, touchpoint=touchpoint or None, department=department or None
+            )
+        except Invalid as exc:
+            status_code, error = 422, f"{exc.field.capitalize()}: {exc.reason}."
+            result = await roadmap.roadmap(viewer)
+        return page(
+            request,
+            "roadmap.html",
+            status_code=status_code,
+            roadmap=result,
+            error=error,
+            recent_days=roadmap.RECENT_SHIPPED_DAYS,
+            open_for_votes=OPEN_FOR_VOTES,
+        )
 
     @get("/me/ideas")
     async def my_ideas(self, request: Request, viewer: NamedDependency[Viewer]) -> Template:

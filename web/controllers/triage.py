@@ -31,7 +31,7 @@ from ideas.triage import (
 from ideas.viewer import Viewer
 from web.app import limiter_of
 from web.auth import admin, council, staff
-from web.controllers.pages import form_errors, page, safe_next
+from web.controllers.pages import form_errors, idea_oob, page, safe_next
 from web.errors import is_htmx
 
 Limit = Annotated[int, QueryParameter(ge=1, le=LIMIT_MAX, description="page size (default 25)")]
@@ -337,7 +337,17 @@ class TriagePages(Controller):
 
 def _comment_views(items: list[CommentOut]) -> list[dict[str, Any]]:
     return [
-        {"id": c.id, "at": c.at, "author": c.author, "html": Markup(comments.render_body(c.body))}
+        {
+            "id": c.id,
+            "at": c.at,
+            "author": c.author,
+            "html": Markup(comments.render_body(c.body)),
+            "edited": c.edited,
+            "deleted": c.deleted,
+            "mine": c.mine,
+            "editable": c.editable,
+            "body_text": c.body,
+        }
         for c in items
     ]
 
@@ -389,6 +399,8 @@ class IdeaConversationPages(Controller):
             errors=errors,
             answer=answer if errors else "",
             thanks=not errors,
+            # the status and the timeline changed too: refresh them out of band
+            **(await idea_oob(viewer, number) if not errors else {}),
         )
 
     async def _comments(

@@ -1,0 +1,50 @@
+"""Following an idea: told of its new comments and of its status changes.
+
+Anyone may follow an idea without voting; the submitter follows their own
+from the moment they submit it, and one click stops it. Who follows an idea
+is never shown to anyone (the submitter is among them): only the caller's
+own `following`.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from ideas.db import write_transaction
+from ideas.services import idea_row
+from ideas.tables import Follow
+from ideas.viewer import Viewer
+
+
+class FollowOut(BaseModel):
+    following: bool
+
+
+async def start(user_id, idea_id: int) -> None:
+    """Follow (idempotent); call inside a transaction or on its own."""
+    await Follow.raw(
+        'INSERT INTO idea_follow (idea, "user") VALUES ({}, {}) ON CONFLICT DO NOTHING',
+        idea_id,
+        str(user_id),
+    ).run()
+
+
+async def follow(viewer: Viewer, idea_id: int) -> FollowOut:
+    await idea_row(idea_id)
+    async with write_transaction():
+        await start(viewer.id, idea_id)
+    return FollowOut(following=True)
+
+
+async def unfollow(viewer: Viewer, idea_id: int) -> FollowOut:
+    await idea_row(idea_id)
+    async with write_transaction():
+        await Follow.delete().where(Follow.idea == idea_id, Follow.user == viewer.id).run()
+    return FollowOut(following=False)
+
+
+async def is_following(viewer: Viewer, idea_id: int) -> bool:
+    return await Follow.exists().where(Follow.idea == idea_id, Follow.user == viewer.id).run()
+
+
+__all__ = ["FollowOut", "follow", "unfollow", "is_following", "start"]

@@ -1,0 +1,111 @@
+"""The board a new user meets (issue 17, item 1): it opens on ideas open for
+votes, closed ones are one filter away, cards show their comment count,
+"my votes" / "my ideas" filters, a "most discussed" sort, and a closed
+idea's vote button says its status."""
+
+from __future__ import annotations
+
+import re
+
+from ideas import comments, services
+from ideas.comments import CommentIn
+from ideas.schemas import IdeaIn
+from ideas.tables import Idea
+from tests.factories import idea_payload
+from tests.test_pages import titles_in
+
+
+async def submit(persona, title: str, **overrides) -> int:
+    idea = await services.submit_idea(
+        persona.viewer, IdeaIn(**idea_payload(title=title, **overrides))
+    )
+    return int(idea.id)
+
+
+async def set_status(idea_id: int, status: str, votes: int = 0) -> None:
+    await Idea.update({Idea.status: status, Idea.votes: votes}).where(Idea.id == idea_id).run()
+
+
+async def world(personas):
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    shipped = await submit(alice, "Shipped idea with many votes")
+    await set_status(shipped, "shipped", votes=40)
+    declined = await submit(dan, "Declined idea with some votes")
+    await set_status(declined, "declined", votes=20)
+    waiting = await submit(alice, "Waiting idea from the submitter")
+    talked = await submit(dan, "Talked about idea from dan")
+    accepted = await submit(dan, "Accepted idea still open for votes")
+    await set_status(accepted, "accepted", votes=3)
+    for n in range(3):
+        await comments.add_comment(dan.viewer, talked, CommentIn(body=f"Comment number {n}"))
+    await comments.add_comment(alice.viewer, waiting, CommentIn(body="One comment here"))
+    return alice, dan, {"shipped": shipped, "declined": declined, "waiting": waiting,
+                        "talked": talked, "accepted": accepted}  # fmt: skip
+
+
+async def test_board_opens_on_ideas_open_for_votes_closed_ones_a_filter_away(personas):
+    alice, dan, ids = await world(personas)
+    c = await dan.browser()
+    board = (await c.get("/")).text
+    assert sorted(titles_in(board)) == [
+        "Accepted idea still open for votes",
+        "Talked about idea from dan",
+        "Waiting idea from the submitter",
+    ]
+    assert '<option value="" selected>Open for votes</option>' in board
+    assert 'href="/?status=closed"' in board
+    closed = (await c.get("/?status=closed")).text
+    assert titles_in(closed) == ["Shipped idea with many votes", "Declined idea with some votes"]
+    every = (await c.get("/?status=any")).text
+    assert len(titles_in(every)) == 5
+    # one status still works as before
+    assert titles_in((await c.get("/?status=shipped")).text) == ["Shipped idea with many votes"]
+
+
+async def test_closed_ideas_vote_button_says_their_status(personas):
+    alice, dan, ids = await world(personas)
+    c = await dan.browser()
+    closed = (await c.get("/?status=closed")).text
+    button = re.search(rf'id="vote-{ids["shipped"]}".*?</button>', closed, re.S).group(0)
+    assert "disabled" in button
+    assert '<span class="label">Shipped</span>' in button
+    assert "Closed" not in button
+    page = (await c.get(f"/ideas/{ids['declined']}")).text
+    assert '<span class="label">Declined</span>' in page
+
+
+async def test_cards_show_comment_counts_and_most_discussed_sorts_by_them(personas):
+    alice, dan, ids = await world(personas)
+    c = await dan.browser()
+    board = (await c.get("/?sort=discussed")).text
+    assert titles_in(board)[:2] == ["Talked about idea from dan", "Waiting idea from the submitter"]
+    assert f'href="/ideas/{ids["talked"]}#idea-comments">3 comments' in board
+    assert f'href="/ideas/{ids["waiting"]}#idea-comments">1 comment<' in board
+    assert f'href="/ideas/{ids["accepted"]}#idea-comments">0 comments' in board
+    api = dan.api()
+    r = await api.get("/api/v1/ideas", params={"sort": "discussed"})
+    assert r.status_code == 200
+    first = r.json()["items"][0]
+    assert first["id"] == str(ids["talked"]) and first["comments"] == 3
+
+
+async def test_my_votes_and_my_ideas_filters(personas):
+    alice, dan, ids = await world(personas)
+    await services.vote(alice.viewer, ids["talked"])
+    c = await alice.browser()
+    assert titles_in((await c.get("/?mine=votes")).text) == ["Talked about idea from dan"]
+    assert titles_in((await c.get("/?mine=ideas")).text) == ["Waiting idea from the submitter"]
+    assert sorted(titles_in((await c.get("/?mine=ideas&status=any")).text)) == [
+        "Shipped idea with many votes",
+        "Waiting idea from the submitter",
+    ]
+    # someone else's "my ideas" are theirs: the filter never shows another's
+    other = await dan.browser()
+    assert "Waiting idea from the submitter" not in titles_in(
+        (await other.get("/?mine=ideas")).text
+    )
+    r = await alice.api().get("/api/v1/ideas", params={"mine": "votes"})
+    assert [i["title"] for i in r.json()["items"]] == ["Talked about idea from dan"]
+    bad = await alice.api().get("/api/v1/ideas", params={"mine": "theirs"})
+    assert bad.status_code in (400, 422) and "mine" in bad.text
