@@ -28,6 +28,7 @@ from ideas.lifecycle import (
     check_transition,
 )
 from ideas.outbox import record_event
+from ideas.policy import IN_DELIVERY as WORKING  # actions are added, edited, moved
 from ideas.schemas import IdeaOut, Page, Strict
 from ideas.services import idea_row, next_offset_cursor, offset_from_cursor, utcnow
 from ideas.tables import Action, Idea, Submission, User
@@ -36,9 +37,6 @@ from ideas.viewer import Viewer, require_role
 ACTION_STATUSES = ("todo", "doing", "done")
 ActionStatus = Literal["todo", "doing", "done"]
 ACTION_STATUS_LABELS = {"todo": "To do", "doing": "Doing", "done": "Done"}
-
-#: idea statuses whose actions may be added, edited, removed and moved
-WORKING = frozenset({ACCEPTED, IN_PROGRESS})
 
 TITLE_MIN, TITLE_MAX = 3, 200
 SHIP_NOTE_MIN, SHIP_NOTE_MAX = 20, 5000

@@ -38,16 +38,15 @@ from ideas.config import get_settings
 from ideas.db import is_postgres
 from ideas.errors import Invalid
 from ideas.lifecycle import (
-    ACCEPTED,
     DECLINED,
     DUPLICATE,
-    IN_PROGRESS,
-    IN_REVIEW,
-    NEEDS_INFO,
     NEW,
     SHIPPED,
 )
 from ideas.org_settings import get_setting
+from ideas.policy import ACCEPTED_OR_LATER as ACCEPTED_STATUSES
+from ideas.policy import DECIDED as DECIDED_STATUSES
+from ideas.policy import DECISION_OUTCOMES, overdue_sql
 from ideas.services import utcnow
 from ideas.tables import Department, Idea, Submission, User
 
@@ -59,11 +58,6 @@ COUNCIL_LABEL = "CX council"
 OTHER = "Other"
 QUARTERS_SHOWN = 8
 
-#: statuses an idea can only reach through a council decision
-DECIDED_STATUSES = frozenset({NEEDS_INFO, ACCEPTED, IN_PROGRESS, SHIPPED, DECLINED, DUPLICATE})
-#: statuses a first council decision moves an idea to (for the Event fallback)
-DECISION_OUTCOMES = (NEEDS_INFO, ACCEPTED, DECLINED, DUPLICATE)
-ACCEPTED_STATUSES = frozenset({ACCEPTED, IN_PROGRESS, SHIPPED})
 
 _PERIOD = re.compile(r"^(\d{4})-Q([1-4])$")
 
@@ -325,9 +319,13 @@ def _literal(value: str) -> str:
 # match them in a generic plan too, and exactly as the indexes spell them.
 IS_SHIPPED = f"status = {_literal(SHIPPED)}"
 IS_CREDITED = "credit = TRUE"
+#: policy.DECISION_OUTCOMES in the order event_council_decision_ix spells them
+_INDEXED_OUTCOMES = sorted(
+    DECISION_OUTCOMES, key=("needs_info", "accepted", "declined", "duplicate").index
+)
 COUNCIL_DECISION = (
     f"e.kind = 'status' AND e.actor_label = {_literal(COUNCIL_LABEL)} "
-    f"AND e.status IN ({', '.join(_literal(s) for s in DECISION_OUTCOMES)})"
+    f"AND e.status IN ({', '.join(_literal(s) for s in _INDEXED_OUTCOMES)})"
 )
 
 
@@ -570,6 +568,9 @@ async def _funnel(
         f"{first} AS decided_at FROM idea i{_where(in_period)}{_fence()}) c WHERE TRUE"
     )
     to_decision = _duration("decided_at", "created_at")
+    overdue, overdue_args = overdue_sql(
+        now, sla / dt.timedelta(days=1), first_decided_at="decided_at"
+    )
     decided = _placeholders(sorted(DECIDED_STATUSES))
     accepted = _placeholders(sorted(ACCEPTED_STATUSES))
     sql = (
@@ -581,8 +582,7 @@ async def _funnel(
         "COUNT(*) FILTER (WHERE status = {}) AS duplicate, "
         "COUNT(decided_at) AS decided, "
         f"COUNT(*) FILTER (WHERE {to_decision} <= {{}}) AS within, "
-        "COUNT(*) FILTER (WHERE decided_at IS NULL AND status IN ({}, {}) "
-        "AND created_at < {}) AS overdue"
+        f"COUNT(*) FILTER (WHERE {overdue}) AS overdue"
         f"{_middle_sql(to_decision)} FROM {source}"
     )
     row = (
@@ -594,9 +594,7 @@ async def _funnel(
             DECLINED,
             DUPLICATE,
             _duration_arg(sla),
-            NEW,
-            IN_REVIEW,
-            now - sla,
+            *overdue_args,
             *period_args,
         ).run()
     )[0]

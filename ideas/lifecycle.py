@@ -32,11 +32,8 @@ STATUS_LABELS = {
     DUPLICATE: "Duplicate",
 }
 
-#: Ideas that take votes (and retractions); others answer 409.
-OPEN_FOR_VOTES = frozenset({NEW, IN_REVIEW, NEEDS_INFO, ACCEPTED, IN_PROGRESS})
-
-#: Statuses a duplicate may point at.
-VALID_MERGE_TARGETS = frozenset({NEW, IN_REVIEW, NEEDS_INFO, ACCEPTED, IN_PROGRESS, SHIPPED})
+# The status sets (open for votes, merge targets, awaiting triage, ...) are
+# derived from MOVES in ideas/policy.py.
 
 TOUCHPOINTS = (
     "awareness",

@@ -39,6 +39,7 @@ from ideas.lifecycle import (
     STATUS_LABELS,
 )
 from ideas.org_settings import get_setting
+from ideas.policy import overdue_where
 from ideas.services import utcnow
 from ideas.tables import Action, Event, Idea, JobRun, Notification, Question, Submission, User, Vote
 
@@ -509,8 +510,8 @@ async def _reminder_hour() -> int:
 
 
 async def send_sla_reminders(now: dt.datetime | None = None) -> ScheduledRun:
-    """Once a day: tell every council member how many ideas are still `new`
-    past the triage SLA."""
+    """Once a day: tell every council member how many ideas are overdue for
+    triage (`policy.is_overdue`)."""
     now = now or utcnow()
     key = f"sla:{now.date().isoformat()}"
     if now.hour < await _reminder_hour():
@@ -518,14 +519,13 @@ async def send_sla_reminders(now: dt.datetime | None = None) -> ScheduledRun:
     if await _period_done(key):
         return ScheduledRun(key, "already")
     sla_days = await get_setting("triage_sla_days")
-    cutoff = now - dt.timedelta(days=sla_days)
-    late = await Idea.count().where(Idea.status == "new", Idea.created_at < cutoff).run()
+    late = await Idea.count().where(overdue_where(now, sla_days)).run()
     inserted = 0
     prefix = f"{key}:user:"
     if late:
         ideas = "1 idea is" if late == 1 else f"{late} ideas are"
         text = (
-            f"{ideas} still new after the {sla_days}-day triage SLA. "
+            f"{ideas} still awaiting triage after the {sla_days}-day triage SLA. "
             "Put them on the agenda of the next triage session."
         )
         inserted = await fan_out(

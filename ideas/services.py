@@ -11,7 +11,8 @@ from ideas import similarity
 from ideas.blind import IDEA_COLUMNS, IDEA_SQL_COLUMNS, blind_idea, blind_ideas
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
-from ideas.lifecycle import DECLINED, DUPLICATE, OPEN_FOR_VOTES, STATUSES, TOUCHPOINTS
+from ideas.lifecycle import DECLINED, DUPLICATE, STATUSES, TOUCHPOINTS
+from ideas.policy import OPEN_FOR_VOTES
 from ideas.schemas import (
     LIMIT_DEFAULT,
     LIMIT_MAX,

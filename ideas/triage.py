@@ -29,11 +29,12 @@ from ideas.lifecycle import (
     OUTCOME_STATUS,
     SUBMITTER,
     TOUCHPOINTS,
-    VALID_MERGE_TARGETS,
     allowed_moves,
     check_transition,
 )
 from ideas.org_settings import get_setting
+from ideas.policy import AWAITING_TRIAGE, is_overdue
+from ideas.policy import MERGE_TARGETS as VALID_MERGE_TARGETS
 from ideas.schemas import IdeaOut, Page, Ref, Strict
 from ideas.services import (
     check_limit,
@@ -181,8 +182,7 @@ async def queue(
     """Ideas awaiting the council: `new` and `in_review` (answered ones among
     them are flagged `answered`), blind, with age in days and the SLA flag.
 
-    An idea breaches the SLA when it has had no council decision for more
-    than `triage_sla_days` days since submission.
+    `sla_breached`: `policy.is_overdue`, the product's one triage-SLA rule.
     """
     require_role(viewer, "council")
     limit = check_limit(limit)
@@ -191,8 +191,8 @@ async def queue(
     if touchpoint and touchpoint not in TOUCHPOINTS:
         raise Invalid("touchpoint", f"must be one of {', '.join(TOUCHPOINTS)}")
     offset = offset_from_cursor(cursor, "not a cursor for this queue")
-    query = Idea.select(*IDEA_COLUMNS, Idea.first_decided_at).where(
-        Idea.status.is_in([NEW, IN_REVIEW])
+    query = Idea.select(*IDEA_COLUMNS, Idea.first_decided_at, Idea.created_at).where(
+        Idea.status.is_in(sorted(AWAITING_TRIAGE))
     )
     if touchpoint:
         query = query.where(Idea.touchpoint == touchpoint)
@@ -204,7 +204,8 @@ async def queue(
     more = len(rows) > limit
     rows = rows[:limit]
     sla_days = await get_setting("triage_sla_days")
-    today = utcnow().date()
+    now = utcnow()
+    today = now.date()
     ideas = await blind_ideas(rows, viewer)
     items = []
     for row, idea in zip(rows, ideas, strict=True):
@@ -213,7 +214,9 @@ async def queue(
             QueueItem(
                 **idea.model_dump(),
                 age_days=age,
-                sla_breached=row["first_decided_at"] is None and age > sla_days,
+                sla_breached=is_overdue(
+                    row["created_at"], row["status"], now, sla_days, row["first_decided_at"]
+                ),
             )
         )
     next_cursor = next_offset_cursor(offset, limit, more)

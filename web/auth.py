@@ -15,10 +15,10 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.stores.base import Store
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from ideas import people
+from ideas import people, policy
 from ideas.db import is_postgres
 from ideas.tables import BrowserSession
-from ideas.viewer import Viewer, viewer_from_row
+from ideas.viewer import ROLES, Viewer, viewer_from_row
 
 SESSION_COOKIE = "tp_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
@@ -235,24 +235,25 @@ async def staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     current_viewer(connection)
 
 
-def _role_guard(role: str):
+def _role_guard(name: str, action: str):
+    """A guard letting through the roles that `policy.PERMISSIONS` gives
+    `action` (the domain checks the idea's facts itself)."""
+    roles = policy.roles_for(action)
+    needs = " or ".join(r for r in ROLES if r in roles)
+
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         viewer = current_viewer(connection)
-        if not viewer.has(role):
-            raise PermissionDeniedException(f"this needs the {role} role")
+        if not roles & viewer.roles:
+            raise PermissionDeniedException(f"this needs the {needs} role")
 
-    guard.__name__ = role
+    guard.__name__ = name
+    guard.roles = roles  # type: ignore[attr-defined]
     return guard
 
 
-council = _role_guard("council")
-admin = _role_guard("admin")
-
-
-async def leader_or_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    viewer = current_viewer(connection)
-    if not (viewer.is_leader or viewer.is_admin):
-        raise PermissionDeniedException("this needs the leader or admin role")
+council = _role_guard("council", "triage.queue")
+admin = _role_guard("admin", "admin.manage")
+leader_or_admin = _role_guard("leader_or_admin", "leaders.view")
 
 
 async def provide_viewer(request: Request) -> Viewer:
