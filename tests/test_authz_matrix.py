@@ -36,7 +36,7 @@ import pytest
 from ideas import admin as admin_service
 from ideas import invitations, notify, people
 from ideas.tables import Event, Notification
-from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload
+from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload, submit
 
 LOGIN = "login"  # 303 → /login?next=<this path, query included>
 LOGOUT = "logout"  # 303 → /login: logged out (tests/test_hardening.py checks the session is dead)
@@ -323,12 +323,6 @@ def test_every_route_has_a_row(app):
 # -- the world each role walks ----------------------------------------------------------------
 
 
-async def _submit(persona: Persona, title: str) -> str:
-    r = await persona.api().post("/api/v1/ideas", json=idea_payload(title=title))
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
 async def _ok(response: httpx.Response, status: int = 200) -> dict:
     assert response.status_code == status, (response.request.url, response.text[:300])
     return response.json() if response.content else {}
@@ -355,7 +349,7 @@ async def build_world(personas) -> World:
         "ship_api": "Add a PO number field at checkout",
         "ship_form": "Let admins download every invoice at once",
     }
-    ids = {key: await _submit(alice, title) for key, title in titles.items()}
+    ids = {key: await submit(alice, title=title) for key, title in titles.items()}
     bob_api = bob.api()
     session = await _ok(
         await bob_api.post("/api/v1/triage/sessions", json=_session(w, "council")), 201
@@ -385,7 +379,7 @@ async def build_world(personas) -> World:
         r = await erin.api().patch(f"/api/v1/actions/{done}", json={"status": "done"})
         await _ok(r)
 
-    ids["fresh"] = await _submit(alice, "Print the customer's PO number on every invoice")
+    ids["fresh"] = await submit(alice, title="Print the customer's PO number on every invoice")
     w.update(ids)
 
     # what the worker does with the council's question: alice's notice

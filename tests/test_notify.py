@@ -16,6 +16,7 @@ import pytest
 from ideas import mail, notify, outbox
 from ideas.db import write_transaction
 from ideas.tables import Action, Event, Idea, JobRun, Notification, User
+from tests.factories import submit
 from tests.notify_helpers import (
     DECLINE_NOTE,
     SHIP_NOTE,
@@ -29,7 +30,6 @@ from tests.notify_helpers import (
     open_session,
     outbox_messages,
     redis_pool,
-    submit,
     undispatched,
     vote,
 )
