@@ -18,10 +18,11 @@ import nh3
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, StringConstraints
 
+from ideas import clock
 from ideas.blind import author_label, submitter_ids
 from ideas.errors import Forbidden
 from ideas.schemas import DayTime, Strict
-from ideas.services import idea_row, utcnow
+from ideas.services import idea_row
 from ideas.tables import Comment
 from ideas.viewer import Viewer
 
@@ -137,7 +138,7 @@ async def add_comment(viewer: Viewer, idea_id: int, data: CommentIn) -> CommentO
         body=data.body,
         as_council=data.as_council,
         by_submitter=by_submitter,
-        created_at=utcnow(),
+        created_at=clock.now(),
     )
     await comment.save().run()
     return CommentOut(

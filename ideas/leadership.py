@@ -34,6 +34,7 @@ from typing import Literal, TypeVar
 from piccolo.query.functions.aggregate import Count
 from pydantic import BaseModel
 
+from ideas import clock
 from ideas.config import get_settings
 from ideas.db import is_postgres
 from ideas.errors import Invalid
@@ -47,7 +48,6 @@ from ideas.org_settings import get_setting
 from ideas.policy import ACCEPTED_OR_LATER as ACCEPTED_STATUSES
 from ideas.policy import DECIDED as DECIDED_STATUSES
 from ideas.policy import DECISION_OUTCOMES, overdue_sql
-from ideas.services import utcnow
 from ideas.tables import Department, Idea, Submission, User
 
 T = TypeVar("T")
@@ -219,7 +219,7 @@ def parse_period(raw: str | None) -> Period:
 
 async def available_periods() -> list[str]:
     """ "all", then every quarter from the first idea's to the current one, newest first."""
-    current = quarter_of(utcnow())
+    current = quarter_of(clock.now())
     first_rows = await Idea.select(Idea.created_at).order_by(Idea.created_at).limit(1).run()
     first = quarter_of(first_rows[0]["created_at"]) if first_rows else current
     first = min(first, current)
@@ -711,7 +711,7 @@ async def _shipped_per_quarter(end: tuple[int, int]) -> list[QuarterCount]:
 
 
 async def _metrics(p: Period, groups: DepartmentGroups) -> Metrics:
-    now = utcnow()
+    now = clock.now()
     sla_days = await get_setting("triage_sla_days")
     funnel, sla_counts, to_decision = await _funnel(p, now, dt.timedelta(days=sla_days))
     counted = sum(sla_counts.values())

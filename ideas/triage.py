@@ -15,7 +15,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, StringConstraints
 
-from ideas import outbox
+from ideas import clock, outbox
 from ideas.blind import IDEA_COLUMNS, blind_idea, blind_ideas, mine_ids
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid, NotFound, TransitionRefused
@@ -43,7 +43,6 @@ from ideas.services import (
     offset_from_cursor,
     parse_id,
     parse_idea_id,
-    utcnow,
 )
 from ideas.tables import (
     AgendaItem,
@@ -204,7 +203,7 @@ async def queue(
     more = len(rows) > limit
     rows = rows[:limit]
     sla_days = await get_setting("triage_sla_days")
-    now = utcnow()
+    now = clock.now()
     today = now.date()
     ideas = await blind_ideas(rows, viewer)
     items = []
@@ -282,7 +281,7 @@ async def open_session(viewer: Viewer, held_on: dt.date, attendee_ids: list[str]
     require_role(viewer, "council")
     quorum = await get_setting("quorum_departments")
     agenda_size = await get_setting("agenda_size")
-    now = utcnow()
+    now = clock.now()
     async with write_transaction():
         attendees = await _check_attendees(attendee_ids)
         departments = {r["department"] for r in attendees}
@@ -658,7 +657,7 @@ async def decide(viewer: Viewer, idea_id: int, data: DecisionIn) -> IdeaOut:
     person) or needs_info (a question for the submitter)."""
     require_role(viewer, "council")
     target_status = OUTCOME_STATUS[data.outcome]
-    now = utcnow()
+    now = clock.now()
     async with write_transaction():
         # an unknown idea is 404 whatever the body says (the path is checked first)
         rows = await Idea.select(Idea.status, Idea.first_decided_at).where(Idea.id == idea_id).run()
@@ -760,7 +759,7 @@ async def answer_question(viewer: Viewer, idea_id: int, answer: str) -> IdeaOut:
     """The submitter (or a co-submitter) answers the council's open question:
     `needs_info` → `in_review`, flagged answered for the queue."""
     answer = (answer or "").strip()
-    now = utcnow()
+    now = clock.now()
     async with write_transaction():
         rows = await Idea.select(Idea.status).where(Idea.id == idea_id).run()
         if not rows:

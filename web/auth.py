@@ -15,7 +15,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.stores.base import Store
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from ideas import people, policy
+from ideas import clock, people, policy
 from ideas.db import is_postgres
 from ideas.tables import BrowserSession
 from ideas.viewer import ROLES, Viewer, viewer_from_row
@@ -34,7 +34,7 @@ class PiccoloStore(Store):
             value = value.decode()
         if isinstance(expires_in, int):
             expires_in = dt.timedelta(seconds=expires_in)
-        expires_at = dt.datetime.now(dt.UTC) + expires_in if expires_in else None
+        expires_at = clock.now() + expires_in if expires_in else None
         await (
             BrowserSession.insert(BrowserSession(key=key, value=value, expires_at=expires_at))
             .on_conflict(
@@ -53,7 +53,7 @@ class PiccoloStore(Store):
         if not rows:
             return None
         expires_at = rows[0]["expires_at"]
-        if expires_at is not None and expires_at <= dt.datetime.now(dt.UTC):
+        if expires_at is not None and expires_at <= clock.now():
             await self.delete(key)
             return None
         return rows[0]["value"].encode()
@@ -75,7 +75,7 @@ class PiccoloStore(Store):
         )
         if not rows or rows[0]["expires_at"] is None:
             return None
-        return int((rows[0]["expires_at"] - dt.datetime.now(dt.UTC)).total_seconds())
+        return int((rows[0]["expires_at"] - clock.now()).total_seconds())
 
 
 session_store = PiccoloStore()
@@ -119,7 +119,7 @@ async def session_viewer(session_id: str) -> Viewer | None:
     if not rows:
         return None  # no such session, or its user is inactive
     expires_at = rows[0]["expires_at"]
-    if expires_at is not None and expires_at <= dt.datetime.now(dt.UTC):
+    if expires_at is not None and expires_at <= clock.now():
         await session_store.delete(session_id)
         return None
     return viewer_from_row(rows[0])
