@@ -643,7 +643,7 @@ async def pgbench_ceiling(
     """pgbench running the vote service's CTE: each client votes then retracts
     on its own pairs, so every transaction is a real change, like the app's."""
     from bench.seed import fresh_vote_user_pairs
-    from ideas.lifecycle import OPEN_FOR_VOTES
+    from ideas.policy import OPEN_FOR_VOTES
 
     per_client = 200 if seeded.scale.name != "tiny" else 4
     pairs = await fresh_vote_user_pairs(conn, seeded, per_client * connections)

@@ -10,7 +10,6 @@ active admin can be neither demoted nor deactivated (409).
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
@@ -18,7 +17,7 @@ from uuid import UUID
 from piccolo.query.functions.aggregate import Count
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from ideas import audit, directory, invitations, org_settings
+from ideas import audit, clock, directory, invitations, org_settings
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.people import check_roles, normalise_email
@@ -97,7 +96,7 @@ async def _pending_links(user_ids: list[UUID]) -> set[UUID]:
             Invitation.user.is_in(user_ids),
             Invitation.purpose == "invite",
             Invitation.used_at.is_null(),
-            Invitation.expires_at > dt.datetime.now(dt.UTC),
+            Invitation.expires_at > clock.now(),
         )
         .run()
     )
@@ -346,7 +345,7 @@ async def set_person_active(actor: Viewer | None, user_id: UUID | str, active: b
     their links retired) or reactivate someone. `actor` None is the command
     line (or a test)."""
     uid = parse_user_id(str(user_id))
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     async with write_transaction():
         admins = await _lock_admins()
         rows = await User.select(User.email, User.active).where(User.id == uid).run()

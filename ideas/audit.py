@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from ideas import clock
 from ideas.db import is_postgres
 from ideas.errors import Invalid
 from ideas.tables import AuditLog
@@ -71,7 +72,7 @@ async def record(
             action=action[:60],
             target=target[:200],
             details=details or {},
-            created_at=dt.datetime.now(dt.UTC),
+            created_at=clock.now(),
         )
     ).run()
 

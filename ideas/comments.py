@@ -19,12 +19,13 @@ import nh3
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, StringConstraints
 
+from ideas import clock
 from ideas.blind import author_label, submitter_ids
 from ideas.db import write_transaction
 from ideas.errors import Forbidden
 from ideas.outbox import record_event
 from ideas.schemas import DayTime, Strict
-from ideas.services import idea_row, utcnow
+from ideas.services import idea_row
 from ideas.tables import Comment
 from ideas.viewer import Viewer
 
@@ -116,7 +117,7 @@ async def list_comments(viewer: Viewer, idea_id: int) -> list[CommentOut]:
         .order_by(Comment.id)
         .run()
     )
-    now = utcnow()
+    now = clock.now()
     out = []
     for r in rows:
         if r["deleted_at"] is not None:
@@ -166,7 +167,7 @@ async def add_comment(viewer: Viewer, idea_id: int, data: CommentIn) -> CommentO
         body=data.body,
         as_council=data.as_council,
         by_submitter=by_submitter,
-        created_at=utcnow(),
+        created_at=clock.now(),
     )
     async with write_transaction():
         await comment.save().run()

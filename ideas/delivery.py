@@ -16,6 +16,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, StringConstraints
 
+from ideas import clock
 from ideas.blind import IDEA_COLUMNS, blind_idea, blind_ideas
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid, NotFound
@@ -28,17 +29,15 @@ from ideas.lifecycle import (
     check_transition,
 )
 from ideas.outbox import record_event
+from ideas.policy import IN_DELIVERY as WORKING  # actions are added, edited, moved
 from ideas.schemas import IdeaOut, Page, Strict
-from ideas.services import idea_row, next_offset_cursor, offset_from_cursor, utcnow
+from ideas.services import idea_row, next_offset_cursor, offset_from_cursor
 from ideas.tables import Action, Idea, Submission, User
 from ideas.viewer import Viewer, require_role
 
 ACTION_STATUSES = ("todo", "doing", "done")
 ActionStatus = Literal["todo", "doing", "done"]
 ACTION_STATUS_LABELS = {"todo": "To do", "doing": "Doing", "done": "Done"}
-
-#: idea statuses whose actions may be added, edited, removed and moved
-WORKING = frozenset({ACCEPTED, IN_PROGRESS})
 
 TITLE_MIN, TITLE_MAX = 3, 200
 SHIP_NOTE_MIN, SHIP_NOTE_MAX = 20, 5000
@@ -152,10 +151,6 @@ class CreditState:
 # -- helpers ------------------------------------------------------------------------
 
 
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
 def _number(value: float) -> str:
     return f"{value:g}" if value == int(value) else f"{value:.6g}"
 
@@ -240,7 +235,7 @@ async def get_action(action_id: int) -> ActionOut:
     rows = await _action_rows(Action.id == action_id)
     if not rows:
         raise NotFound("no such action")
-    return _action_out(rows[0], today())
+    return _action_out(rows[0], clock.today())
 
 
 async def _start_work(viewer: Viewer, idea_id: int, status: str) -> None:
@@ -251,7 +246,7 @@ async def _start_work(viewer: Viewer, idea_id: int, status: str) -> None:
     by = COUNCIL if viewer.is_council else ACTION_OWNER
     move = check_transition(status, IN_PROGRESS, by)
     moved = (
-        await Idea.update({Idea.status: IN_PROGRESS, Idea.updated_at: utcnow()})
+        await Idea.update({Idea.status: IN_PROGRESS, Idea.updated_at: clock.now()})
         .where(Idea.id == idea_id, Idea.status == ACCEPTED)
         .returning(Idea.id)
         .run()
@@ -296,7 +291,7 @@ async def add_action(viewer: Viewer, idea_id: int, data: ActionIn) -> ActionOut:
             owner=owner,
             due_on=data.due_on,
             status="todo",
-            created_at=utcnow(),
+            created_at=clock.now(),
         )
         await action.save().run()
         await _assigned(viewer, idea_id, action.id, idea["status"])
@@ -337,7 +332,7 @@ async def update_action(viewer: Viewer, action_id: int, data: ActionPatch) -> Ac
             values[Action.owner] = new_owner
         if data.status is not None and data.status != action["status"]:
             values[Action.status] = data.status
-            values[Action.done_at] = utcnow() if data.status == "done" else None
+            values[Action.done_at] = clock.now() if data.status == "done" else None
         if values:
             await Action.update(values).where(Action.id == action_id).run()
         if new_owner is not None and new_owner != action["owner"]:
@@ -384,7 +379,7 @@ async def remove_action(viewer: Viewer, action_id: int) -> str:
 async def list_actions(idea_id: int) -> list[ActionOut]:
     """An idea's actions with status and owner (name, department)."""
     await idea_row(idea_id)
-    on = today()
+    on = clock.today()
     return [_action_out(r, on) for r in await _action_rows(Action.idea == idea_id)]
 
 
@@ -406,7 +401,7 @@ class MyAction:
 
 async def my_actions(viewer: Viewer) -> list[MyAction]:
     """What the viewer owns: overdue first, then by due date; done ones last."""
-    on = today()
+    on = clock.today()
     actions = [_action_out(r, on) for r in await _action_rows(Action.owner == viewer.id)]
     ideas = await _ideas_by_id(viewer, {int(a.idea_id) for a in actions})
     actions.sort(key=_my_order)
@@ -446,7 +441,7 @@ class ActionsPanel:
 async def actions_panel(viewer: Viewer, idea_id: int) -> ActionsPanel | None:
     """The idea page's actions section, or None when there is nothing to show."""
     idea = await blind_idea(await idea_row(idea_id), viewer)
-    on = today()
+    on = clock.today()
     actions = [_action_out(r, on) for r in await _action_rows(Action.idea == idea_id)]
     working = idea.status in WORKING
     if not working and not actions:
@@ -482,7 +477,7 @@ async def delivery_board(viewer: Viewer) -> list[BoardIdea]:
         .run()
     )
     ideas = await blind_ideas(rows, viewer)
-    on = today()
+    on = clock.today()
     by_idea: dict[str, list[ActionOut]] = {i.id: [] for i in ideas}
     if ideas:
         for r in await _action_rows(Action.idea.is_in([int(i.id) for i in ideas])):
@@ -558,7 +553,7 @@ async def ship(viewer: Viewer, idea_id: int, data: ShipIn) -> IdeaOut:
                     {"current_status": status, "open_actions": still_open},
                 )
         move = check_transition(status, SHIPPED, COUNCIL)
-        now = utcnow()
+        now = clock.now()
         await (
             Idea.update(
                 {
@@ -612,7 +607,7 @@ async def shipped_feed(
     items = [
         ShippedOut(
             idea=idea,
-            shipped_on=(r["shipped_at"] or utcnow()).date(),
+            shipped_on=(r["shipped_at"] or clock.now()).date(),
             ship_note=r["ship_note"],
             impact=impact_of(r["impact_metric"], r["impact_before"], r["impact_after"]),
         )

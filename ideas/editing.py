@@ -15,14 +15,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, StringConstraints
 
+from ideas import clock
 from ideas.blind import author_label, blind_idea, submitter_ids
 from ideas.comments import BODY_MAX, COMMENT_EDIT_MINUTES, CommentOut
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid, NotFound
-from ideas.lifecycle import NEW, SUBMITTER, WITHDRAWABLE, WITHDRAWN, check_transition
+from ideas.lifecycle import NEW, SUBMITTER, WITHDRAWN, check_transition
 from ideas.outbox import record_event
+from ideas.policy import WITHDRAWABLE
 from ideas.schemas import IdeaOut, LongText, Strict, Title, Touchpoint
-from ideas.services import idea_row, index_terms, parse_id, utcnow
+from ideas.services import idea_row, index_terms, parse_id
 from ideas.tables import Comment, Idea
 from ideas.viewer import Viewer
 
@@ -45,7 +47,7 @@ async def _own(viewer: Viewer, idea_id: int) -> dict:
 
 async def edit_idea(viewer: Viewer, idea_id: int, data: IdeaEdit, now=None) -> IdeaOut:
     """Change a `new` idea (409 once triage has started)."""
-    now = now or utcnow()
+    now = now or clock.now()
     await _own(viewer, idea_id)
     changes = data.model_dump(exclude_none=True)
     if not changes:
@@ -75,7 +77,7 @@ async def edit_idea(viewer: Viewer, idea_id: int, data: IdeaEdit, now=None) -> I
 async def withdraw(viewer: Viewer, idea_id: int, now=None) -> IdeaOut:
     """Take the idea back before any decision: `withdrawn`, votes frozen,
     voters and followers told."""
-    now = now or utcnow()
+    now = now or clock.now()
     await _own(viewer, idea_id)
     async with write_transaction():
         rows = await Idea.select(Idea.status).where(Idea.id == idea_id).run()
@@ -152,7 +154,7 @@ def can_edit(created_at: dt.datetime, now: dt.datetime) -> bool:
 async def edit_comment(
     viewer: Viewer, comment_id: str | int, data: CommentEdit, now=None
 ) -> CommentChanged:
-    now = now or utcnow()
+    now = now or clock.now()
     row = await _own_comment(viewer, comment_id)
     if not can_edit(row["created_at"], now):
         raise Conflict(f"a comment can be edited for {COMMENT_EDIT_MINUTES} minutes after writing")
@@ -174,7 +176,7 @@ async def edit_comment(
 
 
 async def delete_comment(viewer: Viewer, comment_id: str | int, now=None) -> CommentChanged:
-    now = now or utcnow()
+    now = now or clock.now()
     row = await _own_comment(viewer, comment_id)
     async with write_transaction():
         await Comment.update({Comment.deleted_at: now}).where(Comment.id == row["id"]).run()

@@ -7,6 +7,7 @@ import json
 
 from pydantic import BaseModel
 
+from ideas import clock
 from ideas.db import write_transaction
 from ideas.errors import Invalid, NotFound
 from ideas.notify import EMAIL_OPTIONAL, KINDS, NOTICE_OPTIONAL
@@ -117,7 +118,7 @@ async def mark_read(viewer: Viewer, notice_id: str | int) -> NoticeOut:
     """Mark one of the viewer's notices read (idempotent); another person's
     notice answers like a missing one."""
     number = parse_id(notice_id, "notification")
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     async with write_transaction():
         await (
             Notification.update({Notification.read_at: now})
@@ -148,7 +149,7 @@ async def mark_read_quietly(viewer: Viewer, notice_id: str) -> None:
 
 
 async def mark_all_read(viewer: Viewer) -> MarkedOut:
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     async with write_transaction():
         marked = (
             await Notification.update({Notification.read_at: now})

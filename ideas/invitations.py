@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from email.utils import formataddr
 from uuid import UUID
 
-from ideas import audit, mail, security
+from ideas import audit, clock, mail, security
 from ideas.config import get_settings
 from ideas.db import write_transaction
 from ideas.errors import Conflict, DomainError, Invalid, NotFound
 from ideas.people import normalise_email
-from ideas.services import utcnow
 from ideas.tables import BrowserSession, Invitation, User
 from ideas.viewer import Viewer
 
@@ -77,7 +76,7 @@ async def issue(user_id: UUID, purpose: str = "invite") -> Issued:
         raise NotFound("no such person")
     if not rows[0]["active"]:
         raise Conflict(f"{rows[0]['email']} is deactivated: reactivate them first")
-    now = utcnow()
+    now = clock.now()
     await (
         Invitation.update({Invitation.expires_at: now})
         .where(
@@ -225,7 +224,7 @@ async def _valid_link(token: str) -> dict:
         .where(
             Invitation.token_hash == security.digest(token),
             Invitation.used_at.is_null(),
-            Invitation.expires_at > utcnow(),
+            Invitation.expires_at > clock.now(),
         )
         .run()
     )
@@ -249,7 +248,7 @@ async def set_password_with_link(token: str, password: str) -> LinkHolder:
     await _valid_link(token)
     # slow: outside the transaction, and off the event loop
     password_hash = await security.hash_password_in_thread(password)
-    now = utcnow()
+    now = clock.now()
     async with write_transaction():
         used = (
             await Invitation.update({Invitation.used_at: now})
@@ -297,7 +296,7 @@ async def pending_invitations() -> int:
         .where(
             Invitation.purpose == "invite",
             Invitation.used_at.is_null(),
-            Invitation.expires_at > utcnow(),
+            Invitation.expires_at > clock.now(),
         )
         .run()
     )

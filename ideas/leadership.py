@@ -34,21 +34,20 @@ from typing import Literal, TypeVar
 from piccolo.query.functions.aggregate import Count
 from pydantic import BaseModel
 
+from ideas import clock
 from ideas.config import get_settings
 from ideas.db import is_postgres
 from ideas.errors import Invalid
 from ideas.lifecycle import (
-    ACCEPTED,
     DECLINED,
     DUPLICATE,
-    IN_PROGRESS,
-    IN_REVIEW,
-    NEEDS_INFO,
     NEW,
     SHIPPED,
 )
 from ideas.org_settings import get_setting
-from ideas.services import utcnow
+from ideas.policy import ACCEPTED_OR_LATER as ACCEPTED_STATUSES
+from ideas.policy import DECIDED as DECIDED_STATUSES
+from ideas.policy import DECISION_OUTCOMES, overdue_sql
 from ideas.tables import Department, Idea, Submission, User
 
 T = TypeVar("T")
@@ -59,11 +58,6 @@ COUNCIL_LABEL = "CX council"
 OTHER = "Other"
 QUARTERS_SHOWN = 8
 
-#: statuses an idea can only reach through a council decision
-DECIDED_STATUSES = frozenset({NEEDS_INFO, ACCEPTED, IN_PROGRESS, SHIPPED, DECLINED, DUPLICATE})
-#: statuses a first council decision moves an idea to (for the Event fallback)
-DECISION_OUTCOMES = (NEEDS_INFO, ACCEPTED, DECLINED, DUPLICATE)
-ACCEPTED_STATUSES = frozenset({ACCEPTED, IN_PROGRESS, SHIPPED})
 
 _PERIOD = re.compile(r"^(\d{4})-Q([1-4])$")
 
@@ -225,7 +219,7 @@ def parse_period(raw: str | None) -> Period:
 
 async def available_periods() -> list[str]:
     """ "all", then every quarter from the first idea's to the current one, newest first."""
-    current = quarter_of(utcnow())
+    current = quarter_of(clock.now())
     first_rows = await Idea.select(Idea.created_at).order_by(Idea.created_at).limit(1).run()
     first = quarter_of(first_rows[0]["created_at"]) if first_rows else current
     first = min(first, current)
@@ -325,9 +319,13 @@ def _literal(value: str) -> str:
 # match them in a generic plan too, and exactly as the indexes spell them.
 IS_SHIPPED = f"status = {_literal(SHIPPED)}"
 IS_CREDITED = "credit = TRUE"
+#: policy.DECISION_OUTCOMES in the order event_council_decision_ix spells them
+_INDEXED_OUTCOMES = sorted(
+    DECISION_OUTCOMES, key=("needs_info", "accepted", "declined", "duplicate").index
+)
 COUNCIL_DECISION = (
     f"e.kind = 'status' AND e.actor_label = {_literal(COUNCIL_LABEL)} "
-    f"AND e.status IN ({', '.join(_literal(s) for s in DECISION_OUTCOMES)})"
+    f"AND e.status IN ({', '.join(_literal(s) for s in _INDEXED_OUTCOMES)})"
 )
 
 
@@ -570,6 +568,9 @@ async def _funnel(
         f"{first} AS decided_at FROM idea i{_where(in_period)}{_fence()}) c WHERE TRUE"
     )
     to_decision = _duration("decided_at", "created_at")
+    overdue, overdue_args = overdue_sql(
+        now, sla / dt.timedelta(days=1), first_decided_at="decided_at"
+    )
     decided = _placeholders(sorted(DECIDED_STATUSES))
     accepted = _placeholders(sorted(ACCEPTED_STATUSES))
     sql = (
@@ -581,8 +582,7 @@ async def _funnel(
         "COUNT(*) FILTER (WHERE status = {}) AS duplicate, "
         "COUNT(decided_at) AS decided, "
         f"COUNT(*) FILTER (WHERE {to_decision} <= {{}}) AS within, "
-        "COUNT(*) FILTER (WHERE decided_at IS NULL AND status IN ({}, {}) "
-        "AND created_at < {}) AS overdue"
+        f"COUNT(*) FILTER (WHERE {overdue}) AS overdue"
         f"{_middle_sql(to_decision)} FROM {source}"
     )
     row = (
@@ -594,9 +594,7 @@ async def _funnel(
             DECLINED,
             DUPLICATE,
             _duration_arg(sla),
-            NEW,
-            IN_REVIEW,
-            now - sla,
+            *overdue_args,
             *period_args,
         ).run()
     )[0]
@@ -713,7 +711,7 @@ async def _shipped_per_quarter(end: tuple[int, int]) -> list[QuarterCount]:
 
 
 async def _metrics(p: Period, groups: DepartmentGroups) -> Metrics:
-    now = utcnow()
+    now = clock.now()
     sla_days = await get_setting("triage_sla_days")
     funnel, sla_counts, to_decision = await _funnel(p, now, dt.timedelta(days=sla_days))
     counted = sum(sla_counts.values())

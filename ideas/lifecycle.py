@@ -44,17 +44,8 @@ STATUS_LABELS = {
     WITHDRAWN: "Withdrawn",
 }
 
-#: Ideas that take votes (and retractions); others answer 409.
-OPEN_FOR_VOTES = frozenset({NEW, IN_REVIEW, NEEDS_INFO, ACCEPTED, IN_PROGRESS})
-
-#: Closed to votes: shown on the board only when asked for.
-CLOSED = tuple(s for s in STATUSES if s not in OPEN_FOR_VOTES)
-
-#: Before any council decision: the submitter may still withdraw the idea.
-WITHDRAWABLE = frozenset({NEW, IN_REVIEW, NEEDS_INFO})
-
-#: Statuses a duplicate may point at.
-VALID_MERGE_TARGETS = frozenset({NEW, IN_REVIEW, NEEDS_INFO, ACCEPTED, IN_PROGRESS, SHIPPED})
+# The status sets (open for votes, merge targets, awaiting triage, ...) are
+# derived from MOVES in ideas/policy.py.
 
 TOUCHPOINTS = (
     "awareness",

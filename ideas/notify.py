@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ideas import mail
+from ideas import clock, mail
 from ideas.blind import submitter_ids
 from ideas.config import get_settings
 from ideas.db import write_transaction
@@ -44,7 +44,7 @@ from ideas.lifecycle import (
     WITHDRAWN,
 )
 from ideas.org_settings import get_setting
-from ideas.services import utcnow
+from ideas.policy import overdue_where
 from ideas.tables import Action, Event, Idea, JobRun, Notification, Question, Submission, User, Vote
 
 log = logging.getLogger("touchpoint.notify")
@@ -520,7 +520,7 @@ async def deliver_event(event_id: int, *, chunk: int = 1000, pause_s: float = 0.
             )
         async with write_transaction():
             await (
-                Event.update({Event.dispatched_at: utcnow()})
+                Event.update({Event.dispatched_at: clock.now()})
                 .where(Event.id == event_id, Event.dispatched_at.is_null())
                 .run()
             )
@@ -594,23 +594,22 @@ async def _reminder_hour() -> int:
 
 
 async def send_sla_reminders(now: dt.datetime | None = None) -> ScheduledRun:
-    """Once a day: tell every council member how many ideas are still `new`
-    past the triage SLA."""
-    now = now or utcnow()
+    """Once a day: tell every council member how many ideas are overdue for
+    triage (`policy.is_overdue`)."""
+    now = now or clock.now()
     key = f"sla:{now.date().isoformat()}"
     if now.hour < await _reminder_hour():
         return ScheduledRun(key, "not_due")
     if await _period_done(key):
         return ScheduledRun(key, "already")
     sla_days = await get_setting("triage_sla_days")
-    cutoff = now - dt.timedelta(days=sla_days)
-    late = await Idea.count().where(Idea.status == "new", Idea.created_at < cutoff).run()
+    late = await Idea.count().where(overdue_where(now, sla_days)).run()
     inserted = 0
     prefix = f"{key}:user:"
     if late:
         ideas = "1 idea is" if late == 1 else f"{late} ideas are"
         text = (
-            f"{ideas} still new after the {sla_days}-day triage SLA. "
+            f"{ideas} still awaiting triage after the {sla_days}-day triage SLA. "
             "Put them on the agenda of the next triage session."
         )
         inserted = await fan_out(
@@ -628,7 +627,7 @@ async def send_sla_reminders(now: dt.datetime | None = None) -> ScheduledRun:
 async def send_action_reminders(now: dt.datetime | None = None) -> ScheduledRun:
     """Once a day: owners of actions due within DUE_SOON_DAYS (once per due
     date) and of overdue actions (once per week) are reminded."""
-    now = now or utcnow()
+    now = now or clock.now()
     today = now.date()
     key = f"actions:{today.isoformat()}"
     if now.hour < await _reminder_hour():
@@ -783,7 +782,7 @@ def _digest_text(updates: int, new: int) -> str:
 async def send_weekly_digest(now: dt.datetime | None = None) -> ScheduledRun:
     """Once a week, at the digest time or the first run after it: a digest
     for everyone who wants one and has something in it."""
-    now = now or utcnow()
+    now = now or clock.now()
     moment = await digest_moment(now)
     key = f"digest:{iso_week(moment.date())}"
     if now < moment:
@@ -930,7 +929,7 @@ async def _mark_mail(notification_id: int, status: str, error: str = "") -> None
         Notification.email_error: _clip(error, 500),
     }
     if status == "sent":
-        values[Notification.email_sent_at] = utcnow()
+        values[Notification.email_sent_at] = clock.now()
     async with write_transaction():
         await Notification.update(values).where(Notification.id == notification_id).run()
 

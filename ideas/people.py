@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from uuid import UUID
 
 from email_validator import EmailNotValidError, validate_email
 
-from ideas import security
+from ideas import clock, security
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.schemas import MeOut, Ref
@@ -32,10 +31,6 @@ USER_COLUMNS = (
 VIEWER_SQL = (
     "u.id, u.email, u.name, u.title, u.department, u.is_council, u.is_leader, u.is_admin, u.active"
 )
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def normalise_email(raw: str, field: str = "email") -> str:
@@ -210,7 +205,7 @@ async def viewer_by_token(token: str) -> Viewer | None:
 
 async def revoke_token(token: str) -> bool:
     revoked = (
-        await ApiToken.update({ApiToken.revoked_at: now()})
+        await ApiToken.update({ApiToken.revoked_at: clock.now()})
         .where(ApiToken.token_hash == security.digest(token), ApiToken.revoked_at.is_null())
         .returning(ApiToken.id)
         .run()

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from ideas import outbox
+from ideas import clock, outbox
 from ideas.db import write_transaction
 from ideas.errors import Forbidden, Invalid
-from ideas.services import idea_row, utcnow
+from ideas.services import idea_row
 from ideas.tables import AuditLog, Submission
 from ideas.viewer import Viewer
 
@@ -63,7 +63,7 @@ async def reveal_submitter(viewer: Viewer, idea_id: int, reason: str) -> RevealO
             action=REVEAL_ACTION,
             target=f"idea:{idea_id}",
             details={"idea_id": str(idea_id), "reason": reason},
-            created_at=utcnow(),
+            created_at=clock.now(),
         )
         await audit.save().run()
         await outbox.record_event(

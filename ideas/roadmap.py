@@ -8,11 +8,12 @@ import datetime as dt
 
 from pydantic import BaseModel
 
+from ideas import clock
 from ideas.blind import IDEA_COLUMNS, blind_ideas
 from ideas.errors import Invalid
 from ideas.lifecycle import ACCEPTED, IN_PROGRESS, SHIPPED, TOUCHPOINTS
 from ideas.schemas import IdeaOut, Ref
-from ideas.services import parse_id, utcnow
+from ideas.services import parse_id
 from ideas.tables import Action, Department, Idea
 from ideas.viewer import Viewer
 
@@ -48,7 +49,7 @@ async def roadmap(
     department: str | None = None,
     now: dt.datetime | None = None,
 ) -> Roadmap:
-    now = now or utcnow()
+    now = now or clock.now()
     if touchpoint and touchpoint not in TOUCHPOINTS:
         raise Invalid("touchpoint", f"must be one of {', '.join(TOUCHPOINTS)}")
     department_id = parse_id(department, "department", "department") if department else None

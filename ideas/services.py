@@ -7,19 +7,12 @@ import datetime as dt
 import json
 import re
 
-from ideas import similarity
+from ideas import clock, similarity
 from ideas.blind import IDEA_COLUMNS, IDEA_SQL_COLUMNS, blind_idea, blind_ideas
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
-from ideas.lifecycle import (
-    CLOSED,
-    DECLINED,
-    DUPLICATE,
-    OPEN_FOR_VOTES,
-    STATUSES,
-    TOUCHPOINTS,
-    WITHDRAWN,
-)
+from ideas.lifecycle import DECLINED, DUPLICATE, STATUSES, TOUCHPOINTS, WITHDRAWN
+from ideas.policy import CLOSED, OPEN_FOR_VOTES
 from ideas.schemas import (
     LIMIT_DEFAULT,
     LIMIT_MAX,
@@ -43,10 +36,6 @@ MINE = ("ideas", "votes")
 COMMENT_COUNT_SQL = (
     "(SELECT COUNT(*) FROM comment c WHERE c.idea = idea.id AND c.deleted_at IS NULL)"
 )
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 #: ids are int4 in the database
@@ -112,7 +101,7 @@ async def _count_terms(changes: dict[str, int]) -> None:
 
 async def submit_idea(viewer: Viewer, data: IdeaIn) -> IdeaOut:
     """Create an idea as `new`, linked to its submitter in `Submission`."""
-    now = utcnow()
+    now = clock.now()
     async with write_transaction():
         idea = Idea(
             title=data.title,
@@ -199,7 +188,7 @@ def _search_sql(q: str) -> tuple[str | None, list[str]]:
 
 
 def _trending_sql() -> str:
-    cutoff = utcnow() - dt.timedelta(days=TRENDING_DAYS)
+    cutoff = clock.now() - dt.timedelta(days=TRENDING_DAYS)
     if is_postgres():
         since = f"TIMESTAMPTZ '{cutoff.isoformat()}'"
     else:
@@ -403,7 +392,7 @@ _OPEN_SQL = ", ".join(f"'{s}'" for s in sorted(OPEN_FOR_VOTES))
 async def vote(viewer: Viewer, idea_id: int) -> VoteOut:
     """Add the viewer's vote (idempotent). Exact under concurrency: the unique
     (idea, user) index decides, and the counter moves only on a real insert."""
-    now = utcnow()
+    now = clock.now()
     if is_postgres():
         rows = await Idea.raw(
             f"""WITH ins AS (

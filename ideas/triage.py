@@ -15,7 +15,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, StringConstraints
 
-from ideas import outbox
+from ideas import clock, outbox
 from ideas.blind import IDEA_COLUMNS, blind_idea, blind_ideas, mine_ids
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid, NotFound, TransitionRefused
@@ -29,11 +29,12 @@ from ideas.lifecycle import (
     OUTCOME_STATUS,
     SUBMITTER,
     TOUCHPOINTS,
-    VALID_MERGE_TARGETS,
     allowed_moves,
     check_transition,
 )
 from ideas.org_settings import get_setting
+from ideas.policy import AWAITING_TRIAGE, is_overdue
+from ideas.policy import MERGE_TARGETS as VALID_MERGE_TARGETS
 from ideas.schemas import IdeaOut, Page, Ref, Strict
 from ideas.services import (
     check_limit,
@@ -42,7 +43,6 @@ from ideas.services import (
     offset_from_cursor,
     parse_id,
     parse_idea_id,
-    utcnow,
 )
 from ideas.tables import (
     AgendaItem,
@@ -181,8 +181,7 @@ async def queue(
     """Ideas awaiting the council: `new` and `in_review` (answered ones among
     them are flagged `answered`), blind, with age in days and the SLA flag.
 
-    An idea breaches the SLA when it has had no council decision for more
-    than `triage_sla_days` days since submission.
+    `sla_breached`: `policy.is_overdue`, the product's one triage-SLA rule.
     """
     require_role(viewer, "council")
     limit = check_limit(limit)
@@ -191,8 +190,8 @@ async def queue(
     if touchpoint and touchpoint not in TOUCHPOINTS:
         raise Invalid("touchpoint", f"must be one of {', '.join(TOUCHPOINTS)}")
     offset = offset_from_cursor(cursor, "not a cursor for this queue")
-    query = Idea.select(*IDEA_COLUMNS, Idea.first_decided_at).where(
-        Idea.status.is_in([NEW, IN_REVIEW])
+    query = Idea.select(*IDEA_COLUMNS, Idea.first_decided_at, Idea.created_at).where(
+        Idea.status.is_in(sorted(AWAITING_TRIAGE))
     )
     if touchpoint:
         query = query.where(Idea.touchpoint == touchpoint)
@@ -204,7 +203,8 @@ async def queue(
     more = len(rows) > limit
     rows = rows[:limit]
     sla_days = await get_setting("triage_sla_days")
-    today = utcnow().date()
+    now = clock.now()
+    today = now.date()
     ideas = await blind_ideas(rows, viewer)
     items = []
     for row, idea in zip(rows, ideas, strict=True):
@@ -213,7 +213,9 @@ async def queue(
             QueueItem(
                 **idea.model_dump(),
                 age_days=age,
-                sla_breached=row["first_decided_at"] is None and age > sla_days,
+                sla_breached=is_overdue(
+                    row["created_at"], row["status"], now, sla_days, row["first_decided_at"]
+                ),
             )
         )
     next_cursor = next_offset_cursor(offset, limit, more)
@@ -279,7 +281,7 @@ async def open_session(viewer: Viewer, held_on: dt.date, attendee_ids: list[str]
     require_role(viewer, "council")
     quorum = await get_setting("quorum_departments")
     agenda_size = await get_setting("agenda_size")
-    now = utcnow()
+    now = clock.now()
     async with write_transaction():
         attendees = await _check_attendees(attendee_ids)
         departments = {r["department"] for r in attendees}
@@ -655,7 +657,7 @@ async def decide(viewer: Viewer, idea_id: int, data: DecisionIn) -> IdeaOut:
     person) or needs_info (a question for the submitter)."""
     require_role(viewer, "council")
     target_status = OUTCOME_STATUS[data.outcome]
-    now = utcnow()
+    now = clock.now()
     async with write_transaction():
         # an unknown idea is 404 whatever the body says (the path is checked first)
         rows = await Idea.select(Idea.status, Idea.first_decided_at).where(Idea.id == idea_id).run()
@@ -757,7 +759,7 @@ async def answer_question(viewer: Viewer, idea_id: int, answer: str) -> IdeaOut:
     """The submitter (or a co-submitter) answers the council's open question:
     `needs_info` → `in_review`, flagged answered for the queue."""
     answer = (answer or "").strip()
-    now = utcnow()
+    now = clock.now()
     async with write_transaction():
         rows = await Idea.select(Idea.status).where(Idea.id == idea_id).run()
         if not rows:

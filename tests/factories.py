@@ -38,6 +38,14 @@ def idea_payload(**overrides: Any) -> dict[str, Any]:
     return {**IDEA, **overrides}
 
 
+async def submit(persona: Persona, **overrides: Any) -> str:
+    """Submit an idea through the API as `persona` (`IDEA` with `overrides`);
+    its id. The one helper every test file uses."""
+    r = await persona.api().post("/api/v1/ideas", json=idea_payload(**overrides))
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
 @dataclass
 class Persona:
     key: str

@@ -17,18 +17,11 @@ from arq.worker import Worker
 
 from ideas import mail
 from ideas.tables import Event, Notification
-from tests.factories import idea_payload
 from workers import settings as worker_settings
 
 TODAY = dt.datetime.now(dt.UTC).date()
 DECLINE_NOTE = "We already plan a new invoice layout next quarter that covers this."
 SHIP_NOTE = "Invoices now carry the customer's PO number on every page."
-
-
-async def submit(persona, **overrides) -> str:
-    r = await persona.api().post("/api/v1/ideas", json=idea_payload(**overrides))
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
 
 
 async def vote(persona, idea_id: str) -> None:

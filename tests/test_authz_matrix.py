@@ -36,7 +36,7 @@ import pytest
 from ideas import admin as admin_service
 from ideas import invitations, notify, people
 from ideas.tables import Event, Notification
-from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload
+from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload, submit
 
 LOGIN = "login"  # 303 → /login?next=<this path, query included>
 LOGOUT = "logout"  # 303 → /login: logged out (tests/test_hardening.py checks the session is dead)
@@ -337,12 +337,6 @@ def test_every_route_has_a_row(app):
 # -- the world each role walks ----------------------------------------------------------------
 
 
-async def _submit(persona: Persona, title: str) -> str:
-    r = await persona.api().post("/api/v1/ideas", json=idea_payload(title=title))
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
 async def _ok(response: httpx.Response, status: int = 200) -> dict:
     assert response.status_code == status, (response.request.url, response.text[:300])
     return response.json() if response.content else {}
@@ -369,7 +363,7 @@ async def build_world(personas) -> World:
         "ship_api": "Add a PO number field at checkout",
         "ship_form": "Let admins download every invoice at once",
     }
-    ids = {key: await _submit(alice, title) for key, title in titles.items()}
+    ids = {key: await submit(alice, title=title) for key, title in titles.items()}
     bob_api = bob.api()
     session = await _ok(
         await bob_api.post("/api/v1/triage/sessions", json=_session(w, "council")), 201
@@ -399,9 +393,9 @@ async def build_world(personas) -> World:
         r = await erin.api().patch(f"/api/v1/actions/{done}", json={"status": "done"})
         await _ok(r)
 
-    ids["fresh"] = await _submit(alice, "Print the customer's PO number on every invoice")
-    ids["withdraw_api"] = await _submit(alice, "Withdrawn through the API by its submitter")
-    ids["withdraw_form"] = await _submit(alice, "Withdrawn through the form by its submitter")
+    ids["fresh"] = await submit(alice, title="Print the customer's PO number on every invoice")
+    ids["withdraw_api"] = await submit(alice, title="Withdrawn through the API by its submitter")
+    ids["withdraw_form"] = await submit(alice, title="Withdrawn through the form by its submitter")
     w.update(ids)
     for key in ("comment_edit", "comment_delete_api", "comment_delete_form"):
         r = await alice.api().post(

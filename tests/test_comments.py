@@ -4,13 +4,7 @@ sanitised Markdown."""
 
 from __future__ import annotations
 
-from tests.factories import idea_payload
-
-
-async def submit(persona) -> str:
-    r = await persona.api().post("/api/v1/ideas", json=idea_payload())
-    assert r.status_code == 201
-    return r.json()["id"]
+from tests.factories import submit
 
 
 async def test_comment_authors_are_shown_by_the_blind_rules(personas):

@@ -9,19 +9,13 @@ import pytest
 
 from ideas import admin, people
 from ideas.tables import Event, Idea, Submission
-from tests.factories import idea_payload
+from tests.factories import submit
 
 TODAY = dt.datetime.now(dt.UTC).date()
 SHIP_NOTE = "Invoices now carry the customer's PO number on every page."
 
 
 # -- helpers --------------------------------------------------------------------------
-
-
-async def new_idea(persona, **overrides) -> str:
-    r = await persona.api().post("/api/v1/ideas", json=idea_payload(**overrides))
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
 
 
 async def force_status(idea_id: str, status: str, department: str = "Finance") -> None:
@@ -79,7 +73,7 @@ async def accepted(personas, status: str = "accepted"):
     alice = await personas.get("alice_support")
     bob = await personas.get("bob_finance_council")
     erin = await personas.get("erin_it")
-    idea_id = await new_idea(alice)
+    idea_id = await submit(alice)
     if status == "accepted":
         await triage_accept(personas, idea_id)
     elif status != "new":
@@ -446,7 +440,7 @@ async def test_shipping_needs_council_and_an_idea(personas, client):
 async def test_shipping_a_new_idea_is_refused(personas):
     alice = await personas.get("alice_support")
     bob = await personas.get("bob_finance_council")
-    idea_id = await new_idea(alice)
+    idea_id = await submit(alice)
     r = await bob.api().post(f"/api/v1/ideas/{idea_id}/ship", json={"note": SHIP_NOTE})
     assert r.status_code == 409
     assert await idea_status(idea_id) == "new"
@@ -489,7 +483,7 @@ async def test_credit_chosen_before_shipping_is_kept_and_shows_on_ship(personas)
 
 async def test_credit_on_a_new_idea_is_kept_too(personas):
     alice = await personas.get("alice_support")
-    idea_id = await new_idea(alice)
+    idea_id = await submit(alice)
     r = await alice.api().put(f"/api/v1/ideas/{idea_id}/credit", json={"credit": True})
     assert r.status_code == 200 and r.json()["status"] == "new"
     rows = await Submission.select(Submission.credit).where(Submission.idea == int(idea_id)).run()
@@ -499,7 +493,7 @@ async def test_credit_on_a_new_idea_is_kept_too(personas):
 async def test_co_submitters_choose_credit_each_for_themselves(personas):
     alice, bob, erin, idea_id = await accepted(personas)
     dan = await personas.get("dan_sales")
-    duplicate = await new_idea(dan, title="Put the PO number on our invoices, please")
+    duplicate = await submit(dan, title="Put the PO number on our invoices, please")
     await merge(personas, duplicate, idea_id)
     await ship_it(bob, erin, idea_id)
     r = await dan.api().put(f"/api/v1/ideas/{idea_id}/credit", json={"credit": True})

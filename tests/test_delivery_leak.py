@@ -14,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 
 from ideas.tables import Submission
+from tests.factories import submit
 from tests.leakcrawl import LeakCrawler
 from tests.test_delivery import (
     SHIP_NOTE,
     TODAY,
     add,
     merge,
-    new_idea,
     triage_accept,
 )
 from tests.test_leak import identity, make_submitters
@@ -65,7 +65,7 @@ async def build_shipped_world(personas) -> dict:
     authors = {"z": zeb, "o": otto, "w": wil}
     ids: dict[str, str] = {}
     for key, title in TITLES.items():
-        ids[key] = await new_idea(authors[key[0]], title=title)
+        ids[key] = await submit(authors[key[0]], title=title)
     for key in ("z_shipped", "z_in_progress", "o_shipped", "w_shipped"):
         await triage_accept(personas, ids[key], department="Product")
     await merge(personas, ids["o_duplicate"], ids["w_shipped"])

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 from ideas.tables import Idea
+from tests.factories import submit
 from tests.test_delivery import (
     SHIP_NOTE,
     TODAY,
@@ -15,7 +16,6 @@ from tests.test_delivery import (
     all_done,
     idea_status,
     merge,
-    new_idea,
     ship_it,
     triage_accept,
 )
@@ -121,9 +121,9 @@ async def test_delivery_board_shows_progress_owners_and_overdue_to_council(perso
     first = (await add(bob, idea_id, erin, title="Print PO on invoices")).json()
     await add(bob, idea_id, dan, title="Brief sales", due_on=str(TODAY - dt.timedelta(days=1)))
     await erin.api().patch(f"/api/v1/actions/{first['id']}", json={"status": "done"})
-    other = await new_idea(alice, title="Offer invoice copies by e-mail on request")
+    other = await submit(alice, title="Offer invoice copies by e-mail on request")
     await triage_accept(personas, other, department="Support")
-    untouched = await new_idea(alice, title="A new idea not accepted yet here")
+    untouched = await submit(alice, title="A new idea not accepted yet here")
     r = await (await bob.browser()).get("/delivery")
     assert r.status_code == 200
     html = r.text
@@ -187,9 +187,9 @@ async def test_shipped_page_names_only_those_who_opted_in(personas):
 
 async def test_shipped_page_lists_newest_first_and_only_shipped(personas):
     alice, bob, erin, first = await accepted(personas)
-    second = await new_idea(alice, title="Show delivery dates on the order page")
+    second = await submit(alice, title="Show delivery dates on the order page")
     await triage_accept(personas, second)
-    third = await new_idea(alice, title="Still only accepted, not shipped yet")
+    third = await submit(alice, title="Still only accepted, not shipped yet")
     await triage_accept(personas, third)
     await ship_it(bob, erin, first)
     await ship_it(bob, erin, second)
@@ -236,7 +236,7 @@ async def test_owner_picker_finds_people_by_name_for_council(personas):
 async def test_actions_fragment_is_empty_for_ideas_without_delivery(personas, client):
     alice = await personas.get("alice_support")
     bob = await personas.get("bob_finance_council")
-    idea_id = await new_idea(alice)
+    idea_id = await submit(alice)
     for who in (alice, bob):
         r = await (await who.browser()).htmx_get(f"/fragments/ideas/{idea_id}/actions")
         assert r.status_code == 200 and r.text == ""
@@ -355,7 +355,7 @@ async def test_add_action_form_is_council_only(personas):
         htmx=True,
     )
     assert r.status_code == 403
-    new_id = await new_idea(alice)
+    new_id = await submit(alice)
     bob = await personas.get("bob_finance_council")
     r = await (await bob.browser()).form(
         f"/ideas/{new_id}/actions",
@@ -460,7 +460,7 @@ async def test_credit_fragment_only_for_the_submitter(personas):
     for other in (bob, erin):
         r = await (await other.browser()).htmx_get(url)
         assert r.status_code == 200 and r.text == ""
-    fresh = await new_idea(alice, title="Fresh idea, not accepted yet")
+    fresh = await submit(alice, title="Fresh idea, not accepted yet")
     r = await (await alice.browser()).htmx_get(f"/fragments/ideas/{fresh}/credit")
     assert r.status_code == 200 and r.text == ""
     r = await (await alice.browser()).htmx_get("/fragments/ideas/123456/credit")
@@ -494,7 +494,7 @@ async def test_credit_toggle_before_and_after_shipping(personas):
 async def test_co_submitter_gets_their_own_credit_toggle(personas):
     alice, bob, erin, idea_id = await accepted(personas)
     dan = await personas.get("dan_sales")
-    duplicate = await new_idea(dan, title="Put the PO number on our invoices, please")
+    duplicate = await submit(dan, title="Put the PO number on our invoices, please")
     await merge(personas, duplicate, idea_id)
     await ship_it(bob, erin, idea_id)
     browser = await dan.browser()

@@ -29,7 +29,7 @@ from ideas.config import (
 )
 from ideas.tables import ApiToken, BrowserSession
 from tests.conftest import ROOT
-from tests.factories import PASSWORD, BrowserClient, Personas, idea_payload
+from tests.factories import PASSWORD, BrowserClient, Personas, idea_payload, submit
 from touchpoint.redis_server import EmbeddedRedis
 from web import ratelimit
 
@@ -88,12 +88,6 @@ def assert_retry_after(r: httpx.Response) -> None:
     assert r.status_code == 429, (r.status_code, r.text[:200])
     seconds = int(r.headers["retry-after"])
     assert 1 <= seconds <= ratelimit.WINDOW_SECONDS
-
-
-async def submit(persona, **overrides) -> str:
-    r = await persona.api().post("/api/v1/ideas", json=idea_payload(**overrides))
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
 
 
 # -- rate limits --------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from ideas import admin, charts, leadership, services
+from ideas import admin, charts, clock, leadership, services
 from ideas.org_settings import set_setting
 from ideas.schemas import IdeaIn
 from ideas.tables import Department, Event, Idea, Submission, Vote
@@ -939,7 +939,7 @@ async def test_leaders_page_figures_are_reused_for_a_while_but_never_past_a_sett
         first = await leadership.leaders_view("all")
         waiting = await Idea.select(Idea.id).where(Idea.status != "shipped").limit(1).first().run()
         await (
-            Idea.update({Idea.status: "shipped", Idea.shipped_at: services.utcnow()})
+            Idea.update({Idea.status: "shipped", Idea.shipped_at: clock.now()})
             .where(Idea.id == waiting["id"])
             .run()
         )

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from ideas import leadership
+from ideas import clock, leadership
 from ideas.lifecycle import STATUSES as ALL_STATUSES
 from ideas.lifecycle import TOUCHPOINTS
 from ideas.org_settings import set_setting
@@ -310,7 +310,7 @@ async def current_outputs() -> dict:
 
 @pytest.fixture
 def fixed_now(monkeypatch):
-    monkeypatch.setattr(leadership, "utcnow", lambda: NOW)
+    monkeypatch.setattr(clock, "now", lambda: NOW)
 
 
 async def test_every_figure_matches_the_pinned_output(fixed_now):

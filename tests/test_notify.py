@@ -16,6 +16,7 @@ import pytest
 from ideas import mail, notify, outbox
 from ideas.db import write_transaction
 from ideas.tables import Action, Event, Idea, JobRun, Notification, User
+from tests.factories import submit
 from tests.notify_helpers import (
     DECLINE_NOTE,
     SHIP_NOTE,
@@ -29,7 +30,6 @@ from tests.notify_helpers import (
     open_session,
     outbox_messages,
     redis_pool,
-    submit,
     undispatched,
     vote,
 )
@@ -578,7 +578,7 @@ async def test_council_hears_of_ideas_past_the_sla_once_a_day(personas):
     assert (await notify.send_sla_reminders(at(TODAY, 10))).outcome == "already"
     got = await notices(user=bob.viewer.id)
     assert [n["kind"] for n in got] == ["council_sla"]
-    assert "1 idea is still new after the 14-day triage SLA" in got[0]["text"]
+    assert "1 idea is still awaiting triage after the 14-day triage SLA" in got[0]["text"]
     assert await notices(user=alice.viewer.id) == []
     tomorrow = await notify.send_sla_reminders(at(TODAY + dt.timedelta(days=1), 9))
     assert tomorrow.notices == 2

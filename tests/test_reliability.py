@@ -23,7 +23,7 @@ from ideas import mail, notify
 from ideas.config import get_settings
 from ideas.tables import Department, Event, Idea, Notification, User, Vote
 from tests.conftest import ROOT
-from tests.factories import Personas
+from tests.factories import Personas, submit
 from tests.notify_helpers import (
     DECLINE_NOTE,
     clear_outbox,
@@ -31,7 +31,6 @@ from tests.notify_helpers import (
     notices,
     open_session,
     redis_pool,
-    submit,
     undispatched,
     vote,
 )

@@ -6,15 +6,9 @@ from __future__ import annotations
 import json
 
 from ideas.tables import AuditLog, Event
-from tests.factories import idea_payload
+from tests.factories import submit
 
 REASON = "Abusive language reported by three colleagues; HR case 2026-114."
-
-
-async def submit(persona) -> str:
-    r = await persona.api().post("/api/v1/ideas", json=idea_payload())
-    assert r.status_code == 201
-    return r.json()["id"]
 
 
 async def test_only_admins_reach_the_reveal(personas):

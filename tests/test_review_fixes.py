@@ -13,8 +13,8 @@ import re
 import pytest
 
 from ideas.tables import Comment, Notification
-from tests.factories import idea_payload
-from tests.notify_helpers import council, decide, drain, open_session, submit
+from tests.factories import idea_payload, submit
+from tests.notify_helpers import council, decide, drain, open_session
 
 MIGRATIONS = "ideas.piccolo_migrations"
 

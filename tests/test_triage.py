@@ -11,15 +11,9 @@ import pytest
 
 from ideas.org_settings import set_setting
 from ideas.tables import AgendaItem, Event, Idea, Question, Submission, Vote
-from tests.factories import idea_payload
+from tests.factories import submit
 
 COUNCIL = ("bob_finance_council", "cora_hr_council", "pat_product_council")
-
-
-async def submit(persona, **overrides) -> str:
-    r = await persona.api().post("/api/v1/ideas", json=idea_payload(**overrides))
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
 
 
 async def age(idea_id: str, days: int) -> None:

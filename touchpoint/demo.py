@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
-from ideas import comments, delivery, people, security, services, triage
+from ideas import clock, comments, delivery, people, security, services, triage
 from ideas.db import write_transaction
 from ideas.errors import Conflict, DomainError
 from ideas.lifecycle import STATUSES
@@ -313,7 +313,7 @@ class Demo:
     def __init__(self, base_url: str) -> None:
         self.rng = random.Random(SEED)
         self.base_url = base_url
-        self.now = dt.datetime.now(dt.UTC)
+        self.now = clock.now()
         self.people = [Person(email_for(n), n, t, d, r) for n, t, d, r in PEOPLE]
         self.council = [p for p in self.people if "council" in p.roles]
         self.ideas: list[DemoIdea] = []
@@ -606,7 +606,7 @@ class Demo:
     async def on_day(self, day: int, steps: list) -> None:
         """Run one simulated day's steps in order, then move the stamps they
         wrote back to that day. A step a service refuses is counted, not fatal."""
-        started = dt.datetime.now(dt.UTC)
+        started = clock.now()
         steps = sorted(steps, key=lambda s: s[0])
         index = 0
         while index < len(steps):

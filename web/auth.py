@@ -15,10 +15,10 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.stores.base import Store
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from ideas import people
+from ideas import clock, people, policy
 from ideas.db import is_postgres
 from ideas.tables import BrowserSession
-from ideas.viewer import Viewer, viewer_from_row
+from ideas.viewer import ROLES, Viewer, viewer_from_row
 
 SESSION_COOKIE = "tp_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
@@ -34,7 +34,7 @@ class PiccoloStore(Store):
             value = value.decode()
         if isinstance(expires_in, int):
             expires_in = dt.timedelta(seconds=expires_in)
-        expires_at = dt.datetime.now(dt.UTC) + expires_in if expires_in else None
+        expires_at = clock.now() + expires_in if expires_in else None
         await (
             BrowserSession.insert(BrowserSession(key=key, value=value, expires_at=expires_at))
             .on_conflict(
@@ -53,7 +53,7 @@ class PiccoloStore(Store):
         if not rows:
             return None
         expires_at = rows[0]["expires_at"]
-        if expires_at is not None and expires_at <= dt.datetime.now(dt.UTC):
+        if expires_at is not None and expires_at <= clock.now():
             await self.delete(key)
             return None
         return rows[0]["value"].encode()
@@ -75,7 +75,7 @@ class PiccoloStore(Store):
         )
         if not rows or rows[0]["expires_at"] is None:
             return None
-        return int((rows[0]["expires_at"] - dt.datetime.now(dt.UTC)).total_seconds())
+        return int((rows[0]["expires_at"] - clock.now()).total_seconds())
 
 
 session_store = PiccoloStore()
@@ -119,7 +119,7 @@ async def session_viewer(session_id: str) -> Viewer | None:
     if not rows:
         return None  # no such session, or its user is inactive
     expires_at = rows[0]["expires_at"]
-    if expires_at is not None and expires_at <= dt.datetime.now(dt.UTC):
+    if expires_at is not None and expires_at <= clock.now():
         await session_store.delete(session_id)
         return None
     return viewer_from_row(rows[0])
@@ -235,24 +235,25 @@ async def staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     current_viewer(connection)
 
 
-def _role_guard(role: str):
+def _role_guard(name: str, action: str):
+    """A guard letting through the roles that `policy.PERMISSIONS` gives
+    `action` (the domain checks the idea's facts itself)."""
+    roles = policy.roles_for(action)
+    needs = " or ".join(r for r in ROLES if r in roles)
+
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         viewer = current_viewer(connection)
-        if not viewer.has(role):
-            raise PermissionDeniedException(f"this needs the {role} role")
+        if not roles & viewer.roles:
+            raise PermissionDeniedException(f"this needs the {needs} role")
 
-    guard.__name__ = role
+    guard.__name__ = name
+    guard.roles = roles  # type: ignore[attr-defined]
     return guard
 
 
-council = _role_guard("council")
-admin = _role_guard("admin")
-
-
-async def leader_or_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    viewer = current_viewer(connection)
-    if not (viewer.is_leader or viewer.is_admin):
-        raise PermissionDeniedException("this needs the leader or admin role")
+council = _role_guard("council", "triage.queue")
+admin = _role_guard("admin", "admin.manage")
+leader_or_admin = _role_guard("leader_or_admin", "leaders.view")
 
 
 async def provide_viewer(request: Request) -> Viewer:

@@ -8,6 +8,7 @@ import nh3
 from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 
+from ideas import clock
 from ideas.lifecycle import STATUS_LABELS, STATUSES, TOUCHPOINTS
 
 TOUCHPOINT_LABELS = {t: t.capitalize() for t in TOUCHPOINTS}
@@ -27,7 +28,7 @@ def days_ago(value: dt.date | dt.datetime | None) -> str:
         return ""
     if isinstance(value, dt.datetime):
         value = value.date()
-    delta = (dt.datetime.now(dt.UTC).date() - value).days
+    delta = (clock.today() - value).days
     if delta <= 0:
         return "today"
     if delta == 1:

@@ -19,7 +19,7 @@ from typing import Any
 
 from arq import Retry
 
-from ideas import mail, notify
+from ideas import clock, mail, notify
 from ideas.config import WorkerTuning, get_settings
 from ideas.outbox import DELIVER_EVENT, job_id_for
 
@@ -158,7 +158,7 @@ async def sweep_outbox(ctx: dict) -> str:
     nothing already queued is queued twice)."""
     t = tuning()
     async with job_line(ctx, "sweep_outbox") as line:
-        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=t.grace_s)
+        cutoff = clock.now() - dt.timedelta(seconds=t.grace_s)
         events = await notify.undispatched_events(cutoff, t.event_max_attempts, t.sweep_limit)
         queued = 0
         for event_id in events:
@@ -178,7 +178,7 @@ async def sweep_outbox(ctx: dict) -> str:
 
 async def _scheduled(ctx: dict, job: str, run) -> str:
     async with job_line(ctx, job) as line:
-        result = await run(dt.datetime.now(dt.UTC))
+        result = await run(clock.now())
         line.update(period=result.key, outcome=result.outcome, recipients=result.notices)
         line["mail_queued"] = await enqueue_mail(ctx["redis"], result.mail_ids)
         return result.outcome

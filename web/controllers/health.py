@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from litestar import Request, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 
+from ideas import clock
 from ideas.notify import JOB_STATS_KEY
 from ideas.schemas import HealthOut
 from ideas.tables import Event
@@ -32,7 +31,7 @@ async def health(request: Request) -> Response[HealthOut]:
             .run()
         )
         if rows:
-            oldest_age = (dt.datetime.now(dt.UTC) - rows[0]["created_at"]).total_seconds()
+            oldest_age = (clock.now() - rows[0]["created_at"]).total_seconds()
     except Exception as exc:
         database = f"error: {type(exc).__name__}"
     redis_state = "not configured"

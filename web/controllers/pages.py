@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ideas import follows, inbox, people, roadmap, services
 from ideas.errors import DomainError, Invalid, RateLimited
-from ideas.lifecycle import OPEN_FOR_VOTES
+from ideas.policy import OPEN_FOR_VOTES
 from ideas.schemas import IdeaIn
 from ideas.viewer import Viewer
 from web.app import client_address, limiter_of

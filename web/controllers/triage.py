@@ -14,7 +14,7 @@ from litestar.response import Redirect, Response, Template
 from markupsafe import Markup
 from pydantic import ValidationError
 
-from ideas import comments, reveal, services, triage
+from ideas import clock, comments, reveal, services, triage
 from ideas.comments import CommentIn, CommentOut
 from ideas.errors import DomainError, Invalid
 from ideas.schemas import LIMIT_MAX, IdeaOut, Page, Touchpoint
@@ -213,7 +213,7 @@ class TriagePages(Controller):
             members=overview.members,
             quorum=overview.quorum,
             errors=errors or {},
-            held_on=held_on or dt.datetime.now(dt.UTC).date().isoformat(),
+            held_on=held_on or clock.today().isoformat(),
             chosen=set(chosen) if chosen is not None else {str(viewer.id)},
         )
 

@@ -1,0 +1,236 @@
+"""The product's rules, once: who may do what, which statuses count as what,
+when an idea is overdue for triage, and how the owning department is shown.
+
+- Status sets are derived from the lifecycle's table (`lifecycle.MOVES`), so a
+  new status or move changes them in one place.
+- `PERMISSIONS` says, for each action, the roles that may attempt it (what the
+  web's role guards check) and the rule on the facts of the idea that the
+  domain checks itself (`authorize`).
+- The triage SLA has one definition, `is_overdue`, with its SQL twins
+  (`overdue_sql` for plain SQL, `overdue_where` for Piccolo queries); the
+  triage queue, the daily reminder to the council and the leadership figures
+  use them. `tests/test_policy.py` holds the twins to the function on both
+  engines.
+
+docs/product.md describes these rules in words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ideas.errors import Forbidden
+from ideas.lifecycle import (
+    ACCEPTED,
+    COUNCIL,
+    IN_REVIEW,
+    MOVES,
+    STATUSES,
+    SUBMITTER,
+)
+from ideas.viewer import ROLES
+
+# -- status sets, derived from the lifecycle -----------------------------------------------
+
+
+def _reachable(start: Iterable[str]) -> frozenset[str]:
+    """`start` and every status reachable from it through the moves."""
+    seen = set(start)
+    todo = list(seen)
+    while todo:
+        current = todo.pop()
+        for move in MOVES:
+            if move.source == current and move.target not in seen:
+                seen.add(move.target)
+                todo.append(move.target)
+    return frozenset(seen)
+
+
+#: statuses a council decision on an `in_review` idea moves it to, in the
+#: order of the lifecycle's table
+DECISION_OUTCOMES: tuple[str, ...] = tuple(
+    m.target for m in MOVES if m.source == IN_REVIEW and COUNCIL in m.by
+)
+#: no move leaves them: the idea's story is over
+FINISHED = frozenset(s for s in STATUSES if not any(m.source == s for m in MOVES))
+#: some move still leaves them; these take votes (others answer 409)
+OPEN = frozenset(STATUSES) - FINISHED
+OPEN_FOR_VOTES = OPEN
+#: waiting for the council: the decision's source, and what moves into it
+#: without the submitter (a session's agenda takes `new` ideas)
+AWAITING_TRIAGE = frozenset(
+    {IN_REVIEW} | {m.source for m in MOVES if m.target == IN_REVIEW and SUBMITTER not in m.by}
+)
+#: reached by the submitter's own choice only (withdrawn): not a decision
+SUBMITTERS_CHOICE = frozenset(m.target for m in MOVES if m.by == frozenset({SUBMITTER})) - (
+    AWAITING_TRIAGE
+)
+#: statuses an idea can only be in after a council decision
+DECIDED = _reachable(DECISION_OUTCOMES) - AWAITING_TRIAGE - SUBMITTERS_CHOICE
+#: closed to votes: shown on the board only when asked for (in the table's order)
+CLOSED = tuple(s for s in STATUSES if s not in OPEN_FOR_VOTES)
+#: before any council decision: the submitter may still withdraw the idea
+WITHDRAWABLE = frozenset(m.source for m in MOVES if m.target in SUBMITTERS_CHOICE)
+#: accepted and everything after it on the way to shipping
+ACCEPTED_OR_LATER = _reachable({ACCEPTED})
+#: accepted and not finished: actions are added, moved and removed
+IN_DELIVERY = ACCEPTED_OR_LATER - FINISHED
+#: finished by delivery (shipped)
+DELIVERED = ACCEPTED_OR_LATER & FINISHED
+#: statuses a duplicate may point at: open or delivered ideas
+MERGE_TARGETS = OPEN | DELIVERED
+
+
+# -- the triage SLA --------------------------------------------------------------------------
+
+
+def is_overdue(
+    submitted_at: dt.datetime,
+    status: str,
+    now: dt.datetime,
+    sla_days: float,
+    first_decided_at: dt.datetime | None = None,
+) -> bool:
+    """An idea is overdue for triage when it is still waiting for its first
+    council decision (`new` or `in_review`, never decided) more than
+    `sla_days` × 24 hours after it was submitted (the timestamp, not the day).
+
+    An idea back `in_review` after the submitter answered a question has had
+    a decision (`needs_info`) and was triaged; a `needs_info` idea waits for
+    its submitter, not for the council.
+    """
+    return (
+        status in AWAITING_TRIAGE
+        and first_decided_at is None
+        and submitted_at < now - dt.timedelta(days=sla_days)
+    )
+
+
+def overdue_sql(
+    now: dt.datetime,
+    sla_days: float,
+    *,
+    status: str = "status",
+    submitted_at: str = "created_at",
+    first_decided_at: str = "first_decided_at",
+) -> tuple[str, list]:
+    """`is_overdue` as an SQL condition over the given column expressions,
+    with Piccolo's `{}` placeholders and their arguments."""
+    states = sorted(AWAITING_TRIAGE)
+    condition = (
+        f"({status} IN ({', '.join('{}' for _ in states)}) "
+        f"AND {first_decided_at} IS NULL AND {submitted_at} < {{}})"
+    )
+    return condition, [*states, now - dt.timedelta(days=sla_days)]
+
+
+def overdue_where(now: dt.datetime, sla_days: float):
+    """`is_overdue` as a Piccolo condition on the `idea` table."""
+    from ideas.tables import Idea
+
+    return (
+        Idea.status.is_in(sorted(AWAITING_TRIAGE))
+        & Idea.first_decided_at.is_null()
+        & (Idea.created_at < now - dt.timedelta(days=sla_days))
+    )
+
+
+# -- the owning department -------------------------------------------------------------------
+
+
+def owning_department_shown(department_id: int | None, names: dict[int, str]) -> str | None:
+    """The owning department is the team that delivers the idea, chosen by the
+    council, not an attribute of its submitter: wherever an idea is shown it
+    is named (never folded into "Other"), and the ranking by owning
+    department counts it fully. None when the idea has none yet."""
+    if department_id is None:
+        return None
+    return names.get(department_id)
+
+
+# -- permissions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a rule may need to know about the idea (or action) at hand."""
+
+    status: str | None = None
+    #: the actor submitted or co-submitted the idea
+    is_own: bool = False
+    #: the actor attends the triage session the decision is taken in
+    attends: bool = False
+    #: the actor owns the action
+    is_owner: bool = False
+
+
+def _always(roles: frozenset[str], facts: Facts) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Permission:
+    #: the actor needs one of these roles (the web's role guards check this)
+    roles: frozenset[str]
+    #: and the idea's facts must allow it (the domain checks this)
+    rule: Callable[[frozenset[str], Facts], bool] = _always
+    #: in words, for docs and errors
+    says: str = ""
+
+
+def _p(roles: str, rule: Callable[[frozenset[str], Facts], bool] = _always, says: str = ""):
+    return Permission(frozenset(roles.split()), rule, says)
+
+
+PERMISSIONS: dict[str, Permission] = {
+    "idea.submit": _p("staff"),
+    "idea.view": _p("staff"),
+    "idea.comment": _p("staff"),
+    "idea.vote": _p(
+        "staff", lambda r, f: f.status in OPEN_FOR_VOTES, "open ideas only: new to in_progress"
+    ),
+    "idea.answer": _p(
+        "staff", lambda r, f: f.is_own and f.status == "needs_info", "the submitter, on needs_info"
+    ),
+    "idea.credit": _p("staff", lambda r, f: f.is_own, "the submitter or a co-submitter"),
+    "triage.queue": _p("council"),
+    "triage.session": _p("council"),
+    "triage.decide": _p(
+        "council",
+        lambda r, f: f.attends and f.status == IN_REVIEW,
+        "an attendee of the session, on an in_review idea",
+    ),
+    "delivery.plan": _p(
+        "council", lambda r, f: f.status in IN_DELIVERY, "on an accepted or in_progress idea"
+    ),
+    "delivery.move_action": _p(
+        "staff", lambda r, f: "council" in r or f.is_owner, "the action's owner, or council"
+    ),
+    "delivery.ship": _p("council", lambda r, f: f.status in IN_DELIVERY),
+    "leaders.view": _p("leader admin"),
+    "admin.manage": _p("admin"),
+    "admin.reveal": _p("admin"),
+}
+
+
+def roles_for(action: str) -> frozenset[str]:
+    """The roles that may attempt `action` (a guard's question)."""
+    return PERMISSIONS[action].roles
+
+
+def allowed(action: str, roles: frozenset[str], facts: Facts = Facts()) -> bool:
+    """May someone with `roles` do `action` given the facts? (Unknown
+    actions raise KeyError: a typo must not grant anything.)"""
+    permission = PERMISSIONS[action]
+    return bool(permission.roles & roles) and permission.rule(roles, facts)
+
+
+def authorize(viewer, action: str, facts: Facts = Facts()) -> None:
+    """Raise Forbidden unless the viewer may do `action`."""
+    if not allowed(action, frozenset(viewer.roles), facts):
+        permission = PERMISSIONS[action]
+        needs = " or ".join(r for r in ROLES if r in permission.roles)
+        detail = f"this needs the {needs} role"
+        raise Forbidden(f"{detail}: {permission.says}" if permission.says else detail)

@@ -1,0 +1,175 @@
+"""The policy table, the status sets and the triage-SLA rule as pure
+functions: no database, no app, no clock (every `now` is given)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from uuid import uuid4
+
+import pytest
+
+from ideas import policy
+from ideas.errors import Forbidden
+from ideas.lifecycle import STATUSES
+from ideas.policy import Facts
+from ideas.viewer import Viewer
+
+
+@pytest.fixture(autouse=True)
+def clean_state():
+    """Pure tests: replaces conftest's database clean-up with nothing."""
+    yield
+
+
+# -- status sets, derived from the lifecycle --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("OPEN_FOR_VOTES", {"new", "in_review", "needs_info", "accepted", "in_progress"}),
+        ("FINISHED", {"shipped", "declined", "duplicate"}),
+        ("MERGE_TARGETS", {"new", "in_review", "needs_info", "accepted", "in_progress", "shipped"}),
+        ("AWAITING_TRIAGE", {"new", "in_review"}),
+        (
+            "DECIDED",
+            {"needs_info", "accepted", "in_progress", "shipped", "declined", "duplicate"},
+        ),
+        ("ACCEPTED_OR_LATER", {"accepted", "in_progress", "shipped"}),
+        ("IN_DELIVERY", {"accepted", "in_progress"}),
+        ("DELIVERED", {"shipped"}),
+    ],
+)
+def test_status_sets(name: str, expected: set[str]):
+    assert set(getattr(policy, name)) == expected
+
+
+def test_decision_outcomes_are_the_council_moves_out_of_review():
+    assert set(policy.DECISION_OUTCOMES) == {"accepted", "declined", "duplicate", "needs_info"}
+
+
+def test_every_status_is_open_or_finished_never_both():
+    assert policy.OPEN | policy.FINISHED == set(STATUSES)
+    assert not policy.OPEN & policy.FINISHED
+
+
+# -- the triage SLA ---------------------------------------------------------------------------
+
+NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
+SLA = 14
+EDGE = NOW - dt.timedelta(days=SLA)
+TICK = dt.timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize(
+    ("submitted_at", "status", "decided", "overdue"),
+    [
+        (EDGE - TICK, "new", False, True),
+        (EDGE, "new", False, False),  # exactly 14 × 24 hours: not yet
+        (EDGE + TICK, "new", False, False),
+        (EDGE - TICK, "in_review", False, True),
+        (EDGE - dt.timedelta(days=30), "in_review", True, False),  # answered: was triaged
+        (EDGE - TICK, "needs_info", True, False),  # waits for the submitter
+        (EDGE - TICK, "accepted", True, False),
+        (EDGE - TICK, "declined", True, False),
+        # 13 days and 23 hours, submitted late in a day: the day count would
+        # say 14 "days" on the calendar, the timestamp says not yet
+        (NOW - dt.timedelta(days=13, hours=23), "new", False, False),
+        (NOW - dt.timedelta(days=14, hours=1), "new", False, True),
+    ],
+)
+def test_is_overdue(submitted_at, status, decided, overdue):
+    first_decided_at = submitted_at + dt.timedelta(days=1) if decided else None
+    assert policy.is_overdue(submitted_at, status, NOW, SLA, first_decided_at) is overdue
+
+
+def test_overdue_sql_names_the_columns_and_takes_arguments():
+    sql, args = policy.overdue_sql(NOW, SLA, status="s", submitted_at="c", first_decided_at="d")
+    assert sql.count("{}") == len(args)
+    assert "s IN" in sql and "d IS NULL" in sql and "c <" in sql
+    assert args[-1] == EDGE
+
+
+# -- the owning department --------------------------------------------------------------------
+
+
+def test_the_owning_department_is_always_named():
+    names = {1: "Finance", 2: "Legal"}
+    assert policy.owning_department_shown(2, names) == "Legal"
+    assert policy.owning_department_shown(None, names) is None
+
+
+# -- permissions ------------------------------------------------------------------------------
+
+STAFF = frozenset({"staff"})
+COUNCIL = frozenset({"staff", "council"})
+LEADER = frozenset({"staff", "leader"})
+ADMIN = frozenset({"staff", "admin"})
+
+ALLOWED = [
+    # (action, roles, facts, allowed)
+    ("idea.submit", STAFF, Facts(), True),
+    ("idea.vote", STAFF, Facts(status="new"), True),
+    ("idea.vote", STAFF, Facts(status="in_progress"), True),
+    ("idea.vote", STAFF, Facts(status="shipped"), False),
+    ("idea.vote", STAFF, Facts(status="declined"), False),
+    ("idea.answer", STAFF, Facts(status="needs_info", is_own=True), True),
+    ("idea.answer", STAFF, Facts(status="needs_info"), False),
+    ("idea.answer", COUNCIL, Facts(status="in_review", is_own=True), False),
+    ("idea.credit", STAFF, Facts(is_own=True), True),
+    ("idea.credit", ADMIN, Facts(), False),
+    ("triage.queue", STAFF, Facts(), False),
+    ("triage.queue", COUNCIL, Facts(), True),
+    ("triage.queue", ADMIN, Facts(), False),
+    ("triage.decide", COUNCIL, Facts(status="in_review", attends=True), True),
+    ("triage.decide", COUNCIL, Facts(status="in_review"), False),  # not an attendee
+    ("triage.decide", COUNCIL, Facts(status="new", attends=True), False),
+    ("triage.decide", STAFF, Facts(status="in_review", attends=True), False),
+    ("delivery.plan", COUNCIL, Facts(status="accepted"), True),
+    ("delivery.plan", COUNCIL, Facts(status="shipped"), False),
+    ("delivery.move_action", STAFF, Facts(is_owner=True), True),
+    ("delivery.move_action", COUNCIL, Facts(), True),
+    ("delivery.move_action", STAFF, Facts(), False),
+    ("delivery.ship", COUNCIL, Facts(status="in_progress"), True),
+    ("delivery.ship", COUNCIL, Facts(status="new"), False),
+    ("leaders.view", LEADER, Facts(), True),
+    ("leaders.view", ADMIN, Facts(), True),
+    ("leaders.view", COUNCIL, Facts(), False),
+    ("admin.manage", ADMIN, Facts(), True),
+    ("admin.manage", LEADER, Facts(), False),
+    ("admin.reveal", ADMIN, Facts(), True),
+    ("admin.reveal", COUNCIL, Facts(), False),
+]
+
+
+@pytest.mark.parametrize(("action", "roles", "facts", "expected"), ALLOWED)
+def test_permissions(action, roles, facts, expected):
+    assert policy.allowed(action, roles, facts) is expected
+
+
+def test_every_permission_has_a_case_here():
+    assert {row[0] for row in ALLOWED} >= set(policy.PERMISSIONS) - {
+        "idea.view",
+        "idea.comment",
+        "triage.session",
+    }
+
+
+def test_an_unknown_action_grants_nothing():
+    with pytest.raises(KeyError):
+        policy.allowed("idea.delete", ADMIN)
+
+
+def test_authorize_raises_forbidden_naming_the_role():
+    viewer = Viewer(id=uuid4(), name="Dan", email="dan@example.com", department_id=1)
+    with pytest.raises(Forbidden, match="council"):
+        policy.authorize(viewer, "triage.queue")
+    policy.authorize(viewer, "idea.vote", Facts(status="new"))
+
+
+def test_the_guards_read_their_roles_from_the_table():
+    from web import auth
+
+    assert auth.council.roles == policy.roles_for("triage.queue") == {"council"}
+    assert auth.admin.roles == policy.roles_for("admin.manage") == {"admin"}
+    assert auth.leader_or_admin.roles == policy.roles_for("leaders.view") == {"leader", "admin"}
