@@ -10,6 +10,7 @@ shows (name and department, never the title) only once the idea ships.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 from uuid import UUID
@@ -136,6 +137,8 @@ class BoardIdea:
     total: int
     overdue: int
     owners: list[str] = field(default_factory=list)
+    #: an owner's pending proposal to ship (the draft), or None
+    proposal: dict | None = None
 
 
 @dataclass
@@ -441,6 +444,10 @@ class ActionsPanel:
     can_ship: bool
     done: int
     total: int
+    #: an action owner, every action done, no proposal pending: may propose shipping
+    can_propose: bool = False
+    #: a pending proposal to ship: {"note", "impact_metric", "impact_before", "impact_after"}
+    proposal: dict | None = None
 
 
 async def actions_panel(viewer: Viewer, idea_id: int) -> ActionsPanel | None:
@@ -457,14 +464,23 @@ async def actions_panel(viewer: Viewer, idea_id: int) -> ActionsPanel | None:
         if working
         else set()
     )
+    all_done = bool(actions) and done == len(actions)
+    raw = (await Idea.select(Idea.ship_proposal).where(Idea.id == idea_id).run())[0]
+    proposal = raw["ship_proposal"]
+    if isinstance(proposal, str):
+        proposal = json.loads(proposal or "{}")
+    proposal = proposal if working and proposal and proposal.get("note") else None
+    owner = any(a.owner.id == str(viewer.id) for a in actions)
     return ActionsPanel(
         idea=idea,
         actions=actions,
         manage=working and viewer.is_council,
         movable=movable,
-        can_ship=working and viewer.is_council and bool(actions) and done == len(actions),
+        can_ship=working and viewer.is_council and all_done,
         done=done,
         total=len(actions),
+        can_propose=working and all_done and owner and proposal is None,
+        proposal=proposal,
     )
 
 
@@ -483,6 +499,18 @@ async def delivery_board(viewer: Viewer) -> list[BoardIdea]:
     )
     ideas = await blind_ideas(rows, viewer)
     on = today()
+    proposals = {}
+    if ideas:
+        for r in (
+            await Idea.select(Idea.id, Idea.ship_proposal)
+            .where(Idea.id.is_in([int(i.id) for i in ideas]))
+            .run()
+        ):
+            draft = r["ship_proposal"]
+            if isinstance(draft, str):
+                draft = json.loads(draft or "{}")
+            if draft and draft.get("note"):
+                proposals[str(r["id"])] = draft
     by_idea: dict[str, list[ActionOut]] = {i.id: [] for i in ideas}
     if ideas:
         for r in await _action_rows(Action.idea.is_in([int(i.id) for i in ideas])):
@@ -502,9 +530,11 @@ async def delivery_board(viewer: Viewer) -> list[BoardIdea]:
                 total=len(actions),
                 overdue=sum(a.overdue for a in actions),
                 owners=owners,
+                proposal=proposals.get(idea.id),
             )
         )
-    board.sort(key=lambda b: (b.overdue == 0, b.total == 0, int(b.idea.id)))
+    # proposals to ship first (a decision waits), then overdue work
+    board.sort(key=lambda b: (b.proposal is None, b.overdue == 0, b.total == 0, int(b.idea.id)))
     return board
 
 
@@ -569,6 +599,8 @@ async def ship(viewer: Viewer, idea_id: int, data: ShipIn) -> IdeaOut:
                     Idea.impact_before: before,
                     Idea.impact_after: after,
                     Idea.updated_at: now,
+                    # an owner's proposal, if any, is settled by the ship
+                    Idea.ship_proposal: {},
                 }
             )
             .where(Idea.id == idea_id)

@@ -64,6 +64,8 @@ KINDS: dict[str, str] = {
     "action_due_soon": "An action of yours is due soon",
     "action_overdue": "An action of yours is overdue",
     "council_answer": "A submitter answered the council's question (council)",
+    "council_ship_proposed": "An action owner proposes shipping an idea (council)",
+    "action_ship_changes": "The council asks for changes before shipping an idea you work on",
     "council_sla": "Ideas past the triage SLA (council)",
     "identity_revealed": "An admin revealed that you submitted an idea",
     "weekly_digest": "Your weekly digest",
@@ -95,6 +97,8 @@ SUBJECTS: dict[str, str] = {
     "action_due_soon": "Action due soon",
     "action_overdue": "Action overdue",
     "council_answer": "Answer received",
+    "council_ship_proposed": "Proposed to ship",
+    "action_ship_changes": "Changes asked before shipping",
     "council_sla": "Ideas past the triage SLA",
     "identity_revealed": "Who submitted your idea was revealed",
     "weekly_digest": "Your week in Touchpoint",
@@ -234,6 +238,31 @@ async def plan(event: dict) -> list[Audience]:
             reason,
         )
         return [Audience("identity_revealed", text, idea_id, users=await submitter_ids(idea_id))]
+    if kind == "ship_proposed":
+        return [
+            Audience(
+                "council_ship_proposed",
+                f"An action owner proposes shipping {_q(title)}: every action is done. "
+                "Ship it or ask for changes on the delivery board.",
+                idea_id,
+                council=True,
+                exclude_user=event["actor"],
+            )
+        ]
+    if kind == "ship_changes":
+        owners = await Action.select(Action.owner).where(Action.idea == idea_id).run()
+        return [
+            Audience(
+                "action_ship_changes",
+                _with(
+                    f"The CX council asks for changes before shipping {_q(title)}.",
+                    "What to change",
+                    note,
+                ),
+                idea_id,
+                users=[r["owner"] for r in owners],
+            )
+        ]
     if kind == "comment":
         return [
             Audience(
@@ -420,7 +449,7 @@ async def fan_out(
     if audience.exclude_user is not None:
         but, but_args = " AND u.id <> {}", (str(audience.exclude_user),)
     if audience.council:
-        inserted += await _insert(where="u.is_council", args=(), **common)
+        inserted += await _insert(where="u.is_council" + but, args=but_args, **common)
     users = list(dict.fromkeys(audience.users))
     for part in _chunks(users, min(chunk, ID_CHUNK)):
         marks = ", ".join("{}" for _ in part)
@@ -866,6 +895,8 @@ def _link(path: str) -> str:
 def _notice_link(kind: str, idea_id: int | None) -> str:
     if kind == "council_sla":
         return _link("/triage")
+    if kind == "council_ship_proposed":
+        return _link("/delivery")
     if idea_id:
         return _link(f"/ideas/{idea_id}")
     return _link("/me/notifications")

@@ -194,6 +194,7 @@ MATRIX: list[Row] = [
     R("PATCH", "/api/v1/actions/{action_id:str}",                 401,   403,   403,   200,   200,   403,   403, ids={"action_id": "action_patch"}, json=fixed(status="doing")),
     R("DELETE", "/api/v1/actions/{action_id:str}",                401,   403,   403,   403,   204,   403,   403, ids={"action_id": "action_delete_api"}),
     R("POST", "/api/v1/ideas/{idea_id:str}/ship",                 401,   403,   403,   403,   200,   403,   403, ids={"idea_id": "ship_api"}, json=fixed(note=SHIP_NOTE)),
+    R("POST", "/api/v1/ideas/{idea_id:str}/ship-proposal",        401,   403,   403,   200,   403,   403,   403, ids={"idea_id": "propose_api"}, json=fixed(note=SHIP_NOTE)),
     R("PUT", "/api/v1/ideas/{idea_id:str}/credit",                401,   403,   200,   403,   403,   403,   403, json=fixed(credit=True)),
     R("GET", "/api/v1/me/actions",                                401,   200,   200,   200,   200,   200,   200),
     # -- API: notifications (everyone's own; another person's notice is hidden) --
@@ -246,6 +247,8 @@ MATRIX: list[Row] = [
     R("POST", "/actions/{action_id:str}/edit",                    LOGIN, 403,   403,   403,   303,   403,   403, ids={"action_id": "action_edit"}, form=fixed(title="Add a PO field to the checkout form")),
     R("POST", "/actions/{action_id:str}/remove",                  LOGIN, 403,   403,   403,   303,   403,   403, ids={"action_id": "action_delete_form"}, form=fixed()),
     R("POST", "/ideas/{idea_id:str}/ship",                        LOGIN, 403,   403,   403,   303,   403,   403, ids={"idea_id": "ship_form"}, form=fixed(note=SHIP_NOTE)),
+    R("POST", "/ideas/{idea_id:str}/propose-ship",                LOGIN, 403,   403,   303,   403,   403,   403, ids={"idea_id": "propose_form"}, form=fixed(note=SHIP_NOTE)),
+    R("POST", "/ideas/{idea_id:str}/ship-changes",                LOGIN, 403,   403,   403,   303,   403,   403, ids={"idea_id": "changes_form"}, form=fixed(note="Add the numbers for last month.")),
     R("GET", "/fragments/ideas/{idea_id:str}/credit",             LOGIN, 200,   200,   200,   200,   200,   200),
     R("POST", "/ideas/{idea_id:str}/credit",                      LOGIN, 403,   303,   403,   403,   403,   403, form=fixed(credit="yes")),
     R("GET", "/me/actions",                                       LOGIN, 200,   200,   200,   200,   200,   200),
@@ -368,6 +371,9 @@ async def build_world(personas) -> World:
         "working": "Show the delivery date on the order page",
         "ship_api": "Add a PO number field at checkout",
         "ship_form": "Let admins download every invoice at once",
+        "propose_api": "Show the invoice total in the e-mail subject",
+        "propose_form": "Let customers download a yearly invoice summary",
+        "changes_form": "Email a receipt after every card payment",
     }
     ids = {key: await _submit(alice, title) for key, title in titles.items()}
     bob_api = bob.api()
@@ -382,7 +388,7 @@ async def build_world(personas) -> World:
 
     for key in ("asked", "asked_form"):
         await decide(key, outcome="needs_info", question="Which customers send us POs?")
-    for key in ("working", "ship_api", "ship_form"):
+    for key in ("working", "ship_api", "ship_form", "propose_api", "propose_form", "changes_form"):
         await decide(key, outcome="accept", owning_department_id=str(w["finance"]))
 
     async def add_action(idea_key: str, title: str) -> str:
@@ -394,11 +400,15 @@ async def build_world(personas) -> World:
         w[key] = await add_action("working", f"Matrix action {key}")
     for key in ("action_delete_api", "action_delete_form"):
         w[key] = await add_action("working", f"Matrix action {key}")
-    for key in ("ship_api", "ship_form"):
+    for key in ("ship_api", "ship_form", "propose_api", "propose_form", "changes_form"):
         done = await add_action(key, "Print the PO number")
         r = await erin.api().patch(f"/api/v1/actions/{done}", json={"status": "done"})
         await _ok(r)
 
+    r = await erin.api().post(
+        f"/api/v1/ideas/{ids['changes_form']}/ship-proposal", json={"note": SHIP_NOTE}
+    )
+    await _ok(r)
     ids["fresh"] = await _submit(alice, "Print the customer's PO number on every invoice")
     ids["withdraw_api"] = await _submit(alice, "Withdrawn through the API by its submitter")
     ids["withdraw_form"] = await _submit(alice, "Withdrawn through the form by its submitter")
