@@ -116,7 +116,7 @@ async def test_owner_moves_an_action_council_ships_submitter_is_credited(ui, per
         await notice.get_by_role("button", name=re.compile("^Mark read")).click()
         await expect(notice.locator(".chip")).to_have_count(0)  # no longer "New"
     await check_page(ui, page, "inbox-read")
-    await click_nav(page, "Settings")
+    await click_nav(page, "Notification settings")
     await check_page(ui, page, "settings")
 
     # -- the owner: My actions, doing then done, one click each -----------------
