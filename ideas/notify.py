@@ -800,13 +800,29 @@ async def digest_for(user_id: Any, since: dt.datetime, until: dt.datetime) -> Di
     return DigestContent(items, await _top_new(since, until))
 
 
-def _digest_text(updates: int, new: int) -> str:
+def _digest_text(
+    updates: int,
+    new: int,
+    changed: Sequence[tuple[str, str]] = (),
+    fresh: Sequence[str] = (),
+) -> str:
+    """The inbox line of a digest: the counts, then what they are (the
+    changed ideas with their status, the new ideas), cut to a notice's length."""
     parts = []
     if updates:
         parts.append(f"{updates} update{'s' if updates != 1 else ''} on ideas you follow")
     if new:
         parts.append(f"{new} new idea{'s' if new != 1 else ''} worth a look")
-    return "Your weekly digest: " + " and ".join(parts) + "."
+    text = "Your weekly digest: " + " and ".join(parts) + "."
+    if changed:
+        text += (
+            " Updates: "
+            + "; ".join(f"{_q(t)}: {STATUS_LABELS.get(s, s)}" for t, s in changed[:5])
+            + "."
+        )
+    if fresh:
+        text += " New: " + ", ".join(_q(t) for t in fresh[:5]) + "."
+    return _clip(text)
 
 
 async def send_weekly_digest(now: dt.datetime | None = None) -> ScheduledRun:
@@ -842,16 +858,18 @@ async def send_weekly_digest(now: dt.datetime | None = None) -> ScheduledRun:
     prefix = f"{key}:user:"
     rows = []
     for u in users:
-        followed = len(followers.get(u["id"], ()))
+        followed_ids = sorted(followers.get(u["id"], ()))
+        followed = len(followed_ids)
         if not followed and not top_new:
             continue
+        changed = [(updates[i].title, updates[i].status) for i in followed_ids]
         rows.append(
             Notification(
                 user=u["id"],
                 event=None,
                 idea=None,
                 kind="weekly_digest",
-                text=_digest_text(followed, len(top_new)),
+                text=_digest_text(followed, len(top_new), changed, [i.title for i in top_new]),
                 dedup_key=f"{prefix}{u['id']}",
                 created_at=now,
                 email_status="pending",

@@ -484,6 +484,18 @@ async def unvote(viewer: Viewer, idea_id: int) -> VoteOut:
         return VoteOut(votes=votes, voted=False)
 
 
+async def merged_into(idea_id: int) -> list[dict]:
+    """The ideas merged into this one (duplicates pointing at it): id and
+    title only, oldest first."""
+    rows = (
+        await Idea.select(Idea.id, Idea.title)
+        .where(Idea.duplicate_of == idea_id, Idea.status == DUPLICATE)
+        .order_by(Idea.id)
+        .run()
+    )
+    return [{"id": str(r["id"]), "title": r["title"]} for r in rows]
+
+
 # -- timeline ----------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import follows, inbox, people, roadmap, services
+from ideas import delivery, follows, inbox, people, roadmap, services
 from ideas.errors import DomainError, Invalid, RateLimited
 from ideas.lifecycle import OPEN_FOR_VOTES
 from ideas.schemas import IdeaIn
@@ -262,7 +262,17 @@ class StaffPages(Controller):
             # opened from a notice: that notice is read (the viewer's own only)
             await inbox.mark_read_quietly(viewer, notice)
         events = await services.idea_events(number)
-        return page(request, "idea.html", idea=idea, events=events, open_for_votes=OPEN_FOR_VOTES)
+        ship_note, impact = await delivery.shipped_details(number)
+        return page(
+            request,
+            "idea.html",
+            idea=idea,
+            events=events,
+            open_for_votes=OPEN_FOR_VOTES,
+            ship_note=ship_note,
+            impact=impact,
+            merged=await services.merged_into(number),
+        )
 
     @post("/ideas/{idea_id:str}/vote")
     async def toggle_vote(
