@@ -31,7 +31,7 @@ from ideas.lifecycle import (
 from ideas.outbox import record_event
 from ideas.schemas import IdeaOut, Page, Strict
 from ideas.services import idea_row, next_offset_cursor, offset_from_cursor, utcnow
-from ideas.tables import Action, Idea, Submission, User
+from ideas.tables import Action, Event, Idea, Notification, Submission, User
 from ideas.viewer import Viewer, require_role
 
 ACTION_STATUSES = ("todo", "doing", "done")
@@ -286,9 +286,25 @@ async def _assigned(viewer: Viewer, idea_id: int, action_id: int, status: str) -
 # -- actions ------------------------------------------------------------------------
 
 
-async def add_action(viewer: Viewer, idea_id: int, data: ActionIn) -> ActionOut:
+PAST_DUE = (
+    "the due date is in the past: choose today or a later date, "
+    "or tick “It is already late” to keep it"
+)
+
+
+def _check_due(due_on: dt.date | None, allow_past: bool) -> None:
+    """A form asks before taking a due date in the past (the API takes it:
+    integrations record work that is already late)."""
+    if due_on is not None and not allow_past and due_on < today():
+        raise Invalid("due_on", PAST_DUE)
+
+
+async def add_action(
+    viewer: Viewer, idea_id: int, data: ActionIn, allow_past: bool = True
+) -> ActionOut:
     """Council adds an action to an accepted or in-progress idea."""
     require_role(viewer, "council")
+    _check_due(data.due_on, allow_past)
     async with write_transaction():
         idea = await _locked_idea(idea_id)
         _refuse_unless_working(idea["status"])
@@ -308,7 +324,7 @@ async def add_action(viewer: Viewer, idea_id: int, data: ActionIn) -> ActionOut:
 
 async def _action_and_idea(action_id: int) -> tuple[dict, dict]:
     rows = (
-        await Action.select(Action.id, Action.idea, Action.owner, Action.status)
+        await Action.select(Action.id, Action.idea, Action.owner, Action.status, Action.due_on)
         .where(Action.id == action_id)
         .run()
     )
@@ -317,7 +333,9 @@ async def _action_and_idea(action_id: int) -> tuple[dict, dict]:
     return rows[0], await _locked_idea(rows[0]["idea"])
 
 
-async def update_action(viewer: Viewer, action_id: int, data: ActionPatch) -> ActionOut:
+async def update_action(
+    viewer: Viewer, action_id: int, data: ActionPatch, allow_past: bool = True
+) -> ActionOut:
     """Move an action (its owner or council) and/or edit it (council only)."""
     edits = {name for name in ("title", "owner_id", "due_on") if getattr(data, name) is not None}
     if data.status is None and not edits:
@@ -329,6 +347,8 @@ async def update_action(viewer: Viewer, action_id: int, data: ActionPatch) -> Ac
         elif not (viewer.is_council or action["owner"] == viewer.id):
             raise Forbidden("only the action's owner or the council may move it")
         _refuse_unless_working(idea["status"])
+        if data.due_on != action["due_on"]:
+            _check_due(data.due_on, allow_past)
         values: dict = {}
         if data.title is not None:
             values[Action.title] = data.title
@@ -364,23 +384,54 @@ async def edit_action(
     title: str | None = None,
     owner_id: str | None = None,
     due_on: dt.date | None = None,
+    allow_past: bool = True,
 ) -> ActionOut:
     """Council edits an action's title, owner or due date."""
     require_role(viewer, "council")
     if title is None and owner_id is None and due_on is None:
         raise Invalid("title", "nothing to change")
     return await update_action(
-        viewer, action_id, ActionPatch(title=title, owner_id=owner_id, due_on=due_on)
+        viewer, action_id, ActionPatch(title=title, owner_id=owner_id, due_on=due_on), allow_past
     )
 
 
 async def remove_action(viewer: Viewer, action_id: int) -> str:
-    """Council removes an action; answers the idea's id."""
+    """Council removes an action; answers the idea's id. Its owner is told,
+    and their "You own a new action" notice says it was removed."""
     require_role(viewer, "council")
     async with write_transaction():
         action, idea = await _action_and_idea(action_id)
         _refuse_unless_working(idea["status"])
+        title = (await Action.select(Action.title).where(Action.id == action_id).run())[0]
         await Action.delete().where(Action.id == action_id).run()
+        await record_event(
+            idea_id=idea["id"],
+            kind="action_removed",
+            actor_label="CX council",
+            actor_id=viewer.id,
+            public=False,
+            data={"action_id": action_id, "owner": str(action["owner"]), "title": title["title"]},
+        )
+        # the assignment notice must not keep saying the action is theirs
+        assigned = (
+            await Event.select(Event.id, Event.data)
+            .where(Event.idea == idea["id"], Event.kind == "action_assigned")
+            .output(load_json=True)
+            .run()
+        )
+        ids = [e["id"] for e in assigned if (e["data"] or {}).get("action_id") == action_id]
+        if ids:
+            await (
+                Notification.update(
+                    {Notification.text: Notification.text + " (This action was later removed.)"}
+                )
+                .where(
+                    Notification.event.is_in(ids),
+                    Notification.kind == "action_assigned",
+                    Notification.text.not_like("%(This action was later removed.)"),
+                )
+                .run()
+            )
     return str(action["idea"])
 
 

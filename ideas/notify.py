@@ -61,6 +61,7 @@ KINDS: dict[str, str] = {
     "vote_merged": "An idea you voted for or follow was merged into another",
     "idea_comments": "New comments on an idea you follow",
     "action_assigned": "An action is assigned to you",
+    "action_removed": "An action of yours was removed",
     "action_due_soon": "An action of yours is due soon",
     "action_overdue": "An action of yours is overdue",
     "council_answer": "A submitter answered the council's question (council)",
@@ -94,6 +95,7 @@ SUBJECTS: dict[str, str] = {
     "idea_comments": GENERIC_SUBJECT,
     "vote_merged": "Merged",
     "action_assigned": "New action for you",
+    "action_removed": "Action removed",
     "action_due_soon": "Action due soon",
     "action_overdue": "Action overdue",
     "council_answer": "Answer received",
@@ -238,6 +240,14 @@ async def plan(event: dict) -> list[Audience]:
             reason,
         )
         return [Audience("identity_revealed", text, idea_id, users=await submitter_ids(idea_id))]
+    if kind == "action_removed":
+        if not data.get("owner"):
+            return []
+        text = (
+            f"The CX council removed your action “{_clip(data.get('title', ''), 200)}” "
+            f"on {_q(title)}: it is no longer yours to do."
+        )
+        return [Audience("action_removed", text, idea_id, users=[data["owner"]])]
     if kind == "ship_proposed":
         return [
             Audience(

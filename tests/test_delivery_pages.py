@@ -328,7 +328,7 @@ async def test_add_action_form_shows_errors_inline(personas):
     )
     assert r.status_code == 200
     assert 'class="field-error" id="add-' + idea_id + '-title-error"' in r.text
-    assert "Give a date (YYYY-MM-DD)." in r.text
+    assert "The due date must be a date, like 2026-12-31." in r.text
     assert "Choose the owner" in r.text
     assert 'aria-invalid="true"' in r.text
     r = await browser.form(

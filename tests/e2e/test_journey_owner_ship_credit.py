@@ -91,7 +91,8 @@ async def test_owner_moves_an_action_council_ships_submitter_is_credited(ui, per
 
         spare = items.filter(has_text=SPARE)
         await spare.get_by_text("Edit or remove").click()
-        remove = spare.get_by_role("button", name="Remove action")
+        await spare.get_by_text("Remove action…").click()  # it asks first (issue 17)
+        remove = spare.get_by_role("button", name="Yes, remove it")
         # without JavaScript the form must carry its own CSRF token
         await expect(
             remove.locator("xpath=ancestor::form[1]").locator("input[name=_csrf_token]")

@@ -35,7 +35,7 @@ def _without_blanks(values: dict[str, str]) -> dict[str, Any]:
 
 
 FRIENDLY = {
-    "due_on": "Give a date (YYYY-MM-DD).",
+    "due_on": "The due date must be a date, like 2026-12-31.",
     "owner_id": "Choose the owner: type a name, then pick a person.",
 }
 
@@ -207,7 +207,9 @@ class DeliveryPages(Controller):
         values = _form_values(data, ("title", "owner_id", "due_on"))
         try:
             action_in = ActionIn(**values)
-            await delivery.add_action(viewer, number, action_in)
+            await delivery.add_action(
+                viewer, number, action_in, allow_past=data.get("past_ok") == "1"
+            )
         except ValidationError as exc:
             errors = form_errors(exc, FRIENDLY)
         except Invalid as exc:
@@ -261,6 +263,7 @@ class DeliveryPages(Controller):
                 title=patch_in.title,
                 owner_id=patch_in.owner_id,
                 due_on=patch_in.due_on,
+                allow_past=data.get("past_ok") == "1",
             )
         except ValidationError as exc:
             errors = form_errors(exc, FRIENDLY)

@@ -45,20 +45,79 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     )
 
 
+#: how a form's fields are named in its error messages
+FIELD_LABELS = {
+    "title": "The title",
+    "problem": "The problem",
+    "proposal": "The proposal",
+    "touchpoint": "The touchpoint",
+    "body": "Your comment",
+    "note": "The note",
+    "answer": "Your answer",
+    "question": "The question",
+    "impact_metric": "The measure",
+    "impact_before": "The value before",
+    "impact_after": "The value after",
+    "due_on": "The due date",
+    "owner_id": "The owner",
+    "email": "The email address",
+    "name": "The name",
+    "department_id": "The department",
+    "held_on": "The session date",
+    "attendee_ids": "The attendees",
+    "outcome": "The decision",
+    "owning_department_id": "The owning department",
+    "duplicate_of": "The idea to merge into",
+}
+
+
+def field_label(field: str) -> str:
+    return FIELD_LABELS.get(field) or ("The " + field.replace("_", " "))
+
+
+def human_message(field: str, err: dict) -> str:
+    """One validation error as a sentence a person would write, naming the
+    field (never Pydantic's own wording)."""
+    label = field_label(field)
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "string_too_short":
+        least = ctx.get("min_length", 1)
+        if least <= 1:
+            return f"{label} cannot be empty."
+        return f"{label} needs at least {least} characters."
+    if kind == "string_too_long":
+        return f"{label} can have at most {ctx.get('max_length')} characters."
+    if kind in ("literal_error", "enum"):
+        return f"Choose one of the options for {label[0].lower() + label[1:]}."
+    if kind == "missing":
+        return f"{label} is required."
+    if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "decimal_parsing"):
+        return f"{label} must be a number, like 140 or 12.5."
+    if kind in ("finite_number",):
+        return f"{label} must be an ordinary number."
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return f"{label} must be a date, like 2026-12-31."
+    if kind in ("uuid_parsing", "uuid_type"):
+        return f"{label}: choose a person from the list."
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        bound = next(iter(ctx.values()), "")
+        words = {"greater_than": "more than", "greater_than_equal": "at least",
+                 "less_than": "less than", "less_than_equal": "at most"}  # fmt: skip
+        return f"{label} must be {words[kind]} {bound}."
+    if kind == "extra_forbidden":
+        return f"{label} is not part of this form."
+    if kind == "value_error":
+        reason = str(ctx.get("error") or err.get("msg", "")).removeprefix("Value error, ")
+        return f"{label}: {reason.rstrip('.')}."
+    return f"{label} is not valid."
+
+
 def pydantic_errors(exc: ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for err in exc.errors():
         field = str(err["loc"][0]) if err["loc"] else "form"
-        message = err["msg"]
-        if err["type"] == "string_too_short":
-            message = f"Must be at least {err['ctx']['min_length']} characters."
-        elif err["type"] == "string_too_long":
-            message = f"Must be at most {err['ctx']['max_length']} characters."
-        elif err["type"] == "literal_error":
-            message = "Choose one of the options."
-        elif err["type"] == "missing":
-            message = "Required."
-        errors.setdefault(field, message)
+        errors.setdefault(field, human_message(field, err))
     return errors
 
 
