@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ideas import mail
+from ideas import mail, unsubscribe
 from ideas.blind import submitter_ids
 from ideas.config import get_settings
 from ideas.db import write_transaction
@@ -972,6 +972,11 @@ async def compose(row: dict) -> mail.Mail:
         names = [kind, "notice"]
     subject = _clip(subject, 180)
     context["subject"] = subject
+    # one click switches this kind of mail off (the reveal notice cannot be)
+    unsubscribe_url = ""
+    if kind in EMAIL_OPTIONAL or kind == "weekly_digest":
+        unsubscribe_url = unsubscribe.url_for(row["user"], kind)
+    context["unsubscribe_url"] = unsubscribe_url
     text, html = mail.render(names, context)
     return mail.Mail(
         to=row["email"],
@@ -979,6 +984,7 @@ async def compose(row: dict) -> mail.Mail:
         text=text,
         html=html,
         message_id=mail.message_id_for(row["dedup_key"], settings),
+        unsubscribe_url=unsubscribe_url,
     )
 
 

@@ -34,7 +34,7 @@ import httpx
 import pytest
 
 from ideas import admin as admin_service
-from ideas import invitations, notify, people
+from ideas import invitations, notify, people, unsubscribe
 from ideas.tables import Event, Notification
 from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload
 
@@ -216,6 +216,8 @@ MATRIX: list[Row] = [
     R("GET", "/password/set",                                     200,   200,   200,   200,   200,   200,   200, query="token={link}"),
     R("POST", "/password/set",                                    200,   200,   200,   200,   200,   200,   200, form=_new_password),
     R("GET", "/health",                                           200,   200,   200,   200,   200,   200,   200),
+    R("GET", "/unsubscribe/{token:str}",                          200,   200,   200,   200,   200,   200,   200),
+    R("POST", "/unsubscribe/{token:str}",                         200,   200,   200,   200,   200,   200,   200, form=fixed()),
     R("GET", "/static/{file_path:path}",                          200,   200,   200,   200,   200,   200,   200),
     R("HEAD", "/static/{file_path:path}",                         200,   200,   200,   200,   200,   200,   200),
     R("GET", "/schema",                                           200,   200,   200,   200,   200,   200,   200),
@@ -303,6 +305,7 @@ DEFAULT_IDS = {
     "action_id": "action_patch",
     "notice_id": "notice",
     "comment_id": "comment_edit",
+    "token": "unsubscribe",
     "user_id": "person",
     "department_id": "department",
     "file_path": "static_file",
@@ -429,6 +432,9 @@ async def build_world(personas) -> World:
     w["person"] = zoe.id
     yan = await personas.make("yan_invited", "Yan Yilmaz", "Analyst", "Finance")
     w["link"] = (await invitations.issue(yan.viewer.id, "invite")).token
+
+    # the signed link in alice's notice e-mails (one-click unsubscribe)
+    w["unsubscribe"] = unsubscribe.token_for(alice.viewer.id, "vote_shipped")
 
     plan = await admin_service.preview_import(cast["adam_admin"].viewer, IMPORT_CSV)
     w["import_fingerprint"] = plan.fingerprint()
