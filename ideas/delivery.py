@@ -17,6 +17,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, StringConstraints
 
+from ideas import figures
 from ideas.blind import IDEA_COLUMNS, blind_idea, blind_ideas
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid, NotFound
@@ -736,6 +737,7 @@ async def set_credit(viewer: Viewer, idea_id: int, credit: bool) -> IdeaOut:
         )
         if not changed:
             raise Forbidden("only the idea's submitter (or a co-submitter) chooses credit")
+        await figures.bump()  # the leaderboard counts credited submitters
     return await blind_idea(await idea_row(idea_id), viewer)
 
 
