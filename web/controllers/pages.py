@@ -4,7 +4,7 @@ fragments they swap in."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
@@ -13,7 +13,7 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import delivery, follows, inbox, people, roadmap, services
+from ideas import delivery, follows, inbox, leadership, people, roadmap, services
 from ideas.errors import DomainError, Invalid, RateLimited
 from ideas.lifecycle import OPEN_FOR_VOTES
 from ideas.schemas import IdeaIn
@@ -146,7 +146,14 @@ def form_errors(
 
 
 #: the board's status choice → list scope ("" is the default: open for votes)
-BOARD_SCOPES = {"": "open", "closed": "closed", "any": "all"}
+BOARD_SCOPES = {
+    "": "open",
+    "closed": "closed",
+    "any": "all",
+    # the leaders' drill-down (links from /leaders)
+    "triaged": "triaged",
+    "accepted_on": "accepted_on",
+}
 
 
 async def idea_oob(viewer: Viewer, number: int, timeline: bool = True) -> dict[str, Any]:
@@ -234,11 +241,22 @@ class StaffPages(Controller):
         mine: FromQuery[str | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=200)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        owner: Annotated[str | None, QueryParameter(max_length=80)] = None,
+        submitted: Annotated[str | None, QueryParameter(max_length=10)] = None,
+        shipped: Annotated[str | None, QueryParameter(max_length=10)] = None,
     ) -> Template:
         # the board opens on what can still be voted on; closed ideas are one
         # choice away ("closed", "any" or one status)
         scope = BOARD_SCOPES.get(status or "", "all")
+        drill = {k: v for k, v in (("owner", owner), ("submitted", submitted),
+                                   ("shipped", shipped)) if v}  # fmt: skip
         try:
+            windows = {}
+            for name in ("submitted", "shipped"):
+                if drill.get(name):
+                    period = leadership.parse_period(drill[name])
+                    if period.start is not None:
+                        windows[name] = period
             result = await services.list_ideas(
                 viewer,
                 status=None if (status or "") in BOARD_SCOPES else status,
@@ -248,6 +266,17 @@ class StaffPages(Controller):
                 q=q,
                 sort=sort,
                 cursor=cursor,
+                owner=owner or None,
+                submitted_between=(
+                    (windows["submitted"].start.date(), windows["submitted"].end.date())
+                    if "submitted" in windows
+                    else None
+                ),
+                shipped_between=(
+                    (windows["shipped"].start, windows["shipped"].end)
+                    if "shipped" in windows
+                    else None
+                ),
             )
             error = None
         except DomainError as exc:
@@ -259,6 +288,8 @@ class StaffPages(Controller):
             "status": status or "",
             "touchpoint": touchpoint or "",
             "mine": mine or "",
+            "drill": drill,
+            "drill_query": "".join(f"&{k}={quote(v)}" for k, v in drill.items()),
             "q": q or "",
             "error": error,
             "open_for_votes": OPEN_FOR_VOTES,
