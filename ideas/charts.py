@@ -68,7 +68,10 @@ def horizontal_bars(
     are scaled to `scale_max` (e.g. 1.0 for shares), else to the largest."""
     height = max(len(bars), 1) * ROW + 4
     top = scale_max or max((b.value for b in bars), default=0) or 1
-    span = WIDTH - VALUE_ROOM
+    # room for the longest value written after its bar ("100% (14 of 14)"
+    # must not be clipped at the chart's edge): ~8 px a character at 13 px
+    longest = max((len(b.text) for b in bars), default=0)
+    span = WIDTH - max(VALUE_ROOM, 8 * longest + 10)
     parts = _open(chart_id, title, desc, height)
     for i, bar in enumerate(bars):
         y = i * ROW + 18

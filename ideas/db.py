@@ -77,10 +77,19 @@ async def close_pool() -> None:
         await db.close_connection_pool()
 
 
-async def run_migrations() -> None:
-    """Apply every pending Piccolo migration (forward only)."""
+async def run_migrations() -> int:
+    """Apply every pending Piccolo migration (forward only); answers how many
+    were applied. Piccolo's own progress lines are kept out of the output:
+    they count every migration as "already complete" before running the new
+    ones."""
+    import contextlib
+    import io
+
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    result = await run_forwards(app_name="ideas", migration_id="all", fake=False)
+    progress = io.StringIO()
+    with contextlib.redirect_stdout(progress):
+        result = await run_forwards(app_name="ideas", migration_id="all", fake=False)
     if not result.success:
-        raise RuntimeError(f"migrations failed: {result.message}")
+        raise RuntimeError(f"migrations failed: {result.message}\n{progress.getvalue()}")
+    return sum(1 for line in progress.getvalue().splitlines() if line.startswith("  - "))

@@ -10,13 +10,14 @@ shows (name and department, never the title) only once the idea ships.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, StringConstraints
 
-from ideas import clock
+from ideas import clock, figures
 from ideas.blind import IDEA_COLUMNS, blind_idea, blind_ideas
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid, NotFound
@@ -32,7 +33,7 @@ from ideas.outbox import record_event
 from ideas.policy import IN_DELIVERY as WORKING  # actions are added, edited, moved
 from ideas.schemas import IdeaOut, Page, Strict
 from ideas.services import idea_row, next_offset_cursor, offset_from_cursor
-from ideas.tables import Action, Idea, Submission, User
+from ideas.tables import Action, Event, Idea, Notification, Submission, User
 from ideas.viewer import Viewer, require_role
 
 ACTION_STATUSES = ("todo", "doing", "done")
@@ -135,6 +136,8 @@ class BoardIdea:
     total: int
     overdue: int
     owners: list[str] = field(default_factory=list)
+    #: an owner's pending proposal to ship (the draft), or None
+    proposal: dict | None = None
 
 
 @dataclass
@@ -278,9 +281,25 @@ async def _assigned(viewer: Viewer, idea_id: int, action_id: int, status: str) -
 # -- actions ------------------------------------------------------------------------
 
 
-async def add_action(viewer: Viewer, idea_id: int, data: ActionIn) -> ActionOut:
+PAST_DUE = (
+    "the due date is in the past: choose today or a later date, "
+    "or tick “It is already late” to keep it"
+)
+
+
+def _check_due(due_on: dt.date | None, allow_past: bool) -> None:
+    """A form asks before taking a due date in the past (the API takes it:
+    integrations record work that is already late)."""
+    if due_on is not None and not allow_past and due_on < clock.today():
+        raise Invalid("due_on", PAST_DUE)
+
+
+async def add_action(
+    viewer: Viewer, idea_id: int, data: ActionIn, allow_past: bool = True
+) -> ActionOut:
     """Council adds an action to an accepted or in-progress idea."""
     require_role(viewer, "council")
+    _check_due(data.due_on, allow_past)
     async with write_transaction():
         idea = await _locked_idea(idea_id)
         _refuse_unless_working(idea["status"])
@@ -300,7 +319,7 @@ async def add_action(viewer: Viewer, idea_id: int, data: ActionIn) -> ActionOut:
 
 async def _action_and_idea(action_id: int) -> tuple[dict, dict]:
     rows = (
-        await Action.select(Action.id, Action.idea, Action.owner, Action.status)
+        await Action.select(Action.id, Action.idea, Action.owner, Action.status, Action.due_on)
         .where(Action.id == action_id)
         .run()
     )
@@ -309,7 +328,9 @@ async def _action_and_idea(action_id: int) -> tuple[dict, dict]:
     return rows[0], await _locked_idea(rows[0]["idea"])
 
 
-async def update_action(viewer: Viewer, action_id: int, data: ActionPatch) -> ActionOut:
+async def update_action(
+    viewer: Viewer, action_id: int, data: ActionPatch, allow_past: bool = True
+) -> ActionOut:
     """Move an action (its owner or council) and/or edit it (council only)."""
     edits = {name for name in ("title", "owner_id", "due_on") if getattr(data, name) is not None}
     if data.status is None and not edits:
@@ -321,6 +342,8 @@ async def update_action(viewer: Viewer, action_id: int, data: ActionPatch) -> Ac
         elif not (viewer.is_council or action["owner"] == viewer.id):
             raise Forbidden("only the action's owner or the council may move it")
         _refuse_unless_working(idea["status"])
+        if data.due_on != action["due_on"]:
+            _check_due(data.due_on, allow_past)
         values: dict = {}
         if data.title is not None:
             values[Action.title] = data.title
@@ -356,23 +379,54 @@ async def edit_action(
     title: str | None = None,
     owner_id: str | None = None,
     due_on: dt.date | None = None,
+    allow_past: bool = True,
 ) -> ActionOut:
     """Council edits an action's title, owner or due date."""
     require_role(viewer, "council")
     if title is None and owner_id is None and due_on is None:
         raise Invalid("title", "nothing to change")
     return await update_action(
-        viewer, action_id, ActionPatch(title=title, owner_id=owner_id, due_on=due_on)
+        viewer, action_id, ActionPatch(title=title, owner_id=owner_id, due_on=due_on), allow_past
     )
 
 
 async def remove_action(viewer: Viewer, action_id: int) -> str:
-    """Council removes an action; answers the idea's id."""
+    """Council removes an action; answers the idea's id. Its owner is told,
+    and their "You own a new action" notice says it was removed."""
     require_role(viewer, "council")
     async with write_transaction():
         action, idea = await _action_and_idea(action_id)
         _refuse_unless_working(idea["status"])
+        title = (await Action.select(Action.title).where(Action.id == action_id).run())[0]
         await Action.delete().where(Action.id == action_id).run()
+        await record_event(
+            idea_id=idea["id"],
+            kind="action_removed",
+            actor_label="CX council",
+            actor_id=viewer.id,
+            public=False,
+            data={"action_id": action_id, "owner": str(action["owner"]), "title": title["title"]},
+        )
+        # the assignment notice must not keep saying the action is theirs
+        assigned = (
+            await Event.select(Event.id, Event.data)
+            .where(Event.idea == idea["id"], Event.kind == "action_assigned")
+            .output(load_json=True)
+            .run()
+        )
+        ids = [e["id"] for e in assigned if (e["data"] or {}).get("action_id") == action_id]
+        if ids:
+            await (
+                Notification.update(
+                    {Notification.text: Notification.text + " (This action was later removed.)"}
+                )
+                .where(
+                    Notification.event.is_in(ids),
+                    Notification.kind == "action_assigned",
+                    Notification.text.not_like("%(This action was later removed.)"),
+                )
+                .run()
+            )
     return str(action["idea"])
 
 
@@ -436,6 +490,10 @@ class ActionsPanel:
     can_ship: bool
     done: int
     total: int
+    #: an action owner, every action done, no proposal pending: may propose shipping
+    can_propose: bool = False
+    #: a pending proposal to ship: {"note", "impact_metric", "impact_before", "impact_after"}
+    proposal: dict | None = None
 
 
 async def actions_panel(viewer: Viewer, idea_id: int) -> ActionsPanel | None:
@@ -452,14 +510,23 @@ async def actions_panel(viewer: Viewer, idea_id: int) -> ActionsPanel | None:
         if working
         else set()
     )
+    all_done = bool(actions) and done == len(actions)
+    raw = (await Idea.select(Idea.ship_proposal).where(Idea.id == idea_id).run())[0]
+    proposal = raw["ship_proposal"]
+    if isinstance(proposal, str):
+        proposal = json.loads(proposal or "{}")
+    proposal = proposal if working and proposal and proposal.get("note") else None
+    owner = any(a.owner.id == str(viewer.id) for a in actions)
     return ActionsPanel(
         idea=idea,
         actions=actions,
         manage=working and viewer.is_council,
         movable=movable,
-        can_ship=working and viewer.is_council and bool(actions) and done == len(actions),
+        can_ship=working and viewer.is_council and all_done,
         done=done,
         total=len(actions),
+        can_propose=working and all_done and owner and proposal is None,
+        proposal=proposal,
     )
 
 
@@ -478,6 +545,18 @@ async def delivery_board(viewer: Viewer) -> list[BoardIdea]:
     )
     ideas = await blind_ideas(rows, viewer)
     on = clock.today()
+    proposals = {}
+    if ideas:
+        for r in (
+            await Idea.select(Idea.id, Idea.ship_proposal)
+            .where(Idea.id.is_in([int(i.id) for i in ideas]))
+            .run()
+        ):
+            draft = r["ship_proposal"]
+            if isinstance(draft, str):
+                draft = json.loads(draft or "{}")
+            if draft and draft.get("note"):
+                proposals[str(r["id"])] = draft
     by_idea: dict[str, list[ActionOut]] = {i.id: [] for i in ideas}
     if ideas:
         for r in await _action_rows(Action.idea.is_in([int(i.id) for i in ideas])):
@@ -497,9 +576,11 @@ async def delivery_board(viewer: Viewer) -> list[BoardIdea]:
                 total=len(actions),
                 overdue=sum(a.overdue for a in actions),
                 owners=owners,
+                proposal=proposals.get(idea.id),
             )
         )
-    board.sort(key=lambda b: (b.overdue == 0, b.total == 0, int(b.idea.id)))
+    # proposals to ship first (a decision waits), then overdue work
+    board.sort(key=lambda b: (b.proposal is None, b.overdue == 0, b.total == 0, int(b.idea.id)))
     return board
 
 
@@ -564,6 +645,8 @@ async def ship(viewer: Viewer, idea_id: int, data: ShipIn) -> IdeaOut:
                     Idea.impact_before: before,
                     Idea.impact_after: after,
                     Idea.updated_at: now,
+                    # an owner's proposal, if any, is settled by the ship
+                    Idea.ship_proposal: {},
                 }
             )
             .where(Idea.id == idea_id)
@@ -578,6 +661,21 @@ async def ship(viewer: Viewer, idea_id: int, data: ShipIn) -> IdeaOut:
             actor_id=viewer.id,
         )
     return await blind_idea(await idea_row(idea_id), viewer)
+
+
+async def shipped_details(idea_id: int) -> tuple[str, ImpactOut | None]:
+    """A shipped idea's note and measured impact (for its own page)."""
+    rows = (
+        await Idea.select(
+            Idea.status, Idea.ship_note, Idea.impact_metric, Idea.impact_before, Idea.impact_after
+        )
+        .where(Idea.id == idea_id)
+        .run()
+    )
+    if not rows or rows[0]["status"] != SHIPPED:
+        return "", None
+    r = rows[0]
+    return r["ship_note"], impact_of(r["impact_metric"], r["impact_before"], r["impact_after"])
 
 
 async def shipped_feed(
@@ -633,6 +731,7 @@ async def set_credit(viewer: Viewer, idea_id: int, credit: bool) -> IdeaOut:
         )
         if not changed:
             raise Forbidden("only the idea's submitter (or a co-submitter) chooses credit")
+        await figures.bump()  # the leaderboard counts credited submitters
     return await blind_idea(await idea_row(idea_id), viewer)
 
 

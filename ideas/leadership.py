@@ -34,7 +34,7 @@ from typing import Literal, TypeVar
 from piccolo.query.functions.aggregate import Count
 from pydantic import BaseModel
 
-from ideas import clock
+from ideas import clock, figures
 from ideas.config import get_settings
 from ideas.db import is_postgres
 from ideas.errors import Invalid
@@ -750,15 +750,23 @@ async def _fresh_metrics(p: Period) -> Metrics:
 #: (~75 ms of app and ~70 ms of database CPU for the leaderboard at 100,000
 #: ideas), and leadership needs them to the minute, not to the vote. The org
 #: settings they depend on are in the key, so a stricter k-anonymity applies
-#: at once. `Settings.leaders_cache_seconds` (0: always computed).
-_KEPT: dict[tuple[str, str, int, int], tuple[float, object]] = {}
+#: at once; so is `ideas.figures.current()`, bumped with every decision,
+#: ship and credit choice, so those show at once too. Votes and submissions
+#: show within `Settings.leaders_cache_seconds` (0: always computed).
+_KEPT: dict[tuple[str, str, int, int, int], tuple[float, object]] = {}
 
 
 async def _reused(what: str, p: Period, compute: Callable[[], Awaitable[T]]) -> T:
     ttl = get_settings().leaders_cache_seconds
     if ttl <= 0:
         return await compute()
-    key = (what, p.label, await get_setting("k_anonymity"), await get_setting("triage_sla_days"))
+    key = (
+        what,
+        p.label,
+        await get_setting("k_anonymity"),
+        await get_setting("triage_sla_days"),
+        await figures.current(),
+    )
     now = time.monotonic()
     kept = _KEPT.get(key)
     if kept is not None and now - kept[0] < ttl:

@@ -51,6 +51,8 @@ class Mail:
     html: str
     #: stable per (event, recipient): a re-send is recognisably the same mail
     message_id: str
+    #: one-click unsubscribe (RFC 8058) from this kind of mail; "" for none
+    unsubscribe_url: str = ""
 
 
 _environment: Environment | None = None
@@ -107,6 +109,10 @@ def build_message(mail: Mail, settings: Settings) -> EmailMessage:
     message["Message-ID"] = mail.message_id
     message["Date"] = formatdate(usegmt=True)
     message["Auto-Submitted"] = "auto-generated"
+    if mail.unsubscribe_url:
+        # RFC 2369 + RFC 8058: the mail client's "Unsubscribe" switches this kind off
+        message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
     return message

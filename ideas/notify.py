@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ideas import clock, mail
+from ideas import clock, mail, unsubscribe
 from ideas.blind import submitter_ids
 from ideas.config import get_settings
 from ideas.db import write_transaction
@@ -61,9 +61,12 @@ KINDS: dict[str, str] = {
     "vote_merged": "An idea you voted for or follow was merged into another",
     "idea_comments": "New comments on an idea you follow",
     "action_assigned": "An action is assigned to you",
+    "action_removed": "An action of yours was removed",
     "action_due_soon": "An action of yours is due soon",
     "action_overdue": "An action of yours is overdue",
     "council_answer": "A submitter answered the council's question (council)",
+    "council_ship_proposed": "An action owner proposes shipping an idea (council)",
+    "action_ship_changes": "The council asks for changes before shipping an idea you work on",
     "council_sla": "Ideas past the triage SLA (council)",
     "identity_revealed": "An admin revealed that you submitted an idea",
     "weekly_digest": "Your weekly digest",
@@ -92,9 +95,12 @@ SUBJECTS: dict[str, str] = {
     "idea_comments": GENERIC_SUBJECT,
     "vote_merged": "Merged",
     "action_assigned": "New action for you",
+    "action_removed": "Action removed",
     "action_due_soon": "Action due soon",
     "action_overdue": "Action overdue",
     "council_answer": "Answer received",
+    "council_ship_proposed": "Proposed to ship",
+    "action_ship_changes": "Changes asked before shipping",
     "council_sla": "Ideas past the triage SLA",
     "identity_revealed": "Who submitted your idea was revealed",
     "weekly_digest": "Your week in Touchpoint",
@@ -234,6 +240,39 @@ async def plan(event: dict) -> list[Audience]:
             reason,
         )
         return [Audience("identity_revealed", text, idea_id, users=await submitter_ids(idea_id))]
+    if kind == "action_removed":
+        if not data.get("owner"):
+            return []
+        text = (
+            f"The CX council removed your action “{_clip(data.get('title', ''), 200)}” "
+            f"on {_q(title)}: it is no longer yours to do."
+        )
+        return [Audience("action_removed", text, idea_id, users=[data["owner"]])]
+    if kind == "ship_proposed":
+        return [
+            Audience(
+                "council_ship_proposed",
+                f"An action owner proposes shipping {_q(title)}: every action is done. "
+                "Ship it or ask for changes on the delivery board.",
+                idea_id,
+                council=True,
+                exclude_user=event["actor"],
+            )
+        ]
+    if kind == "ship_changes":
+        owners = await Action.select(Action.owner).where(Action.idea == idea_id).run()
+        return [
+            Audience(
+                "action_ship_changes",
+                _with(
+                    f"The CX council asks for changes before shipping {_q(title)}.",
+                    "What to change",
+                    note,
+                ),
+                idea_id,
+                users=[r["owner"] for r in owners],
+            )
+        ]
     if kind == "comment":
         return [
             Audience(
@@ -420,7 +459,7 @@ async def fan_out(
     if audience.exclude_user is not None:
         but, but_args = " AND u.id <> {}", (str(audience.exclude_user),)
     if audience.council:
-        inserted += await _insert(where="u.is_council", args=(), **common)
+        inserted += await _insert(where="u.is_council" + but, args=but_args, **common)
     users = list(dict.fromkeys(audience.users))
     for part in _chunks(users, min(chunk, ID_CHUNK)):
         marks = ", ".join("{}" for _ in part)
@@ -770,13 +809,29 @@ async def digest_for(user_id: Any, since: dt.datetime, until: dt.datetime) -> Di
     return DigestContent(items, await _top_new(since, until))
 
 
-def _digest_text(updates: int, new: int) -> str:
+def _digest_text(
+    updates: int,
+    new: int,
+    changed: Sequence[tuple[str, str]] = (),
+    fresh: Sequence[str] = (),
+) -> str:
+    """The inbox line of a digest: the counts, then what they are (the
+    changed ideas with their status, the new ideas), cut to a notice's length."""
     parts = []
     if updates:
         parts.append(f"{updates} update{'s' if updates != 1 else ''} on ideas you follow")
     if new:
         parts.append(f"{new} new idea{'s' if new != 1 else ''} worth a look")
-    return "Your weekly digest: " + " and ".join(parts) + "."
+    text = "Your weekly digest: " + " and ".join(parts) + "."
+    if changed:
+        text += (
+            " Updates: "
+            + "; ".join(f"{_q(t)}: {STATUS_LABELS.get(s, s)}" for t, s in changed[:5])
+            + "."
+        )
+    if fresh:
+        text += " New: " + ", ".join(_q(t) for t in fresh[:5]) + "."
+    return _clip(text)
 
 
 async def send_weekly_digest(now: dt.datetime | None = None) -> ScheduledRun:
@@ -812,16 +867,18 @@ async def send_weekly_digest(now: dt.datetime | None = None) -> ScheduledRun:
     prefix = f"{key}:user:"
     rows = []
     for u in users:
-        followed = len(followers.get(u["id"], ()))
+        followed_ids = sorted(followers.get(u["id"], ()))
+        followed = len(followed_ids)
         if not followed and not top_new:
             continue
+        changed = [(updates[i].title, updates[i].status) for i in followed_ids]
         rows.append(
             Notification(
                 user=u["id"],
                 event=None,
                 idea=None,
                 kind="weekly_digest",
-                text=_digest_text(followed, len(top_new)),
+                text=_digest_text(followed, len(top_new), changed, [i.title for i in top_new]),
                 dedup_key=f"{prefix}{u['id']}",
                 created_at=now,
                 email_status="pending",
@@ -865,6 +922,8 @@ def _link(path: str) -> str:
 def _notice_link(kind: str, idea_id: int | None) -> str:
     if kind == "council_sla":
         return _link("/triage")
+    if kind == "council_ship_proposed":
+        return _link("/delivery")
     if idea_id:
         return _link(f"/ideas/{idea_id}")
     return _link("/me/notifications")
@@ -912,6 +971,11 @@ async def compose(row: dict) -> mail.Mail:
         names = [kind, "notice"]
     subject = _clip(subject, 180)
     context["subject"] = subject
+    # one click switches this kind of mail off (the reveal notice cannot be)
+    unsubscribe_url = ""
+    if kind in EMAIL_OPTIONAL or kind == "weekly_digest":
+        unsubscribe_url = unsubscribe.url_for(row["user"], kind)
+    context["unsubscribe_url"] = unsubscribe_url
     text, html = mail.render(names, context)
     return mail.Mail(
         to=row["email"],
@@ -919,6 +983,7 @@ async def compose(row: dict) -> mail.Mail:
         text=text,
         html=html,
         message_id=mail.message_id_for(row["dedup_key"], settings),
+        unsubscribe_url=unsubscribe_url,
     )
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
+from ideas import figures
 from ideas.tables import Event
 
 log = logging.getLogger("touchpoint.outbox")
@@ -58,6 +59,10 @@ async def record_event(
         data=data or {},
     )
     await event.save().run()
+    if kind == "status":
+        # every status change is counted by the leadership figures: their
+        # kept copies are stale from this transaction on
+        await figures.bump()
     pending = _pending.get()
     if pending is not None:
         pending.append(event.id)

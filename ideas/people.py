@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+import email_validator
 from email_validator import EmailNotValidError, validate_email
 
 from ideas import clock, security
@@ -33,9 +34,19 @@ VIEWER_SQL = (
 )
 
 
+# Company directories often live on internal domains (acme.local, acme.internal,
+# acme.corp): addresses there are real for the people who use Touchpoint.
+# email-validator's documented way to allow `.local` is to drop it from its
+# special-use list; `.internal`/`.corp` pass with globally_deliverable=False.
+if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
+
+
 def normalise_email(raw: str, field: str = "email") -> str:
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+        return validate_email(
+            raw.strip(), check_deliverability=False, globally_deliverable=False
+        ).normalized.lower()
     except EmailNotValidError as exc:
         raise Invalid(field, str(exc)) from None
 

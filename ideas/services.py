@@ -27,8 +27,11 @@ from ideas.tables import Event, Follow, Idea, IdeaTerm, Submission, TermDocFreq,
 from ideas.viewer import Viewer
 
 SORTS = ("top", "new", "trending", "discussed")
-#: board scopes: ideas open for votes (the board's default), closed ones, all
-SCOPES = ("open", "closed", "all")
+#: board scopes: ideas open for votes (the board's default), closed ones, all;
+#: and, for the leaders' drill-down, those the council decided on ("triaged")
+#: and those accepted, in progress or shipped ("accepted_on")
+SCOPES = ("open", "closed", "all", "triaged", "accepted_on")
+ACCEPTED_ON = ("accepted", "in_progress", "shipped")
 #: "mine" filters: ideas the viewer submitted, ideas the viewer voted for
 MINE = ("ideas", "votes")
 
@@ -196,6 +199,15 @@ def _trending_sql() -> str:
     return f"(SELECT COUNT(*) FROM vote WHERE vote.idea = idea.id AND vote.created_at > {since})"
 
 
+def _moment(at: dt.datetime) -> str:
+    """A UTC moment as an SQL literal (made here from a parsed period, never
+    from request text), compared like `_trending_sql` does."""
+    at = at.astimezone(dt.UTC)
+    if is_postgres():
+        return f"TIMESTAMPTZ '{at.isoformat()}'"
+    return f"'{at.isoformat(sep=' ')}'"
+
+
 def check_limit(limit: int | None) -> int:
     if limit is None:
         return LIMIT_DEFAULT
@@ -216,6 +228,9 @@ async def list_ideas(
     mine_only: bool = False,
     scope: str = "all",
     mine: str | None = None,
+    owner: str | None = None,
+    submitted_between: tuple[dt.date, dt.date] | None = None,
+    shipped_between: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> Page[IdeaOut]:
     """The board: filters, text search, sort and an opaque keyset cursor.
 
@@ -242,10 +257,22 @@ async def list_ideas(
     if status:
         where.append("status = {}")
         args.append(status)
+    elif scope == "triaged":
+        where.append("first_decided_at IS NOT NULL")
     elif scope != "all":
-        chosen = sorted(OPEN_FOR_VOTES) if scope == "open" else list(CLOSED)
+        chosen = {"open": sorted(OPEN_FOR_VOTES), "closed": list(CLOSED)}.get(scope, ACCEPTED_ON)
         where.append(f"status IN ({', '.join('{}' for _ in chosen)})")
-        args += chosen
+        args += list(chosen)
+    if owner:
+        # the owning department (public on every idea), by name
+        where.append("owning_department IN (SELECT id FROM department WHERE name = {})")
+        args.append(owner)
+    if submitted_between:
+        where.append("submitted_on >= {} AND submitted_on < {}")
+        args += list(submitted_between)
+    if shipped_between:
+        where.append(f"shipped_at >= {_moment(shipped_between[0])} "
+                     f"AND shipped_at < {_moment(shipped_between[1])}")  # fmt: skip
     if touchpoint:
         where.append("touchpoint = {}")
         args.append(touchpoint)
@@ -465,6 +492,18 @@ async def unvote(viewer: Viewer, idea_id: int) -> VoteOut:
             ).run()
             votes = rows[0]["votes"]
         return VoteOut(votes=votes, voted=False)
+
+
+async def merged_into(idea_id: int) -> list[dict]:
+    """The ideas merged into this one (duplicates pointing at it): id and
+    title only, oldest first."""
+    rows = (
+        await Idea.select(Idea.id, Idea.title)
+        .where(Idea.duplicate_of == idea_id, Idea.status == DUPLICATE)
+        .order_by(Idea.id)
+        .run()
+    )
+    return [{"id": str(r["id"]), "title": r["title"]} for r in rows]
 
 
 # -- timeline ----------------------------------------------------------------

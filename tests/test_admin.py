@@ -145,7 +145,7 @@ async def test_add_person_without_invitation_is_audited(personas):
     ("field", "value", "message"),
     [
         ("email", "not-an-email", "email"),
-        ("name", "", "at least 1"),
+        ("name", "", "The name cannot be empty."),
         ("department_id", "999999", "No such department"),
         ("email", "alice_support@example.com", "already"),
     ],

@@ -34,7 +34,7 @@ import httpx
 import pytest
 
 from ideas import admin as admin_service
-from ideas import invitations, notify, people
+from ideas import invitations, notify, people, unsubscribe
 from ideas.tables import Event, Notification
 from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload, submit
 
@@ -194,6 +194,7 @@ MATRIX: list[Row] = [
     R("PATCH", "/api/v1/actions/{action_id:str}",                 401,   403,   403,   200,   200,   403,   403, ids={"action_id": "action_patch"}, json=fixed(status="doing")),
     R("DELETE", "/api/v1/actions/{action_id:str}",                401,   403,   403,   403,   204,   403,   403, ids={"action_id": "action_delete_api"}),
     R("POST", "/api/v1/ideas/{idea_id:str}/ship",                 401,   403,   403,   403,   200,   403,   403, ids={"idea_id": "ship_api"}, json=fixed(note=SHIP_NOTE)),
+    R("POST", "/api/v1/ideas/{idea_id:str}/ship-proposal",        401,   403,   403,   200,   403,   403,   403, ids={"idea_id": "propose_api"}, json=fixed(note=SHIP_NOTE)),
     R("PUT", "/api/v1/ideas/{idea_id:str}/credit",                401,   403,   200,   403,   403,   403,   403, json=fixed(credit=True)),
     R("GET", "/api/v1/me/actions",                                401,   200,   200,   200,   200,   200,   200),
     # -- API: notifications (everyone's own; another person's notice is hidden) --
@@ -215,6 +216,8 @@ MATRIX: list[Row] = [
     R("GET", "/password/set",                                     200,   200,   200,   200,   200,   200,   200, query="token={link}"),
     R("POST", "/password/set",                                    200,   200,   200,   200,   200,   200,   200, form=_new_password),
     R("GET", "/health",                                           200,   200,   200,   200,   200,   200,   200),
+    R("GET", "/unsubscribe/{token:str}",                          200,   200,   200,   200,   200,   200,   200),
+    R("POST", "/unsubscribe/{token:str}",                         200,   200,   200,   200,   200,   200,   200, form=fixed()),
     R("GET", "/static/{file_path:path}",                          200,   200,   200,   200,   200,   200,   200),
     R("HEAD", "/static/{file_path:path}",                         200,   200,   200,   200,   200,   200,   200),
     R("GET", "/schema",                                           200,   200,   200,   200,   200,   200,   200),
@@ -246,6 +249,8 @@ MATRIX: list[Row] = [
     R("POST", "/actions/{action_id:str}/edit",                    LOGIN, 403,   403,   403,   303,   403,   403, ids={"action_id": "action_edit"}, form=fixed(title="Add a PO field to the checkout form")),
     R("POST", "/actions/{action_id:str}/remove",                  LOGIN, 403,   403,   403,   303,   403,   403, ids={"action_id": "action_delete_form"}, form=fixed()),
     R("POST", "/ideas/{idea_id:str}/ship",                        LOGIN, 403,   403,   403,   303,   403,   403, ids={"idea_id": "ship_form"}, form=fixed(note=SHIP_NOTE)),
+    R("POST", "/ideas/{idea_id:str}/propose-ship",                LOGIN, 403,   403,   303,   403,   403,   403, ids={"idea_id": "propose_form"}, form=fixed(note=SHIP_NOTE)),
+    R("POST", "/ideas/{idea_id:str}/ship-changes",                LOGIN, 403,   403,   403,   303,   403,   403, ids={"idea_id": "changes_form"}, form=fixed(note="Add the numbers for last month.")),
     R("GET", "/fragments/ideas/{idea_id:str}/credit",             LOGIN, 200,   200,   200,   200,   200,   200),
     R("POST", "/ideas/{idea_id:str}/credit",                      LOGIN, 403,   303,   403,   403,   403,   403, form=fixed(credit="yes")),
     R("GET", "/me/actions",                                       LOGIN, 200,   200,   200,   200,   200,   200),
@@ -300,6 +305,7 @@ DEFAULT_IDS = {
     "action_id": "action_patch",
     "notice_id": "notice",
     "comment_id": "comment_edit",
+    "token": "unsubscribe",
     "user_id": "person",
     "department_id": "department",
     "file_path": "static_file",
@@ -362,6 +368,9 @@ async def build_world(personas) -> World:
         "working": "Show the delivery date on the order page",
         "ship_api": "Add a PO number field at checkout",
         "ship_form": "Let admins download every invoice at once",
+        "propose_api": "Show the invoice total in the e-mail subject",
+        "propose_form": "Let customers download a yearly invoice summary",
+        "changes_form": "Email a receipt after every card payment",
     }
     ids = {key: await submit(alice, title=title) for key, title in titles.items()}
     bob_api = bob.api()
@@ -376,7 +385,7 @@ async def build_world(personas) -> World:
 
     for key in ("asked", "asked_form"):
         await decide(key, outcome="needs_info", question="Which customers send us POs?")
-    for key in ("working", "ship_api", "ship_form"):
+    for key in ("working", "ship_api", "ship_form", "propose_api", "propose_form", "changes_form"):
         await decide(key, outcome="accept", owning_department_id=str(w["finance"]))
 
     async def add_action(idea_key: str, title: str) -> str:
@@ -388,11 +397,15 @@ async def build_world(personas) -> World:
         w[key] = await add_action("working", f"Matrix action {key}")
     for key in ("action_delete_api", "action_delete_form"):
         w[key] = await add_action("working", f"Matrix action {key}")
-    for key in ("ship_api", "ship_form"):
+    for key in ("ship_api", "ship_form", "propose_api", "propose_form", "changes_form"):
         done = await add_action(key, "Print the PO number")
         r = await erin.api().patch(f"/api/v1/actions/{done}", json={"status": "done"})
         await _ok(r)
 
+    r = await erin.api().post(
+        f"/api/v1/ideas/{ids['changes_form']}/ship-proposal", json={"note": SHIP_NOTE}
+    )
+    await _ok(r)
     ids["fresh"] = await submit(alice, title="Print the customer's PO number on every invoice")
     ids["withdraw_api"] = await submit(alice, title="Withdrawn through the API by its submitter")
     ids["withdraw_form"] = await submit(alice, title="Withdrawn through the form by its submitter")
@@ -413,6 +426,9 @@ async def build_world(personas) -> World:
     w["person"] = zoe.id
     yan = await personas.make("yan_invited", "Yan Yilmaz", "Analyst", "Finance")
     w["link"] = (await invitations.issue(yan.viewer.id, "invite")).token
+
+    # the signed link in alice's notice e-mails (one-click unsubscribe)
+    w["unsubscribe"] = unsubscribe.token_for(alice.viewer.id, "vote_shipped")
 
     plan = await admin_service.preview_import(cast["adam_admin"].viewer, IMPORT_CSV)
     w["import_fingerprint"] = plan.fingerprint()

@@ -363,6 +363,20 @@ async def test_demo_fills_an_empty_database_with_every_status(client):
     assert admin in run.out
     assert await can_log_in(client, admin, password)
 
+    # first run (issue 17): the history is marked delivered, no mail is due,
+    # the migration line tells the truth, the logins come last, framed
+    from ideas.tables import Event, JobRun, Notification
+
+    assert await Event.count().where(Event.dispatched_at.is_null()).run() == 0
+    assert await Notification.count().run() > 0  # the inbox has the history
+    due = Notification.email_status.is_in(["pending", "sent"])
+    assert await Notification.count().where(due).run() == 0
+    assert await JobRun.count().where(JobRun.key.like("digest:%")).run() == 1
+    assert "already complete" not in run.out and "migrations not yet run" not in run.out
+    last = [line for line in run.out.strip().splitlines() if line.strip()]
+    assert last[-1].startswith("+--") and last[-1].endswith("-+")
+    assert any(password in line and line.startswith("| ") for line in last[-20:])
+
     again = await touchpoint("demo")
     assert again.code == 1 and "already has" in again.err
     assert await User.count().run() == len(users)

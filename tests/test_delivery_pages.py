@@ -279,7 +279,9 @@ async def test_council_sees_the_ship_form_once_all_is_done(personas):
     assert 'data-testid="ship-form"' in html and "What changed for customers" in html
     assert "2 of 2 done" in html
     owner_html = (await (await erin.browser()).htmx_get(f"/fragments/ideas/{idea_id}/actions")).text
-    assert "ship-form" not in owner_html
+    # the owner cannot ship, but gets a next step: propose shipping (issue 17)
+    assert 'data-testid="ship-form"' not in owner_html and '/ship"' not in owner_html
+    assert 'data-testid="propose-form"' in owner_html
 
 
 async def test_shipped_ideas_show_their_actions_read_only(personas):
@@ -326,7 +328,7 @@ async def test_add_action_form_shows_errors_inline(personas):
     )
     assert r.status_code == 200
     assert 'class="field-error" id="add-' + idea_id + '-title-error"' in r.text
-    assert "Give a date (YYYY-MM-DD)." in r.text
+    assert "The due date must be a date, like 2026-12-31." in r.text
     assert "Choose the owner" in r.text
     assert 'aria-invalid="true"' in r.text
     r = await browser.form(

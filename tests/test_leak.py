@@ -224,6 +224,7 @@ async def test_no_page_fragment_or_api_answer_names_a_submitter(personas):
     ids = world["ids"]
     expected = {
         "/",
+        "/roadmap",
         "/me/ideas",
         "/triage",
         "/triage/sessions",

@@ -410,7 +410,7 @@ async def test_each_job_logs_one_structured_line(personas, caplog):
     alice = await personas.get("alice_support")
     await submit(alice)
     await open_session(personas)
-    with caplog.at_level(logging.INFO, logger="touchpoint.jobs"):
+    with caplog.at_level(logging.DEBUG, logger="touchpoint.jobs"):
         await drain()
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "touchpoint.jobs"]
     jobs = sorted(line["job"] for line in lines)

@@ -310,11 +310,11 @@ async def test_submit_form_is_labelled_and_carries_csrf(personas):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("title", "short", "Must be at least 8 characters."),
-        ("title", "x" * 141, "Must be at most 140 characters."),
-        ("problem", "too short", "Must be at least 20 characters."),
-        ("proposal", "p" * 5001, "Must be at most 5000 characters."),
-        ("touchpoint", "website", "Choose one of the options."),
+        ("title", "short", "The title needs at least 8 characters."),
+        ("title", "x" * 141, "The title can have at most 140 characters."),
+        ("problem", "too short", "The problem needs at least 20 characters."),
+        ("proposal", "p" * 5001, "The proposal can have at most 5000 characters."),
+        ("touchpoint", "website", "Choose one of the options for the touchpoint."),
     ],
 )
 async def test_submit_names_the_bad_field_next_to_it_and_writes_nothing(

@@ -89,7 +89,11 @@ def _domain_error_text(exc: Exception) -> str:
 def _migrate() -> None:
     from ideas import db
 
-    _run_db(db.run_migrations)
+    applied = _run_db(db.run_migrations)
+    if applied:
+        _say(f"Applied {applied} migration{'s' if applied != 1 else ''}.")
+    else:
+        _say("The database is up to date.")
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -138,6 +142,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         _err(f"the worker is not available in this build ({exc})")
         return 1
     logging.config.dictConfig(default_log_config(verbose=args.verbose))
+    if not args.verbose:
+        # one line per job at INFO is thousands of lines on a first start:
+        # routine runs are logged at debug level, problems stay visible
+        logging.getLogger("arq.worker").setLevel(logging.WARNING)
     try:
         run_worker(WorkerSettings)
     except asyncio.CancelledError:
@@ -218,11 +226,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     from ideas import people
 
     users = _run_db(people.active_user_count)
+    demo_logins = ""
     if users == 0 and args.demo:
         from touchpoint import demo
 
         _say("Empty database: loading the demo organisation ...")
-        _say(_run_db(lambda: demo.load_demo(env["BASE_URL"])).describe())
+        loaded = _run_db(lambda: demo.load_demo(env["BASE_URL"]))
+        _say(loaded.describe(logins=False))
+        # the logins are the last thing printed, once everything runs
+        demo_logins = loaded.logins_box()
     elif users == 0:
         _say(_first_run_hint())
 
@@ -252,6 +264,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         children.append(("worker", _child(["worker"], env)))
         if _wait_until_up(url, children[0][1]):
             _say(f"\nTouchpoint is running at {url}  (Ctrl-C stops it)\n")
+            if demo_logins:
+                _say(demo_logins)
         elif children[0][1].poll() is None:
             _err(f"the web server does not answer {url}/health yet; still waiting")
         while not stopping.wait(0.5):

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
-from ideas import clock, comments, delivery, people, security, services, triage
+from ideas import clock, comments, delivery, editing, people, security, services, triage
 from ideas.db import write_transaction
 from ideas.errors import Conflict, DomainError
 from ideas.lifecycle import STATUSES
@@ -137,6 +137,7 @@ FATES = {
     "answered": 2,
     "in_review": 8,
     "new": 10,
+    "withdrawn": 1,
 }
 
 #: when each fate's ideas are submitted (days ago, inclusive range)
@@ -150,6 +151,7 @@ SUBMITTED = {
     "answered": (34, 22),
     "in_review": (13, 8),
     "new": (6, 0),
+    "withdrawn": (20, 12),
 }
 
 #: votes each fate's ideas collect over their open life
@@ -163,6 +165,7 @@ VOTES = {
     "answered": (3, 8),
     "in_review": (2, 10),
     "new": (0, 9),
+    "withdrawn": (1, 4),
 }
 
 #: fortnightly triage sessions (days ago)
@@ -279,24 +282,37 @@ class DemoResult:
         staff = [p for p in self.people if not p.roles][:4]
         return special + staff
 
-    def describe(self) -> str:
-        statuses = ", ".join(f"{s} {self.by_status.get(s, 0)}" for s in STATUSES)
+    def describe(self, logins: bool = True) -> str:
+        statuses = ", ".join(
+            f"{s} {self.by_status.get(s, 0)}" for s in STATUSES if self.by_status.get(s)
+        )
         lines = [
             f"Demo organisation loaded: {self.departments} departments, {len(self.people)} "
             f"people, {self.ideas} ideas with {self.votes} votes, {self.sessions} triage "
             "sessions.",
             f"Ideas by status: {statuses}.",
+            "Its history is marked delivered: no e-mail is sent for it.",
+        ]
+        for problem in self.problems:
+            lines.append(f"Note: {problem}")
+        if logins:
+            lines += ["", self.logins_box()]
+        return "\n".join(lines)
+
+    def logins_box(self) -> str:
+        """The demo logins, framed so they stand out at the end of the output."""
+        body = [
+            f"Log in at {self.base_url}/login as any demo person;",
+            f"the password of every one is: {DEMO_PASSWORD}",
             "",
-            f"Log in at {self.base_url}/login as any demo person; the password of every "
-            f"one is: {DEMO_PASSWORD}",
         ]
         for p in self.logins():
             roles = ", ".join(sorted_roles(frozenset(p.roles) | {"staff"}))
-            lines.append(f"  {p.email:<34} {p.name:<18} {p.department:<11} {roles}")
-        lines.append("Everyone else: `touchpoint users list`.")
-        for problem in self.problems:
-            lines.append(f"Note: {problem}")
-        return "\n".join(lines)
+            body.append(f"{p.email:<34} {p.name:<18} {p.department:<11} {roles}")
+        body.append("Everyone else: `touchpoint users list`.")
+        width = max(len(line) for line in body)
+        rule = "+" + "-" * (width + 2) + "+"
+        return "\n".join([rule, *(f"| {line:<{width}} |" for line in body), rule])
 
 
 def email_for(name: str) -> str:
@@ -390,6 +406,8 @@ class Demo:
             return idea.session + 1
         if idea.fate == "shipped" and idea.session is not None:
             return idea.session - 17
+        if idea.fate == "withdrawn":
+            return idea.submitted - 2  # withdrawn three days after submission
         return 0
 
     def _plan_votes(self, idea: DemoIdea, at) -> None:
@@ -401,6 +419,9 @@ class Demo:
             at(self.rng.randint(close, idea.submitted), 1, self._vote_step(idea, voter))
 
     def _plan_fate(self, idea: DemoIdea, at) -> None:
+        if idea.fate == "withdrawn":
+            at(idea.submitted - 3, 5, self._withdraw_step(idea))
+            return
         s = idea.session
         if s is None or idea.fate in ("new", "in_review"):
             return
@@ -500,6 +521,12 @@ class Demo:
             else:
                 fields["question"] = self.rng.choice(QUESTIONS)
             await triage.decide(self._decider(idea).viewer, idea.id, triage.DecisionIn(**fields))
+
+        return step
+
+    def _withdraw_step(self, idea: DemoIdea):
+        async def step() -> None:
+            await editing.withdraw(idea.submitter.viewer, idea.id)
 
         return step
 
@@ -679,7 +706,35 @@ async def load_demo(base_url: str | None = None) -> DemoResult:
                 "database (use a fresh TOUCHPOINT_DATA_DIR or DATABASE_URL)"
             )
         demo = Demo(base_url or get_settings().base_url)
-        return await demo.run()
+        result = await demo.run()
+        await mark_history_delivered(demo.now)
+        return result
+
+
+async def mark_history_delivered(now: dt.datetime) -> None:
+    """The demo's ten weeks of history are history: their notices exist in
+    the inbox, but no e-mail goes out for them, and today's reminders and
+    this week's digest count as done (a first start sends nothing)."""
+    from ideas import notify
+    from ideas.tables import Event, JobRun, Notification
+
+    pending = await Event.select(Event.id).where(Event.dispatched_at.is_null()).run()
+    for row in pending:
+        await notify.deliver_event(row["id"])
+    await (
+        Notification.update(
+            {Notification.email_status: "off", Notification.email_error: "demo history: not mailed"}
+        )
+        .where(Notification.email_status == "pending")
+        .run()
+    )
+    moment = await notify.digest_moment(now)
+    keys = [
+        f"digest:{notify.iso_week(moment.date())}",
+        f"sla:{now.date().isoformat()}",
+        f"actions:{now.date().isoformat()}",
+    ]
+    await JobRun.insert(*[JobRun(key=k) for k in keys]).on_conflict(action="DO NOTHING").run()
 
 
 __all__ = ["DEMO_PASSWORD", "DemoResult", "load_demo"]

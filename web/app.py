@@ -140,7 +140,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="lax",
             header_name="x-csrftoken",
             # Litestar searches these patterns anywhere in the path: anchor them
-            exclude=["^/api/", "^/health$", "^/schema(/|$)"],
+            # /unsubscribe/: RFC 8058 one-click POSTs from mail clients (a signed token)
+            exclude=["^/api/", "^/health$", "^/schema(/|$)", "^/unsubscribe/"],
         ),
         template_config=TemplateConfig(
             directory=HERE / "templates",

@@ -79,6 +79,7 @@ def configure(engine: JinjaTemplateEngine) -> None:
     env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, s)
     env.filters["touchpoint_label"] = lambda t: TOUCHPOINT_LABELS.get(t, t)
     env.filters["rich"] = safe_markdownish
+    env.filters["impact_number"] = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
     env.globals["STATUSES"] = STATUSES
     env.globals["STATUS_LABELS"] = STATUS_LABELS
     env.globals["TOUCHPOINTS"] = TOUCHPOINTS

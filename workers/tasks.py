@@ -72,7 +72,12 @@ async def job_line(ctx: dict, job: str, **fields: Any) -> AsyncIterator[dict]:
     finally:
         line.setdefault("outcome", "ok")
         line["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
-        level = logging.ERROR if line["outcome"] == "failed" else logging.INFO
+        if line["outcome"] == "failed":
+            level = logging.ERROR
+        elif line["outcome"] == "retry":
+            level = logging.WARNING
+        else:
+            level = logging.DEBUG  # routine: thousands of these on a busy start
         log.log(level, json.dumps(line, default=str, ensure_ascii=False), extra={"job": line})
         await count(ctx, job, line["outcome"])
 

@@ -176,10 +176,10 @@ async def test_admin_imports_people_invites_one_who_sets_a_password_and_logs_in(
     await expect(page.get_by_role("status").filter(has_text="Invitation mailed")).to_be_visible()
     await check_page(ui, page, "admin-person-invited")
 
-    for section in ("Departments", "Settings"):
+    for section in ("Departments", "Organisation settings"):
         async with page.expect_navigation():
             await admin_nav.get_by_role("link", name=section).click()
-        await check_page(ui, page, f"admin-{section.lower()}")
+        await check_page(ui, page, f"admin-{section.split()[0].lower()}")
     async with page.expect_navigation():
         await admin_nav.get_by_role("link", name="Audit log").click()
     await expect(page.locator("main")).to_contain_text("nina@example.com")

@@ -144,3 +144,129 @@ async def test_submitter_edits_withdraws_and_answers_without_reloads(ui, persona
             re.compile(r"In review\s+by Submitter")
         )
     await axe_both(ui, page, "idea-answered")
+
+
+async def test_owner_proposes_shipping_and_the_council_ships_from_the_delivery_board(ui, personas):
+    alice = await personas.get("alice_support")
+    bob = await personas.get("bob_finance_council")
+    cora = await personas.get("cora_hr_council")
+    pat = await personas.get("pat_product_council")
+    erin = await personas.get("erin_it")
+    finance = await people.department_by_name("Finance", create=True)
+    idea = await post_idea(alice, title="Print the PO number on every invoice page")
+    r = await bob.api().post(
+        "/api/v1/triage/sessions",
+        json={"held_on": dt.date.today().isoformat(), "attendee_ids": [bob.id, cora.id, pat.id]},
+    )
+    session = r.json()["id"]
+    r = await bob.api().post(
+        f"/api/v1/ideas/{idea}/decision",
+        json={"session_id": session, "outcome": "accept", "owning_department_id": str(finance)},
+    )
+    assert r.status_code == 200, r.text
+    due = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    r = await bob.api().post(
+        f"/api/v1/ideas/{idea}/actions",
+        json={"title": "Add the PO field", "owner_id": erin.id, "due_on": due},
+    )
+    action = r.json()["id"]
+    assert (await erin.api().patch(f"/api/v1/actions/{action}", json={"status": "done"})).is_success
+
+    page = await ui.new_page()
+    await ui.login(page, erin, next=f"/ideas/{idea}")
+    await ui.htmx_settled(page)
+    form = page.get_by_test_id("propose-form")
+    async with NoReload(page):
+        await form.get_by_label("What changed for customers").fill(
+            "Every invoice page now carries the customer's PO number."
+        )
+        await form.get_by_role("button", name="Propose shipping").click()
+        await ui.htmx_settled(page)
+        await expect(page.get_by_test_id("ship-proposed")).to_contain_text("Proposed to ship.")
+    await axe_both(ui, page, "owner-proposed")
+
+    council = await ui.new_page()
+    await ui.login(council, bob, next="/delivery")
+    await heading(council, "Delivery")
+    proposal = council.get_by_test_id(f"proposal-{idea}")
+    await expect(proposal).to_contain_text("Proposed to ship")
+    await axe_both(ui, council, "delivery-proposal")
+    async with council.expect_navigation():
+        await proposal.get_by_role("button", name="Ship it").click()
+    await expect(council.locator(f"#idea-status-{idea}")).to_have_text("Shipped")
+
+
+async def test_layout_header_menu_delivery_rows_inbox_and_favicon(ui, personas):
+    adam = await personas.get("adam_admin")
+    bob = await personas.get("bob_finance_council")
+    alice = await personas.get("alice_support")
+    finance = await people.department_by_name("Finance", create=True)
+    idea = await post_idea(alice, title="Show the delivery date on the receipt")
+    await set_status(idea, "accepted", owning_department=finance)
+    due = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    r = await bob.api().post(
+        f"/api/v1/ideas/{idea}/actions",
+        json={"title": "Add the date to the receipt template", "owner_id": bob.id, "due_on": due},
+    )
+    assert r.status_code == 201, r.text
+
+    page = await ui.new_page()
+    await ui.login(page, bob, next="/delivery")
+    header = page.locator(".site-header")
+    # one line at 1280 px, even for the council's longer navigation
+    assert (await header.bounding_box())["height"] < 80
+    links = nav_links = page.get_by_role("navigation", name="Main").get_by_role("link")
+    tops = {round((await links.nth(i).bounding_box())["y"]) for i in range(await links.count())}
+    assert len(tops) == 1, tops
+    await expect(nav_links.filter(has_text="Notification settings")).to_have_count(1)
+    icon = await page.evaluate("document.querySelector('link[rel=icon]').href")
+    assert (await page.request.get(icon)).status == 200
+
+    await page.set_viewport_size(PHONE_390)
+    menu = page.get_by_role("button", name="Menu")
+    await expect(menu).to_be_visible()
+    await expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
+    assert (await header.bounding_box())["height"] < 90  # no longer three rows of links
+    row = page.get_by_test_id(f"delivery-{idea}")
+    assert (await row.bounding_box())["height"] < 260
+    await ui.axe(page, "delivery-390")
+    await ui.screenshot(page, "delivery-390")
+    await menu.click()
+    await expect(menu).to_have_attribute("aria-expanded", "true")
+    await expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    await ui.axe(page, "menu-open-390")
+    await ui.screenshot(page, "menu-open-390")
+    async with page.expect_navigation():
+        await page.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
+    await page.set_viewport_size(DESKTOP)
+    await ui.axe(page, "delivery-1280")
+
+    admin = await ui.new_page()
+    await ui.login(admin, adam, next="/admin/settings")
+    await heading(admin, "Organisation settings")
+    admin_links = admin.get_by_role("navigation", name="Main").get_by_role("link")
+    tops = {
+        round((await admin_links.nth(i).bounding_box())["y"])
+        for i in range(await admin_links.count())
+    }
+    assert len(tops) == 1, tops  # every role's links on one line at 1280 px
+    await axe_both(ui, admin, "admin-settings")
+
+
+async def test_inbox_has_no_stray_bullets(ui, personas):
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    idea = await post_idea(alice)
+    r = await dan.api().post(f"/api/v1/ideas/{idea}/comments", json={"body": "A comment."})
+    assert r.status_code == 201
+    from tests.notify_helpers import drain
+
+    await drain()
+    page = await ui.new_page()
+    await ui.login(page, alice, next="/me/notifications")
+    await expect(page.locator(".notice")).to_have_count(1)
+    style = await page.evaluate(
+        "getComputedStyle(document.querySelector('.notice-list')).listStyleType"
+    )
+    assert style == "none"
+    await axe_both(ui, page, "inbox")

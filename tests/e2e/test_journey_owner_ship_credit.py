@@ -91,7 +91,8 @@ async def test_owner_moves_an_action_council_ships_submitter_is_credited(ui, per
 
         spare = items.filter(has_text=SPARE)
         await spare.get_by_text("Edit or remove").click()
-        remove = spare.get_by_role("button", name="Remove action")
+        await spare.get_by_text("Remove action…").click()  # it asks first (issue 17)
+        remove = spare.get_by_role("button", name="Yes, remove it")
         # without JavaScript the form must carry its own CSRF token
         await expect(
             remove.locator("xpath=ancestor::form[1]").locator("input[name=_csrf_token]")
@@ -116,7 +117,7 @@ async def test_owner_moves_an_action_council_ships_submitter_is_credited(ui, per
         await notice.get_by_role("button", name=re.compile("^Mark read")).click()
         await expect(notice.locator(".chip")).to_have_count(0)  # no longer "New"
     await check_page(ui, page, "inbox-read")
-    await click_nav(page, "Settings")
+    await click_nav(page, "Notification settings")
     await check_page(ui, page, "settings")
 
     # -- the owner: My actions, doing then done, one click each -----------------

@@ -12,6 +12,7 @@ from web.controllers import (
     notifications,
     pages,
     triage,
+    unsubscribe,
 )
 
 ROUTE_HANDLERS = [
@@ -25,4 +26,5 @@ ROUTE_HANDLERS = [
     *leaders.ROUTES,
     *admin.ROUTES,
     *editing.ROUTES,
+    *unsubscribe.ROUTES,
 ]

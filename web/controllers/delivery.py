@@ -13,9 +13,10 @@ from litestar.plugins.htmx import ClientRefresh
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import delivery, services
+from ideas import delivery, proposals, services
 from ideas.delivery import ActionIn, ActionOut, ActionPatch, CreditIn, ShipIn
 from ideas.errors import Invalid
+from ideas.proposals import ChangesIn
 from ideas.schemas import IdeaOut, Page
 from ideas.viewer import Viewer
 from web.auth import council, staff
@@ -34,7 +35,7 @@ def _without_blanks(values: dict[str, str]) -> dict[str, Any]:
 
 
 FRIENDLY = {
-    "due_on": "Give a date (YYYY-MM-DD).",
+    "due_on": "The due date must be a date, like 2026-12-31.",
     "owner_id": "Choose the owner: type a name, then pick a person.",
 }
 
@@ -56,6 +57,16 @@ async def _panel(
     context.setdefault("errors", {})
     context.setdefault("values", {})
     context.setdefault("ship_errors", {})
+    if panel.proposal and not context.get("ship_values"):
+        # the council's ship form starts from the owner's draft
+        context["ship_values"] = {
+            k: ""
+            if panel.proposal.get(k) is None
+            else f"{panel.proposal[k]:g}"
+            if isinstance(panel.proposal.get(k), float)
+            else str(panel.proposal[k])
+            for k in ("note", "impact_metric", "impact_before", "impact_after")
+        }
     context.setdefault("ship_values", {})
     return page(
         request,
@@ -114,6 +125,14 @@ class DeliveryApi(Controller):
     ) -> IdeaOut:
         """Ship (council): `409` unless there is an action and every action is done."""
         return await delivery.ship(viewer, services.parse_idea_id(idea_id), data)
+
+    @post("/ideas/{idea_id:str}/ship-proposal", status_code=200)
+    async def propose_ship(
+        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[ShipIn]
+    ) -> IdeaOut:
+        """An owner of one of the idea's actions proposes shipping it (every
+        action done): a draft note and impact for the council."""
+        return await proposals.propose(viewer, services.parse_idea_id(idea_id), data)
 
     @put("/ideas/{idea_id:str}/credit")
     async def set_credit(
@@ -188,7 +207,9 @@ class DeliveryPages(Controller):
         values = _form_values(data, ("title", "owner_id", "due_on"))
         try:
             action_in = ActionIn(**values)
-            await delivery.add_action(viewer, number, action_in)
+            await delivery.add_action(
+                viewer, number, action_in, allow_past=data.get("past_ok") == "1"
+            )
         except ValidationError as exc:
             errors = form_errors(exc, FRIENDLY)
         except Invalid as exc:
@@ -242,6 +263,7 @@ class DeliveryPages(Controller):
                 title=patch_in.title,
                 owner_id=patch_in.owner_id,
                 due_on=patch_in.due_on,
+                allow_past=data.get("past_ok") == "1",
             )
         except ValidationError as exc:
             errors = form_errors(exc, FRIENDLY)
@@ -303,6 +325,52 @@ class DeliveryPages(Controller):
             first = next(iter(errors.items()))
             raise Invalid(first[0], first[1])
         return await _panel(request, viewer, number, ship_errors=errors, ship_values=values)
+
+    # -- an owner proposes shipping; the council ships or asks for changes ---------
+
+    @post("/ideas/{idea_id:str}/propose-ship", status_code=200)
+    async def propose_ship_form(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        idea_id: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response | Template:
+        """An action owner drafts the ship note and impact once all is done."""
+        number = services.parse_idea_id(idea_id)
+        values = _form_values(data, ("note", "impact_metric", "impact_before", "impact_after"))
+        try:
+            await proposals.propose(viewer, number, ShipIn(**_without_blanks(values)))
+        except ValidationError as exc:
+            errors = form_errors(exc, FRIENDLY)
+            if "note" in errors and "characters" in errors["note"]:
+                errors["note"] = "Say what changed for customers in 20 characters or more."
+        except Invalid as exc:
+            errors = form_errors(exc)
+        else:
+            if is_htmx(request):
+                return await _panel(request, viewer, number, proposed=True)
+            return Redirect(path=f"/ideas/{number}", status_code=303)
+        if not is_htmx(request):
+            first = next(iter(errors.items()))
+            raise Invalid(first[0], first[1])
+        return await _panel(request, viewer, number, ship_errors=errors, ship_values=values)
+
+    @post("/ideas/{idea_id:str}/ship-changes", guards=[council], status_code=200)
+    async def ship_changes_form(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        idea_id: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response:
+        """The council sends a proposal back with what to change."""
+        number = services.parse_idea_id(idea_id)
+        try:
+            await proposals.ask_changes(viewer, number, ChangesIn(note=data.get("note") or ""))
+        except ValidationError:
+            raise Invalid("note", "say what should change, in 10 characters or more") from None
+        return Redirect(path=_back(data, "/delivery"), status_code=303)
 
     # -- credit ----------------------------------------------------------------------
 

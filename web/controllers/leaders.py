@@ -7,6 +7,7 @@ export link works only for whoever holds the role when they download it.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
@@ -35,6 +36,42 @@ def csv_response(text: str, filename: str) -> Response[str]:
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+#: funnel step → the board's status choice that shows those ideas
+FUNNEL_FILTERS = (
+    ("submitted", "Submitted", "any"),
+    ("triaged", "Triaged", "triaged"),
+    ("accepted", "Accepted", "accepted_on"),
+    ("shipped", "Shipped", "shipped"),
+    ("declined", "Declined", "declined"),
+    ("duplicate", "Duplicate", "duplicate"),
+)
+
+
+def drill_links(view: leadership.LeadersView) -> dict:
+    """Links from the figures to the ideas they count, on the board, as far
+    as the blind promise and k-anonymity allow: the funnel (ideas submitted
+    in the period, by how far they came), shipped per quarter and per owning
+    department. Never by submitter or submitter's department (hidden), nor
+    for a pooled "Other" group (it stands for small departments)."""
+    period = view.period
+    since = "" if period == "all" else f"&submitted={quote(period)}"
+    shipped_in = "" if period == "all" else f"&shipped={quote(period)}"
+    funnel = [
+        (label, getattr(view.metrics.funnel, key), f"/?status={status}{since}")
+        for key, label, status in FUNNEL_FILTERS
+    ]
+    owners = {
+        e.name: f"/?status=shipped&owner={quote(e.name)}{shipped_in}"
+        for e in view.leaderboard.by_owning_department
+        if e.kind != "pooled"
+    }
+    quarters = {
+        q.quarter: f"/?status=shipped&shipped={quote(q.quarter)}"
+        for q in view.metrics.shipped_per_quarter
+    }
+    return {"funnel_links": funnel, "owner_links": owners, "quarter_links": quarters}
 
 
 class LeadersPage(Controller):
@@ -70,6 +107,7 @@ class LeadersPage(Controller):
             "funnel_svg": charts.funnel_chart(m.funnel, name),
             "quarters_svg": charts.quarters_chart(m.shipped_per_quarter),
             "participation_svg": charts.participation_chart(m.participation, name, m.k_anonymity),
+            **drill_links(view),
         }
 
 

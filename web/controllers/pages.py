@@ -4,7 +4,7 @@ fragments they swap in."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
@@ -13,7 +13,7 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import follows, inbox, people, roadmap, services
+from ideas import delivery, follows, inbox, leadership, people, roadmap, services
 from ideas.errors import DomainError, Invalid, RateLimited
 from ideas.policy import OPEN_FOR_VOTES
 from ideas.schemas import IdeaIn
@@ -45,20 +45,79 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     )
 
 
+#: how a form's fields are named in its error messages
+FIELD_LABELS = {
+    "title": "The title",
+    "problem": "The problem",
+    "proposal": "The proposal",
+    "touchpoint": "The touchpoint",
+    "body": "Your comment",
+    "note": "The note",
+    "answer": "Your answer",
+    "question": "The question",
+    "impact_metric": "The measure",
+    "impact_before": "The value before",
+    "impact_after": "The value after",
+    "due_on": "The due date",
+    "owner_id": "The owner",
+    "email": "The email address",
+    "name": "The name",
+    "department_id": "The department",
+    "held_on": "The session date",
+    "attendee_ids": "The attendees",
+    "outcome": "The decision",
+    "owning_department_id": "The owning department",
+    "duplicate_of": "The idea to merge into",
+}
+
+
+def field_label(field: str) -> str:
+    return FIELD_LABELS.get(field) or ("The " + field.replace("_", " "))
+
+
+def human_message(field: str, err: dict) -> str:
+    """One validation error as a sentence a person would write, naming the
+    field (never Pydantic's own wording)."""
+    label = field_label(field)
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "string_too_short":
+        least = ctx.get("min_length", 1)
+        if least <= 1:
+            return f"{label} cannot be empty."
+        return f"{label} needs at least {least} characters."
+    if kind == "string_too_long":
+        return f"{label} can have at most {ctx.get('max_length')} characters."
+    if kind in ("literal_error", "enum"):
+        return f"Choose one of the options for {label[0].lower() + label[1:]}."
+    if kind == "missing":
+        return f"{label} is required."
+    if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "decimal_parsing"):
+        return f"{label} must be a number, like 140 or 12.5."
+    if kind in ("finite_number",):
+        return f"{label} must be an ordinary number."
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return f"{label} must be a date, like 2026-12-31."
+    if kind in ("uuid_parsing", "uuid_type"):
+        return f"{label}: choose a person from the list."
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        bound = next(iter(ctx.values()), "")
+        words = {"greater_than": "more than", "greater_than_equal": "at least",
+                 "less_than": "less than", "less_than_equal": "at most"}  # fmt: skip
+        return f"{label} must be {words[kind]} {bound}."
+    if kind == "extra_forbidden":
+        return f"{label} is not part of this form."
+    if kind == "value_error":
+        reason = str(ctx.get("error") or err.get("msg", "")).removeprefix("Value error, ")
+        return f"{label}: {reason.rstrip('.')}."
+    return f"{label} is not valid."
+
+
 def pydantic_errors(exc: ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for err in exc.errors():
         field = str(err["loc"][0]) if err["loc"] else "form"
-        message = err["msg"]
-        if err["type"] == "string_too_short":
-            message = f"Must be at least {err['ctx']['min_length']} characters."
-        elif err["type"] == "string_too_long":
-            message = f"Must be at most {err['ctx']['max_length']} characters."
-        elif err["type"] == "literal_error":
-            message = "Choose one of the options."
-        elif err["type"] == "missing":
-            message = "Required."
-        errors.setdefault(field, message)
+        errors.setdefault(field, human_message(field, err))
     return errors
 
 
@@ -87,7 +146,14 @@ def form_errors(
 
 
 #: the board's status choice → list scope ("" is the default: open for votes)
-BOARD_SCOPES = {"": "open", "closed": "closed", "any": "all"}
+BOARD_SCOPES = {
+    "": "open",
+    "closed": "closed",
+    "any": "all",
+    # the leaders' drill-down (links from /leaders)
+    "triaged": "triaged",
+    "accepted_on": "accepted_on",
+}
 
 
 async def idea_oob(viewer: Viewer, number: int, timeline: bool = True) -> dict[str, Any]:
@@ -175,11 +241,22 @@ class StaffPages(Controller):
         mine: FromQuery[str | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=200)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        owner: Annotated[str | None, QueryParameter(max_length=80)] = None,
+        submitted: Annotated[str | None, QueryParameter(max_length=10)] = None,
+        shipped: Annotated[str | None, QueryParameter(max_length=10)] = None,
     ) -> Template:
         # the board opens on what can still be voted on; closed ideas are one
         # choice away ("closed", "any" or one status)
         scope = BOARD_SCOPES.get(status or "", "all")
+        drill = {k: v for k, v in (("owner", owner), ("submitted", submitted),
+                                   ("shipped", shipped)) if v}  # fmt: skip
         try:
+            windows = {}
+            for name in ("submitted", "shipped"):
+                if drill.get(name):
+                    period = leadership.parse_period(drill[name])
+                    if period.start is not None:
+                        windows[name] = period
             result = await services.list_ideas(
                 viewer,
                 status=None if (status or "") in BOARD_SCOPES else status,
@@ -189,6 +266,17 @@ class StaffPages(Controller):
                 q=q,
                 sort=sort,
                 cursor=cursor,
+                owner=owner or None,
+                submitted_between=(
+                    (windows["submitted"].start.date(), windows["submitted"].end.date())
+                    if "submitted" in windows
+                    else None
+                ),
+                shipped_between=(
+                    (windows["shipped"].start, windows["shipped"].end)
+                    if "shipped" in windows
+                    else None
+                ),
             )
             error = None
         except DomainError as exc:
@@ -200,6 +288,8 @@ class StaffPages(Controller):
             "status": status or "",
             "touchpoint": touchpoint or "",
             "mine": mine or "",
+            "drill": drill,
+            "drill_query": "".join(f"&{k}={quote(v)}" for k, v in drill.items()),
             "q": q or "",
             "error": error,
             "open_for_votes": OPEN_FOR_VOTES,
@@ -262,7 +352,17 @@ class StaffPages(Controller):
             # opened from a notice: that notice is read (the viewer's own only)
             await inbox.mark_read_quietly(viewer, notice)
         events = await services.idea_events(number)
-        return page(request, "idea.html", idea=idea, events=events, open_for_votes=OPEN_FOR_VOTES)
+        ship_note, impact = await delivery.shipped_details(number)
+        return page(
+            request,
+            "idea.html",
+            idea=idea,
+            events=events,
+            open_for_votes=OPEN_FOR_VOTES,
+            ship_note=ship_note,
+            impact=impact,
+            merged=await services.merged_into(number),
+        )
 
     @post("/ideas/{idea_id:str}/vote")
     async def toggle_vote(

@@ -4,6 +4,30 @@
 (function () {
   "use strict";
 
+  /* The menu button: on a phone the main navigation folds behind it (CSS
+     does so only once this has run, so without JavaScript it stays open). */
+  document.documentElement.classList.add("js");
+  function wireMenu() {
+    var toggle = document.querySelector(".nav-toggle");
+    var nav = document.getElementById("main-nav");
+    if (!toggle || !nav) return;
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      nav.classList.toggle("is-open", open);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
+        toggle.setAttribute("aria-expanded", "false");
+        nav.classList.remove("is-open");
+        toggle.focus();
+      }
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wireMenu);
+  else wireMenu();
+
   var MAX_LENGTH = 400;
 
   /** The #flash region, created at the top of <main> (or <body>) if missing. */
