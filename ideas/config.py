@@ -30,6 +30,27 @@ def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> i
     return value
 
 
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _file(env: dict[str, str], name: str) -> Path | None:
+    raw = (env.get(name) or "").strip()
+    if raw == "":
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise ConfigError(f"{name}: no such file: {raw!r}")
+    return path
+
+
 def _url(env: dict[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -62,6 +83,10 @@ class Settings:
     argon2_profile: str = "production"
     #: how long /leaders figures are reused per process (LEADERS_CACHE_SECONDS)
     leaders_cache_seconds: int = 60
+    #: similar ideas by meaning (SIMILAR_SEMANTIC); off = lexical ranking only
+    similar_semantic: bool = True
+    #: the ONNX model file (SIMILAR_MODEL_PATH); None = the packaged one
+    similar_model_path: Path | None = None
     rate_limits: dict[str, int] = field(default_factory=dict)
     env_overrides: frozenset[str] = frozenset()
 
@@ -156,6 +181,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         base_url=base_url.rstrip("/"),
         argon2_profile=profile,
         leaders_cache_seconds=_int(env, "LEADERS_CACHE_SECONDS", 60, 0, 3600),
+        similar_semantic=_bool(env, "SIMILAR_SEMANTIC", True),
+        similar_model_path=_file(env, "SIMILAR_MODEL_PATH"),
         rate_limits=rates,
         env_overrides=overrides,
         **tunables,
