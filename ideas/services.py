@@ -285,7 +285,7 @@ async def list_ideas(
 
 #: cosine (of centred MiniLM vectors) from which an idea is suggested as a
 #: likely duplicate; chosen by cross-validation in bench/similar_eval.py
-SEMANTIC_MIN_SCORE = 0.41
+SEMANTIC_MIN_SCORE = 0.44
 #: the statuses never suggested
 _NOT_SUGGESTED = (DECLINED, DUPLICATE)
 

@@ -8,8 +8,12 @@
   model version, and stores the int8 vector with :data:`MODEL_VERSION`.
 * :class:`VectorIndex` is a process's copy of every current vector: an int8
   matrix (384 bytes an idea: 38 MB at 100,000 ideas) searched exactly with
-  one int32 dot product per idea, refreshed incrementally from the rows
-  changed since its last look (at most every :data:`REFRESH_SECONDS`).
+  one int32 dot product per idea up to :data:`EXACT_UP_TO` ideas; above, the
+  sign bits of the vectors (48 bytes an idea) pick the :data:`PREFILTER`
+  nearest by Hamming distance first and only those are scored exactly
+  (bench/similar_scale.py: 2.8x faster at 100,000 ideas, 99.8 % of the
+  ideas above the suggestion threshold kept). Refreshed incrementally from
+  the rows changed since its last look (at most every :data:`REFRESH_SECONDS`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,11 @@ REFRESH_SECONDS = 2.0
 REFRESH_OVERLAP = dt.timedelta(minutes=2)
 #: ideas embedded per model call
 BATCH = 16
+#: exact search up to this many ideas; above, a sign-bit prefilter first
+EXACT_UP_TO = 20_000
+#: ideas the prefilter hands to the exact scoring
+PREFILTER = 2000
+_WORDS = embedding.DIM // 64
 
 # one thread runs the model in a process (see ideas.embedding)
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
@@ -171,6 +180,7 @@ class VectorIndex:
 
         self._np = np
         self.matrix = np.zeros((0, embedding.DIM), dtype=np.int8)
+        self.bits = np.zeros((0, _WORDS), dtype=np.uint64)
         self.ids = np.zeros(0, dtype=np.int64)
         self.size = 0
         self.row_of: dict[int, int] = {}
@@ -192,14 +202,17 @@ class VectorIndex:
                 grown = max(1024, 2 * len(self.matrix))
                 matrix = np.zeros((grown, embedding.DIM), dtype=np.int8)
                 matrix[: self.size] = self.matrix[: self.size]
+                bits = np.zeros((grown, _WORDS), dtype=np.uint64)
+                bits[: self.size] = self.bits[: self.size]
                 ids = np.full(grown, -1, dtype=np.int64)
                 ids[: self.size] = self.ids[: self.size]
-                self.matrix, self.ids = matrix, ids
+                self.matrix, self.bits, self.ids = matrix, bits, ids
             row = self.size
             self.size += 1
             self.row_of[idea_id] = row
             self.ids[row] = idea_id
         self.matrix[row] = vector
+        self.bits[row] = _sign_bits(np, vector)
 
     def drop(self, idea_id: int) -> None:
         row = self.row_of.pop(idea_id, None)
@@ -209,6 +222,7 @@ class VectorIndex:
         if row != last:
             moved = int(self.ids[last])
             self.matrix[row] = self.matrix[last]
+            self.bits[row] = self.bits[last]
             self.ids[row] = moved
             self.row_of[moved] = row
         self.ids[last] = -1
@@ -220,12 +234,19 @@ class VectorIndex:
         np = self._np
         if self.size == 0 or limit <= 0:
             return []
-        q = embedding.quantize(query).astype(np.int32)
-        scores = np.einsum("ij,j->i", self.matrix[: self.size], q)
-        k = min(limit, self.size)
-        top = np.argpartition(-scores, k - 1)[:k] if k < self.size else np.arange(self.size)
+        quantized = embedding.quantize(query)
+        q = quantized.astype(np.int32)
+        if self.size > EXACT_UP_TO:
+            far = np.bitwise_count(self.bits[: self.size] ^ _sign_bits(np, quantized))
+            rows = np.argpartition(far.sum(axis=1, dtype=np.uint16), PREFILTER)[:PREFILTER]
+            scores = self.matrix[rows].astype(np.int32) @ q
+        else:
+            rows = np.arange(self.size)
+            scores = np.einsum("ij,j->i", self.matrix[: self.size], q)
+        k = min(limit, len(rows))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
         scale = float(embedding.SCALE**2)
-        found = [(int(self.ids[r]), float(scores[r]) / scale) for r in top]
+        found = [(int(self.ids[rows[r]]), float(scores[r]) / scale) for r in top]
         found = [(i, round(s, 4)) for i, s in found if s >= min_score]
         found.sort(key=lambda pair: (-pair[1], pair[0]))
         return found
@@ -277,6 +298,11 @@ class VectorIndex:
                     latest = stamp
             self.seen_until = latest
             self.checked_at = started
+
+
+def _sign_bits(np: Any, vector: Any) -> Any:
+    """The signs of a vector's components, packed into 64-bit words."""
+    return np.packbits(np.asarray(vector) > 0, axis=-1).view(np.uint64)
 
 
 _index: VectorIndex | None = None

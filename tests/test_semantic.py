@@ -230,3 +230,34 @@ def test_the_evaluation_set_keeps_its_own_rule():
     with pytest.raises(SystemExit):
         similar_eval.check_set([copy], ideas)
     assert json.loads(similar_eval.DRAFTS.read_text().splitlines()[0])["target"]
+
+
+# -- "vote instead" on the submit form ----------------------------------------------------
+
+
+async def test_the_form_offers_a_vote_and_says_when_a_twin_is_under_way(personas, embedder):
+    dan = await personas.get("dan_sales")
+    alice = await personas.get("alice_support")
+    open_twin = await submit(dan, title=PASSWORD_IDEA[0], problem=PASSWORD_IDEA[1])
+    shipped = await submit(
+        dan,
+        title="Customers reset portal passwords themselves",
+        problem="A reset link on the portal sign-in page, so nobody calls support for it.",
+    )
+    await Idea.update({Idea.status: "accepted"}).where(Idea.id == int(shipped)).run()
+    await vector_index.embed_pending()
+    browser = await alice.browser()
+    form = await browser.get("/ideas/new")
+    assert 'hx-include="#problem"' in form.text and 'hx-include="#title"' in form.text
+    r = await browser.htmx_get(
+        "/fragments/similar?title=Reset+my+own+password&problem="
+        "I+could+not+get+back+into+the+portal+and+had+to+phone+someone.",
+        target="similar",
+    )
+    assert r.status_code == 200
+    assert f'hx-post="/ideas/{open_twin}/vote"' in r.text
+    assert f'href="/ideas/{shipped}"' in r.text
+    assert r.text.count("Already being worked on") == 1
+    # nothing about who submitted them
+    for text in dan.identity_strings():
+        assert text not in r.text
