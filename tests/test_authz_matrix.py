@@ -106,6 +106,10 @@ def _decide(w: World, role: str) -> dict[str, Any]:
     }
 
 
+def _merge_group(w: World, role: str) -> dict[str, Any]:
+    return {"target_id": w["dup_target"], "member_ids": [w["dup_target"], w["dup_member"]]}
+
+
 def _answer(w: World, role: str) -> dict[str, Any]:
     return {"answer": "Yes: every customer that sends us purchase orders."}
 
@@ -251,6 +255,8 @@ MATRIX: list[Row] = [
     R("GET", "/triage/sessions/{session_id:str}",                 LOGIN, 403,   403,   403,   200,   403,   403),
     R("POST", "/triage/sessions/{session_id:str}/ideas/{idea_id:str}/decision", LOGIN, 403, 403, 403, 303, 403, 403, ids={"idea_id": "review_form"}, form=_decide),
     R("POST", "/triage/sessions",                                 LOGIN, 403,   403,   403,   303,   403,   403, form=_session),
+    R("POST", "/triage/sessions/{session_id:str}/merge-group",    LOGIN, 403,   403,   403,   303,   403,   403, form=_merge_group),
+    R("GET", "/triage/ideas/{idea_id:str}/duplicates",            LOGIN, 403,   403,   403,   200,   403,   403),
     R("GET", "/delivery",                                         LOGIN, 403,   403,   403,   200,   403,   403),
     R("GET", "/fragments/people",                                 LOGIN, 403,   403,   403,   200,   403,   403, query="q=er"),
     # -- leadership page --
@@ -354,6 +360,8 @@ async def build_world(personas) -> World:
         "working": "Show the delivery date on the order page",
         "ship_api": "Add a PO number field at checkout",
         "ship_form": "Let admins download every invoice at once",
+        "dup_target": "Let customers reset their portal password themselves",
+        "dup_member": "Self-service password reset link on the portal",
     }
     ids = {key: await _submit(alice, title) for key, title in titles.items()}
     bob_api = bob.api()
