@@ -61,6 +61,14 @@ async def agenda_groups(session: Any) -> list[dict]:
     )
 
 
+async def agenda_context(session: Any) -> dict[str, Any]:
+    """The session page's groups, and each member's suggested target (the
+    keyboard's "merge into the suggested target")."""
+    groups = await agenda_groups(session)
+    targets = {str(m): str(g["target"].id) for g in groups for m in g["member_ids"][1:]}
+    return {"dup_groups": groups, "suggested_targets": targets}
+
+
 class DuplicatePages(Controller):
     path = "/triage"
     guards = [council]

@@ -266,8 +266,8 @@ class TriagePages(Controller):
             "departments": view.departments,
             "merge_targets": view.merge_targets,
             "outcome_labels": OUTCOME_LABELS,
-            "dup_groups": await duplicate_pages.agenda_groups(view.session),
             "dup_threshold": GROUP_MIN_SCORE,
+            **await duplicate_pages.agenda_context(view.session),
         }
 
     @get("/sessions/{session_id:str}")
