@@ -110,6 +110,10 @@ def _merge_group(w: World, role: str) -> dict[str, Any]:
     return {"target_id": w["dup_target"], "member_ids": [w["dup_target"], w["dup_member"]]}
 
 
+def _batch_decline(w: World, role: str) -> dict[str, Any]:
+    return {"idea_ids": [w["batch_decline"]], "note": "Not something customers asked for."}
+
+
 def _answer(w: World, role: str) -> dict[str, Any]:
     return {"answer": "Yes: every customer that sends us purchase orders."}
 
@@ -257,6 +261,7 @@ MATRIX: list[Row] = [
     R("POST", "/triage/sessions",                                 LOGIN, 403,   403,   403,   303,   403,   403, form=_session),
     R("POST", "/triage/sessions/{session_id:str}/merge-group",    LOGIN, 403,   403,   403,   303,   403,   403, form=_merge_group),
     R("GET", "/triage/ideas/{idea_id:str}/duplicates",            LOGIN, 403,   403,   403,   200,   403,   403),
+    R("POST", "/triage/sessions/{session_id:str}/batch-decline",  LOGIN, 403,   403,   403,   303,   403,   403, form=_batch_decline),
     R("GET", "/delivery",                                         LOGIN, 403,   403,   403,   200,   403,   403),
     R("GET", "/fragments/people",                                 LOGIN, 403,   403,   403,   200,   403,   403, query="q=er"),
     # -- leadership page --
@@ -362,6 +367,7 @@ async def build_world(personas) -> World:
         "ship_form": "Let admins download every invoice at once",
         "dup_target": "Let customers reset their portal password themselves",
         "dup_member": "Self-service password reset link on the portal",
+        "batch_decline": "Print the invoice on pink paper",
     }
     ids = {key: await _submit(alice, title) for key, title in titles.items()}
     bob_api = bob.api()

@@ -161,3 +161,36 @@ async def test_without_vectors_the_groups_come_from_words(personas, model):
     grouped = {m for g in groups for m in g.members}
     assert int(ids[3]) not in grouped
     assert grouped and grouped <= {int(i) for i in ids[:3]}
+
+
+# -- batch decline ------------------------------------------------------------------------
+
+REASON = "Outside what this quarter's roadmap can take on."
+
+
+async def test_batch_decline_declines_the_selected_ideas_with_one_reason_or_none(personas):
+    alice = await personas.get("alice_support")
+    ids = [
+        await submit(alice, title=f"Batch idea number {n} for customers", problem=RESET[1])
+        for n in range(3)
+    ]
+    bob, session_id = await open_session(personas)
+    browser = await bob.browser()
+    page = await browser.get(f"/triage/sessions/{session_id}")
+    assert 'id="batch-decline"' in page.text and 'form="batch-decline"' in page.text
+    # a short reason: nothing declined
+    short = await browser.form(
+        f"/triage/sessions/{session_id}/batch-decline", {"idea_ids": ids[:2], "note": "No."}
+    )
+    assert short.status_code == 422 and "Nothing was declined" in short.text
+    none = await browser.form(f"/triage/sessions/{session_id}/batch-decline", {"note": REASON})
+    assert none.status_code == 422 and "idea_ids" in none.text
+    assert await Idea.count().where(Idea.status == "declined").run() == 0
+    r = await browser.form(
+        f"/triage/sessions/{session_id}/batch-decline", {"idea_ids": ids[:2], "note": REASON}
+    )
+    assert r.status_code == 303
+    rows = {r["id"]: r["status"] for r in await Idea.select(Idea.id, Idea.status).run()}
+    assert [rows[int(i)] for i in ids] == ["declined", "declined", "in_review"]
+    notes = await Event.select(Event.note).where(Event.status == "declined").run()
+    assert [n["note"] for n in notes] == [REASON, REASON]

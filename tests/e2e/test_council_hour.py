@@ -115,3 +115,69 @@ async def test_a_council_member_clears_100_ideas_from_the_keyboard(ui, personas)
         f"wall time {wall:.1f} s"
     )
     assert keys + clicks <= BUDGET
+
+
+async def test_every_decision_has_its_key(ui, personas):
+    """d (typed reason, Enter), m (the suggested target), q, x + D (batch
+    decline), all from the keyboard, without a page load for the first three."""
+    alice = await personas.get("alice_support")
+    twins, others = _agenda()
+    ids = []
+    for row in [*twins[:2], *others[:5]]:
+        r = await alice.api().post(
+            "/api/v1/ideas",
+            json={k: row[k] for k in ("title", "problem", "proposal", "touchpoint")},
+        )
+        ids.append(r.json()["id"])
+    await vector_index.embed_pending()
+    bob, session_id = await open_session(personas)
+    page = await ui.new_page()
+    await ui.login(page, bob, next=f"/triage/sessions/{session_id}")
+    await heading(page, "Triage session of")
+    items = page.locator("article.agenda-item[data-open]")
+    await expect(items).to_have_count(7)
+
+    async def focus(idea_id: str) -> None:
+        await page.get_by_test_id(f"agenda-item-{idea_id}").focus()
+
+    # m: the suggested target of a likely duplicate is filled in
+    member = await page.locator("[data-suggested-target]").first.get_attribute("id")
+    member_id = member.removeprefix("agenda-")
+    target_id = await page.get_by_test_id(f"agenda-item-{member_id}").get_attribute(
+        "data-suggested-target"
+    )
+    await focus(member_id)
+    await page.keyboard.press("m")
+    await expect(page.locator(f"#d{member_id}-duplicate_of")).to_have_value(target_id)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id(f"decision-{member_id}")).to_contain_text(
+        "Merged as a duplicate"
+    )
+
+    # d: a typed reason, sent with Enter
+    await focus(ids[2])
+    await page.keyboard.press("d")
+    await page.keyboard.type("We already cover this in the new portal.")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id(f"decision-{ids[2]}")).to_contain_text("Declined")
+
+    # q: a question to the submitter
+    await focus(ids[3])
+    await page.keyboard.press("q")
+    await page.keyboard.type("Which customers asked for this?")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id(f"decision-{ids[3]}")).to_contain_text("question")
+
+    # x on two ideas, then D: one reason for both
+    for idea_id in ids[4:6]:
+        await focus(idea_id)
+        await page.keyboard.press("x")
+        await expect(page.get_by_test_id(f"pick-{idea_id}")).to_be_checked()
+    await page.keyboard.press("Shift+D")
+    await expect(page.locator("#batch-decline-note")).to_be_focused()
+    await page.keyboard.type("Not something customers asked us for.")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    for idea_id in ids[4:6]:
+        await expect(page.get_by_test_id(f"decision-{idea_id}")).to_contain_text("Declined")
+    await ui.axe(page, "council-keys-after")

@@ -10,14 +10,15 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from pydantic import ValidationError
 
-from ideas import duplicates, services
+from ideas import duplicates, services, triage_batch
 from ideas.errors import DomainError
 from ideas.lifecycle import IN_REVIEW, NEW
 from ideas.schemas import IdeaOut
 from ideas.viewer import Viewer
 from web.auth import council
-from web.controllers.pages import page
+from web.controllers.pages import form_errors, page
 
 
 def _row(idea: IdeaOut) -> dict:
@@ -99,6 +100,34 @@ class DuplicatePages(Controller):
             )
         return Redirect(
             path=f"/triage/sessions/{session_id}?merged={len(merged)}#agenda-{target}",
+            status_code=303,
+        )
+
+    @post("/sessions/{session_id:str}/batch-decline")
+    async def batch_decline_form(
+        self, request: Request, viewer: NamedDependency[Viewer], session_id: FromPath[str]
+    ) -> Redirect | Template:
+        """Decline the selected agenda items with one reason (all or none)."""
+        form = await request.form()
+        raw_ids = [str(v) for v in form.getall("idea_ids")] if "idea_ids" in form else []
+        note = str(form.get("note") or "").strip()
+        try:
+            ids = [services.parse_idea_id(i, "idea_ids") for i in raw_ids]
+            declined = await triage_batch.decline_many(viewer, session_id, ids, note)
+        except (DomainError, ValidationError) as exc:
+            status = exc.status if isinstance(exc, DomainError) else 422
+            detail = exc.detail if isinstance(exc, DomainError) else form_errors(exc)
+            if isinstance(detail, dict):
+                detail = "; ".join(f"{k}: {v}" for k, v in detail.items())
+            return page(
+                request,
+                "error.html",
+                status_code=status,
+                status=status,
+                detail=f"{str(detail).rstrip('.')}. Nothing was declined",
+            )
+        return Redirect(
+            path=f"/triage/sessions/{session_id}?declined={len(declined)}#agenda",
             status_code=303,
         )
 

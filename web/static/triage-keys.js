@@ -6,6 +6,8 @@
               field sends (Shift+Enter for a new line)
    m          merge into the suggested target (likely duplicates); Enter sends
    q          ask the submitter a question
+   x          select the idea for "Decline selected"
+   D          go to "Decline selected" (one reason for every selected idea)
    ?          show or hide this help
    Escape     close the open form
 
@@ -103,9 +105,17 @@
       var form = openForm(item, "duplicate");
       if (!form) return;
       var input = form.querySelector("input[name=duplicate_of]");
-      var target = (item || current()).getAttribute("data-suggested-target");
+      var target = form.closest("article.agenda-item").getAttribute("data-suggested-target");
       if (target && !input.value) input.value = target;
       (input.value ? form.querySelector("button[type=submit]") : input).focus();
+    },
+    x: function (item) {
+      var pick = item && item.querySelector('input[name=idea_ids]');
+      if (pick) pick.checked = !pick.checked;
+    },
+    D: function () {
+      var note = document.getElementById("batch-decline-note");
+      if (note) { note.scrollIntoView({ block: "center" }); note.focus(); }
     },
     q: function (item) {
       var form = openForm(item, "needs_info");
@@ -133,7 +143,7 @@
     }
     // Enter sends a decline reason or a question from its field (Shift+Enter: new line)
     if (event.key === "Enter" && !event.shiftKey && event.target.tagName === "TEXTAREA" &&
-        event.target.closest("form.decision-form")) {
+        event.target.closest("form.decision-form, form#batch-decline")) {
       event.preventDefault();
       event.target.form.requestSubmit();
       return;
