@@ -52,6 +52,27 @@ def _float(env: dict[str, str], name: str, default: float, low: float, high: flo
     return value
 
 
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _file(env: dict[str, str], name: str) -> Path | None:
+    raw = (env.get(name) or "").strip()
+    if raw == "":
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise ConfigError(f"{name}: no such file: {raw!r}")
+    return path
+
+
 def _url(env: dict[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -104,6 +125,10 @@ class Settings:
     argon2_profile: str = "production"
     #: how long /leaders figures are reused per process (LEADERS_CACHE_SECONDS)
     leaders_cache_seconds: int = 60
+    #: similar ideas by meaning (SIMILAR_SEMANTIC); off = lexical ranking only
+    similar_semantic: bool = True
+    #: the ONNX model file (SIMILAR_MODEL_PATH); None = the packaged one
+    similar_model_path: Path | None = None
     rate_limits: dict[str, int] = field(default_factory=dict)
     #: organisation settings set in the environment (key → value), which win
     #: over the admins' (see `ideas.org_settings`)
@@ -177,6 +202,8 @@ VARIABLES: tuple[str, ...] = (
     "TOUCHPOINT_ARGON2",
     "LEADERS_CACHE_SECONDS",
     "REDIS_SERVER_BIN",
+    "SIMILAR_SEMANTIC",
+    "SIMILAR_MODEL_PATH",
     *(var for var, *_rest in TUNABLE.values()),
     *(var for var, _default in RATE_LIMIT_DEFAULTS.values()),
     *(var for var, *_rest in WORKER_TUNING.values()),
@@ -285,6 +312,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         base_url=base_url.rstrip("/"),
         argon2_profile=profile,
         leaders_cache_seconds=_int(env, "LEADERS_CACHE_SECONDS", 60, 0, 3600),
+        similar_semantic=_bool(env, "SIMILAR_SEMANTIC", True),
+        similar_model_path=_file(env, "SIMILAR_MODEL_PATH"),
         rate_limits=rates,
         org_overrides=overrides,
         smtp_timeout=_float(env, "SMTP_TIMEOUT", 20.0, 0.1, 3600),

@@ -21,7 +21,7 @@ from ideas.tables import Event
 
 log = logging.getLogger("touchpoint.outbox")
 
-_pending: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+_pending: contextvars.ContextVar[list | None] = contextvars.ContextVar(
     "touchpoint_pending_events", default=None
 )
 
@@ -69,8 +69,17 @@ async def record_event(
     return event.id
 
 
+def record_job(function: str, *args: Any, job_id: str) -> None:
+    """Ask for an arq job to be enqueued after the commit, with the events (a
+    job that only reads committed state and that a periodic sweep re-creates
+    when it is lost, e.g. embedding a submitted idea)."""
+    pending = _pending.get()
+    if pending is not None:
+        pending.append((function, args, job_id))
+
+
 @contextmanager
-def collecting() -> Iterator[list[int]]:
+def collecting() -> Iterator[list]:
     """Collect the ids of events recorded inside the block."""
     events: list[int] = []
     token = _pending.set(events)
@@ -88,9 +97,14 @@ async def flush(events: list[int], redis_pool: Any | None) -> int:
     sent = 0
     for event_id in events:
         try:
+            if isinstance(event_id, tuple):
+                function, args, job_id = event_id
+                await redis_pool.enqueue_job(function, *args, _job_id=job_id)
+                sent += 1
+                continue
             await redis_pool.enqueue_job(DELIVER_EVENT, event_id, _job_id=job_id_for(event_id))
             sent += 1
         except Exception as exc:  # Redis down: the sweep will find the event
-            log.warning("enqueue of event %s failed (%s); the sweep will retry", event_id, exc)
+            log.warning("enqueue of %s failed (%s); the sweep will retry", event_id, exc)
             break
     return sent

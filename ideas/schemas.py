@@ -133,6 +133,9 @@ class HealthOut(BaseModel):
     oldest_undelivered_event_age_s: float | None = None
     #: worker jobs that failed (logged and counted by the workers), by job name
     failed_jobs: dict[str, int] | None = None
+    #: admins only: how similar ideas are ranked in this process ("semantic",
+    #: "lexical (model unavailable: ...)", or "not loaded yet")
+    similar_search: str | None = None
 
 
 SortName = Literal["top", "new", "trending", "discussed"]

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import re
 
-from ideas import clock, similarity
+from ideas import clock, similarity, vector_index
 from ideas.blind import IDEA_COLUMNS, IDEA_SQL_COLUMNS, blind_idea, blind_ideas
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
@@ -122,6 +122,7 @@ async def submit_idea(viewer: Viewer, data: IdeaIn) -> IdeaOut:
         # the submitter follows their own idea (new comments); one click stops it
         await Follow.insert(Follow(idea=idea.id, user=viewer.id)).run()
         await index_terms(idea.id, data.title, data.problem)
+        await vector_index.mark_for_embedding(idea.id, now)
     return await blind_idea(await idea_row(idea.id), viewer)
 
 
@@ -332,14 +333,58 @@ async def list_ideas(
     return Page[IdeaOut](items=await blind_ideas(rows, viewer), next_cursor=next_cursor)
 
 
-async def similar_ideas(
-    viewer: Viewer, title: str, text: str = "", limit: int = 5
-) -> list[IdeaOut]:
-    """Likely duplicates of a draft: at most `limit`, best first."""
+#: cosine (of centred MiniLM vectors) from which an idea is suggested as a
+#: likely duplicate; chosen by cross-validation in bench/similar_eval.py
+SEMANTIC_MIN_SCORE = 0.44
+#: the statuses never suggested
+_NOT_SUGGESTED = (DECLINED, DUPLICATE)
+
+
+async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tuple[int, float]]:
+    """``(idea id, score)`` of the likely duplicates of a draft, best first:
+    by meaning (sentence embeddings) when the model is available, else by
+    shared words. Declined and duplicate ideas are left out."""
     title = (title or "").strip()[:300]
     text = (text or "").strip()[:5000]
     if not title and not text:
         return []
+    found = await vector_index.search(title, text, 4 * limit + 10, SEMANTIC_MIN_SCORE)
+    if found is None:
+        return await _lexical_scores(title, text, limit)
+    if found:
+        ids = [i for i, _ in found]
+        closed = {
+            r["id"]
+            for r in await Idea.select(Idea.id)
+            .where(Idea.id.is_in(ids), Idea.status.is_in(list(_NOT_SUGGESTED)))
+            .run()
+        }
+        found = [(i, s) for i, s in found if i not in closed][:limit]
+    if len(found) < limit:
+        # ideas without a vector yet (submitted seconds ago, or before the
+        # model was installed) are still found by their words, after the rest
+        index = vector_index.get_index()
+        fresh = [
+            (i, s) for i, s in await _lexical_scores(title, text, 4 * limit) if not index.has(i)
+        ]
+        found += fresh[: limit - len(found)]
+    return found
+
+
+async def similar_ideas(
+    viewer: Viewer, title: str, text: str = "", limit: int = 5
+) -> list[IdeaOut]:
+    """Likely duplicates of a draft: at most `limit`, best first."""
+    ranked = await similar_scores(title, text, limit)
+    if not ranked:
+        return []
+    ids = [key for key, _score in ranked]
+    rows = {r["id"]: r for r in await Idea.select(*IDEA_COLUMNS).where(Idea.id.is_in(ids)).run()}
+    return await blind_ideas([rows[i] for i in ids if i in rows], viewer)
+
+
+async def _lexical_scores(title: str, text: str, limit: int) -> list[tuple[int, float]]:
+    """The fallback: shared words (ideas.similarity over the IdeaTerm index)."""
     query = similarity.query_terms(title, text)
     if not query:
         return []
@@ -387,14 +432,9 @@ async def similar_ideas(
     candidates: dict[int, dict[str, float]] = {}
     for r in term_rows:
         candidates.setdefault(r["idea"], {})[r["term"]] = r["weight"]
-    ranked = similarity.rank_terms(
+    return similarity.rank_terms(
         query, candidates.items(), doc_freq=doc_freq, total_docs=max(total, 1), limit=limit
     )
-    if not ranked:
-        return []
-    ids = [key for key, _score in ranked]
-    rows = {r["id"]: r for r in await Idea.select(*IDEA_COLUMNS).where(Idea.id.is_in(ids)).run()}
-    return await blind_ideas([rows[i] for i in ids if i in rows], viewer)
 
 
 # -- votes -------------------------------------------------------------------

@@ -11,6 +11,7 @@ from piccolo.columns import (
     JSON,
     UUID,
     Boolean,
+    Bytea,
     Date,
     ForeignKey,
     Integer,
@@ -122,6 +123,23 @@ class Follow(Table, tablename="idea_follow"):
     id = Serial(primary_key=True)
     idea = ForeignKey(references=Idea, null=False, index=True)
     user = ForeignKey(references=User, null=False, index=True)
+
+
+class IdeaVector(Table):
+    """Sentence embedding of an idea (ideas/embedding.py), one row an idea.
+
+    The row is written as ``pending`` in the transaction that submits or edits
+    the idea (the outbox of the embedding job); the worker then stores the
+    vector (int8, 384 bytes) with the model version it came from. Searches
+    read the rows changed since their last look (``updated_at``)."""
+
+    idea = ForeignKey(references=Idea, null=False, unique=True)
+    #: ideas.embedding.MODEL_VERSION of `vector`; "" while there is none
+    model = Varchar(length=80, default="")
+    vector = Bytea(null=True, default=None)
+    #: the idea's text changed since `vector` was computed
+    pending = Boolean(default=True, index=True)
+    updated_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
 class Vote(Table):

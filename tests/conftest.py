@@ -83,7 +83,7 @@ from ideas.config import reset_settings  # noqa: E402
 
 reset_settings()
 
-from ideas import db  # noqa: E402
+from ideas import db, vector_index  # noqa: E402
 from ideas.tables import User  # noqa: E402
 from tests.factories import Personas  # noqa: E402
 
@@ -149,6 +149,7 @@ async def clean_state(request, migrated, redis_client) -> AsyncIterator[None]:
     """Empty tables and Redis db before each test."""
     await truncate_all()
     await redis_client.flushdb()
+    vector_index.reset_index()  # the process's copy of the idea vectors
     yield
 
 

@@ -106,6 +106,14 @@ def _decide(w: World, role: str) -> dict[str, Any]:
     }
 
 
+def _merge_group(w: World, role: str) -> dict[str, Any]:
+    return {"target_id": w["dup_target"], "member_ids": [w["dup_target"], w["dup_member"]]}
+
+
+def _batch_decline(w: World, role: str) -> dict[str, Any]:
+    return {"idea_ids": [w["batch_decline"]], "note": "Not something customers asked for."}
+
+
 def _answer(w: World, role: str) -> dict[str, Any]:
     return {"answer": "Yes: every customer that sends us purchase orders."}
 
@@ -269,6 +277,9 @@ MATRIX: list[Row] = [
     R("GET", "/triage/sessions/{session_id:str}",                 LOGIN, 403,   403,   403,   200,   403,   403),
     R("POST", "/triage/sessions/{session_id:str}/ideas/{idea_id:str}/decision", LOGIN, 403, 403, 403, 303, 403, 403, ids={"idea_id": "review_form"}, form=_decide),
     R("POST", "/triage/sessions",                                 LOGIN, 403,   403,   403,   303,   403,   403, form=_session),
+    R("POST", "/triage/sessions/{session_id:str}/merge-group",    LOGIN, 403,   403,   403,   303,   403,   403, form=_merge_group),
+    R("GET", "/triage/ideas/{idea_id:str}/duplicates",            LOGIN, 403,   403,   403,   200,   403,   403),
+    R("POST", "/triage/sessions/{session_id:str}/batch-decline",  LOGIN, 403,   403,   403,   303,   403,   403, form=_batch_decline),
     R("GET", "/delivery",                                         LOGIN, 403,   403,   403,   200,   403,   403),
     R("GET", "/fragments/people",                                 LOGIN, 403,   403,   403,   200,   403,   403, query="q=er"),
     # -- leadership page --
@@ -371,6 +382,9 @@ async def build_world(personas) -> World:
         "propose_api": "Show the invoice total in the e-mail subject",
         "propose_form": "Let customers download a yearly invoice summary",
         "changes_form": "Email a receipt after every card payment",
+        "dup_target": "Let customers reset their portal password themselves",
+        "dup_member": "Self-service password reset link on the portal",
+        "batch_decline": "Print the invoice on pink paper",
     }
     ids = {key: await submit(alice, title=title) for key, title in titles.items()}
     bob_api = bob.api()

@@ -301,6 +301,8 @@ BAD_VALUES = {
     "TOUCHPOINT_SWEEP_EVERY_S": "61",
     "TOUCHPOINT_SWEEP_LIMIT": "x",
     "TOUCHPOINT_POLL_DELAY_S": "fast",
+    "SIMILAR_SEMANTIC": "maybe",
+    "SIMILAR_MODEL_PATH": "/nonexistent/model.onnx",
 }
 
 

@@ -556,6 +556,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_similar_reindex(args: argparse.Namespace) -> int:
+    """Embed every idea whose vector is missing, pending or from another model."""
+    _settings()
+    _migrate()
+
+    async def work() -> int:
+        from tqdm import tqdm
+
+        from ideas import embedding, vector_index
+
+        if await vector_index.load_embedder() is None:
+            raise Refused(f"the similarity model cannot load: {embedding.status()}")
+        todo = await vector_index.count_to_embed()
+        done = 0
+        with tqdm(total=todo, unit="idea", file=sys.stderr, disable=args.quiet) as bar:
+            while True:
+                stored = await vector_index.embed_pending(limit=500, progress=bar.update)
+                done += stored
+                if stored == 0:
+                    return done
+
+    done = _run_db(work)
+    from ideas import embedding
+
+    _say(f"{done} ideas embedded with {embedding.MODEL_VERSION}")
+    return 0
+
+
 # -- the parser ------------------------------------------------------------------
 
 
@@ -633,6 +661,24 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     demo.set_defaults(func=cmd_demo)
+
+    similar = sub.add_parser(
+        "similar",
+        help="similar-idea search: (re)build the idea vectors",
+        description="Similar-idea search by meaning (sentence embeddings).",
+    )
+    ssub = similar.add_subparsers(dest="similar_command", metavar="ACTION", required=True)
+    reindex = ssub.add_parser(
+        "reindex",
+        help="embed every idea that lacks a vector or has one from another model version",
+        description=(
+            "Embed, with a progress bar, every idea whose vector is missing, pending or "
+            "from another model version (the worker does the same for new and edited "
+            "ideas). Safe to run at any time and to interrupt."
+        ),
+    )
+    reindex.add_argument("--quiet", action="store_true", help="no progress bar")
+    reindex.set_defaults(func=cmd_similar_reindex)
 
     users = sub.add_parser(
         "users",

@@ -19,9 +19,10 @@ from typing import Any
 
 from arq import Retry
 
-from ideas import clock, mail, notify
+from ideas import clock, embedding, mail, notify, vector_index
 from ideas.config import WorkerTuning, get_settings
 from ideas.outbox import DELIVER_EVENT, job_id_for
+from ideas.vector_index import EMBED_JOB
 
 log = logging.getLogger("touchpoint.jobs")
 
@@ -126,6 +127,22 @@ async def deliver_event(ctx: dict, event_id: int) -> str:
         )
         line["mail_queued"] = await enqueue_mail(ctx["redis"], result.mail_ids)
         return result.outcome
+
+
+async def embed_ideas(ctx: dict, idea_ids: list[int]) -> str:
+    """Embed ideas just submitted or edited (ideas.vector_index)."""
+    async with job_line(ctx, EMBED_JOB, ideas=len(idea_ids)) as line:
+        line["embedded"] = await vector_index.embed_pending(limit=len(idea_ids), ids=idea_ids)
+        line["outcome"] = "ok" if line["embedded"] or embedding.status() == "ok" else "no model"
+        return line["outcome"]
+
+
+async def embed_sweep(ctx: dict) -> str:
+    """What the after-commit job missed, and vectors of another model version."""
+    async with job_line(ctx, "embed_sweep") as line:
+        line["embedded"] = await vector_index.embed_pending(limit=200)
+        line["outcome"] = "ok" if embedding.status() == "ok" else "no model"
+        return line["outcome"]
 
 
 async def send_pending_email(ctx: dict, notification_id: int) -> str:

@@ -6,7 +6,7 @@ from litestar import Request, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 
-from ideas import clock
+from ideas import clock, embedding
 from ideas.notify import JOB_STATS_KEY
 from ideas.schemas import HealthOut
 from ideas.tables import Event
@@ -53,6 +53,10 @@ async def health(request: Request) -> Response[HealthOut]:
         except Exception as exc:
             redis_state = f"error: {type(exc).__name__}"
     ok = database == "ok" and redis_state in ("ok", "not configured")
+    viewer = request.scope.get("user")
+    similar_search = None
+    if viewer is not None and getattr(viewer, "is_admin", False):
+        similar_search = similar_search_state()
     body = HealthOut(
         status="ok" if ok else "degraded",
         database=database,
@@ -60,8 +64,19 @@ async def health(request: Request) -> Response[HealthOut]:
         queue_depth=depth,
         oldest_undelivered_event_age_s=oldest_age,
         failed_jobs=failed,
+        similar_search=similar_search,
     )
     return Response(body, status_code=200 if database == "ok" else 503)
+
+
+def similar_search_state() -> str:
+    """How this process ranks similar ideas (admins see it on /health)."""
+    state = embedding.status()
+    if state == "ok":
+        return "semantic"
+    if state == "not loaded":
+        return "not loaded yet"
+    return f"lexical (model {state})"
 
 
 ROUTES = [health]

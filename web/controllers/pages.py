@@ -15,12 +15,20 @@ from pydantic import ValidationError
 
 from ideas import delivery, follows, inbox, leadership, people, roadmap, services
 from ideas.errors import DomainError, Invalid, RateLimited
+from ideas.lifecycle import ACCEPTED, IN_PROGRESS, SHIPPED
 from ideas.policy import OPEN_FOR_VOTES
 from ideas.schemas import IdeaIn
 from ideas.viewer import Viewer
 from web.app import client_address, limiter_of
 from web.auth import SESSION_COOKIE, SESSION_MAX_AGE, end_session, public, staff, start_session
 from web.errors import is_htmx
+
+#: a likely twin in one of these is already under way: say so on the form
+BEING_WORKED_ON = {
+    ACCEPTED: "Already being worked on: vote for it to hear when it ships.",
+    IN_PROGRESS: "Already being worked on: vote for it to hear when it ships.",
+    SHIPPED: "Already shipped.",
+}
 
 
 def safe_next(target: str | None) -> str:
@@ -334,9 +342,18 @@ class StaffPages(Controller):
         request: Request,
         viewer: NamedDependency[Viewer],
         title: Annotated[str, QueryParameter(max_length=300)] = "",
+        problem: Annotated[str, QueryParameter(max_length=5000)] = "",
     ) -> Template:
-        items = await services.similar_ideas(viewer, title) if len(title.strip()) >= 4 else []
-        return page(request, "_similar.html", similar=items, open_for_votes=OPEN_FOR_VOTES)
+        # the draft's title, and its problem once the form has one
+        enough = len(title.strip()) >= 4 or len(problem.strip()) >= 20
+        items = await services.similar_ideas(viewer, title, problem) if enough else []
+        return page(
+            request,
+            "_similar.html",
+            similar=items,
+            open_for_votes=OPEN_FOR_VOTES,
+            being_worked_on=BEING_WORKED_ON,
+        )
 
     @get("/ideas/{idea_id:str}")
     async def idea_page(

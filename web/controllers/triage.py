@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from ideas import clock, comments, reveal, services, triage
 from ideas.comments import CommentIn, CommentOut
+from ideas.duplicates import GROUP_MIN_SCORE
 from ideas.errors import DomainError, Invalid
 from ideas.schemas import LIMIT_MAX, IdeaOut, Page, Touchpoint
 from ideas.triage import (
@@ -31,6 +32,7 @@ from ideas.triage import (
 from ideas.viewer import Viewer
 from web.app import limiter_of
 from web.auth import admin, council, staff
+from web.controllers import duplicates as duplicate_pages
 from web.controllers.pages import form_errors, idea_oob, page, safe_next
 from web.errors import is_htmx
 
@@ -193,6 +195,8 @@ class TriagePages(Controller):
             sort=sort,
             touchpoint=touchpoint or "",
             error=error,
+            dup_groups=await duplicate_pages.queue_groups(result.items) if result else [],
+            dup_threshold=GROUP_MIN_SCORE,
         )
 
     async def _sessions_page(
@@ -262,6 +266,8 @@ class TriagePages(Controller):
             "departments": view.departments,
             "merge_targets": view.merge_targets,
             "outcome_labels": OUTCOME_LABELS,
+            "dup_threshold": GROUP_MIN_SCORE,
+            **await duplicate_pages.agenda_context(view.session),
         }
 
     @get("/sessions/{session_id:str}")

@@ -1,0 +1,331 @@
+"""Idea vectors: computed by the worker, kept in `idea_vector`, searched in memory.
+
+* :func:`mark_for_embedding` (in the submit or edit transaction) writes the
+  idea's row as ``pending`` and asks for an ``embed_ideas`` job after the
+  commit (``ideas.outbox.record_job``); the request never waits for the model.
+* :func:`embed_pending` (the worker's job and sweep, ``touchpoint similar
+  reindex``) embeds ideas whose row is pending, missing, or from another
+  model version, and stores the int8 vector with :data:`MODEL_VERSION`.
+* :class:`VectorIndex` is a process's copy of every current vector: an int8
+  matrix (384 bytes an idea: 38 MB at 100,000 ideas) searched exactly with
+  one int32 dot product per idea up to :data:`EXACT_UP_TO` ideas; above, the
+  sign bits of the vectors (48 bytes an idea) pick the :data:`PREFILTER`
+  nearest by Hamming distance first and only those are scored exactly
+  (bench/similar_scale.py: 2.8x faster at 100,000 ideas, 99.8 % of the
+  ideas above the suggestion threshold kept). Refreshed incrementally from
+  the rows changed since its last look (at most every :data:`REFRESH_SECONDS`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ideas import clock, embedding, outbox
+from ideas.db import write_transaction
+from ideas.tables import Idea, IdeaVector
+
+log = logging.getLogger("touchpoint.similar")
+
+EMBED_JOB = "embed_ideas"
+#: a search re-reads changed rows at most this often
+REFRESH_SECONDS = 2.0
+#: rows changed this long before the last look are read again (a transaction
+#: that committed late with an earlier timestamp is not missed)
+REFRESH_OVERLAP = dt.timedelta(minutes=2)
+#: ideas embedded per model call
+BATCH = 16
+#: exact search up to this many ideas; above, a sign-bit prefilter first
+EXACT_UP_TO = 20_000
+#: ideas the prefilter hands to the exact scoring
+PREFILTER = 2000
+_WORDS = embedding.DIM // 64
+
+# one thread runs the model in a process (see ideas.embedding)
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+
+
+async def in_model_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(_executor, fn, *args)
+
+
+async def load_embedder() -> embedding.Embedder | None:
+    """The process's embedder, loaded off the event loop on first use."""
+    if embedding.status() != "not loaded":
+        return embedding.get_embedder()
+    return await in_model_thread(embedding.get_embedder)
+
+
+# --------------------------------------------------------------------------- #
+# Writing vectors
+# --------------------------------------------------------------------------- #
+
+
+async def mark_for_embedding(idea_id: int, now: dt.datetime | None = None) -> None:
+    """Call inside the transaction that creates or edits an idea's text."""
+    now = now or clock.now()
+    await (
+        IdeaVector.insert(IdeaVector(idea=idea_id, pending=True, updated_at=now))
+        .on_conflict(
+            target=IdeaVector.idea,
+            action="DO UPDATE",
+            values=[IdeaVector.pending, IdeaVector.updated_at],
+        )
+        .run()
+    )
+    outbox.record_job(EMBED_JOB, [idea_id], job_id=f"embed:{idea_id}:{int(now.timestamp() * 1000)}")
+
+
+async def ideas_to_embed(limit: int, ids: Iterable[int] | None = None) -> list[dict]:
+    """Ideas whose vector is pending, missing, or from another model."""
+    where = ""
+    args: list[Any] = [embedding.MODEL_VERSION]
+    if ids is not None:
+        ids = [int(i) for i in ids]
+        if not ids:
+            return []
+        where = f" AND i.id IN ({', '.join('{}' for _ in ids)})"
+        args.extend(ids)
+    args.append(int(limit))
+    return await Idea.raw(
+        "SELECT i.id, i.title, i.problem, i.proposal FROM idea i "
+        "LEFT JOIN idea_vector v ON v.idea = i.id "
+        "WHERE (v.idea IS NULL OR v.pending OR v.model <> {} OR v.vector IS NULL)"
+        f"{where} ORDER BY i.id LIMIT {{}}",
+        *args,
+    ).run()
+
+
+async def count_to_embed() -> int:
+    rows = await Idea.raw(
+        "SELECT COUNT(*) AS n FROM idea i LEFT JOIN idea_vector v ON v.idea = i.id "
+        "WHERE (v.idea IS NULL OR v.pending OR v.model <> {} OR v.vector IS NULL)",
+        embedding.MODEL_VERSION,
+    ).run()
+    return int(rows[0]["n"])
+
+
+async def store_vectors(rows: list[dict], vectors: Any, now: dt.datetime | None = None) -> None:
+    now = now or clock.now()
+    async with write_transaction():
+        for row, vector in zip(rows, vectors, strict=True):
+            await (
+                IdeaVector.insert(
+                    IdeaVector(
+                        idea=row["id"],
+                        model=embedding.MODEL_VERSION,
+                        vector=embedding.to_bytes(vector),
+                        pending=False,
+                        updated_at=now,
+                    )
+                )
+                .on_conflict(
+                    target=IdeaVector.idea,
+                    action="DO UPDATE",
+                    values=[
+                        IdeaVector.model,
+                        IdeaVector.vector,
+                        IdeaVector.pending,
+                        IdeaVector.updated_at,
+                    ],
+                )
+                .run()
+            )
+
+
+async def embed_pending(
+    limit: int = 200,
+    ids: Iterable[int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Embed up to ``limit`` ideas that need it (only ``ids`` when given);
+    returns how many were stored, 0 when the model is unavailable."""
+    embedder = await load_embedder()
+    if embedder is None:
+        return 0
+    rows = await ideas_to_embed(limit, ids)
+    done = 0
+    for start in range(0, len(rows), BATCH):
+        part = rows[start : start + BATCH]
+        texts = [embedding.idea_text(r["title"], r["problem"], r["proposal"]) for r in part]
+        vectors = await in_model_thread(embedder.embed, texts)
+        await store_vectors(part, vectors)
+        if _index is not None:
+            _index.checked_at = 0.0  # this process sees its own writes at once
+        done += len(part)
+        if progress:
+            progress(len(part))
+    return done
+
+
+# --------------------------------------------------------------------------- #
+# Searching
+# --------------------------------------------------------------------------- #
+
+
+class VectorIndex:
+    """Every current idea vector of this process, as one int8 matrix."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self._np = np
+        self.matrix = np.zeros((0, embedding.DIM), dtype=np.int8)
+        self.bits = np.zeros((0, _WORDS), dtype=np.uint64)
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.size = 0
+        self.row_of: dict[int, int] = {}
+        self.seen_until: dt.datetime | None = None
+        self.checked_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def has(self, idea_id: int) -> bool:
+        return idea_id in self.row_of
+
+    def put(self, idea_id: int, vector: Any) -> None:
+        np = self._np
+        row = self.row_of.get(idea_id)
+        if row is None:
+            if self.size == len(self.matrix):
+                grown = max(1024, 2 * len(self.matrix))
+                matrix = np.zeros((grown, embedding.DIM), dtype=np.int8)
+                matrix[: self.size] = self.matrix[: self.size]
+                bits = np.zeros((grown, _WORDS), dtype=np.uint64)
+                bits[: self.size] = self.bits[: self.size]
+                ids = np.full(grown, -1, dtype=np.int64)
+                ids[: self.size] = self.ids[: self.size]
+                self.matrix, self.bits, self.ids = matrix, bits, ids
+            row = self.size
+            self.size += 1
+            self.row_of[idea_id] = row
+            self.ids[row] = idea_id
+        self.matrix[row] = vector
+        self.bits[row] = _sign_bits(np, vector)
+
+    def drop(self, idea_id: int) -> None:
+        row = self.row_of.pop(idea_id, None)
+        if row is None:
+            return
+        last = self.size - 1
+        if row != last:
+            moved = int(self.ids[last])
+            self.matrix[row] = self.matrix[last]
+            self.bits[row] = self.bits[last]
+            self.ids[row] = moved
+            self.row_of[moved] = row
+        self.ids[last] = -1
+        self.size = last
+
+    def search(self, query: Any, limit: int, min_score: float = -1.0) -> list[tuple[int, float]]:
+        """``(idea id, cosine)`` of the best ``limit`` ideas scoring at least
+        ``min_score``, best first (ties: the lower id first)."""
+        np = self._np
+        if self.size == 0 or limit <= 0:
+            return []
+        quantized = embedding.quantize(query)
+        q = quantized.astype(np.int32)
+        if self.size > EXACT_UP_TO:
+            far = np.bitwise_count(self.bits[: self.size] ^ _sign_bits(np, quantized))
+            rows = np.argpartition(far.sum(axis=1, dtype=np.uint16), PREFILTER)[:PREFILTER]
+            scores = self.matrix[rows].astype(np.int32) @ q
+        else:
+            rows = np.arange(self.size)
+            scores = np.einsum("ij,j->i", self.matrix[: self.size], q)
+        k = min(limit, len(rows))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+        scale = float(embedding.SCALE**2)
+        found = [(int(self.ids[rows[r]]), float(scores[r]) / scale) for r in top]
+        found = [(i, round(s, 4)) for i, s in found if s >= min_score]
+        found.sort(key=lambda pair: (-pair[1], pair[0]))
+        return found
+
+    async def _lost_rows(self, changed: list[dict]) -> bool:
+        """Does the table hold fewer current vectors than this copy will?"""
+        rows = await IdeaVector.raw(
+            "SELECT COUNT(*) AS n FROM idea_vector WHERE model = {} AND vector IS NOT NULL",
+            embedding.MODEL_VERSION,
+        ).run()
+        known = set(self.row_of)
+        for r in changed:
+            if r["model"] == embedding.MODEL_VERSION and r["vector"]:
+                known.add(int(r["idea"]))
+            else:
+                known.discard(int(r["idea"]))
+        return int(rows[0]["n"]) != len(known)
+
+    async def refresh(self, force: bool = False) -> None:
+        """Read the rows changed since the last look (all of them the first
+        time), at most every :data:`REFRESH_SECONDS` unless ``force``."""
+        if not force and time.monotonic() - self.checked_at < REFRESH_SECONDS:
+            return
+        async with self._lock:
+            if not force and time.monotonic() - self.checked_at < REFRESH_SECONDS:
+                return
+            started = time.monotonic()
+            query = IdeaVector.select(
+                IdeaVector.idea, IdeaVector.model, IdeaVector.vector, IdeaVector.updated_at
+            )
+            if self.seen_until is not None:
+                query = query.where(IdeaVector.updated_at >= self.seen_until - REFRESH_OVERLAP)
+            rows = await query.run()
+            if self.seen_until is not None and await self._lost_rows(rows):
+                # rows went away (ideas deleted, a database rebuilt): read all
+                self.__init__()
+                rows = await IdeaVector.select(
+                    IdeaVector.idea, IdeaVector.model, IdeaVector.vector, IdeaVector.updated_at
+                ).run()
+            latest = self.seen_until
+            for r in rows:
+                raw = r["vector"]
+                if r["model"] == embedding.MODEL_VERSION and raw:
+                    self.put(int(r["idea"]), embedding.from_bytes(bytes(raw)))
+                else:
+                    self.drop(int(r["idea"]))
+                stamp = r["updated_at"]
+                if latest is None or stamp > latest:
+                    latest = stamp
+            self.seen_until = latest
+            self.checked_at = started
+
+
+def _sign_bits(np: Any, vector: Any) -> Any:
+    """The signs of a vector's components, packed into 64-bit words."""
+    return np.packbits(np.asarray(vector) > 0, axis=-1).view(np.uint64)
+
+
+_index: VectorIndex | None = None
+
+
+def get_index() -> VectorIndex:
+    global _index
+    if _index is None:
+        _index = VectorIndex()
+    return _index
+
+
+def reset_index() -> None:
+    """Forget the cached matrix (tests that rebuild the database)."""
+    global _index
+    _index = None
+
+
+async def search(
+    title: str, text: str, limit: int, min_score: float
+) -> list[tuple[int, float]] | None:
+    """Ideas closest in meaning to a draft, or ``None`` when the model is
+    unavailable (the caller ranks lexically)."""
+    embedder = await load_embedder()
+    if embedder is None:
+        return None
+    vector = await in_model_thread(embedder.embed_one, embedding.idea_text(title, text))
+    index = get_index()
+    await index.refresh()
+    return index.search(vector, limit, min_score)

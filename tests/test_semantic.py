@@ -1,0 +1,263 @@
+"""Similar ideas by meaning: the pinned model, vectors written by the worker
+through the outbox, the in-process index, the lexical fallback, the reindex
+command, and the evaluation set's own rule.
+
+The model loads once per test session (ideas.embedding keeps one per process).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import similar_eval
+from ideas import embedding, services, vector_index
+from ideas.config import ConfigError, load_settings
+from ideas.lifecycle import DECLINED
+from ideas.schemas import IdeaIn
+from ideas.tables import Idea, IdeaVector
+from tests.notify_helpers import drain, submit
+from tests.test_cli import touchpoint
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    model = embedding.get_embedder()
+    assert model is not None, embedding.status()
+    return model
+
+
+def _idea(title: str, problem: str, proposal: str = "Let us fix it this quarter.") -> IdeaIn:
+    return IdeaIn(title=title, problem=problem, proposal=proposal, touchpoint="support")
+
+
+PASSWORD_IDEA = (
+    "Self-service password reset for the customer portal",
+    "Portal users who forget their password have no reset link; they call support.",
+)
+OTHERS = (
+    ("Separate delivery address at checkout", "Checkout uses the billing address for delivery."),
+    ("Dark mode", "A few users have asked for dark mode in app reviews."),
+    ("Publish prices on the website", "Our pricing page says 'contact us' for every plan."),
+)
+PARAPHRASE = "Let customers reset their own password without calling us"
+
+
+# -- the model ---------------------------------------------------------------------------
+
+
+def test_the_model_file_must_match_its_pinned_sha256(tmp_path: Path):
+    fake = tmp_path / "model.onnx"
+    fake.write_bytes(b"not the model")
+    with pytest.raises(embedding.ModelUnavailable, match="sha256"):
+        embedding.Embedder(fake)
+    with pytest.raises(embedding.ModelUnavailable, match="not found"):
+        embedding.Embedder(tmp_path / "missing.onnx")
+    assert embedding.sha256_of(embedding.default_model_path()) == embedding.MODEL_SHA256
+
+
+def test_a_paraphrase_is_close_and_an_unrelated_idea_is_not(embedder):
+    vectors = embedder.embed(
+        [
+            embedding.idea_text(*PASSWORD_IDEA),
+            PARAPHRASE,
+            "Free coffee for visitors waiting at reception",
+        ]
+    )
+    assert vectors.shape == (3, embedding.DIM)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    near = float(vectors[0] @ vectors[1])
+    far = float(vectors[0] @ vectors[2])
+    assert near >= services.SEMANTIC_MIN_SCORE > far
+    # stored as int8: the cosine survives within 0.02
+    a, b = (embedding.quantize(v).astype(np.int32) for v in vectors[:2])
+    assert abs(float(a @ b) / embedding.SCALE**2 - near) < 0.02
+    assert embedding.from_bytes(embedding.to_bytes(vectors[0])).shape == (embedding.DIM,)
+    with pytest.raises(ValueError):
+        embedding.from_bytes(b"short")
+
+
+def test_the_index_keeps_one_row_per_idea_and_ranks_exactly():
+    index = vector_index.VectorIndex()
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((3000, embedding.DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    for i, v in enumerate(vectors):
+        index.put(i + 1, embedding.quantize(v))
+    index.put(5, embedding.quantize(vectors[0]))  # re-embedded: replaced, not added
+    index.drop(7)
+    index.drop(12345)  # unknown: nothing happens
+    assert len(index) == 2999 and not index.has(7) and index.has(3000)
+    found = index.search(vectors[0], 3)
+    assert [i for i, _ in found[:2]] == [1, 5] and found[0][1] > 0.98
+    assert 7 not in [i for i, _ in index.search(vectors[6], 5)]
+    assert index.search(vectors[0], 3, min_score=0.99) == found[:2]
+    # the same order as exact float cosines over the rows it holds
+    query = vectors[1]
+    held = [i for i in range(1, 3001) if i not in (5, 7)]
+    exact = sorted(held, key=lambda i: -float(vectors[i - 1] @ query))[:4]
+    got = [i for i, _ in index.search(query, 4)]
+    assert got[0] == exact[0] == 2 and len(got) == 4
+
+
+# -- written by the worker, through the outbox ----------------------------------------------
+
+
+async def test_a_submitted_idea_is_embedded_by_the_worker_not_the_request(
+    personas, redis_client, embedder
+):
+    alice = await personas.get("alice_support")
+    idea_id = int(await submit(alice, title=PASSWORD_IDEA[0], problem=PASSWORD_IDEA[1]))
+    row = await IdeaVector.select().where(IdeaVector.idea == idea_id).first().run()
+    assert row["pending"] and row["vector"] is None  # the request did not wait
+    assert await redis_client.keys(f"arq:job:embed:{idea_id}:*")  # enqueued after commit
+    await drain()
+    row = await IdeaVector.select().where(IdeaVector.idea == idea_id).first().run()
+    assert not row["pending"] and row["model"] == embedding.MODEL_VERSION
+    assert len(bytes(row["vector"])) == embedding.DIM
+    found = await services.similar_scores(PARAPHRASE)
+    assert [i for i, _ in found] == [idea_id]
+
+
+async def test_similar_finds_a_paraphrase_and_leaves_out_declined_ideas(personas, embedder):
+    alice = (await personas.get("alice_support")).viewer
+    target = await services.submit_idea(alice, _idea(*PASSWORD_IDEA))
+    others = [await services.submit_idea(alice, _idea(*o)) for o in OTHERS]
+    assert await vector_index.embed_pending() == 4
+    assert await vector_index.embed_pending() == 0  # nothing left to do
+    found = await services.similar_ideas(alice, PARAPHRASE)
+    assert [i.id for i in found] == [target.id]
+    assert await services.similar_ideas(alice, "Free coffee for visitors at reception") == []
+    # a second copy, declined: never suggested
+    await Idea.update({Idea.status: DECLINED}).where(Idea.id == int(target.id)).run()
+    assert await services.similar_ideas(alice, PARAPHRASE) == []
+    assert len(others) == 3
+
+
+async def test_an_idea_not_embedded_yet_is_still_found_by_its_words(personas, embedder):
+    alice = (await personas.get("alice_support")).viewer
+    old = await services.submit_idea(alice, _idea(*PASSWORD_IDEA))
+    await vector_index.embed_pending()
+    fresh = await services.submit_idea(
+        alice, _idea("Portal password reset link", "Nobody can reset it alone.")
+    )
+    found = [i.id for i in await services.similar_ideas(alice, "password reset for the portal")]
+    assert found[0] == old.id and fresh.id in found
+
+
+async def test_a_vector_of_another_model_version_is_redone(personas, embedder):
+    alice = (await personas.get("alice_support")).viewer
+    idea = await services.submit_idea(alice, _idea(*PASSWORD_IDEA))
+    await vector_index.embed_pending()
+    await (
+        IdeaVector.update({IdeaVector.model: "some-older-model"})
+        .where(IdeaVector.idea == int(idea.id))
+        .run()
+    )
+    assert await vector_index.count_to_embed() == 1
+    assert await vector_index.embed_pending() == 1
+    assert await vector_index.count_to_embed() == 0
+
+
+async def test_reindex_embeds_what_lacks_a_vector(personas, embedder):
+    alice = (await personas.get("alice_support")).viewer
+    for title, problem in (PASSWORD_IDEA, *OTHERS):
+        await services.submit_idea(alice, _idea(title, problem))
+    await IdeaVector.delete(force=True).run()  # as before the upgrade: no vectors at all
+    run = await touchpoint("similar", "reindex")
+    assert run.code == 0, run.err
+    assert f"4 ideas embedded with {embedding.MODEL_VERSION}" in run.out
+    assert "4/4" in run.err  # the progress bar
+    assert await vector_index.count_to_embed() == 0
+    again = await touchpoint("similar", "reindex", "--quiet")
+    assert again.code == 0 and "0 ideas embedded" in again.out
+
+
+# -- the fallback ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def model_unavailable(monkeypatch, embedder):
+    monkeypatch.setattr(embedding, "_embedder", None)
+    monkeypatch.setattr(embedding, "_error", "model file /x has sha256 0000..., expected 8199...")
+    monkeypatch.setattr(embedding, "_loaded", True)
+
+
+async def test_without_the_model_similar_ranks_by_words_and_health_tells_admins(
+    personas, client, model_unavailable
+):
+    alice = await personas.get("alice_support")
+    adam = await personas.get("adam_admin")
+    twin = await submit(alice, title="Print the PO number on every invoice")
+    found = await services.similar_ideas(alice.viewer, "PO number missing on invoices")
+    assert [i.id for i in found] == [twin]
+    assert await vector_index.embed_pending() == 0
+    health = (await (await adam.browser()).get("/health")).json()
+    assert health["similar_search"].startswith("lexical (model unavailable: ")
+    assert (await (await alice.browser()).get("/health")).json()["similar_search"] is None
+    assert (await client.get("/health")).json()["similar_search"] is None
+
+
+async def test_health_says_semantic_when_the_model_is_loaded(personas, embedder):
+    adam = await personas.get("adam_admin")
+    browser = await adam.browser()
+    assert (await browser.get("/health")).json()["similar_search"] == "semantic"
+
+
+def test_bad_settings_name_the_variable(tmp_path: Path):
+    with pytest.raises(ConfigError, match="SIMILAR_SEMANTIC"):
+        load_settings({"DATA_DIR": str(tmp_path), "SIMILAR_SEMANTIC": "maybe"})
+    with pytest.raises(ConfigError, match="SIMILAR_MODEL_PATH"):
+        load_settings({"DATA_DIR": str(tmp_path), "SIMILAR_MODEL_PATH": str(tmp_path / "no")})
+    settings = load_settings({"DATA_DIR": str(tmp_path), "SIMILAR_SEMANTIC": "off"})
+    assert settings.similar_semantic is False and settings.similar_model_path is None
+
+
+# -- the evaluation set ---------------------------------------------------------------------
+
+
+def test_the_evaluation_set_keeps_its_own_rule():
+    ideas = similar_eval.load_jsonl(next(p for p in similar_eval.IDEAS if p.exists()))
+    drafts = similar_eval.load_jsonl(similar_eval.DRAFTS)
+    targets = similar_eval.check_set(drafts, ideas)  # exits on a draft sharing > half
+    assert sum(t is not None for t in targets) >= 60
+    assert sum(t is None for t in targets) >= 20
+    # the rule can fail: a draft copying its original is refused
+    copy = dict(drafts[0], title=ideas[targets[0]]["title"], text=ideas[targets[0]]["problem"])
+    with pytest.raises(SystemExit):
+        similar_eval.check_set([copy], ideas)
+    assert json.loads(similar_eval.DRAFTS.read_text().splitlines()[0])["target"]
+
+
+# -- "vote instead" on the submit form ----------------------------------------------------
+
+
+async def test_the_form_offers_a_vote_and_says_when_a_twin_is_under_way(personas, embedder):
+    dan = await personas.get("dan_sales")
+    alice = await personas.get("alice_support")
+    open_twin = await submit(dan, title=PASSWORD_IDEA[0], problem=PASSWORD_IDEA[1])
+    shipped = await submit(
+        dan,
+        title="Customers reset portal passwords themselves",
+        problem="A reset link on the portal sign-in page, so nobody calls support for it.",
+    )
+    await Idea.update({Idea.status: "accepted"}).where(Idea.id == int(shipped)).run()
+    await vector_index.embed_pending()
+    browser = await alice.browser()
+    form = await browser.get("/ideas/new")
+    assert 'hx-include="#problem"' in form.text and 'hx-include="#title"' in form.text
+    r = await browser.htmx_get(
+        "/fragments/similar?title=Reset+my+own+password&problem="
+        "I+could+not+get+back+into+the+portal+and+had+to+phone+someone.",
+        target="similar",
+    )
+    assert r.status_code == 200
+    assert f'hx-post="/ideas/{open_twin}/vote"' in r.text
+    assert f'href="/ideas/{shipped}"' in r.text
+    assert r.text.count("Already being worked on") == 1
+    # nothing about who submitted them
+    for text in dan.identity_strings():
+        assert text not in r.text
