@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, StringConstraints
 
-from ideas import clock
+from ideas import clock, vector_index
 from ideas.blind import author_label, blind_idea, submitter_ids
 from ideas.comments import BODY_MAX, COMMENT_EDIT_MINUTES, CommentOut
 from ideas.db import write_transaction
@@ -71,6 +71,9 @@ async def edit_idea(viewer: Viewer, idea_id: int, data: IdeaEdit, now=None) -> I
                 changes.get("title", current["title"]),
                 changes.get("problem", current["problem"]),
             )
+        if changes.keys() & {"title", "problem", "proposal"}:
+            # embedded again by the worker, like a new submission
+            await vector_index.mark_for_embedding(idea_id, now)
     return await blind_idea(await idea_row(idea_id), viewer)
 
 
