@@ -64,6 +64,15 @@ class Settings:
     leaders_cache_seconds: int = 60
     rate_limits: dict[str, int] = field(default_factory=dict)
     env_overrides: frozenset[str] = frozenset()
+    #: new ideas and submitter comments reach anyone else (channels, webhooks
+    #: too) at the next multiple of this many minutes, UTC (PUBLISH_DELAY_MINUTES)
+    publish_delay_minutes: int = 60
+    #: hosts and networks webhooks may reach although private (WEBHOOK_ALLOWED_HOSTS)
+    webhook_allowed_hosts: tuple[str, ...] = ()
+    #: the Slack app: request signing secret, bot token, Web API base URL
+    slack_signing_secret: str | None = None
+    slack_bot_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
 
     @property
     def is_postgres(self) -> bool:
@@ -124,6 +133,37 @@ def database_url_from(env: dict[str, str]) -> str:
     return url or f"sqlite:///{data_dir_from(env) / 'touchpoint.sqlite3'}"
 
 
+def _allowed_hosts(env: dict[str, str]) -> tuple[str, ...]:
+    """WEBHOOK_ALLOWED_HOSTS: comma-separated host names, addresses or networks."""
+    import ipaddress
+
+    out = []
+    for raw in (env.get("WEBHOOK_ALLOWED_HOSTS") or "").split(","):
+        item = raw.strip().lower()
+        if not item:
+            continue
+        if "/" in item or item.replace(".", "").isdigit() or ":" in item:
+            try:
+                ipaddress.ip_network(item.strip("[]"), strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"WEBHOOK_ALLOWED_HOSTS: {raw.strip()!r} is neither a host name nor a network"
+                ) from None
+        elif not all(part and part.replace("-", "").isalnum() for part in item.split(".")):
+            raise ConfigError(f"WEBHOOK_ALLOWED_HOSTS: {raw.strip()!r} is not a host name")
+        out.append(item.strip("[]"))
+    return tuple(out)
+
+
+def _slack_api_url(env: dict[str, str]) -> str:
+    url = _url(env, "SLACK_API_URL", ("http", "https")) or "https://slack.com/api/"
+    if not url.endswith("/"):
+        raise ConfigError(
+            f"SLACK_API_URL: must end with '/', e.g. https://slack.com/api/, got {url!r}"
+        )
+    return url
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read and check the environment; raises ConfigError on a bad value."""
     env = dict(os.environ if env is None else env)
@@ -156,6 +196,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         base_url=base_url.rstrip("/"),
         argon2_profile=profile,
         leaders_cache_seconds=_int(env, "LEADERS_CACHE_SECONDS", 60, 0, 3600),
+        publish_delay_minutes=_int(env, "PUBLISH_DELAY_MINUTES", 60, 0, 1440),
+        webhook_allowed_hosts=_allowed_hosts(env),
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+        slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+        slack_api_url=_slack_api_url(env),
         rate_limits=rates,
         env_overrides=overrides,
         **tunables,

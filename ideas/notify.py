@@ -58,6 +58,7 @@ KINDS: dict[str, str] = {
     "council_sla": "Ideas past the triage SLA (council)",
     "identity_revealed": "An admin revealed that you submitted an idea",
     "weekly_digest": "Your weekly digest",
+    "webhook_disabled": "An outgoing webhook or chat channel was switched off (admins)",
 }
 
 #: kinds whose e-mail a person may switch off (the digest has its own switch;
@@ -77,6 +78,7 @@ SUBJECTS: dict[str, str] = {
     "council_sla": "Ideas past the triage SLA",
     "identity_revealed": "Who submitted your idea was revealed",
     "weekly_digest": "Your week in Touchpoint",
+    "webhook_disabled": "A webhook was switched off",
 }
 
 #: Redis hash where workers count job outcomes, "<job>:<outcome>" → n (/health)

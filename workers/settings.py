@@ -48,6 +48,9 @@ def functions() -> list:
     return [
         func(tasks.deliver_event, name=DELIVER_EVENT, max_tries=t.job_max_tries),
         func(tasks.send_pending_email, name=tasks.SEND_MAIL, max_tries=t.mail_max_tries),
+        # retries are new jobs (workers.tasks.deliver_webhook); a second try of
+        # the same job happens only after a crash (kill -9)
+        func(tasks.deliver_webhook, name=tasks.DELIVER_WEBHOOK, max_tries=3),
     ]
 
 
@@ -58,6 +61,7 @@ def cron_jobs() -> list:
     schedule = set(range(0, 60, SCHEDULE_EVERY_MIN))
     return [
         cron(tasks.sweep_outbox, second=sweep_seconds, run_at_startup=True, max_tries=1),
+        cron(tasks.webhook_sweep, second=sweep_seconds, run_at_startup=True, max_tries=1),
         cron(tasks.sla_reminders, minute=schedule, run_at_startup=True),
         cron(tasks.action_reminders, minute=schedule, run_at_startup=True),
         cron(tasks.weekly_digest, minute=schedule, run_at_startup=True),

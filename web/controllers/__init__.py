@@ -11,6 +11,7 @@ from web.controllers import (
     notifications,
     pages,
     triage,
+    webhooks,
 )
 
 ROUTE_HANDLERS = [
@@ -23,4 +24,5 @@ ROUTE_HANDLERS = [
     *notifications.ROUTES,
     *leaders.ROUTES,
     *admin.ROUTES,
+    *webhooks.ROUTES,
 ]
