@@ -165,6 +165,50 @@ async def test_bad_webhook_is_refused_naming_the_field(personas, nothing_allowed
     assert await WebhookEndpoint.count().run() == 0
 
 
+async def test_admin_page_connects_shows_the_secret_once_rotates_and_sends_again(
+    personas, loopback_allowed, receiver, redis_client
+):
+    admin = await personas.get("adam_admin")
+    web = await admin.browser()
+    r = await web.form(
+        "/admin/webhooks",
+        {"kind": "webhook", "url": receiver.url("/ok"), "event:idea.status_changed": "on"},
+    )
+    assert r.status_code == 200, r.text
+    secret = re.search(r"data-secret>(whsec_[^<]+)<", r.text).group(1)
+    endpoint = (await webhooks.list_endpoints(admin.viewer))[0]
+    assert endpoint.events == ["idea.status_changed"]
+    page = await web.get(f"/admin/webhooks/{endpoint.id}")
+    assert page.status_code == 200 and secret not in page.text
+    assert secret not in (await web.get("/admin/webhooks")).text
+
+    rotated = await web.form(f"/admin/webhooks/{endpoint.id}/rotate", {})
+    new_secret = re.search(r"data-secret>(whsec_[^<]+)<", rotated.text).group(1)
+    assert new_secret != secret
+
+    bad = await web.form("/admin/webhooks", {"kind": "webhook", "url": "http://10.0.0.1/x"})
+    assert bad.status_code == 422 and "not a public address" in bad.text
+
+    alice = await personas.get("alice_support")
+    idea = await submit(alice)
+    bob, session = await open_session(personas)
+    events = await Event.select(Event.id).where(Event.idea == int(idea)).run()
+    [delivery] = await webhooks.plan_event(events[-1]["id"])
+    assert (await webhooks.attempt_delivery(delivery, t=FAST)).outcome == "delivered"
+    page = await web.get(f"/admin/webhooks/{endpoint.id}")
+    assert f"/admin/webhooks/deliveries/{delivery}/again" in page.text
+    again = await web.form(f"/admin/webhooks/deliveries/{delivery}/again", {})
+    assert again.status_code == 303
+    assert await redis_client.exists(f"arq:job:webhook:{delivery}:1:again")
+    assert (await webhooks.attempt_delivery(delivery, t=FAST)).outcome == "delivered"
+    ids = [r.message_id for r in receiver.at("/ok")]
+    assert len(ids) == 2 and ids[0] == ids[1]
+
+    off = await web.form(f"/admin/webhooks/{endpoint.id}/active", {"active": "off"})
+    assert off.status_code == 303
+    assert (await webhooks.get_endpoint(admin.viewer, endpoint.id)).active is False
+
+
 # -- delivery through the worker -----------------------------------------------------------------
 
 
@@ -474,3 +518,53 @@ async def test_a_submitters_answer_reaches_webhooks_at_the_next_boundary(
     assert row["due_at"] == dt.datetime(2026, 3, 4, 11, 0, tzinfo=dt.UTC)
     assert json.loads(row["payload"])["timestamp"] == "2026-03-04T11:00:00+00:00"
     assert "10:17" not in row["payload"]
+
+
+# -- a worker killed mid-delivery ----------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
+async def test_worker_killed_mid_delivery_delivers_each_message_under_one_id(
+    personas, loopback_allowed, receiver, tmp_path
+):
+    from tests.test_reliability import WorkerProcess, eventually
+
+    admin = await personas.get("adam_admin")
+    made = await connect(admin, receiver.url("/slow"), ["idea.status_changed"])
+    receiver.secrets["/slow"] = made["secret"]
+    alice = await personas.get("alice_support")
+    idea = await submit(alice)
+    bob, session = await open_session(personas)
+    await decide(bob, idea, session, "decline", note="Not this year, sorry.")
+
+    env = {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "TOUCHPOINT_WEBHOOK_TIMEOUT_S": "2"}
+    started = []
+    try:
+        first = WorkerProcess(tmp_path / "worker-1.log", **env).start()
+        started.append(first)
+
+        async def arrived() -> bool:
+            return receiver.arrived.is_set()
+
+        await eventually(arrived, what="a delivery to reach the receiver", worker=first)
+        first.kill()  # mid-delivery: the receiver holds the answer
+        receiver.release.set()
+        second = WorkerProcess(tmp_path / "worker-2.log", **env).start()
+        started.append(second)
+
+        async def all_delivered() -> bool:
+            states = await WebhookDelivery.select(WebhookDelivery.state).run()
+            return len(states) == 2 and all(s["state"] == "delivered" for s in states)
+
+        await eventually(all_delivered, within=90, what="every delivery", worker=second)
+    finally:
+        for w in started:
+            w.stop()
+    rows = await WebhookDelivery.select(WebhookDelivery.message_id, WebhookDelivery.payload).run()
+    sent = {r["message_id"]: r["payload"].encode() for r in rows}
+    got = receiver.at("/slow")
+    assert all(r.verified for r in got)
+    assert {r.message_id for r in got} == set(sent), "a delivery arrived under another id"
+    assert all(r.body == sent[r.message_id] for r in got)
+    assert len(got) > len(sent), "the killed attempt was to be sent again"
