@@ -222,6 +222,10 @@ MATRIX: list[Row] = [
     R("GET", "/schema/openapi.yaml",                              200,   200,   200,   200,   200,   200,   200),
     R("GET", "/schema/openapi.yml",                               200,   200,   200,   200,   200,   200,   200),
     R("GET", "/schema/{path:str}",                                404,   404,   404,   404,   404,   404,   404),
+    # -- Slack's requests: signed by Slack or refused, whoever the caller --
+    R("POST", "/integrations/slack/commands",                     401,   401,   401,   401,   401,   401,   401, form=fixed(command="/idea", user_id="U1")),
+    R("POST", "/integrations/slack/interactions",                 401,   401,   401,   401,   401,   401,   401, form=fixed(payload="{}")),
+    R("POST", "/integrations/slack/events",                       401,   401,   401,   401,   401,   401,   401, json=fixed(type="url_verification", challenge="x")),
     # -- staff pages and fragments --
     R("GET", "/",                                                 LOGIN, 200,   200,   200,   200,   200,   200),
     R("GET", "/ideas/new",                                        LOGIN, 200,   200,   200,   200,   200,   200),

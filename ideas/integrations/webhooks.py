@@ -260,6 +260,8 @@ async def create_endpoint(
             raise Invalid("channel", "give the Slack channel id, e.g. C0123456789")
     else:
         url = _check_url(url)
+    if kind != "webhook" and not events:
+        events = list(CHAT_EVENTS)
     events = _check_events(events, kind)
     secret = new_secret() if kind == "webhook" else ""
     async with write_transaction():

@@ -10,6 +10,7 @@ from web.controllers import (
     leaders,
     notifications,
     pages,
+    slack,
     triage,
     webhooks,
 )
@@ -25,4 +26,5 @@ ROUTE_HANDLERS = [
     *leaders.ROUTES,
     *admin.ROUTES,
     *webhooks.ROUTES,
+    *slack.ROUTES,
 ]
