@@ -568,3 +568,75 @@ async def test_worker_killed_mid_delivery_delivers_each_message_under_one_id(
     assert {r.message_id for r in got} == set(sent), "a delivery arrived under another id"
     assert all(r.body == sent[r.message_id] for r in got)
     assert len(got) > len(sent), "the killed attempt was to be sent again"
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"WEBHOOK_ALLOWED_HOSTS": "hooks.internal, not a host"}, "WEBHOOK_ALLOWED_HOSTS"),
+        ({"WEBHOOK_ALLOWED_HOSTS": "10.0.0.300/8"}, "WEBHOOK_ALLOWED_HOSTS"),
+        ({"SLACK_API_URL": "ftp://slack.example.com/api/"}, "SLACK_API_URL"),
+        ({"SLACK_API_URL": "https://slack.example.com/api"}, "SLACK_API_URL"),
+        ({"PUBLISH_DELAY_MINUTES": "soon"}, "PUBLISH_DELAY_MINUTES"),
+        ({"PUBLISH_DELAY_MINUTES": "1441"}, "PUBLISH_DELAY_MINUTES"),
+    ],
+)
+def test_bad_integration_settings_name_the_variable(tmp_path, env, variable):
+    from ideas.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match=variable):
+        load_settings({"TOUCHPOINT_DATA_DIR": str(tmp_path), **env})
+
+
+def test_integration_settings_are_read(tmp_path):
+    from ideas.config import load_settings
+
+    settings = load_settings(
+        {
+            "TOUCHPOINT_DATA_DIR": str(tmp_path),
+            "WEBHOOK_ALLOWED_HOSTS": "Hooks.Internal, 10.20.0.0/16, ::1",
+            "SLACK_SIGNING_SECRET": "abc",
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_API_URL": "http://127.0.0.1:9999/api/",
+            "PUBLISH_DELAY_MINUTES": "0",
+        }
+    )
+    assert settings.webhook_allowed_hosts == ("hooks.internal", "10.20.0.0/16", "::1")
+    assert (settings.slack_signing_secret, settings.slack_bot_token) == ("abc", "xoxb-1")
+    assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
+    assert settings.publish_delay_minutes == 0
+    defaults = load_settings({"TOUCHPOINT_DATA_DIR": str(tmp_path)})
+    assert defaults.publish_delay_minutes == 60 and defaults.webhook_allowed_hosts == ()
+    assert defaults.slack_api_url == "https://slack.com/api/" and defaults.slack_bot_token is None
+
+
+def test_release_boundaries_are_multiples_of_the_delay_from_midnight_utc():
+    at = dt.datetime(2026, 3, 4, 10, 17, 23, tzinfo=dt.UTC)
+    hour, quarter = dt.timedelta(minutes=60), dt.timedelta(minutes=15)
+    assert webhooks.release_at(at, hour) == dt.datetime(2026, 3, 4, 11, tzinfo=dt.UTC)
+    assert webhooks.release_at(at, quarter) == dt.datetime(2026, 3, 4, 10, 30, tzinfo=dt.UTC)
+    assert webhooks.last_boundary(at, quarter) == dt.datetime(2026, 3, 4, 10, 15, tzinfo=dt.UTC)
+    late = dt.datetime(2026, 3, 4, 23, 59, 59, tzinfo=dt.UTC)
+    assert webhooks.release_at(late, hour) == dt.datetime(2026, 3, 5, tzinfo=dt.UTC)
+    assert webhooks.release_at(at, dt.timedelta(0)) == at
+
+
+async def test_admin_connects_slack_and_teams_channels_on_the_page(personas, loopback_allowed):
+    admin = await personas.get("adam_admin")
+    web = await admin.browser()
+    r = await web.form("/admin/webhooks", {"kind": "slack", "url": "C0CXIDEAS"})
+    assert r.status_code == 200 and "data-secret" not in r.text
+    r = await web.form("/admin/webhooks", {"kind": "teams", "url": "https://example.com/wf/1"})
+    assert r.status_code == 200
+    bad = await web.form("/admin/webhooks", {"kind": "slack", "url": "#general; drop"})
+    assert bad.status_code == 422 and "channel id" in bad.text
+    made = await webhooks.list_endpoints(admin.viewer, None)
+    assert [(e.kind, e.url, e.events) for e in made] == [
+        ("slack", "C0CXIDEAS", ["idea.shipped", "summary.weekly"]),
+        ("teams", "https://example.com/wf/1", ["idea.shipped", "summary.weekly"]),
+    ]
+    listing = await web.get("/admin/webhooks")
+    assert "C0CXIDEAS" in listing.text and "Teams channel" in listing.text

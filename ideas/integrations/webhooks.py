@@ -50,6 +50,7 @@ from ideas.tables import (
     Comment,
     Event,
     Idea,
+    JobRun,
     Notification,
     WebhookAttempt,
     WebhookDelivery,
@@ -578,13 +579,28 @@ async def plan_event(event_id: int, now: dt.datetime | None = None) -> list[int]
     return ids if due <= now else []
 
 
-async def _sources_of(endpoint_id: int, prefix: str) -> set[str]:
+async def _sources_of(endpoint_id: int, prefix: str, since: dt.datetime) -> set[str]:
+    """Sources already delivered to an endpoint (made no earlier than `since`:
+    a delivery is made after the thing it carries)."""
     rows = (
         await WebhookDelivery.select(WebhookDelivery.source)
-        .where(WebhookDelivery.endpoint == endpoint_id, WebhookDelivery.source.like(prefix + "%"))
+        .where(
+            WebhookDelivery.endpoint == endpoint_id,
+            WebhookDelivery.source.like(prefix + "%"),
+            WebhookDelivery.created_at >= since,
+        )
         .run()
     )
     return {r["source"] for r in rows}
+
+
+async def _period_done(key: str) -> bool:
+    return await JobRun.exists().where(JobRun.key == key).run()
+
+
+async def _finish_period(key: str) -> None:
+    async with write_transaction():
+        await JobRun.insert(JobRun(key=key)).on_conflict(action="DO NOTHING").run()
 
 
 async def release_batched(now: dt.datetime | None = None) -> list[int]:
@@ -593,6 +609,9 @@ async def release_batched(now: dt.datetime | None = None) -> list[int]:
     of when each was made. Idempotent; returns the new delivery ids."""
     now = now or utcnow()
     boundary = last_boundary(now)
+    run_key = f"webhook-release:{boundary.isoformat()}"
+    if await _period_done(run_key):
+        return []  # this window is out: the every-minute job costs one lookup
     made: list[WebhookDelivery] = []
     step = period()
     for endpoint in await _endpoints_for(["idea.submitted", "comment.created"]):
@@ -603,7 +622,7 @@ async def release_batched(now: dt.datetime | None = None) -> list[int]:
                 .where(Idea.created_at >= since, Idea.created_at < boundary)
                 .run()
             )
-            done = await _sources_of(endpoint["id"], "idea:")
+            done = await _sources_of(endpoint["id"], "idea:", since)
             todo = [r for r in rows if f"idea:{r['id']}:idea.submitted" not in done]
             ideas = await staff_ideas([r["id"] for r in todo])
             for r in todo:
@@ -627,7 +646,7 @@ async def release_batched(now: dt.datetime | None = None) -> list[int]:
                 .where(Comment.created_at >= since, Comment.created_at < boundary)
                 .run()
             )
-            done = await _sources_of(endpoint["id"], "comment:")
+            done = await _sources_of(endpoint["id"], "comment:", since)
             todo = [r for r in rows if f"comment:{r['id']}:comment.created" not in done]
             ideas = await staff_ideas([r["idea"] for r in todo])
             for r in todo:
@@ -646,7 +665,9 @@ async def release_batched(now: dt.datetime | None = None) -> list[int]:
                 made.append(_delivery(endpoint, source, "comment.created", payload, due, now))
     # the random message id says nothing of the order things were made in
     made.sort(key=lambda d: d.message_id)
-    return await _insert(made)
+    ids = await _insert(made)
+    await _finish_period(run_key)
+    return ids
 
 
 async def plan_summary(now: dt.datetime | None = None) -> list[int]:
@@ -664,6 +685,8 @@ async def plan_summary(now: dt.datetime | None = None) -> list[int]:
         return []
     year, week, _ = week_start.date().isocalendar()
     key = f"{year}-W{week:02d}"
+    if await _period_done(f"webhook-summary:{key}"):
+        return []
     submitted = await Idea.count().where(Idea.created_at >= week_start, Idea.created_at < monday)
     shipped_rows = (
         await Idea.select(Idea.id)
@@ -693,7 +716,9 @@ async def plan_summary(now: dt.datetime | None = None) -> list[int]:
     made = [
         _delivery(e, f"summary:{key}", "summary.weekly", payload, monday, now) for e in endpoints
     ]
-    return await _insert(made)
+    ids = await _insert(made)
+    await _finish_period(f"webhook-summary:{key}")
+    return ids
 
 
 async def due_deliveries(now: dt.datetime, limit: int = 1000) -> list[tuple[int, int]]:
