@@ -783,6 +783,8 @@ def _link(path: str) -> str:
 def _notice_link(kind: str, idea_id: int | None) -> str:
     if kind == "council_sla":
         return _link("/triage")
+    if kind == "webhook_disabled":
+        return _link("/admin/webhooks")
     if idea_id:
         return _link(f"/ideas/{idea_id}")
     return _link("/me/notifications")

@@ -13,11 +13,21 @@ from typing import Any
 
 import pytest
 
-from ideas import people
+from ideas import notify, people
 from ideas.config import get_settings, reset_settings
 from ideas.integrations import ssrf, webhooks
 from ideas.tables import Comment, Event, Idea, Notification, WebhookDelivery, WebhookEndpoint
-from tests.notify_helpers import SHIP_NOTE, TODAY, decide, drain, open_session, submit
+from tests.notify_helpers import (
+    SHIP_NOTE,
+    TODAY,
+    body_text,
+    clear_outbox,
+    decide,
+    drain,
+    mails_to,
+    open_session,
+    submit,
+)
 from tests.webhook_receiver import Receiver
 
 FAST = webhooks.Tuning(
@@ -310,6 +320,14 @@ async def test_endpoint_is_switched_off_after_failures_and_admins_are_told(
     assert [str(n["user"]) for n in told] == [admin.id]
     assert receiver.url("/fail") in told[0]["text"]
     assert not [n for n in told if str(n["user"]) == alice.id]
+    clear_outbox()
+    [notice] = await Notification.select(Notification.id).where(
+        Notification.kind == "webhook_disabled"
+    )
+    assert (await notify.email_notice(notice["id"])).outcome == "sent"
+    [message] = mails_to(admin.email)
+    assert message["Subject"] == "A webhook was switched off"
+    assert "/admin/webhooks" in body_text(message)
 
 
 async def test_delivery_gives_up_after_its_last_attempt(personas, loopback_allowed, receiver):
