@@ -330,6 +330,20 @@ async def test_endpoint_is_switched_off_after_failures_and_admins_are_told(
     assert "/admin/webhooks" in body_text(message)
 
 
+async def test_an_endpoint_removed_mid_attempt_logs_nothing(personas, loopback_allowed, receiver):
+    import asyncio
+
+    admin = await personas.get("adam_admin")
+    ids, made = await planned_decline(personas, admin, receiver.url("/slow"))
+    slow = dataclasses.replace(FAST, timeout_s=30)
+    attempt = asyncio.create_task(webhooks.attempt_delivery(ids[0], t=slow))
+    assert await asyncio.to_thread(receiver.arrived.wait, 30)
+    await webhooks.delete_endpoint(admin.viewer, made.id)
+    receiver.release.set()
+    assert (await attempt).outcome == "gone"
+    assert await WebhookDelivery.count().run() == 0
+
+
 async def test_delivery_gives_up_after_its_last_attempt(personas, loopback_allowed, receiver):
     admin = await personas.get("adam_admin")
     ids, _made = await planned_decline(personas, admin, receiver.url("/fail"))
@@ -658,3 +672,4 @@ async def test_admin_connects_slack_and_teams_channels_on_the_page(personas, loo
     ]
     listing = await web.get("/admin/webhooks")
     assert "C0CXIDEAS" in listing.text and "Teams channel" in listing.text
+    assert "not set up" in listing.text  # no SLACK_BOT_TOKEN in the tests' settings

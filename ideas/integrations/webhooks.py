@@ -620,6 +620,7 @@ async def release_batched(now: dt.datetime | None = None) -> list[int]:
             rows = (
                 await Idea.select(Idea.id, Idea.created_at)
                 .where(Idea.created_at >= since, Idea.created_at < boundary)
+                .where(Idea.status != "withdrawn")
                 .run()
             )
             done = await _sources_of(endpoint["id"], "idea:", since)
@@ -910,6 +911,8 @@ async def attempt_delivery(
     done_at = utcnow()
     disabled = False
     async with write_transaction():
+        if not await WebhookDelivery.exists().where(WebhookDelivery.id == delivery_id).run():
+            return AttemptResult(delivery_id, "gone", attempts, status_code=answer.status_code)
         await WebhookAttempt.insert(
             WebhookAttempt(
                 delivery=delivery_id,

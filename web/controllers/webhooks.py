@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from ideas.config import get_settings
 from ideas.errors import Invalid
 from ideas.integrations import webhooks
 from ideas.integrations.webhooks import AttemptOut, WebhookCreated, WebhookIn, WebhookOut
@@ -109,6 +110,7 @@ class WebhookPages(Controller):
     async def _list(
         self, request: Request, viewer: Viewer, status_code: int = 200, **ctx: Any
     ) -> Template:
+        settings = get_settings()
         ctx.setdefault("errors", {})
         ctx.setdefault("values", {})
         return _page(
@@ -118,6 +120,7 @@ class WebhookPages(Controller):
             endpoints=await webhooks.list_endpoints(viewer, None),
             events=webhooks.EVENTS,
             chat_events=webhooks.CHAT_EVENTS,
+            slack_ready=bool(settings.slack_bot_token and settings.slack_signing_secret),
             **ctx,
         )
 
