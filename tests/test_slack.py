@@ -340,3 +340,13 @@ async def test_shipped_idea_and_weekly_summary_post_to_the_chosen_channel(
     assert result.outcome == "delivered"
     last = fake_slack.of("chat.postMessage")[-1]
     assert last["channel"] == "C0SHIPPED" and "2030-W01" in json.dumps(last)
+
+
+async def test_ideas_from_slack_count_against_the_persons_rate_limit(client, fake_slack):
+    settings = get_settings()
+    reset_settings(dataclasses.replace(settings, rate_limits={**settings.rate_limits, "idea": 1}))
+    answers = [(await interact(client, submission("U_ALICE"))).json() for _ in range(3)]
+    refused = [a for a in answers if a["response_action"] == "errors"]
+    # three within at most two rate windows: one at least is over the limit
+    assert refused and all("Too many" in a["errors"]["title"] for a in refused)
+    assert await Idea.count().run() == 3 - len(refused)

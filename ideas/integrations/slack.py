@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -223,6 +224,8 @@ async def open_modal(trigger_id: str, title: str = "", problem: str = "") -> Non
 async def slash_command(form: dict[str, str]) -> dict[str, Any] | None:
     """`/idea [title]`: the modal for a known colleague, else how to get access
     (an ephemeral answer only they see)."""
+    if form.get("ssl_check"):
+        return None  # Slack checking the certificate: nothing to do
     viewer = await person_for(form.get("user_id", ""))
     if viewer is None:
         return {"response_type": "ephemeral", "text": NO_ACCESS}
@@ -241,9 +244,12 @@ def _state_values(view: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-async def interaction(payload: dict[str, Any]) -> dict[str, Any] | None:
+async def interaction(
+    payload: dict[str, Any], limit: Callable[[Any], Awaitable[None]] | None = None
+) -> dict[str, Any] | None:
     """The message shortcut opens the modal prefilled with the message; the
-    modal's submission creates the idea as the matched person."""
+    modal's submission creates the idea as the matched person (after
+    `limit(viewer)`, the per-person rate limit of new ideas)."""
     kind = payload.get("type")
     user_id = (payload.get("user") or {}).get("id", "")
     if kind == "message_action" and payload.get("callback_id") == SHORTCUT_CALLBACK:
@@ -261,19 +267,27 @@ async def interaction(payload: dict[str, Any]) -> dict[str, Any] | None:
         return None
     view = payload.get("view") or {}
     if kind == "view_submission" and view.get("callback_id") == MODAL_CALLBACK:
-        return await _submit(user_id, _state_values(view))
+        return await _submit(user_id, _state_values(view), limit)
     return None
 
 
-async def _submit(user_id: str, values: dict[str, str]) -> dict[str, Any]:
+async def _submit(
+    user_id: str, values: dict[str, str], limit: Callable[[Any], Awaitable[None]] | None
+) -> dict[str, Any]:
     from pydantic import ValidationError
 
     from ideas import services
+    from ideas.errors import RateLimited
     from ideas.schemas import IdeaIn
 
     viewer = await person_for(user_id)
     if viewer is None:
         return {"response_action": "errors", "errors": {"title": NO_ACCESS}}
+    if limit is not None:
+        try:
+            await limit(viewer)
+        except RateLimited as exc:
+            return {"response_action": "errors", "errors": {"title": exc.detail}}
     try:
         data = IdeaIn(
             **{k: values.get(k, "") for k in ("title", "problem", "proposal", "touchpoint")}

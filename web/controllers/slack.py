@@ -18,6 +18,7 @@ from litestar import Controller, MediaType, Request, post
 from litestar.response import Response
 
 from ideas.integrations import slack
+from web.app import limiter_of
 from web.auth import public
 
 
@@ -63,7 +64,12 @@ class SlackRequests(Controller):
             payload = json.loads(verified[1].get("payload") or "{}")
         except ValueError:
             return Response({"detail": "payload is not JSON"}, status_code=400)
-        return _answer(await slack.interaction(payload))
+        limiter = limiter_of(request)
+
+        async def limit(viewer) -> None:
+            await limiter.hit("idea", str(viewer.id))
+
+        return _answer(await slack.interaction(payload, limit))
 
     @post("/events", status_code=200)
     async def events(self, request: Request) -> Response:
