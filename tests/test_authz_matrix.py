@@ -36,7 +36,7 @@ import pytest
 from ideas import admin as admin_service
 from ideas import invitations, notify, people
 from ideas.integrations import webhooks
-from ideas.tables import Event, Notification
+from ideas.tables import Event, Notification, WebhookDelivery
 from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload
 
 LOGIN = "login"  # 303 → /login?next=<this path, query included>
@@ -418,7 +418,9 @@ async def build_world(personas) -> World:
     adam = cast["adam_admin"].viewer
     hook = "https://hooks.example.com/"
     w["webhook"] = (await webhooks.create_endpoint(adam, hook + "a", ["idea.status_changed"])).id
-    w["webhook_delivery"] = str((await webhooks.plan_event(question[-1]["id"]))[0])
+    await webhooks.plan_event(question[-1]["id"])
+    [delivery] = await WebhookDelivery.select(WebhookDelivery.id).run()
+    w["webhook_delivery"] = str(delivery["id"])
     for key in ("webhook_delete_api", "webhook_delete_form"):
         w[key] = (await webhooks.create_endpoint(adam, hook + key, ["idea.shipped"])).id
 

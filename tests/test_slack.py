@@ -101,6 +101,7 @@ async def fake_slack(personas):
             slack_signing_secret=SIGNING_SECRET,
             slack_bot_token=BOT_TOKEN,
             slack_api_url=fake.api_url,
+            publish_delay_minutes=0,
         )
     )
     yield fake

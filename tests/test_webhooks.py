@@ -43,9 +43,15 @@ def receiver():
     r.stop()
 
 
-def allow(*hosts: str):
-    """Settings with WEBHOOK_ALLOWED_HOSTS naming `hosts` (the tests name loopback)."""
-    reset_settings(dataclasses.replace(get_settings(), webhook_allowed_hosts=tuple(hosts)))
+def allow(*hosts: str, delay: int = 0):
+    """Settings with WEBHOOK_ALLOWED_HOSTS naming `hosts` (the tests name
+    loopback) and PUBLISH_DELAY_MINUTES `delay`: 0 (at once) unless a test is
+    about the timing, so a fresh idea's changes go out when they happen."""
+    reset_settings(
+        dataclasses.replace(
+            get_settings(), webhook_allowed_hosts=tuple(hosts), publish_delay_minutes=delay
+        )
+    )
 
 
 @pytest.fixture
@@ -475,6 +481,7 @@ async def test_new_ideas_and_comments_are_released_at_the_window_boundary(
 ):
     """PUBLISH_DELAY_MINUTES (60): an idea made at 10:17 and a submitter's
     comment at 10:48 reach the webhook together, stamped 11:00."""
+    allow("127.0.0.1", delay=60)
     admin = await personas.get("adam_admin")
     day = dt.datetime(2026, 3, 4, tzinfo=dt.UTC)
     made = await webhooks.create_endpoint(
@@ -527,6 +534,7 @@ async def test_new_ideas_and_comments_are_released_at_the_window_boundary(
 async def test_a_submitters_answer_reaches_webhooks_at_the_next_boundary(
     personas, loopback_allowed, receiver
 ):
+    allow("127.0.0.1", delay=60)
     admin = await personas.get("adam_admin")
     await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), ["idea.status_changed"])
     alice = await personas.get("alice_support")
@@ -545,6 +553,7 @@ async def test_a_submitters_answer_reaches_webhooks_at_the_next_boundary(
     )[-1]
     made_at = dt.datetime(2026, 3, 4, 10, 17, tzinfo=dt.UTC)
     await Event.update({Event.created_at: made_at}).where(Event.id == answer["id"])
+    await Idea.update({Idea.created_at: made_at - dt.timedelta(days=1)}).where(Idea.id == int(idea))
     assert await webhooks.plan_event(answer["id"], now=made_at + dt.timedelta(minutes=1)) == []
     row = await WebhookDelivery.select(WebhookDelivery.due_at, WebhookDelivery.payload).first()
     assert row["due_at"] == dt.datetime(2026, 3, 4, 11, 0, tzinfo=dt.UTC)
@@ -570,7 +579,11 @@ async def test_worker_killed_mid_delivery_delivers_each_message_under_one_id(
     bob, session = await open_session(personas)
     await decide(bob, idea, session, "decline", note="Not this year, sorry.")
 
-    env = {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "TOUCHPOINT_WEBHOOK_TIMEOUT_S": "2"}
+    env = {
+        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        "TOUCHPOINT_WEBHOOK_TIMEOUT_S": "2",
+        "PUBLISH_DELAY_MINUTES": "0",
+    }
     started = []
     try:
         first = WorkerProcess(tmp_path / "worker-1.log", **env).start()
@@ -596,7 +609,7 @@ async def test_worker_killed_mid_delivery_delivers_each_message_under_one_id(
     rows = await WebhookDelivery.select(WebhookDelivery.message_id, WebhookDelivery.payload).run()
     sent = {r["message_id"]: r["payload"].encode() for r in rows}
     got = receiver.at("/slow")
-    assert all(r.verified for r in got)
+    assert all(r.verified for r in got), [(r.message_id, r.verified, len(r.body)) for r in got]
     assert {r.message_id for r in got} == set(sent), "a delivery arrived under another id"
     assert all(r.body == sent[r.message_id] for r in got)
     assert len(got) > len(sent), "the killed attempt was to be sent again"
@@ -673,3 +686,28 @@ async def test_admin_connects_slack_and_teams_channels_on_the_page(personas, loo
     listing = await web.get("/admin/webhooks")
     assert "C0CXIDEAS" in listing.text and "Teams channel" in listing.text
     assert "not set up" in listing.text  # no SLACK_BOT_TOKEN in the tests' settings
+
+
+async def test_a_change_to_an_unreleased_idea_waits_for_the_ideas_release(
+    personas, loopback_allowed, receiver
+):
+    """An idea made at 10:17 and put on an agenda at 10:20: its status change
+    goes out at 11:00 with the idea, not at 10:20 (which would say it existed)."""
+    allow("127.0.0.1", delay=60)
+    admin = await personas.get("adam_admin")
+    await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), ["idea.status_changed"])
+    alice = await personas.get("alice_support")
+    idea = await submit(alice)
+    await open_session(personas)
+    [event] = await Event.select(Event.id).where(Event.idea == int(idea)).run()
+    day = dt.datetime(2026, 3, 4, tzinfo=dt.UTC)
+    await Idea.update({Idea.created_at: day.replace(hour=10, minute=17)}).where(
+        Idea.id == int(idea)
+    )
+    await Event.update({Event.created_at: day.replace(hour=10, minute=20)}).where(
+        Event.id == event["id"]
+    )
+    assert await webhooks.plan_event(event["id"], now=day.replace(hour=10, minute=21)) == []
+    row = await WebhookDelivery.select(WebhookDelivery.due_at, WebhookDelivery.payload).first()
+    assert row["due_at"] == day.replace(hour=11)
+    assert json.loads(row["payload"])["timestamp"] == "2026-03-04T11:00:00+00:00"

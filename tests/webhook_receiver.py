@@ -64,6 +64,8 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    return  # the sender died mid-request (kill -9): nothing arrived
                 path = self.path.split("?", 1)[0]
                 n = receiver.hits.get(path, 0) + 1
                 receiver.hits[path] = n

@@ -552,9 +552,14 @@ async def plan_event(event_id: int, now: dt.datetime | None = None) -> list[int]
     by_submitter = event["actor_label"] == "Submitter" or bool(data.get("answered"))
     # a submitter's act reaches channels at the next release, like a new idea
     due = release_at(event["created_at"]) if by_submitter else event["created_at"]
+    made_at = await Idea.select(Idea.created_at).where(Idea.id == event["idea"]).first().run()
     idea = (await staff_ideas([event["idea"]])).get(event["idea"])
-    if idea is None:
+    if idea is None or made_at is None:
         return []
+    # nor may a change of a brand-new idea say that it existed before its own release
+    first_seen = release_at(made_at["created_at"])
+    if due < first_seen:
+        due, by_submitter = first_seen, True
     body: dict[str, Any] = {"idea": idea, "status": event["status"], "note": event["note"]}
     if event["status"] == SHIPPED:
         body.update(await shipped_extra(event["idea"]))
