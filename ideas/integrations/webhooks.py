@@ -684,8 +684,11 @@ async def plan_summary(now: dt.datetime | None = None) -> list[int]:
         hour=0, minute=0, second=0, microsecond=0
     )
     week_start = monday - dt.timedelta(days=7)
+    # a channel connected during the week gets its first summary next Monday
     endpoints = [
-        e for e in await _endpoints_for(["summary.weekly"]) if e["kind"] in ("slack", "teams")
+        e
+        for e in await _endpoints_for(["summary.weekly"], since=monday)
+        if e["kind"] in ("slack", "teams")
     ]
     if not endpoints:
         return []
