@@ -351,3 +351,18 @@ async def test_ideas_from_slack_count_against_the_persons_rate_limit(client, fak
     # three within at most two rate windows: one at least is over the limit
     assert refused and all("Too many" in a["errors"]["title"] for a in refused)
     assert await Idea.count().run() == 3 - len(refused)
+
+
+async def test_the_shipped_post_names_a_submitter_who_opted_in_and_nothing_more(
+    client, fake_slack, personas
+):
+    admin = await personas.get("adam_admin")
+    await webhooks.create_endpoint(admin.viewer, "C0SHIPPED", [], "slack")
+    alice = await personas.get("alice_support")
+    await ship_idea(personas, alice, credit=True)
+    await drain()
+    [post] = fake_slack.of("chat.postMessage")
+    text = json.dumps(post)
+    assert "Thanks to:* Alice Andersson" in text
+    for secret in [alice.email, alice.title, alice.id, alice.department]:
+        assert secret not in text

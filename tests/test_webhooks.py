@@ -83,9 +83,13 @@ async def connect(admin, url: str, events: list[str]) -> dict:
     return r.json()
 
 
-async def ship_idea(personas, alice) -> str:
-    """alice's idea, accepted, worked on and shipped with a note and an impact."""
+async def ship_idea(personas, alice, credit: bool = False) -> str:
+    """alice's idea, accepted, worked on and shipped with a note and an impact
+    (alice opting in to credit first when `credit`)."""
     idea = await submit(alice)
+    if credit:
+        r = await alice.api().put(f"/api/v1/ideas/{idea}/credit", json={"credit": True})
+        assert r.status_code == 200, r.text
     bob, session = await open_session(personas)
     finance = await people.department_by_name("Finance")
     await decide(bob, idea, session, "accept", owning_department_id=str(finance))
