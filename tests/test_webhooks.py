@@ -715,3 +715,62 @@ async def test_a_change_to_an_unreleased_idea_waits_for_the_ideas_release(
     row = await WebhookDelivery.select(WebhookDelivery.due_at, WebhookDelivery.payload).first()
     assert row["due_at"] == day.replace(hour=11)
     assert json.loads(row["payload"])["timestamp"] == "2026-03-04T11:00:00+00:00"
+
+
+# -- https: the checked address, the URL's name in SNI and in the certificate check ----------
+
+
+@pytest.fixture
+def tls_receiver():
+    """An https receiver on 127.0.0.1 whose certificate names hooks.example.test."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import trustme
+
+    ca = trustme.CA()
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            seen.append(self.headers.get("host", ""))
+            self.send_response(204)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("hooks.example.test").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    yield server.server_address[1], client_context, seen
+    server.shutdown()
+    server.server_close()
+
+
+async def test_https_goes_to_the_checked_address_with_the_name_in_sni_and_the_check(
+    loopback_allowed, tls_receiver
+):
+    port, trust, seen = tls_receiver
+
+    async def resolver(host: str, port: int) -> list[str]:
+        return {"hooks.example.test": ["127.0.0.1"], "other.example.test": ["127.0.0.1"]}[host]
+
+    answer = await webhooks.post_checked(
+        f"https://hooks.example.test:{port}/in", b"{}", {}, FAST, resolver, verify=trust
+    )
+    assert answer.ok and answer.status_code == 204, answer.excerpt
+    assert seen == [f"hooks.example.test:{port}"]
+    # the certificate is checked against the URL's name, not the address connected to
+    wrong = await webhooks.post_checked(
+        f"https://other.example.test:{port}/in", b"{}", {}, FAST, resolver, verify=trust
+    )
+    assert not wrong.ok and wrong.status_code is None and "certificate" in wrong.excerpt.lower()
+    assert len(seen) == 1

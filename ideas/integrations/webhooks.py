@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import ssl
 import time
 import uuid
 from collections.abc import Sequence
@@ -771,10 +772,12 @@ async def post_checked(
     headers: dict[str, str],
     t: Tuning,
     resolver: ssrf.Resolver | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> Answer:
-    """POST through the SSRF guard: to the address checked, no redirects
-    followed, the whole exchange within `t.timeout_s`, at most
-    `t.max_response_bytes` of the answer read."""
+    """POST through the SSRF guard: to the address checked (https: the URL's
+    host name in SNI and in the certificate check), no redirects followed,
+    the whole exchange within `t.timeout_s`, at most `t.max_response_bytes`
+    of the answer read. `verify`: the trusted CAs (tests bring their own)."""
     started = time.monotonic()
 
     def took() -> int:
@@ -794,7 +797,7 @@ async def post_checked(
     try:
         async with asyncio.timeout(t.timeout_s):
             async with httpx.AsyncClient(
-                timeout=t.timeout_s, follow_redirects=False, trust_env=False
+                timeout=t.timeout_s, follow_redirects=False, trust_env=False, verify=verify
             ) as client:
                 request = client.build_request(
                     "POST",
