@@ -111,6 +111,16 @@ class WorkerTuning:
     sweep_limit: int = 5000
     #: seconds between the worker's polls of Redis for new jobs
     poll_delay_s: float = 0.5
+    #: outgoing webhooks: one attempt at most this long, bytes of an answer read
+    webhook_timeout_s: float = 10.0
+    webhook_max_response_bytes: int = 64 * 1024
+    #: back-off of webhook attempts: base * 2**(attempt-1), capped
+    webhook_retry_base_s: float = 30.0
+    webhook_retry_cap_s: float = 3600.0
+    #: a delivery is given up after this many attempts (bounded time: ~1 day)
+    webhook_max_attempts: int = 12
+    #: an endpoint is switched off after this many failed attempts in a row
+    webhook_disable_after: int = 25
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,15 @@ class Settings:
     #: the redis-server binary `touchpoint up` runs (REDIS_SERVER_BIN), resolved
     redis_server_bin: str | None = None
     worker: WorkerTuning = field(default_factory=WorkerTuning)
+    #: new ideas and submitter comments reach anyone else (channels, webhooks
+    #: too) at the next multiple of this many minutes, UTC (PUBLISH_DELAY_MINUTES)
+    publish_delay_minutes: int = 60
+    #: hosts and networks webhooks may reach although private (WEBHOOK_ALLOWED_HOSTS)
+    webhook_allowed_hosts: tuple[str, ...] = ()
+    #: the Slack app: request signing secret, bot token, Web API base URL
+    slack_signing_secret: str | None = None
+    slack_bot_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
 
     @property
     def is_postgres(self) -> bool:
@@ -186,6 +205,12 @@ WORKER_TUNING: dict[str, tuple[str, float, float]] = {
     "sweep_every_s": ("TOUCHPOINT_SWEEP_EVERY_S", 1, 60),
     "sweep_limit": ("TOUCHPOINT_SWEEP_LIMIT", 1, 1_000_000),
     "poll_delay_s": ("TOUCHPOINT_POLL_DELAY_S", 0.01, 60),
+    "webhook_timeout_s": ("TOUCHPOINT_WEBHOOK_TIMEOUT_S", 0.1, 120),
+    "webhook_max_response_bytes": ("TOUCHPOINT_WEBHOOK_MAX_RESPONSE_BYTES", 1, 10_000_000),
+    "webhook_retry_base_s": ("TOUCHPOINT_WEBHOOK_RETRY_BASE_S", 0, 86_400),
+    "webhook_retry_cap_s": ("TOUCHPOINT_WEBHOOK_RETRY_CAP_S", 0, 86_400),
+    "webhook_max_attempts": ("TOUCHPOINT_WEBHOOK_MAX_ATTEMPTS", 1, 1000),
+    "webhook_disable_after": ("TOUCHPOINT_WEBHOOK_DISABLE_AFTER", 1, 1000),
 }
 
 #: Every variable the product reads (the tests give each a bad value).
@@ -204,6 +229,11 @@ VARIABLES: tuple[str, ...] = (
     "REDIS_SERVER_BIN",
     "SIMILAR_SEMANTIC",
     "SIMILAR_MODEL_PATH",
+    "PUBLISH_DELAY_MINUTES",
+    "WEBHOOK_ALLOWED_HOSTS",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_BOT_TOKEN",
+    "SLACK_API_URL",
     *(var for var, *_rest in TUNABLE.values()),
     *(var for var, _default in RATE_LIMIT_DEFAULTS.values()),
     *(var for var, *_rest in WORKER_TUNING.values()),
@@ -277,6 +307,49 @@ def database_url_from(env: dict[str, str]) -> str:
     return url or f"sqlite:///{data_dir_from(env) / 'touchpoint.sqlite3'}"
 
 
+def _allowed_hosts(env: dict[str, str]) -> tuple[str, ...]:
+    """WEBHOOK_ALLOWED_HOSTS: comma-separated host names, addresses or networks."""
+    import ipaddress
+
+    out = []
+    for raw in (env.get("WEBHOOK_ALLOWED_HOSTS") or "").split(","):
+        item = raw.strip().lower()
+        if not item:
+            continue
+        if "/" in item or item.replace(".", "").isdigit() or ":" in item:
+            try:
+                ipaddress.ip_network(item.strip("[]"), strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"WEBHOOK_ALLOWED_HOSTS: {raw.strip()!r} is neither a host name nor a network"
+                ) from None
+        elif not all(part and part.replace("-", "").isalnum() for part in item.split(".")):
+            raise ConfigError(f"WEBHOOK_ALLOWED_HOSTS: {raw.strip()!r} is not a host name")
+        out.append(item.strip("[]"))
+    return tuple(out)
+
+
+def _secret(env: dict[str, str], name: str, prefix: str = "") -> str | None:
+    """A secret pasted from another product: one word, with its usual prefix."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if any(ch.isspace() for ch in raw):
+        raise ConfigError(f"{name}: must be one word without spaces")
+    if prefix and not raw.startswith(prefix):
+        raise ConfigError(f"{name}: must start with {prefix!r} (as Slack shows it)")
+    return raw
+
+
+def _slack_api_url(env: dict[str, str]) -> str:
+    url = _url(env, "SLACK_API_URL", ("http", "https")) or "https://slack.com/api/"
+    if not url.endswith("/"):
+        raise ConfigError(
+            f"SLACK_API_URL: must end with '/', e.g. https://slack.com/api/, got {url!r}"
+        )
+    return url
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read and check the environment; raises ConfigError on a bad value."""
     env = dict(os.environ if env is None else env)
@@ -314,6 +387,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         leaders_cache_seconds=_int(env, "LEADERS_CACHE_SECONDS", 60, 0, 3600),
         similar_semantic=_bool(env, "SIMILAR_SEMANTIC", True),
         similar_model_path=_file(env, "SIMILAR_MODEL_PATH"),
+        publish_delay_minutes=_int(env, "PUBLISH_DELAY_MINUTES", 60, 0, 1440),
+        webhook_allowed_hosts=_allowed_hosts(env),
+        slack_signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
+        slack_bot_token=_secret(env, "SLACK_BOT_TOKEN", "xox"),
+        slack_api_url=_slack_api_url(env),
         rate_limits=rates,
         org_overrides=overrides,
         smtp_timeout=_float(env, "SMTP_TIMEOUT", 20.0, 0.1, 3600),

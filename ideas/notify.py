@@ -70,6 +70,7 @@ KINDS: dict[str, str] = {
     "council_sla": "Ideas past the triage SLA (council)",
     "identity_revealed": "An admin revealed that you submitted an idea",
     "weekly_digest": "Your weekly digest",
+    "webhook_disabled": "An outgoing webhook or chat channel was switched off (admins)",
 }
 
 #: kinds whose switch in the settings stops the notice itself, not only its e-mail
@@ -104,6 +105,7 @@ SUBJECTS: dict[str, str] = {
     "council_sla": "Ideas past the triage SLA",
     "identity_revealed": "Who submitted your idea was revealed",
     "weekly_digest": "Your week in Touchpoint",
+    "webhook_disabled": "A webhook was switched off",
 }
 
 #: Redis hash where workers count job outcomes, "<job>:<outcome>" → n (/health)
@@ -924,6 +926,8 @@ def _notice_link(kind: str, idea_id: int | None) -> str:
         return _link("/triage")
     if kind == "council_ship_proposed":
         return _link("/delivery")
+    if kind == "webhook_disabled":
+        return _link("/admin/webhooks")
     if idea_id:
         return _link(f"/ideas/{idea_id}")
     return _link("/me/notifications")

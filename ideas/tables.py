@@ -313,3 +313,63 @@ class JobRun(Table):
     #: e.g. "digest:2026-W47" or "sla:2026-11-23"
     key = Varchar(length=120, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookEndpoint(Table):
+    """Where Touchpoint posts events: an outgoing webhook (signed), a Teams
+    Workflows URL or a Slack channel (through the bot token). Admins only."""
+
+    id = Serial(primary_key=True)
+    #: "webhook", "teams" or "slack"
+    kind = Varchar(length=10, default="webhook")
+    #: the URL posted to (webhook, teams), or the Slack channel id
+    url = Varchar(length=2000)
+    #: event names it receives, e.g. ["idea.shipped", "comment.created"]
+    events = JSON(default=[])
+    active = Boolean(default=True)
+    #: "whsec_" + base64 (webhooks): shown once, when made or rotated
+    secret = Varchar(length=100, default="")
+    #: failed attempts in a row; a success resets it, the limit switches it off
+    failures = Integer(default=0)
+    #: why it was switched off ("" while active or switched off by an admin)
+    disabled_reason = Varchar(length=200, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookDelivery(Table):
+    """One message for one endpoint: every attempt sends it again, with the
+    same `message_id` (the `webhook-id` header)."""
+
+    id = Serial(primary_key=True)
+    endpoint = ForeignKey(references=WebhookEndpoint, null=False, index=True)
+    #: random, the same on every attempt
+    message_id = Varchar(length=40, unique=True)
+    #: what caused it; unique per endpoint, e.g. "event:42:idea.shipped"
+    source = Varchar(length=120)
+    #: event name, e.g. "idea.shipped", or "summary.weekly" (chat channels)
+    event = Varchar(length=40)
+    #: the envelope as JSON text, fixed when the delivery is made
+    payload = Text()
+    #: not sent before this moment (batched events wait for their release)
+    due_at = Timestamptz()
+    #: "pending", "delivered", "failed" (gave up), "skipped" (endpoint off)
+    state = Varchar(length=10, default="pending", index=True)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(null=True, default=None, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    delivered_at = Timestamptz(null=True, default=None)
+
+
+class WebhookAttempt(Table):
+    """The delivery log: one row per attempt."""
+
+    id = Serial(primary_key=True)
+    delivery = ForeignKey(references=WebhookDelivery, null=False, index=True)
+    endpoint = ForeignKey(references=WebhookEndpoint, null=False, index=True)
+    attempted_at = Timestamptz(default=TimestamptzNow(), index=True)
+    #: the HTTP status, None when no answer came (refused, timed out)
+    status_code = Integer(null=True, default=None)
+    ok = Boolean(default=False)
+    latency_ms = Integer(default=0)
+    #: the start of the answer's body, or what went wrong
+    response_excerpt = Text(default="")

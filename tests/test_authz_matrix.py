@@ -35,7 +35,8 @@ import pytest
 
 from ideas import admin as admin_service
 from ideas import invitations, notify, people, unsubscribe
-from ideas.tables import Event, Notification
+from ideas.integrations import webhooks
+from ideas.tables import Event, Notification, WebhookDelivery
 from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload, submit
 
 LOGIN = "login"  # 303 → /login?next=<this path, query included>
@@ -216,6 +217,11 @@ MATRIX: list[Row] = [
     R("GET", "/api/v1/metrics",                                   401,   403,   403,   403,   403,   200,   200),
     R("GET", "/api/v1/export/ideas.csv",                          401,   403,   403,   403,   403,   200,   200),
     R("GET", "/api/v1/export/leaderboard.csv",                    401,   403,   403,   403,   403,   200,   200),
+    # -- API: outgoing webhooks (admins) --
+    R("POST", "/api/v1/webhooks",                                 401,   403,   403,   403,   403,   403,   201, json=fixed(url="https://hooks.example.com/new", events=["idea.shipped"])),
+    R("GET", "/api/v1/webhooks",                                  401,   403,   403,   403,   403,   403,   200),
+    R("GET", "/api/v1/webhooks/{webhook_id:str}/deliveries",      401,   403,   403,   403,   403,   403,   200),
+    R("DELETE", "/api/v1/webhooks/{webhook_id:str}",              401,   403,   403,   403,   403,   403,   204, ids={"webhook_id": "webhook_delete_api"}),
     # -- public pages, static files, health, the API description --
     R("GET", "/login",                                            200,   200,   200,   200,   200,   200,   200),
     R("POST", "/login",                                           303,   303,   303,   303,   303,   303,   303, form=_credentials, fresh_login=True),
@@ -233,6 +239,10 @@ MATRIX: list[Row] = [
     R("GET", "/schema/openapi.yaml",                              200,   200,   200,   200,   200,   200,   200),
     R("GET", "/schema/openapi.yml",                               200,   200,   200,   200,   200,   200,   200),
     R("GET", "/schema/{path:str}",                                404,   404,   404,   404,   404,   404,   404),
+    # -- Slack's requests: signed by Slack or refused, whoever the caller --
+    R("POST", "/integrations/slack/commands",                     401,   401,   401,   401,   401,   401,   401, form=fixed(command="/idea", user_id="U1")),
+    R("POST", "/integrations/slack/interactions",                 401,   401,   401,   401,   401,   401,   401, form=fixed(payload="{}")),
+    R("POST", "/integrations/slack/events",                       401,   401,   401,   401,   401,   401,   401, json=fixed(type="url_verification", challenge="x")),
     # -- staff pages and fragments --
     R("GET", "/",                                                 LOGIN, 200,   200,   200,   200,   200,   200),
     R("GET", "/ideas/new",                                        LOGIN, 200,   200,   200,   200,   200,   200),
@@ -307,6 +317,13 @@ MATRIX: list[Row] = [
     R("GET", "/admin/audit.csv",                                  LOGIN, 403,   403,   403,   403,   403,   200),
     R("GET", "/admin/ideas/{idea_id:str}/reveal",                 LOGIN, 403,   403,   403,   403,   403,   200),
     R("POST", "/admin/ideas/{idea_id:str}/reveal",                LOGIN, 403,   403,   403,   403,   403,   200, form=fixed(reason=REVEAL_REASON)),
+    R("GET", "/admin/webhooks",                                   LOGIN, 403,   403,   403,   403,   403,   200),
+    R("POST", "/admin/webhooks",                                  LOGIN, 403,   403,   403,   403,   403,   200, form=fixed(kind="webhook", url="https://hooks.example.com/form", **{"event:idea.shipped": "on"})),
+    R("GET", "/admin/webhooks/{endpoint_id:str}",                 LOGIN, 403,   403,   403,   403,   403,   200),
+    R("POST", "/admin/webhooks/{endpoint_id:str}/rotate",         LOGIN, 403,   403,   403,   403,   403,   200, form=fixed()),
+    R("POST", "/admin/webhooks/{endpoint_id:str}/active",         LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(active="off")),
+    R("POST", "/admin/webhooks/deliveries/{delivery_id:str}/again", LOGIN, 403, 403,   403,   403,   403,   303, form=fixed()),
+    R("POST", "/admin/webhooks/{endpoint_id:str}/delete",         LOGIN, 403,   403,   403,   403,   403,   303, ids={"endpoint_id": "webhook_delete_form"}, form=fixed()),
 ]  # fmt: skip
 
 #: path parameter → the world key it takes unless a row says otherwise
@@ -321,6 +338,9 @@ DEFAULT_IDS = {
     "department_id": "department",
     "file_path": "static_file",
     "path": "no_such_schema_page",
+    "webhook_id": "webhook",
+    "endpoint_id": "webhook",
+    "delivery_id": "webhook_delivery",
 }
 
 
@@ -435,6 +455,16 @@ async def build_world(personas) -> World:
     await notify.deliver_event(question[-1]["id"])
     notice = await Notification.select(Notification.id).where(Notification.user == alice.viewer.id)
     w["notice"] = str(notice[0]["id"])
+
+    # webhooks: one with a delivery to send again, two to remove
+    adam = cast["adam_admin"].viewer
+    hook = "https://hooks.example.com/"
+    w["webhook"] = (await webhooks.create_endpoint(adam, hook + "a", ["idea.status_changed"])).id
+    await webhooks.plan_event(question[-1]["id"])
+    [delivery] = await WebhookDelivery.select(WebhookDelivery.id).run()
+    w["webhook_delivery"] = str(delivery["id"])
+    for key in ("webhook_delete_api", "webhook_delete_form"):
+        w[key] = (await webhooks.create_endpoint(adam, hook + key, ["idea.shipped"])).id
 
     zoe = await personas.make("zoe_person", "Zoe Zimmer", "Team Lead", "Field Ops")
     w["person"] = zoe.id

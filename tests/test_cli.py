@@ -303,6 +303,17 @@ BAD_VALUES = {
     "TOUCHPOINT_POLL_DELAY_S": "fast",
     "SIMILAR_SEMANTIC": "maybe",
     "SIMILAR_MODEL_PATH": "/nonexistent/model.onnx",
+    "PUBLISH_DELAY_MINUTES": "hourly",
+    "WEBHOOK_ALLOWED_HOSTS": "10.0.0.0/33",
+    "SLACK_SIGNING_SECRET": "two words",
+    "SLACK_BOT_TOKEN": "bot-token",
+    "SLACK_API_URL": "https://slack.com/api",
+    "TOUCHPOINT_WEBHOOK_TIMEOUT_S": "0",
+    "TOUCHPOINT_WEBHOOK_MAX_RESPONSE_BYTES": "big",
+    "TOUCHPOINT_WEBHOOK_RETRY_BASE_S": "-1",
+    "TOUCHPOINT_WEBHOOK_RETRY_CAP_S": "nan",
+    "TOUCHPOINT_WEBHOOK_MAX_ATTEMPTS": "0",
+    "TOUCHPOINT_WEBHOOK_DISABLE_AFTER": "1.5",
 }
 
 

@@ -32,11 +32,17 @@ that each rule fires when broken.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from typing import Any
+
 import httpx
 import pytest
 
 from ideas import services
+from ideas.integrations import slack, teams, webhooks
 from ideas.org_settings import set_setting
+from ideas.tables import WebhookDelivery
 from tests.factories import idea_payload
 from tests.leakcrawl import Identity, LeakCrawler
 
@@ -105,6 +111,12 @@ async def build_world(personas) -> dict:
         "o_asked": "Let support see the last three orders at a glance",
         "a_target": "Show expected delivery dates before payment",
     }
+    # a webhook, a Slack channel and a Teams channel that want every event
+    hook = await webhooks.create_endpoint(
+        adam.viewer, "https://hooks.example.com/touchpoint", list(webhooks.EVENTS)
+    )
+    await webhooks.create_endpoint(adam.viewer, "C0CXIDEAS", [], "slack")
+    await webhooks.create_endpoint(adam.viewer, "https://example.com/workflows/cx", [], "teams")
     authors = {"z": zeb, "o": otto, "a": alice}
     ids: dict[str, str] = {}
     for key, title in titles.items():
@@ -172,15 +184,24 @@ async def build_world(personas) -> dict:
     assert reveal.status_code == 200 and otto.name in reveal.text
 
     await deliver_all_events()
-    return {"ids": ids, "titles": titles, "session_id": sid, "zeb": zeb, "otto": otto}
+    return {
+        "ids": ids,
+        "titles": titles,
+        "session_id": sid,
+        "zeb": zeb,
+        "otto": otto,
+        "webhook": hook.id,
+    }
 
 
 async def deliver_all_events() -> None:
-    """Create the in-app notices of every event, so inboxes are crawled too."""
+    """Create the in-app notices and the webhook and channel deliveries of
+    every event, so inboxes and delivery logs are crawled too."""
     from ideas import notify
     from ideas.tables import Event
 
     for row in await Event.select(Event.id).order_by(Event.id).run():
+        await webhooks.plan_event(row["id"])
         await notify.deliver_event(row["id"])
 
 
@@ -200,7 +221,11 @@ async def crawl_as(crawler: LeakCrawler, personas, key: str, world: dict) -> Non
     await crawler.crawl_api(
         key,
         persona.api(),
-        {"idea_id": list(world["ids"].values()), "session_id": [world["session_id"]]},
+        {
+            "idea_id": list(world["ids"].values()),
+            "session_id": [world["session_id"]],
+            **({"webhook_id": [world["webhook"]]} if "webhook" in world else {}),
+        },
     )
 
 
@@ -251,6 +276,43 @@ async def test_no_page_fragment_or_api_answer_names_a_submitter(personas):
     for word in ("Zebulon", "Quartermaine", "Llama", "Xylophone", "Vexworth"):
         found = (await alice.api().get("/api/v1/ideas", params={"q": word})).json()
         assert found["items"] == [], word
+
+
+async def test_no_webhook_payload_or_channel_message_names_a_submitter(personas):
+    """Every webhook payload, Slack post, Teams card and link unfurl is checked
+    as the crawler checks a page: what a channel's least-privileged reader sees."""
+    world = await build_world(personas)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    await webhooks.release_batched(later)
+    await webhooks.plan_summary(later + dt.timedelta(days=7))
+    crawler = crawler_for(world)
+    rows = await WebhookDelivery.select(
+        WebhookDelivery.event,
+        WebhookDelivery.payload,
+        WebhookDelivery.endpoint.kind.as_alias("kind"),
+    ).run()
+    seen = set()
+    for row in rows:
+        envelope = json.loads(row["payload"])
+        seen.add((row["kind"], row["event"]))
+        url = f"http://testserver/{row['kind']}/{row['event']}"
+        if row["kind"] == "webhook":
+            message: Any = envelope
+        elif row["kind"] == "slack":
+            message = slack.message_for(envelope)
+        else:
+            message = teams.message_for(envelope)
+        crawler.check("channel", url, row["kind"], httpx.Response(200, json=message))
+    ideas = await webhooks.staff_ideas([int(i) for i in world["ids"].values()])
+    for idea_id, idea in ideas.items():
+        blocks = slack.unfurl_blocks(idea)
+        url = f"http://testserver/unfurl/ideas/{idea_id}"
+        crawler.check("channel", url, "unfurl", httpx.Response(200, json=blocks))
+    for event in ("idea.submitted", "idea.status_changed", "idea.merged", "comment.created"):
+        assert ("webhook", event) in seen, event
+    assert {("slack", "summary.weekly"), ("teams", "summary.weekly")} <= seen
+    assert sum(v.carries_idea for v in crawler.visits) > 20
+    assert not crawler.findings, "a channel message leaks:\n" + crawler.report()
 
 
 async def test_the_crawler_catches_a_planted_leak(personas, monkeypatch):

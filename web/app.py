@@ -141,7 +141,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             header_name="x-csrftoken",
             # Litestar searches these patterns anywhere in the path: anchor them
             # /unsubscribe/: RFC 8058 one-click POSTs from mail clients (a signed token)
-            exclude=["^/api/", "^/health$", "^/schema(/|$)", "^/unsubscribe/"],
+            exclude=[
+                "^/api/",
+                "^/health$",
+                "^/schema(/|$)",
+                "^/unsubscribe/",
+                "^/integrations/slack/",
+            ],
         ),
         template_config=TemplateConfig(
             directory=HERE / "templates",

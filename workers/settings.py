@@ -48,6 +48,9 @@ def functions() -> list:
         func(tasks.deliver_event, name=DELIVER_EVENT, max_tries=t.job_max_tries),
         func(tasks.send_pending_email, name=tasks.SEND_MAIL, max_tries=t.mail_max_tries),
         func(tasks.embed_ideas, name=tasks.EMBED_JOB, max_tries=t.job_max_tries),
+        # retries are new jobs (workers.tasks.deliver_webhook); a second try of
+        # the same job happens only after a crash (kill -9)
+        func(tasks.deliver_webhook, name=tasks.DELIVER_WEBHOOK, max_tries=3),
     ]
 
 
@@ -60,6 +63,7 @@ def cron_jobs() -> list:
         cron(tasks.sweep_outbox, second=sweep_seconds, run_at_startup=True, max_tries=1),
         # embeddings missed by the after-commit job, or of another model: once a minute
         cron(tasks.embed_sweep, second={0}, run_at_startup=True, max_tries=1),
+        cron(tasks.webhook_sweep, second=sweep_seconds, run_at_startup=True, max_tries=1),
         cron(tasks.sla_reminders, minute=schedule, run_at_startup=True),
         cron(tasks.action_reminders, minute=schedule, run_at_startup=True),
         cron(tasks.weekly_digest, minute=schedule, run_at_startup=True),

@@ -21,6 +21,7 @@ from arq import Retry
 
 from ideas import clock, embedding, mail, notify, vector_index
 from ideas.config import WorkerTuning, get_settings
+from ideas.integrations import webhooks
 from ideas.outbox import DELIVER_EVENT, job_id_for
 from ideas.vector_index import EMBED_JOB
 
@@ -29,6 +30,10 @@ log = logging.getLogger("touchpoint.jobs")
 #: arq function name of the per-notice e-mail job
 SEND_MAIL = "send_pending_email"
 STATS_KEY = notify.JOB_STATS_KEY
+
+
+DELIVER_WEBHOOK = webhooks.DELIVER_WEBHOOK
+webhook_job_id = webhooks.job_id
 
 
 def mail_job_id(notification_id: int) -> str:
@@ -101,6 +106,27 @@ async def enqueue_mail(redis: Any, ids: Sequence[int]) -> int:
     return queued
 
 
+async def enqueue_webhooks(
+    redis: Any, items: Sequence[tuple[int, int]], defer_until: dt.datetime | None = None
+) -> int:
+    """One attempt job per (delivery id, attempts so far); a Redis failure
+    stops here: the sweep enqueues due deliveries later."""
+    queued = 0
+    for delivery_id, attempts in items:
+        try:
+            job = await redis.enqueue_job(
+                DELIVER_WEBHOOK,
+                delivery_id,
+                _job_id=webhook_job_id(delivery_id, attempts),
+                _defer_until=defer_until,
+            )
+        except Exception as exc:
+            log.warning("enqueue of webhook jobs failed (%s); the sweep will retry", exc)
+            break
+        queued += job is not None
+    return queued
+
+
 # -- per-event and per-notice jobs -------------------------------------------------------
 
 
@@ -110,6 +136,9 @@ async def deliver_event(ctx: dict, event_id: int) -> str:
     job_try = ctx.get("job_try", 1)
     async with job_line(ctx, DELIVER_EVENT, event=event_id) as line:
         try:
+            # webhook and channel deliveries first: once the event is marked
+            # dispatched, the sweep no longer brings it back
+            hooks = await webhooks.plan_event(event_id)
             result = await notify.deliver_event(
                 event_id, chunk=t.fanout_chunk, pause_s=t.fanout_pause_s
             )
@@ -126,6 +155,25 @@ async def deliver_event(ctx: dict, event_id: int) -> str:
             outcome=result.outcome,
         )
         line["mail_queued"] = await enqueue_mail(ctx["redis"], result.mail_ids)
+        if hooks:
+            line["webhooks_queued"] = await enqueue_webhooks(ctx["redis"], [(h, 0) for h in hooks])
+        return result.outcome
+
+
+async def deliver_webhook(ctx: dict, delivery_id: int) -> str:
+    """One attempt of one webhook or chat delivery; a failure queues the next
+    attempt after its back-off (a new job, the same message id)."""
+    async with job_line(ctx, DELIVER_WEBHOOK, delivery=delivery_id) as line:
+        result = await webhooks.attempt_delivery(delivery_id)
+        line.update(outcome=result.outcome, attempts=result.attempts)
+        if result.status_code is not None:
+            line["status_code"] = result.status_code
+        if result.disabled:
+            line["endpoint_disabled"] = True
+        if result.outcome == "retry" and result.retry_at is not None:
+            await enqueue_webhooks(
+                ctx["redis"], [(delivery_id, result.attempts)], defer_until=result.retry_at
+            )
         return result.outcome
 
 
@@ -194,6 +242,24 @@ async def sweep_outbox(ctx: dict) -> str:
             events_queued=queued,
             mails=len(mails),
             mails_queued=await enqueue_mail(ctx["redis"], mails),
+        )
+        return "ok"
+
+
+async def webhook_sweep(ctx: dict) -> str:
+    """Every minute: release the batch of new ideas and comments whose window
+    closed, the weekly summary of chat channels, and enqueue every delivery
+    whose attempt is due and not queued (deterministic job ids)."""
+    async with job_line(ctx, "webhook_sweep") as line:
+        now = clock.now()
+        released = await webhooks.release_batched(now)
+        summaries = await webhooks.plan_summary(now)
+        due = await webhooks.due_deliveries(now)
+        line.update(
+            released=len(released),
+            summaries=len(summaries),
+            due=len(due),
+            queued=await enqueue_webhooks(ctx["redis"], due),
         )
         return "ok"
 

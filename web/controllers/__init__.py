@@ -12,8 +12,10 @@ from web.controllers import (
     leaders,
     notifications,
     pages,
+    slack,
     triage,
     unsubscribe,
+    webhooks,
 )
 
 ROUTE_HANDLERS = [
@@ -29,4 +31,6 @@ ROUTE_HANDLERS = [
     *admin.ROUTES,
     *editing.ROUTES,
     *unsubscribe.ROUTES,
+    *webhooks.ROUTES,
+    *slack.ROUTES,
 ]
