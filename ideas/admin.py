@@ -18,7 +18,7 @@ from uuid import UUID
 from piccolo.query.functions.aggregate import Count
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from ideas import audit, directory, invitations, org_settings
+from ideas import audit, directory, invitations, org_settings, people, reveal
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.people import check_roles, normalise_email
@@ -328,6 +328,7 @@ async def edit_person(actor: Viewer, user_id: UUID | str, data: PersonEdit) -> P
         _check_admin_kept(actor, uid, row["active"], before["roles"], roles, admins)
         changes = audit.diff(before, after)
         if changes:
+            await people.note_moves(User.id == uid, data.department_id)
             await (
                 User.update(
                     {
@@ -350,6 +351,7 @@ async def set_person_active(actor: Viewer | None, user_id: UUID | str, active: b
     line (or a test)."""
     uid = parse_user_id(str(user_id))
     now = dt.datetime.now(dt.UTC)
+    await reveal.refuse_login_change_after_reveal(actor)
     async with write_transaction():
         admins = await _lock_admins()
         rows = await User.select(User.email, User.active).where(User.id == uid).run()
@@ -514,6 +516,7 @@ async def merge_departments(actor: Viewer, source_id: int, target_id: int) -> Me
             raise Invalid("source_id", "no such department")
         if target_id not in names:
             raise Invalid("target_id", "no such department")
+        await people.note_moves(User.department == source_id, target_id)
         moved = (
             await User.update({User.department: target_id})
             .where(User.department == source_id)
@@ -554,7 +557,9 @@ SETTING_HELP = {
     "agenda_size": ("Agenda size", "The most ideas one triage session takes on."),
     "k_anonymity": (
         "Smallest group shown (k-anonymity)",
-        "A department with fewer active people shows no figure of its own in metrics.",
+        "A department with fewer active people shows no figure of its own in metrics "
+        "(never under 3, and never one resting mostly on people who have not taken part "
+        "yet or were moved in within 30 days).",
     ),
     "digest_weekday": ("Digest day", "The day the weekly digest goes out."),
     "digest_hour": ("Digest hour (UTC)", "The hour the weekly digest goes out."),

@@ -94,7 +94,7 @@ TUNABLE = {
     "triage_sla_days": ("TRIAGE_SLA_DAYS", 14, 1, 365),
     "quorum_departments": ("QUORUM_DEPARTMENTS", 3, 1, 20),
     "agenda_size": ("AGENDA_SIZE", 30, 1, 500),
-    "k_anonymity": ("K_ANONYMITY", 5, 1, 100),
+    "k_anonymity": ("K_ANONYMITY", 5, 3, 100),
 }
 
 

@@ -28,7 +28,7 @@ from uuid import UUID
 
 from asyncpg.exceptions import UniqueViolationError
 
-from ideas import audit, invitations
+from ideas import audit, invitations, people
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid
 from ideas.people import normalise_email
@@ -443,6 +443,7 @@ async def _apply(
                     },
                 )
         for r in plan.updated:
+            await people.note_moves(User.id == r.user_id, department_ids[r.department])
             await (
                 User.update(
                     {

@@ -146,6 +146,7 @@ async def update_user(
         if not rows:
             raise NotFound(f"no user with email {email}")
         department_id = await department_by_name(department, create=True)
+        await note_moves(User.email == email, department_id)
         await (
             User.update(
                 {
@@ -159,6 +160,17 @@ async def update_user(
             .run()
         )
     return rows[0]["id"]
+
+
+async def note_moves(which, department_id: int) -> None:
+    """Record when the people matched by `which` move to `department_id`
+    (before the update that moves them): leadership figures do not lean on
+    just-moved people (ideas.leadership.department_groups)."""
+    await (
+        User.update({User.department_since: dt.datetime.now(dt.UTC)})
+        .where(which, User.department != department_id)
+        .run()
+    )
 
 
 async def user_by_email(email: str) -> dict | None:

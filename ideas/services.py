@@ -9,7 +9,7 @@ import re
 
 from piccolo.query import OrderByRaw
 
-from ideas import similarity
+from ideas import participation, similarity
 from ideas.blind import IDEA_COLUMNS, IDEA_SQL_COLUMNS, blind_idea, blind_ideas
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
@@ -113,6 +113,7 @@ async def submit_idea(viewer: Viewer, data: IdeaIn) -> IdeaOut:
         await idea.save().run()
         await Submission.insert(Submission(idea=idea.id, user=viewer.id, role="submitter")).run()
         await index_terms(idea.id, data.title, data.problem)
+        await participation.record_viewer(viewer, now)
     return await blind_idea(await idea_row(idea.id), viewer)
 
 
@@ -382,6 +383,7 @@ async def vote(viewer: Viewer, idea_id: int) -> VoteOut:
             idea_id,
         ).run()
         if rows:
+            await participation.record_viewer(viewer, now)
             return VoteOut(votes=rows[0]["votes"], voted=True)
         status, votes, voted = await _vote_state(viewer, idea_id)
         _refuse_closed(status)
@@ -403,6 +405,7 @@ async def vote(viewer: Viewer, idea_id: int) -> VoteOut:
                 "UPDATE idea SET votes = votes + 1 WHERE id = {} RETURNING votes", idea_id
             ).run()
             votes = rows[0]["votes"]
+            await participation.record_viewer(viewer, now)
         return VoteOut(votes=votes, voted=True)
 
 

@@ -1,0 +1,385 @@
+"""Issue 13: the blind promise against a determined insider.
+
+Each test performs one attack of the issue the way the attacker would (over
+HTTP, as that role) and shows that it now learns nothing or is refused.
+docs/threat-model.md lists them, channel by channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from ideas import leadership, services
+from ideas.org_settings import set_setting
+from ideas.tables import Department, Event, Notification, Participation, User
+from tests.factories import idea_payload
+
+UTC = dt.UTC
+#: "now" for the leadership figures and the services (2026-Q2)
+NOW = dt.datetime(2026, 5, 20, 10, 30, tzinfo=UTC)
+EARLIER = "2026-Q1"  # a closed quarter
+CURRENT = "2026-Q2"
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    monkeypatch.setattr(leadership, "utcnow", lambda: NOW)
+    monkeypatch.setattr(services, "utcnow", lambda: NOW)
+
+
+async def _took_part(persona, quarter: str = EARLIER) -> None:
+    """A ledger row as the services write on a vote or an idea in `quarter`."""
+    await Participation.insert(
+        Participation(
+            user=persona.viewer.id, department=persona.viewer.department_id, quarter=quarter
+        )
+    ).run()
+
+
+async def _department(personas, name: str, n: int, prefix: str, settled: int | None = None):
+    """`n` staff in department `name`, the first `settled` of them (all by
+    default) having taken part in a closed quarter."""
+    made = []
+    for i in range(n):
+        p = await personas.make(f"{prefix}{i}", f"{name} Person {i}", "Staff", name)
+        if settled is None or i < settled:
+            await _took_part(p)
+        made.append(p)
+    return made
+
+
+LEADER_URLS = (
+    "/api/v1/metrics",
+    "/api/v1/leaderboard",
+    "/api/v1/export/leaderboard.csv",
+    "/api/v1/export/ideas.csv",
+)
+
+
+async def _snapshot(client, periods=("all", EARLIER, CURRENT)) -> dict:
+    """Everything a leader reads that is broken down by people or department."""
+    out = {}
+    for period in periods:
+        for url in LEADER_URLS:
+            r = await client.get(url, params={"period": period})
+            assert r.status_code == 200, (url, r.text[:200])
+            if url == "/api/v1/metrics":
+                body = r.json()
+                out[(url, period)] = {
+                    key: body[key]
+                    for key in (
+                        "participation",
+                        "participation_published",
+                        "participation_through",
+                        "small_departments_hidden",
+                        "k_anonymity",
+                    )
+                }
+            elif url == "/api/v1/export/ideas.csv":
+                # a new idea is a new row (it is on the board for all to see
+                # anyway): no existing row may change
+                out[(url, period)] = set(r.text.splitlines())
+            else:
+                out[(url, period)] = r.json() if url.endswith("board") else r.text
+        page = await client.get("/leaders", params={"period": period})
+        assert page.status_code == 200
+        # the funnel counts ideas, each of which is on the board for all to
+        # see: one more idea is one more there, tied to no department
+        out[("/leaders", period)] = re.sub(r'<svg[^>]*id="chart-funnel".*?</svg>', "", page.text)
+    return out
+
+
+# -- 1. differencing the participation figures -------------------------------------------
+
+
+async def test_one_new_idea_or_vote_changes_no_figure_a_leader_can_read(personas, frozen):
+    """A leader snapshots every figure, one person submits an idea and another
+    votes (over HTTP), the cache expires (the suite runs with
+    LEADERS_CACHE_SECONDS=0), the leader snapshots again: nothing moved, so
+    no department can be pinned on the new idea or the vote."""
+    await _department(personas, "Support", 6, "s")
+    finance = await _department(personas, "Finance", 6, "f", settled=5)
+    carol = await (await personas.get("carol_leader")).browser()
+    before = await _snapshot(carol)
+    assert before[("/api/v1/metrics", "all")]["participation"], "a figure to difference"
+    assert before[("/api/v1/metrics", CURRENT)]["participation_published"] is False
+    assert before[("/api/v1/metrics", CURRENT)]["participation"] == []
+
+    # the never-active Finance person's first action of the quarter
+    newcomer = finance[5].api()
+    idea = await newcomer.post("/api/v1/ideas", json=idea_payload())
+    assert idea.status_code == 201, idea.text
+    voter = finance[0].api()
+    r = await voter.put(f"/api/v1/ideas/{idea.json()['id']}/vote")
+    assert r.status_code == 200, r.text
+    # and a vote retracted: a closed quarter never moves either
+    r = await voter.delete(f"/api/v1/ideas/{idea.json()['id']}/vote")
+    assert r.status_code == 200
+
+    after = await _snapshot(carol)
+    for key in [k for k in before if k[0] == "/api/v1/export/ideas.csv"]:
+        assert before.pop(key) <= after.pop(key)
+    assert after == before
+    # the ledger did record both, for the quarter to be published once closed
+    assert await Participation.count().where(Participation.quarter == CURRENT).run() == 2
+
+
+async def test_a_closed_quarter_counts_people_where_they_were_when_they_acted(personas, frozen):
+    """Moving or deactivating someone afterwards changes no closed quarter's
+    participants: an admin cannot difference a quarter by moving a suspect."""
+    support = await _department(personas, "Support", 8, "s")
+    await _department(personas, "Finance", 6, "f")
+    carol = (await personas.get("carol_leader")).api()
+    before = (await carol.get("/api/v1/metrics", params={"period": EARLIER})).json()
+    adam = await (await personas.get("adam_admin")).browser()
+    finance_id = (await Department.select(Department.id).where(Department.name == "Finance"))[0][
+        "id"
+    ]
+    r = await adam.form(
+        f"/admin/people/{support[0].id}",
+        {"name": support[0].name, "title": "Staff", "department_id": str(finance_id)},
+    )
+    assert r.status_code == 303, r.text[:300]
+    r = await adam.form(f"/admin/people/{support[1].id}/deactivate", {})
+    after = (await carol.get("/api/v1/metrics", params={"period": EARLIER})).json()
+    took_part = {e["name"]: e["participants"] for e in after["participation"]}
+    assert took_part == {e["name"]: e["participants"] for e in before["participation"]}
+
+
+# -- 2. an admin defeats k-anonymity --------------------------------------------------------
+
+
+async def test_an_admin_cannot_set_k_under_three(personas, frozen):
+    adam = await (await personas.get("adam_admin")).browser()
+    for k in ("1", "2"):
+        r = await adam.form("/admin/settings", {"k_anonymity": k})
+        assert r.status_code == 422
+        assert "between 3 and 100" in r.text
+    # a value stored before the floor existed is lifted to it
+    await User.raw("DELETE FROM setting WHERE key = 'k_anonymity'").run()
+    await set_setting("k_anonymity", 3)
+    await User.raw("UPDATE setting SET value = '1' WHERE key = 'k_anonymity'").run()
+    await _department(personas, "Legal", 2, "l")
+    await _department(personas, "Support", 6, "s")
+    carol = (await personas.get("carol_leader")).api()
+    body = (await carol.get("/api/v1/metrics", params={"period": EARLIER})).json()
+    assert body["k_anonymity"] == 3
+    assert "Legal" not in {e["name"] for e in body["participation"]}
+
+
+def test_the_environment_cannot_set_k_under_three():
+    from ideas.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="K_ANONYMITY"):
+        load_settings({"K_ANONYMITY": "2", "DATABASE_URL": "sqlite:///x.sqlite3"})
+
+
+async def test_padding_a_new_department_and_moving_one_person_in_shows_nothing(personas, frozen):
+    """The admin makes "Skunkworks", adds four accounts that never act, moves
+    the suspect in and lowers k to its floor: Skunkworks shows no figure of
+    its own, in any period, before or after the suspect acts."""
+    await _department(personas, "Support", 6, "s")
+    suspect = (await _department(personas, "Finance", 6, "f"))[0]
+    adam = await (await personas.get("adam_admin")).browser()
+    assert (await adam.form("/admin/departments", {"name": "Skunkworks"})).status_code == 303
+    skunk = (await Department.select(Department.id).where(Department.name == "Skunkworks"))[0]["id"]
+    for i in range(4):
+        r = await adam.form(
+            "/admin/people/new",
+            {
+                "email": f"pad{i}@example.com",
+                "name": f"Padding {i}",
+                "title": "Staff",
+                "department_id": str(skunk),
+            },
+        )
+        assert r.status_code == 303, r.text[:300]
+    r = await adam.form(
+        f"/admin/people/{suspect.id}",
+        {"name": suspect.name, "title": "Staff", "department_id": str(skunk)},
+    )
+    assert r.status_code == 303
+    assert (await adam.form("/admin/settings", {"k_anonymity": "3"})).status_code == 303
+    carol = (await personas.get("carol_leader")).api()
+
+    def named(body) -> set[str]:
+        return {e["name"] for e in body["participation"]}
+
+    for period in ("all", EARLIER):
+        body = (await carol.get("/api/v1/metrics", params={"period": period})).json()
+        assert "Skunkworks" not in named(body) and "Other" not in named(body)
+    # the suspect votes in the new department: still nothing of its own
+    idea = (
+        await (await personas.get("alice_support")).api().post("/api/v1/ideas", json=idea_payload())
+    )
+    suspect_api = suspect.api()
+    assert (await suspect_api.put(f"/api/v1/ideas/{idea.json()['id']}/vote")).status_code == 200
+    for period in ("all", EARLIER, CURRENT):
+        body = (await carol.get("/api/v1/metrics", params={"period": period})).json()
+        assert "Skunkworks" not in named(body)
+    board = (await carol.get("/api/v1/leaderboard")).json()
+    assert "Skunkworks" not in {e["name"] for e in board["by_department"]}
+    # moved 30+ days ago and settled people: then (and only then) it may show
+    assert (
+        await User.count()
+        .where(User.department == skunk, User.department_since.is_not_null())
+        .run()
+    ) == 1
+
+
+# -- 4. a reveal without the submitter told ----------------------------------------------
+
+REASON = "Legal hold requested by counsel, case 2026-114, see ticket."
+
+
+async def test_deactivate_reveal_reactivate_cannot_silence_the_notice(personas):
+    """The admin deactivates the suspect, reveals, reactivates: the reveal is
+    refused after their own deactivation; another admin's reveal of a
+    deactivated submitter writes the notice at once (no worker run), every
+    other admin is told, and the suspect finds it at their next log-in."""
+    alice = await personas.get("alice_support")
+    adam = await personas.get("adam_admin")
+    ada = await personas.make("ada_admin", "Ada Second", "IT Lead", "IT", ("admin",))
+    idea = (await alice.api().post("/api/v1/ideas", json=idea_payload())).json()["id"]
+    web = await adam.browser()
+    assert (await web.form(f"/admin/people/{alice.id}/deactivate", {})).status_code == 303
+    r = await web.form(f"/admin/ideas/{idea}/reveal", {"reason": REASON})
+    assert r.status_code == 409 and alice.name not in r.text
+    # a second admin reveals while the submitter is deactivated
+    ada_web = await ada.browser()
+    r = await ada_web.form(f"/admin/ideas/{idea}/reveal", {"reason": REASON})
+    assert r.status_code == 200 and alice.name in r.text
+    told = await Notification.select().where(Notification.user == alice.viewer.id).run()
+    assert [n["kind"] for n in told] == ["identity_revealed"]
+    flagged = await Notification.select().where(Notification.user == adam.viewer.id).run()
+    assert [n["kind"] for n in flagged] == ["admin_reveal"]
+    assert alice.name not in flagged[0]["text"]
+    # the revealing admin cannot now reactivate (nor deactivate) anyone
+    r = await ada_web.form(f"/admin/people/{alice.id}/reactivate", {})
+    assert r.status_code == 409
+    assert (await web.form(f"/admin/people/{alice.id}/reactivate", {})).status_code == 303
+    # the worker's delivery of the event adds nothing
+    from ideas import notify
+
+    event = (await Event.select(Event.id).where(Event.kind == "reveal").run())[0]["id"]
+    await notify.deliver_event(event)
+    assert await Notification.count().where(Notification.user == alice.viewer.id).run() == 1
+    # at the next log-in
+    alice_web = await alice.browser()
+    inbox = (await alice_web.get("/api/v1/me/notifications")).json()["items"]
+    assert [n["kind"] for n in inbox] == ["identity_revealed"]
+    assert not inbox[0]["read"]
+
+
+# -- 6. mail reveals the link ---------------------------------------------------------------
+
+
+class _Sink:
+    """aiosmtpd handler keeping every message it accepts, raw."""
+
+    def __init__(self) -> None:
+        self.raw: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.raw.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server on loopback, and SMTP_URL pointing at it."""
+    import dataclasses
+
+    from aiosmtpd.controller import Controller
+
+    from ideas.config import get_settings, reset_settings
+
+    sink = _Sink()
+    port = _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings = get_settings()
+    reset_settings(dataclasses.replace(settings, smtp_url=f"smtp://127.0.0.1:{port}"))
+    try:
+        yield sink
+    finally:
+        reset_settings(settings)
+        controller.stop()
+
+
+async def test_no_mail_of_a_full_journey_pairs_an_address_with_its_idea(personas, smtp_sink):
+    """Submit, question, answer, accept, act, ship, reveal and a weekly digest,
+    with every mail through a real SMTP server: whoever reads the mail log
+    finds no idea (title or link) in any mail to its submitter or voters."""
+    from ideas import notify
+    from tests.notify_helpers import decide, drain, open_session, vote
+
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    erin = await personas.get("erin_it")
+    adam = await personas.get("adam_admin")
+    title = "Send the renewal quote a month before the contract ends"
+    idea = (await alice.api().post("/api/v1/ideas", json=idea_payload(title=title))).json()["id"]
+    await vote(dan, idea)
+    bob, session = await open_session(personas)
+    await decide(bob, idea, session, "needs_info", question="Which customers asked for this?")
+    r = await alice.api().post(f"/api/v1/ideas/{idea}/answer", json={"answer": "Public sector."})
+    assert r.status_code == 200, r.text
+    await decide(bob, idea, session, "accept", owning_department_id=str(bob.viewer.department_id))
+    action = await bob.api().post(
+        f"/api/v1/ideas/{idea}/actions",
+        json={"title": "Schedule the quote job", "owner_id": erin.id, "due_on": "2031-01-01"},
+    )
+    assert action.status_code == 201, action.text
+    for status in ("doing", "done"):
+        r = await erin.api().patch(
+            f"/api/v1/actions/{action.json()['id']}", json={"status": status}
+        )
+        assert r.status_code == 200, r.text
+    r = await bob.api().post(f"/api/v1/ideas/{idea}/ship", json={"note": "Quotes now go early."})
+    assert r.status_code == 200, r.text
+    web = await adam.browser()
+    assert (await web.form(f"/admin/ideas/{idea}/reveal", {"reason": REASON})).status_code == 200
+    await drain()
+    # a weekly digest covering it all
+    now = dt.datetime.now(UTC)
+    monday = now.date() + dt.timedelta(days=(7 - now.weekday()) % 7 or 7)
+    run = await notify.send_weekly_digest(dt.datetime.combine(monday, dt.time(9), tzinfo=UTC))
+    for notice_id in run.mail_ids:
+        await notify.email_notice(notice_id)
+
+    import email
+    import email.policy
+
+    to_alice = to_dan = 0
+    for rcpts, raw in smtp_sink.raw:
+        text = raw.decode("utf-8", "replace")
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        body = "\n".join(
+            part.get_content() for part in message.walk() if part.get_content_maintype() == "text"
+        )
+        whole = text + body  # headers, the encoded and the decoded bodies
+        if rcpts == [alice.email] or rcpts == [dan.email]:
+            to_alice += rcpts == [alice.email]
+            to_dan += rcpts == [dan.email]
+            assert message["Subject"] in (
+                "You have an update in Touchpoint",
+                "Your week in Touchpoint",
+            )
+            assert title not in whole and "renewal quote" not in whole
+            assert f"/ideas/{idea}" not in whole
+            assert "Which customers" not in whole and "your idea" not in whole.lower()
+    # the submitter and the voter were mailed about every step: all of it generic
+    assert to_alice >= 5 and to_dan >= 1
+    # those whose relation to the idea is no secret still get the details
+    assert any(rcpts == [erin.email] and title.encode() in raw for rcpts, raw in smtp_sink.raw)
