@@ -16,9 +16,10 @@ from typing import Annotated
 from uuid import UUID
 
 from piccolo.query.functions.aggregate import Count
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from ideas import audit, directory, invitations, org_settings, people, reveal
+from ideas import text as text_rules
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.people import check_roles, normalise_email
@@ -28,10 +29,22 @@ from ideas.viewer import ROLES, Viewer, roles_of, sorted_roles
 
 PAGE_SIZE = 50
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-JobTitle = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+#: a display name may not imitate a role label ("Submitter", "CX council"):
+#: see ideas.text; no text takes bidi controls
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
+    AfterValidator(text_rules.person_name),
+]
+JobTitle = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=120),
+    AfterValidator(text_rules.visible(0)),
+]
 DepartmentName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    AfterValidator(text_rules.visible(1)),
 ]
 
 
@@ -461,7 +474,7 @@ def _department_name_of(raw: str) -> str:
     name = " ".join((raw or "").split())
     if not 1 <= len(name) <= 80:
         raise Invalid("name", "must be 1–80 characters")
-    return name
+    return text_rules.check(name, "name", 1, 80)
 
 
 async def add_department(actor: Viewer, raw_name: str) -> DepartmentRow:

@@ -16,19 +16,22 @@ from typing import Annotated
 
 import nh3
 from markdown_it import MarkdownIt
-from pydantic import BaseModel, StringConstraints
+from pydantic import AfterValidator, BaseModel, StringConstraints
 
 from ideas.blind import author_label, submitter_ids
 from ideas.errors import Forbidden
 from ideas.schemas import DayTime, Strict
 from ideas.services import idea_row, utcnow
 from ideas.tables import Comment
+from ideas.text import visible
 from ideas.viewer import Viewer
 
 BODY_MAX = 5000
 
 CommentBody = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=BODY_MAX)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=BODY_MAX),
+    AfterValidator(visible(1)),
 ]
 
 

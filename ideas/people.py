@@ -9,6 +9,7 @@ from uuid import UUID
 from email_validator import EmailNotValidError, validate_email
 
 from ideas import security
+from ideas import text as text_rules
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.schemas import MeOut, Ref
@@ -64,7 +65,9 @@ def _clean_text(value: str, field: str, low: int, high: int) -> str:
     value = (value or "").strip()
     if not low <= len(value) <= high:
         raise Invalid(field, f"must be {low}–{high} characters")
-    return value
+    if field == "name":  # a person's display name: never a role label
+        return text_rules.check_person_name(value, field, high)
+    return text_rules.check(value, field, low, high)
 
 
 async def department_by_name(name: str, create: bool = False) -> int:

