@@ -18,7 +18,7 @@ from uuid import UUID
 from piccolo.query.functions.aggregate import Count
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
-from ideas import audit, directory, invitations, org_settings, people, reveal
+from ideas import audit, directory, invitations, org_settings, people
 from ideas import text as text_rules
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
@@ -364,7 +364,6 @@ async def set_person_active(actor: Viewer | None, user_id: UUID | str, active: b
     line (or a test)."""
     uid = parse_user_id(str(user_id))
     now = dt.datetime.now(dt.UTC)
-    await reveal.refuse_login_change_after_reveal(actor)
     async with write_transaction():
         admins = await _lock_admins()
         rows = await User.select(User.email, User.active).where(User.id == uid).run()

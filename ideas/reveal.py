@@ -13,10 +13,12 @@ transaction:
   identity, so it is no oracle.
 
 An admin who changed whether someone can log in (deactivate, reactivate)
-within `QUIET_HOURS` cannot reveal, and one who revealed cannot change
-anyone's log-in state within that time: the deactivate–reveal–reactivate
+within `QUIET_HOURS` cannot reveal: the deactivate–reveal–reactivate
 sequence, which in the audit log would name the suspect to every admin,
-cannot be made (docs/threat-model.md, channel 4). The identity is returned
+cannot be made by one admin (docs/threat-model.md, channel 4). The rule
+depends on the admin's own actions only, never on who the submitter is, so
+its refusal tells nothing. (Deactivating someone after a reveal stays
+possible: that is what a reveal for abuse is usually followed by.) The identity is returned
 to be shown on that one screen and is stored nowhere else.
 """
 
@@ -39,8 +41,8 @@ REASON_MIN = 20
 REVEAL_ACTION = "identity_reveal"
 #: actions that change whether a person can log in
 LOGIN_STATE_ACTIONS = ("person.deactivate", "person.reactivate")
-#: hours between an admin's change of someone's log-in state and a reveal
-#: by the same admin, either way round
+#: hours after an admin's change of someone's log-in state before the same
+#: admin may reveal
 QUIET_HOURS = 24
 
 
@@ -54,16 +56,6 @@ async def _acted_recently(actor, actions: tuple[str, ...], now: dt.datetime) -> 
         )
         .run()
     )
-
-
-async def refuse_login_change_after_reveal(actor: Viewer | None) -> None:
-    """Conflict when `actor` revealed a submitter within QUIET_HOURS (called
-    before a deactivation or reactivation)."""
-    if actor is not None and await _acted_recently(actor.id, (REVEAL_ACTION,), utcnow()):
-        raise Conflict(
-            f"you revealed a submitter within the last {QUIET_HOURS} hours: "
-            "another admin must change whether someone can log in"
-        )
 
 
 class RevealIn(Strict):
@@ -216,6 +208,5 @@ __all__ = [
     "REVEAL_ACTION",
     "RevealIn",
     "RevealOut",
-    "refuse_login_change_after_reveal",
     "reveal_submitter",
 ]

@@ -20,6 +20,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from pydantic import ValidationInfo
+
 from ideas.errors import Invalid
 
 #: embeddings, overrides (U+202A–U+202E) and isolates (U+2066–U+2069)
@@ -61,14 +63,15 @@ def check(value: str, field: str, low: int = 0, high: int | None = None) -> str:
     return value
 
 
-def visible(low: int) -> Callable[[str], str]:
+def visible(low: int) -> Callable[[str, ValidationInfo], str]:
     """A Pydantic AfterValidator: no bidi controls, at least `low` visible
-    characters (the field's name comes from Pydantic's error location)."""
+    characters. It raises `Invalid` (422 naming the field), not a ValueError
+    (400, malformed): the text is well-formed, the rule is the product's."""
 
-    def validate(value: str) -> str:
+    def validate(value: str, info: ValidationInfo) -> str:
         reason = problem(value, low)
         if reason:
-            raise ValueError(reason)
+            raise Invalid(info.field_name or "text", reason)
         return value
 
     return validate
@@ -116,11 +119,6 @@ def check_person_name(value: str, field: str = "name", high: int = 120) -> str:
     return value
 
 
-def person_name(value: str) -> str:
+def person_name(value: str, info: ValidationInfo) -> str:
     """A Pydantic AfterValidator for display names (see `check_person_name`)."""
-    reason = problem(value, 1)
-    if reason:
-        raise ValueError(reason)
-    if looks_like_role_label(value):
-        raise ValueError("is a role label and cannot be a person's name")
-    return value
+    return check_person_name(value, info.field_name or "name")

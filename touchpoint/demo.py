@@ -679,7 +679,14 @@ async def load_demo(base_url: str | None = None) -> DemoResult:
                 "database (use a fresh TOUCHPOINT_DATA_DIR or DATABASE_URL)"
             )
         demo = Demo(base_url or get_settings().base_url)
-        return await demo.run()
+        result = await demo.run()
+        # the participation ledger as it would be at the backdated times
+        from ideas import participation
+        from ideas.tables import Participation
+
+        await Participation.delete(force=True).run()
+        await participation.backfill()
+        return result
 
 
 __all__ = ["DEMO_PASSWORD", "DemoResult", "load_demo"]
