@@ -33,11 +33,9 @@ async def record(user_id: UUID, department_id: int, at: dt.datetime) -> None:
 
 
 async def record_viewer(viewer, at: dt.datetime) -> None:
-    """`record` for the viewer, under the department they belong to now (read
-    from the database: a session may be older than a move)."""
-    rows = await User.select(User.department).where(User.id == viewer.id).run()
-    department = rows[0]["department"] if rows else viewer.department_id
-    await record(viewer.id, department, at)
+    """`record` for the viewer, under their department (read with the viewer
+    on every request, so a move applies from the next request on)."""
+    await record(viewer.id, viewer.department_id, at)
 
 
 async def backfill() -> None:
