@@ -15,9 +15,10 @@ from typing import Annotated
 from uuid import UUID
 
 from piccolo.query.functions.aggregate import Count
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
-from ideas import audit, clock, directory, invitations, org_settings
+from ideas import audit, clock, directory, invitations, org_settings, people
+from ideas import text as text_rules
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.people import check_roles, normalise_email
@@ -27,8 +28,23 @@ from ideas.viewer import ROLES, Viewer, roles_of, sorted_roles
 
 PAGE_SIZE = 50
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-JobTitle = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+#: a display name may not imitate a role label ("Submitter", "CX council"):
+#: see ideas.text; no text takes bidi controls
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
+    AfterValidator(text_rules.person_name),
+]
+JobTitle = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=120),
+    AfterValidator(text_rules.visible(0)),
+]
+DepartmentName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    AfterValidator(text_rules.visible(1)),
+]
 
 
 class PersonEdit(BaseModel):
@@ -324,6 +340,7 @@ async def edit_person(actor: Viewer, user_id: UUID | str, data: PersonEdit) -> P
         _check_admin_kept(actor, uid, row["active"], before["roles"], roles, admins)
         changes = audit.diff(before, after)
         if changes:
+            await people.note_moves(User.id == uid, data.department_id)
             await (
                 User.update(
                     {
@@ -455,7 +472,7 @@ def _department_name_of(raw: str) -> str:
     name = " ".join((raw or "").split())
     if not 1 <= len(name) <= 80:
         raise Invalid("name", "must be 1–80 characters")
-    return name
+    return text_rules.check(name, "name", 1, 80)
 
 
 async def add_department(actor: Viewer, raw_name: str) -> DepartmentRow:
@@ -510,6 +527,7 @@ async def merge_departments(actor: Viewer, source_id: int, target_id: int) -> Me
             raise Invalid("source_id", "no such department")
         if target_id not in names:
             raise Invalid("target_id", "no such department")
+        await people.note_moves(User.department == source_id, target_id)
         moved = (
             await User.update({User.department: target_id})
             .where(User.department == source_id)
@@ -550,7 +568,9 @@ SETTING_HELP = {
     "agenda_size": ("Agenda size", "The most ideas one triage session takes on."),
     "k_anonymity": (
         "Smallest group shown (k-anonymity)",
-        "A department with fewer active people shows no figure of its own in metrics.",
+        "A department with fewer active people shows no figure of its own in metrics "
+        "(never under 3, and never one resting mostly on people who have not taken part "
+        "yet or were moved in within 30 days).",
     ),
     "digest_weekday": ("Digest day", "The day the weekly digest goes out."),
     "digest_hour": ("Digest hour (UTC)", "The hour the weekly digest goes out."),

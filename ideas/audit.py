@@ -221,10 +221,10 @@ async def export_csv(f: AuditFilter) -> str:
                 [
                     entry.id,
                     entry.at.date().isoformat(),
-                    entry.actor,
+                    _csv_safe(entry.actor),
                     entry.action,
                     _csv_safe(entry.target),
-                    field,
+                    _csv_safe(field),
                     _csv_safe(before),
                     _csv_safe(after),
                 ]

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import nh3
 from markdown_it import MarkdownIt
-from pydantic import BaseModel, StringConstraints
+from pydantic import AfterValidator, BaseModel, StringConstraints
 
 from ideas import clock
 from ideas.blind import author_label, submitter_ids
@@ -27,6 +27,7 @@ from ideas.outbox import record_event
 from ideas.schemas import DayTime, Strict
 from ideas.services import idea_row
 from ideas.tables import Comment
+from ideas.text import visible
 from ideas.viewer import Viewer
 
 BODY_MAX = 5000
@@ -34,7 +35,9 @@ BODY_MAX = 5000
 COMMENT_EDIT_MINUTES = 15
 
 CommentBody = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=BODY_MAX)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=BODY_MAX),
+    AfterValidator(visible(1)),
 ]
 
 

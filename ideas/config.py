@@ -185,7 +185,7 @@ TUNABLE = {
     "triage_sla_days": ("TRIAGE_SLA_DAYS", 14, 1, 365),
     "quorum_departments": ("QUORUM_DEPARTMENTS", 3, 1, 20),
     "agenda_size": ("AGENDA_SIZE", 30, 1, 500),
-    "k_anonymity": ("K_ANONYMITY", 5, 1, 100),
+    "k_anonymity": ("K_ANONYMITY", 5, 3, 100),
     "digest_weekday": ("DIGEST_WEEKDAY", 0, 0, 6),  # 0 = Monday
     "digest_hour": ("DIGEST_HOUR", 8, 0, 23),
 }

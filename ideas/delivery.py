@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import AfterValidator, BaseModel, StringConstraints
 
 from ideas import clock, figures
 from ideas.blind import IDEA_COLUMNS, blind_idea, blind_ideas
@@ -34,6 +34,7 @@ from ideas.policy import IN_DELIVERY as WORKING  # actions are added, edited, mo
 from ideas.schemas import IdeaOut, Page, Strict
 from ideas.services import idea_row, next_offset_cursor, offset_from_cursor
 from ideas.tables import Action, Event, Idea, Notification, Submission, User
+from ideas.text import visible
 from ideas.viewer import Viewer, require_role
 
 ACTION_STATUSES = ("todo", "doing", "done")
@@ -45,7 +46,9 @@ SHIP_NOTE_MIN, SHIP_NOTE_MAX = 20, 5000
 METRIC_MAX = 120
 
 ActionTitle = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=TITLE_MIN, max_length=TITLE_MAX)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=TITLE_MIN, max_length=TITLE_MAX),
+    AfterValidator(visible(TITLE_MIN)),
 ]
 OwnerId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 

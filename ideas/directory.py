@@ -28,7 +28,8 @@ from uuid import UUID
 
 from asyncpg.exceptions import UniqueViolationError
 
-from ideas import audit, invitations
+from ideas import audit, invitations, people
+from ideas import text as text_rules
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid
 from ideas.people import normalise_email
@@ -219,6 +220,11 @@ def _check(row: Row) -> tuple[str, str]:
     for column, (low, high) in LIMITS.items():
         if not low <= len(getattr(row, column)) <= high:
             return email, f"{column} must be {low}–{high} characters"
+        reason = text_rules.problem(getattr(row, column), min(low, 1))
+        if reason:
+            return email, f"{column} {reason}"
+    if text_rules.looks_like_role_label(row.name):
+        return email, "name is a role label and cannot be a person's name"
     bad = [r for r in row.roles if r not in ROLES]
     if bad:
         return email, f"unknown role {bad[0]!r}; roles are {', '.join(ROLES)}"
@@ -443,6 +449,7 @@ async def _apply(
                     },
                 )
         for r in plan.updated:
+            await people.note_moves(User.id == r.user_id, department_ids[r.department])
             await (
                 User.update(
                     {

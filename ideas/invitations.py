@@ -2,8 +2,11 @@
 
 A link carries a random token; only its SHA-256 is stored. A link works
 once, until it expires, for an active person; issuing a new link retires the
-person's older ones. A reset request answers the same whether or not the
-address belongs to anyone: the caller learns nothing from it.
+person's older ones, except that a reset link leaves the reset links of the
+last `RESET_GRACE` alone: anyone can ask for a reset of anyone's address, and
+that must never void the link the person is about to use (issue 13). A reset
+request answers the same whether or not the address belongs to anyone: the
+caller learns nothing from it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ log = logging.getLogger("touchpoint.invitations")
 
 INVITE_TTL = dt.timedelta(hours=72)
 RESET_TTL = dt.timedelta(hours=2)
+#: reset links this recent survive a newer reset request
+RESET_GRACE = dt.timedelta(minutes=15)
 TTL = {"invite": INVITE_TTL, "reset": RESET_TTL}
 
 
@@ -77,15 +82,16 @@ async def issue(user_id: UUID, purpose: str = "invite") -> Issued:
     if not rows[0]["active"]:
         raise Conflict(f"{rows[0]['email']} is deactivated: reactivate them first")
     now = clock.now()
-    await (
-        Invitation.update({Invitation.expires_at: now})
-        .where(
-            Invitation.user == user_id,
-            Invitation.used_at.is_null(),
-            Invitation.expires_at > now,
-        )
-        .run()
+    retire = Invitation.update({Invitation.expires_at: now}).where(
+        Invitation.user == user_id,
+        Invitation.used_at.is_null(),
+        Invitation.expires_at > now,
     )
+    if purpose == "reset":  # keep the recent reset links
+        retire = retire.where(
+            (Invitation.purpose != "reset") | (Invitation.created_at <= now - RESET_GRACE)
+        )
+    await retire.run()
     token, hashed = security.new_secret()
     expires_at = now + TTL[purpose]
     await Invitation.insert(

@@ -6,12 +6,22 @@ Two promises hold for every figure here:
 - Never an uncredited submitter: a person is named only for the shipped ideas
   on which they opted in to credit; everything else about submitters is an
   aggregate.
-- k-anonymity: any figure broken down by department leaves out departments
-  with fewer than `k_anonymity` active people. Such small departments are
-  pooled as "Other" only when the pool itself reaches k people; otherwise
-  they are left out, unnamed. This holds for the owning department too
-  (leaderboard and ideas CSV): an idea is often owned by its submitter's own
-  department, so a small owner would single out its few people.
+- k-anonymity: any figure about people broken down by their department
+  leaves out departments with fewer than `k_anonymity` active people (never
+  under `K_FLOOR`, whatever an admin or the environment sets), and those
+  whose figure would rest mostly on people who never took part or were just
+  moved in (`department_groups`). Such small departments are pooled as
+  "Other" only when the pool itself passes the same test; otherwise they are
+  left out, unnamed.
+- Participation (who submitted or voted) is published for closed quarters
+  only, counted from the participation ledger under the department each
+  person belonged to when they acted: nothing anyone does today changes a
+  figure anyone can read, so two snapshots around one vote or one idea are
+  identical (docs/threat-model.md, channel 1).
+- The owning department is the team that delivers an idea, not an attribute
+  of its submitter: it is shown by name everywhere (idea page, Shipped, API,
+  ideas CSV, leaderboard), small or not, and counted in full in the owning
+  department ranking.
 
 Periods: "all", or a calendar quarter "YYYY-Qn" (UTC). The leaderboard and
 the time to ship count ideas *shipped* in the period; the funnel, the time to
@@ -31,7 +41,6 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from piccolo.query.functions.aggregate import Count
 from pydantic import BaseModel
 
 from ideas import clock, figures
@@ -57,6 +66,11 @@ ANONYMOUS = "Anonymous"
 COUNCIL_LABEL = "CX council"
 OTHER = "Other"
 QUARTERS_SHOWN = 8
+#: the lowest k-anonymity threshold ever applied, whatever is configured
+K_FLOOR = 3
+#: a person moved to another department counts towards its size for
+#: k-anonymity only this many days after the move
+SETTLED_DAYS = 30
 
 
 _PERIOD = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -87,7 +101,7 @@ class Leaderboard(BaseModel):
     #: shipped ideas by person: only people who opted in to credit
     by_person: list[BoardEntry]
     #: every shipped idea, credited or not, under the department that shipped
-    #: it; small owning departments too are left out or pooled as "Other"
+    #: it, by name whatever its size (the team that delivered)
     by_owning_department: list[BoardEntry]
     shipped_total: int
     k_anonymity: int
@@ -141,7 +155,12 @@ class Metrics(BaseModel):
     median_days_to_ship: float | None
     share_within_sla: float | None
     sla: SlaFigure
+    #: closed quarters only (empty for the current quarter): see the module doc
     participation: list[ParticipationEntry]
+    #: false when the period is not closed yet, so participation is withheld
+    participation_published: bool = True
+    #: last day the participation figures cover (None: nothing published)
+    participation_through: dt.date | None = None
     #: departments under k active people not shown on their own
     small_departments_hidden: int
     shipped_per_quarter: list[QuarterCount]
@@ -261,25 +280,51 @@ class DepartmentGroups:
         return None
 
 
-async def department_groups(k: int | None = None) -> DepartmentGroups:
-    """Active people per department, split by the k-anonymity threshold."""
-    k = await get_setting("k_anonymity") if k is None else k
+def effective_k(k: int) -> int:
+    """The threshold applied: the configured one, never under `K_FLOOR`."""
+    return max(K_FLOOR, k)
+
+
+async def department_groups(
+    k: int | None = None, now: dt.datetime | None = None
+) -> DepartmentGroups:
+    """Active people per department, split by the k-anonymity threshold.
+
+    A department is shown on its own only when it has at least k active
+    people AND most of them (more than half) are settled: they took part
+    (submitted or voted) before the current quarter and were not moved into
+    it by an admin within the last `SETTLED_DAYS` days. A department padded
+    with accounts that never act, or filled by moving people in, therefore
+    shows no figure of its own. Whether a person is settled depends only on
+    closed quarters and on moves, never on anything done today."""
+    k = effective_k(await get_setting("k_anonymity") if k is None else k)
+    now = clock.now() if now is None else now
     names = {
         r["id"]: r["name"] for r in await Department.select(Department.id, Department.name).run()
     }
-    rows = (
-        await User.select(User.department, Count(alias="people"))
-        .where(User.active.eq(True))
-        .group_by(User.department)
-        .run()
-    )
+    current = quarter_label(*quarter_of(now))
+    rows = await User.raw(
+        "SELECT u.department AS department, COUNT(*) AS people, "
+        "COUNT(*) FILTER (WHERE (u.department_since IS NULL OR u.department_since <= {}) "
+        'AND EXISTS (SELECT 1 FROM participation p WHERE p."user" = u.id AND p.quarter < {})) '
+        "AS settled FROM tp_user u WHERE u.active = {} GROUP BY u.department",
+        now - dt.timedelta(days=SETTLED_DAYS),
+        current,
+        True,
+    ).run()
     sizes = {d: 0 for d in names}
+    settled = {d: 0 for d in names}
     for r in rows:
         sizes[r["department"]] = r["people"]
-    shown = frozenset(d for d, n in sizes.items() if n >= k)
+        settled[r["department"]] = r["settled"]
+
+    def passes(people: int, settled_people: int) -> bool:
+        return people >= k and 2 * settled_people > people
+
+    shown = frozenset(d for d in sizes if passes(sizes[d], settled[d]))
     small = frozenset(d for d in sizes if d not in shown)
-    pool = sum(sizes[d] for d in small)
-    pooled = small if pool >= k else frozenset()
+    pool_ok = passes(sum(sizes[d] for d in small), sum(settled[d] for d in small))
+    pooled = small if pool_ok else frozenset()
     return DepartmentGroups(names, sizes, shown, pooled, small, k)
 
 
@@ -506,8 +551,8 @@ async def _leaderboard(p: Period, groups: DepartmentGroups) -> Leaderboard:
         kind, key, n = r["k"], r["key"], r["n"]
         if kind == "o":
             shipped_total += n
-            owner = groups.group_of(int(key) if key is not None else None)
-            if owner is not None:
+            if key is not None:  # the team that delivered, by name, whatever its size
+                owner = (groups.names[int(key)], "department")
                 by_owner[owner] = by_owner.get(owner, 0) + n
         elif kind == "c":
             credited = n
@@ -626,30 +671,27 @@ async def _median_days_to_ship(p: Period) -> float | None:
     return await _median_days(row, row["n"], source, to_ship, period_args)
 
 
-async def _participants(period: Period) -> dict[int, int]:
-    """How many active people submitted an idea or voted in the period, by
-    department. Only ever counts.
+def published_quarters(period: Period, now: dt.datetime) -> tuple[str, str] | None:
+    """The quarters (labels, from inclusive, to exclusive) whose participation
+    may be shown for `period`: closed ones only. None: nothing yet."""
+    current = quarter_label(*quarter_of(now))
+    if period.quarter is None:
+        return "0000-Q1", current
+    label = quarter_label(*period.quarter)
+    if label >= current:
+        return None
+    return label, quarter_label(*shift_quarter(*period.quarter, 1))
 
-    Voters and submitters as two semi-joins under a UNION (not one EXISTS …
-    OR EXISTS, which PostgreSQL can only run as a sub-query per person), so
-    the planner may probe the votes person by person or hash the period's."""
-    ideas_in, ideas_args = _period_sql("i.created_at", period)
-    votes_in, votes_args = _period_sql("v.created_at", period)
-    voted = " AND ".join(['v."user" = u.id', *votes_in])
-    submitted = " AND ".join(['s."user" = u.id', "s.role = {}", *ideas_in])
-    ideas = " JOIN idea i ON i.id = s.idea" if ideas_in else ""
+
+async def _participants(quarters: tuple[str, str]) -> dict[int, int]:
+    """How many people took part (submitted an idea or voted) in the
+    quarters, by the department they belonged to when they did; from the
+    append-only ledger, so a retracted vote, a later move or a deactivation
+    changes nothing. Only ever counts."""
     rows = await User.raw(
-        "SELECT department, COUNT(*) AS n FROM ("
-        "SELECT u.id, u.department FROM tp_user u WHERE u.active = {} "
-        f"AND EXISTS (SELECT 1 FROM vote v WHERE {voted}) "
-        "UNION SELECT u.id, u.department FROM tp_user u WHERE u.active = {} "
-        f"AND EXISTS (SELECT 1 FROM submission s{ideas} WHERE {submitted})"
-        ") participants GROUP BY department",
-        True,
-        *votes_args,
-        True,
-        "submitter",
-        *ideas_args,
+        'SELECT department, COUNT(DISTINCT "user") AS n FROM participation '
+        "WHERE quarter >= {} AND quarter < {} GROUP BY department",
+        *quarters,
     ).run()
     return {r["department"]: r["n"] for r in rows}
 
@@ -668,7 +710,8 @@ def participation_figures(
                 name=groups.names[d],
                 people=people,
                 participants=took_part,
-                share=took_part / people,
+                # people who took part and left since can make it pass 1
+                share=min(1.0, took_part / people),
                 kind="department",
             )
         )
@@ -681,7 +724,7 @@ def participation_figures(
                 name=OTHER,
                 people=people,
                 participants=took_part,
-                share=took_part / people,
+                share=min(1.0, took_part / people),
                 kind="pooled",
             )
         )
@@ -717,6 +760,14 @@ async def _metrics(p: Period, groups: DepartmentGroups) -> Metrics:
     counted = sum(sla_counts.values())
     share = sla_counts["decided_within"] / counted if counted else None
     end_quarter = p.quarter or quarter_of(now)
+    quarters = published_quarters(p, now)
+    if quarters is None:
+        participation, through = [], None
+    else:
+        participation = participation_figures(groups, await _participants(quarters))
+        through = quarter_start(*quarter_of(now)).date() - dt.timedelta(days=1)
+        if p.end is not None:
+            through = min(through, p.ends_on)
     return Metrics(
         period=p.label,
         starts_on=p.starts_on,
@@ -726,7 +777,9 @@ async def _metrics(p: Period, groups: DepartmentGroups) -> Metrics:
         median_days_to_ship=await _median_days_to_ship(p),
         share_within_sla=share,
         sla=SlaFigure(days=sla_days, share=share, **sla_counts),
-        participation=participation_figures(groups, await _participants(p)),
+        participation=participation,
+        participation_published=quarters is not None,
+        participation_through=through,
         small_departments_hidden=len([d for d in groups.small if groups.sizes[d] > 0]),
         shipped_per_quarter=await _shipped_per_quarter(end_quarter),
         k_anonymity=groups.k,
@@ -850,11 +903,13 @@ def _day(at: dt.datetime | None) -> dt.date | None:
 
 async def ideas_csv(period: str | None = "all") -> str:
     """Every idea submitted in the period with its dates (to the day), votes,
-    touchpoint and owning department (a small one as "Other" or blank, as in
-    every breakdown); names only of credited submitters of shipped ideas,
-    never anyone else's identity."""
+    touchpoint and owning department (by name, whatever its size); names
+    only of credited submitters of shipped ideas, never anyone else's
+    identity."""
     p = parse_period(period)
-    groups = await department_groups()
+    names = {
+        r["id"]: r["name"] for r in await Department.select(Department.id, Department.name).run()
+    }
     first = _first_decision_sql("i")
     in_period, period_args = _period_sql("i.created_at", p)
     rows = await Idea.raw(
@@ -892,7 +947,7 @@ async def ideas_csv(period: str | None = "all") -> str:
             shipped,
             (decided - r["submitted_on"]).days if decided else None,
             (shipped - accepted).days if shipped and accepted else None,
-            owner[0] if (owner := groups.group_of(r["owning_department"])) else "",
+            names.get(r["owning_department"], ""),
             r["duplicate_of"],
             "; ".join(credited.get(r["id"], [])),
         ]

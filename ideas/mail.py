@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -95,9 +96,11 @@ def sender_domain(settings: Settings) -> str:
 
 
 def message_id_for(key: str, settings: Settings | None = None) -> str:
-    """A Message-ID derived from a delivery key such as "event:42:user:<id>"."""
+    """A Message-ID derived from a delivery key such as "event:42:user:<id>":
+    keyed with SECRET_KEY, so that whoever reads mail logs cannot recompute it
+    from guessed event and user ids and learn which event a mail is about."""
     settings = settings or get_settings()
-    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    digest = hmac.new(settings.secret_key.encode(), key.encode(), hashlib.sha256).hexdigest()[:40]
     return f"<tp.{digest}@{sender_domain(settings)}>"
 
 

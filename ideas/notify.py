@@ -69,6 +69,7 @@ KINDS: dict[str, str] = {
     "action_ship_changes": "The council asks for changes before shipping an idea you work on",
     "council_sla": "Ideas past the triage SLA (council)",
     "identity_revealed": "An admin revealed that you submitted an idea",
+    "admin_reveal": "Another admin revealed who submitted an idea (admin)",
     "weekly_digest": "Your weekly digest",
     "webhook_disabled": "An outgoing webhook or chat channel was switched off (admins)",
 }
@@ -83,7 +84,9 @@ GENERIC_SUBJECT = "You have an update in Touchpoint"
 
 #: kinds whose e-mail a person may switch off (the digest has its own switch;
 #: being told of an identity reveal cannot be switched off)
-EMAIL_OPTIONAL = tuple(k for k in KINDS if k not in ("identity_revealed", "weekly_digest"))
+EMAIL_OPTIONAL = tuple(
+    k for k in KINDS if k not in ("identity_revealed", "admin_reveal", "weekly_digest")
+)
 
 SUBJECTS: dict[str, str] = {
     "idea_status": "Update on your idea",
@@ -104,9 +107,21 @@ SUBJECTS: dict[str, str] = {
     "action_ship_changes": "Changes asked before shipping",
     "council_sla": "Ideas past the triage SLA",
     "identity_revealed": "Who submitted your idea was revealed",
+    "admin_reveal": "A submitter was revealed",
     "weekly_digest": "Your week in Touchpoint",
     "webhook_disabled": "A webhook was switched off",
 }
+
+#: kinds whose e-mail may name the idea: about work given to the recipient
+#: (an action they own) or the council's own queue, never about an idea the
+#: recipient submitted or voted for. Every other notice's e-mail is the
+#: generic `PRIVATE_SUBJECT` with a link to the inbox, so that whoever reads
+#: mail logs or gateways cannot pair an address with an idea (issue 13,
+#: docs/threat-model.md channel 6); the details are behind log-in.
+DETAILED_MAIL_KINDS = frozenset(
+    {"action_assigned", "action_due_soon", "action_overdue", "council_answer", "council_sla"}
+)
+PRIVATE_SUBJECT = "You have an update in Touchpoint"
 
 #: Redis hash where workers count job outcomes, "<job>:<outcome>" → n (/health)
 JOB_STATS_KEY = "touchpoint:job_stats"
@@ -131,6 +146,25 @@ def _clip(text: str, limit: int = NOTE_MAX) -> str:
 def _with(text: str, label: str, note: str) -> str:
     note = _clip(note)
     return f"{text} {label}: {note}" if note else text
+
+
+def reveal_text(title: str, reason: str) -> str:
+    """The in-app notice to a revealed submitter (behind log-in)."""
+    return _with(
+        f"An admin revealed that you submitted {_q(title)}. This was recorded in the audit log.",
+        "Reason",
+        reason,
+    )
+
+
+def admin_reveal_text(admin_name: str, idea_id: int, reason: str, at: dt.datetime) -> str:
+    """The notice to every other admin of a reveal."""
+    return _with(
+        f"{admin_name} revealed who submitted idea {idea_id} on {at.date().isoformat()}. "
+        "The submitter has been told; the audit log has the entry.",
+        "Reason",
+        reason,
+    )
 
 
 def event_key(event_id: int) -> str:
@@ -234,13 +268,9 @@ async def plan(event: dict) -> list[Audience]:
         )
         return [Audience("action_assigned", text, idea_id, users=[action["owner"]])]
     if kind == "reveal":
-        reason = data.get("reason") or note
-        text = _with(
-            f"An admin revealed that you submitted {_q(title)}. "
-            "This was recorded in the audit log.",
-            "Reason",
-            reason,
-        )
+        # written in the reveal's own transaction (ideas.reveal); this finds
+        # them there and adds nothing
+        text = reveal_text(title, data.get("reason") or note)
         return [Audience("identity_revealed", text, idea_id, users=await submitter_ids(idea_id))]
     if kind == "action_removed":
         if not data.get("owner"):
@@ -950,9 +980,14 @@ async def compose(row: dict) -> mail.Mail:
         # a submitter may be among the recipients: the mail names no idea
         context["text"] = "There are new comments on an idea you follow."
         context["link"] = context["inbox_url"]
-    elif row["idea_title"]:
+    elif row["idea_title"] and kind in DETAILED_MAIL_KINDS:
         subject = f"{subject}: {row['idea_title']}"
-    if kind == "weekly_digest":
+    if kind not in DETAILED_MAIL_KINDS and kind != "weekly_digest":
+        # neither the idea, nor its link, nor that it is the recipient's
+        subject = PRIVATE_SUBJECT
+        context["link"] = context["inbox_url"]
+        names = ["private_notice"]
+    elif kind == "weekly_digest":
         until = await digest_moment(row["created_at"])
         content = await digest_for(row["user"], until - dt.timedelta(days=7), until)
         context["period"] = f"the week to {until.date().isoformat()}"
@@ -973,6 +1008,13 @@ async def compose(row: dict) -> mail.Mail:
         names = ["digest"]
     else:
         names = [kind, "notice"]
+    if kind == "weekly_digest":
+        # the ideas a person submitted or voted for are theirs to read behind
+        # log-in, and so are the week's top ideas (a submitter's own idea is
+        # often among them): the mail only counts them
+        context["updates_count"] = len(context["updates"])
+        context["top_new_count"] = len(context["top_new"])
+        context["updates"] = context["top_new"] = []
     subject = _clip(subject, 180)
     context["subject"] = subject
     # one click switches this kind of mail off (the reveal notice cannot be)

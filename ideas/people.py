@@ -9,6 +9,7 @@ import email_validator
 from email_validator import EmailNotValidError, validate_email
 
 from ideas import clock, security
+from ideas import text as text_rules
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.schemas import MeOut, Ref
@@ -70,7 +71,9 @@ def _clean_text(value: str, field: str, low: int, high: int) -> str:
     value = (value or "").strip()
     if not low <= len(value) <= high:
         raise Invalid(field, f"must be {low}–{high} characters")
-    return value
+    if field == "name":  # a person's display name: never a role label
+        return text_rules.check_person_name(value, field, high)
+    return text_rules.check(value, field, low, high)
 
 
 async def department_by_name(name: str, create: bool = False) -> int:
@@ -133,6 +136,17 @@ async def create_user(data: NewUser, password_hash: str | None = None) -> UUID:
         )
         await user.save().run()
     return user.id
+
+
+async def note_moves(which, department_id: int) -> None:
+    """Record when the people matched by `which` move to `department_id`
+    (before the update that moves them): leadership figures do not lean on
+    just-moved people (ideas.leadership.department_groups)."""
+    await (
+        User.update({User.department_since: clock.now()})
+        .where(which, User.department != department_id)
+        .run()
+    )
 
 
 async def user_by_email(email: str) -> dict | None:

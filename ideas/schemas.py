@@ -7,6 +7,8 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
+from ideas.text import visible
+
 Touchpoint = Literal[
     "awareness", "purchase", "onboarding", "product", "support", "billing", "renewal", "other"
 ]
@@ -24,8 +26,17 @@ Status = Literal[
 Role = Literal["staff", "council", "leader", "admin"]
 T = TypeVar("T")
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=140)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=20, max_length=5000)]
+#: lengths count visible characters, and no bidi control is accepted (ideas.text)
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=8, max_length=140),
+    AfterValidator(visible(8)),
+]
+LongText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=20, max_length=5000),
+    AfterValidator(visible(20)),
+]
 
 
 def to_day(at: dt.datetime) -> dt.datetime:

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import re
 
-from ideas import clock, similarity, vector_index
+from ideas import clock, participation, similarity, vector_index
 from ideas.blind import IDEA_COLUMNS, IDEA_SQL_COLUMNS, blind_idea, blind_ideas
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
@@ -123,6 +123,7 @@ async def submit_idea(viewer: Viewer, data: IdeaIn) -> IdeaOut:
         await Follow.insert(Follow(idea=idea.id, user=viewer.id)).run()
         await index_terms(idea.id, data.title, data.problem)
         await vector_index.mark_for_embedding(idea.id, now)
+        await participation.record_viewer(viewer, now)
     return await blind_idea(await idea_row(idea.id), viewer)
 
 
@@ -473,6 +474,7 @@ async def vote(viewer: Viewer, idea_id: int) -> VoteOut:
             idea_id,
         ).run()
         if rows:
+            await participation.record_viewer(viewer, now)
             return VoteOut(votes=rows[0]["votes"], voted=True)
         status, votes, voted = await _vote_state(viewer, idea_id)
         _refuse_closed(status)
@@ -494,6 +496,7 @@ async def vote(viewer: Viewer, idea_id: int) -> VoteOut:
                 "UPDATE idea SET votes = votes + 1 WHERE id = {} RETURNING votes", idea_id
             ).run()
             votes = rows[0]["votes"]
+            await participation.record_viewer(viewer, now)
         return VoteOut(votes=votes, voted=True)
 
 

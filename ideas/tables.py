@@ -49,6 +49,10 @@ class User(Table, tablename="tp_user"):
     email_off = JSON(default=[])
     digest = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    #: when an admin last moved this person to another department (None:
+    #: never moved). Leadership does not lean on just-moved people: see
+    #: `ideas.leadership.department_groups`.
+    department_since = Timestamptz(null=True, default=None)
 
 
 class Idea(Table):
@@ -147,6 +151,21 @@ class Vote(Table):
     idea = ForeignKey(references=Idea, null=False)
     user = ForeignKey(references=User, null=False, index=True)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class Participation(Table):
+    """That a person took part (submitted or voted) in a quarter, under the
+    department they belonged to at that moment: the only source of the
+    participation figures. Append-only: a retracted vote, a later move or a
+    deactivation changes no row, so a published quarter never changes. It
+    holds no idea, so it links nobody to anything they wrote."""
+
+    id = Serial(primary_key=True)
+    user = UUID()
+    department = Integer()
+    #: "YYYY-Qn" (UTC)
+    quarter = Varchar(length=7)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class TriageSession(Table):

@@ -302,6 +302,9 @@ MATRIX: list[Row] = [
     R("GET", "/admin/people/{user_id:str}",                       LOGIN, 403,   403,   403,   403,   403,   200),
     R("POST", "/admin/people/{user_id:str}",                      LOGIN, 403,   403,   403,   403,   403,   303, form=_person_edit),
     R("POST", "/admin/people/{user_id:str}/invite",               LOGIN, 403,   403,   403,   403,   403,   303, form=fixed()),
+    # the reveal before any (de)activation: an admin who changed whether someone can log in cannot reveal for 24 hours (ideas/reveal.py)
+    R("GET", "/admin/ideas/{idea_id:str}/reveal",                 LOGIN, 403,   403,   403,   403,   403,   200),
+    R("POST", "/admin/ideas/{idea_id:str}/reveal",                LOGIN, 403,   403,   403,   403,   403,   200, form=fixed(reason=REVEAL_REASON)),
     R("POST", "/admin/people/{user_id:str}/deactivate",           LOGIN, 403,   403,   403,   403,   403,   303, form=fixed()),
     R("POST", "/admin/people/{user_id:str}/reactivate",           LOGIN, 403,   403,   403,   403,   403,   303, form=fixed()),
     R("GET", "/admin/departments",                                LOGIN, 403,   403,   403,   403,   403,   200),

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from ideas import admin, charts, clock, leadership, services
+from ideas import admin, charts, clock, leadership, participation, services
 from ideas.org_settings import set_setting
 from ideas.schemas import IdeaIn
-from ideas.tables import Department, Event, Idea, Submission, Vote
+from ideas.tables import Department, Event, Idea, Participation, Submission, Vote
 from tests.factories import idea_payload
 
 UTC = dt.UTC
@@ -225,6 +225,9 @@ async def build_org(personas, specs=SPECS, votes=VOTES, extra_people=None) -> Or
         )
     for spec in by_key.values():
         await force_lifecycle(spec, department_ids)
+    # the ledger as the services would have written it at the forced times
+    await Participation.delete(force=True).run()
+    await participation.backfill()
     for key, (*_rest, active) in {**PEOPLE, **(extra_people or {})}.items():
         if not active:
             await admin.set_person_active(None, made[key].viewer.id, False)
@@ -260,12 +263,29 @@ def active_sizes(all_people: dict) -> dict[str, int]:
     return sizes
 
 
-def shown_groups(all_people: dict, k: int) -> tuple[set[str], set[str]]:
+def settled_sizes(all_people: dict, specs=SPECS, votes=VOTES) -> dict[str, int]:
+    """Active people per department who took part before this quarter (all
+    the test's activity is in 2025): a department shows only when most of
+    its people did."""
+    acted = {s.submitter for s in specs} | {v[0] for v in votes}
+    sizes: dict[str, int] = {}
+    for key, (_name, _title, dept, _roles, active) in all_people.items():
+        sizes[dept] = sizes.get(dept, 0) + (1 if active and key in acted else 0)
+    return sizes
+
+
+def shown_groups(all_people: dict, k: int, specs=SPECS, votes=VOTES) -> tuple[set[str], set[str]]:
     """(departments shown on their own, departments pooled as Other)."""
     sizes = active_sizes(all_people)
-    small = {d for d, n in sizes.items() if n < k}
-    pooled = small if sum(sizes[d] for d in small) >= k else set()
-    return {d for d, n in sizes.items() if n >= k}, pooled
+    settled = settled_sizes(all_people, specs, votes)
+
+    def passes(depts) -> bool:
+        people = sum(sizes[d] for d in depts)
+        return people >= k and 2 * sum(settled[d] for d in depts) > people
+
+    shown = {d for d in sizes if passes([d])}
+    small = set(sizes) - shown
+    return shown, small if passes(small) else set()
 
 
 def group_label(dept: str | None, shown: set[str], pooled: set[str]) -> str | None:
@@ -285,9 +305,8 @@ def expected_board(org: Org, period: str, all_people=PEOPLE, k=5) -> dict:
     for s in org.specs.values():
         if s.status != "shipped" or not within(period, s.shipped_at):
             continue
-        owner = group_label(s.owner, shown, pooled)
-        if owner:
-            by_owner[owner] = by_owner.get(owner, 0) + 1
+        if s.owner:  # the team that delivered: by name, whatever its size
+            by_owner[s.owner] = by_owner.get(s.owner, 0) + 1
         if not s.credit:
             by_dept["Anonymous"] = by_dept.get("Anonymous", 0) + 1
             continue
@@ -323,7 +342,8 @@ def expected_metrics(org: Org, period: str, all_people=PEOPLE, votes=VOTES, k=5)
     for s in cohort:
         took_part.setdefault(all_people[s.submitter][2], set()).add(s.submitter)
     for voter, _key, day in votes:
-        if within(period, at(day)) and all_people[voter][4]:
+        # counted under their department at the time, deactivated later or not
+        if within(period, at(day)):
             took_part.setdefault(all_people[voter][2], set()).add(voter)
     participation = {
         d: (sizes[d], len(took_part.get(d, ())), len(took_part.get(d, ())) / sizes[d])
@@ -461,7 +481,9 @@ async def test_metrics_q1_by_hand(org):
     assert body["median_days_to_ship"] == 30.5  # s1 38 days, l1 23 days
     assert body["share_within_sla"] == pytest.approx(3 / 5)  # l2 still new: against the SLA
     assert [(e["name"], e["participants"], e["people"]) for e in body["participation"]] == [
-        ("Support", 3, 6),  # Suvi, Sigrid submitted; Saga voted; Otto is inactive
+        # Suvi, Sigrid submitted; Saga and Otto voted (Otto, deactivated since,
+        # took part in Support then: the quarter's figure does not change)
+        ("Support", 4, 6),
         ("Finance", 2, 5),  # Fay submitted, Frida voted
     ]
     assert body["small_departments_hidden"] == 1
@@ -507,14 +529,16 @@ async def test_sla_setting_is_read_at_use(org):
 # -- k-anonymity -----------------------------------------------------------------------
 
 
-async def everything_leadership_shows(client, periods=PERIODS) -> str:
-    """Every leadership answer, page and export for these periods, as one text."""
+async def everything_leadership_shows(client, periods=PERIODS, ideas_csv=True) -> str:
+    """Every leadership answer, page and export for these periods, as one text
+    (`ideas_csv=False`: but the ideas CSV, where owning departments, which
+    are shown whatever their size, are named)."""
     texts = []
     for period in periods:
         for url in (
             "/api/v1/leaderboard",
             "/api/v1/metrics",
-            "/api/v1/export/ideas.csv",
+            *(["/api/v1/export/ideas.csv"] if ideas_csv else []),
             "/api/v1/export/leaderboard.csv",
             "/leaders",
         ):
@@ -532,8 +556,8 @@ async def everything_leadership_shows(client, periods=PERIODS) -> str:
 
 async def test_a_department_of_three_never_appears_on_its_own(org):
     browser = await org.people["lena"].browser()
-    shown = await everything_leadership_shows(browser)
-    assert SMALL not in shown
+    shown = await everything_leadership_shows(browser, ideas_csv=False)
+    assert SMALL not in shown  # no shipped idea is owned by it here
     assert '"Other"' not in shown  # a pool of 3 people is too small to show
     for period in PERIODS:
         body = (await browser.get(f"/api/v1/metrics?period={period}")).json()
@@ -560,10 +584,11 @@ async def test_small_departments_are_pooled_as_other_once_the_pool_reaches_k(per
     assert pairs(q1["by_department"]) == [("Other", 1), ("Support", 1)]
     rows = parse_csv((await api.get("/api/v1/export/ideas.csv")).text)
     owners = {row["id"]: row["owning_department"] for row in rows}
-    assert owners[str(org.specs["l3"].idea_id)] == "Other"
+    # the owning department is the team that delivers: by name, small or not
+    assert owners[str(org.specs["l3"].idea_id)] == SMALL
     browser = await org.people["lena"].browser()
     shown = await everything_leadership_shows(browser)
-    assert SMALL not in shown and "Facilities" not in shown
+    assert "Facilities" not in shown
 
 
 async def test_k_anonymity_setting_is_read_at_use(org):
@@ -576,31 +601,30 @@ async def test_k_anonymity_setting_is_read_at_use(org):
     got = {e["name"]: (e["people"], e["participants"]) for e in metrics["participation"]}
     expected = expected_metrics(org, "2025-Q1", every, k=6)["participation"]
     assert got == {name: v[:2] for name, v in expected.items()}
-    assert got == {"Support": (6, 3), "Other": (8, 5)}
+    # otto voted in Support in 2025-Q1 and was deactivated later: still counted
+    assert got == {"Support": (6, 4), "Other": (8, 5)}
     board = (await api.get("/api/v1/leaderboard?period=all")).json()
     assert pairs(board["by_department"]) == expected_board(org, "all", every, k=6)["by_department"]
     assert "Finance" not in {e["name"] for e in board["by_department"]}
 
 
-async def test_a_small_owning_department_is_left_out_or_pooled_too(personas):
-    """An idea is often owned by its submitter's own department: a small owner
-    would single its people out, so owners follow the same rule."""
+async def test_a_small_owning_department_is_shown_by_name_and_counted_in_full(personas):
+    """The owning department is the team that delivered, not an attribute of
+    the submitter: shown by name however small (issue 13, item 9; the same on
+    every page: tests/test_insider.py)."""
     specs = [
         Spec("o1", "liv", "2025-01-10", "shipped", 3, shipped="2025-02-01", owner=SMALL),
         Spec("o2", "fay1", "2025-01-11", "shipped", 3, shipped="2025-02-02", owner="Finance"),
     ]
     org = await build_org(personas, specs=specs, votes=[])
     api = org.people["lena"].api()
-    board = (await api.get("/api/v1/leaderboard")).json()
-    assert pairs(board["by_owning_department"]) == [("Finance", 1)]
-    assert board["shipped_total"] == 2
-    rows = parse_csv((await api.get("/api/v1/export/ideas.csv")).text)
-    assert [row["owning_department"] for row in rows] == ["", "Finance"]
-    await set_setting("k_anonymity", 6)  # Finance (5) and Legal (3) now pool to 8
-    board = (await api.get("/api/v1/leaderboard")).json()
-    assert pairs(board["by_owning_department"]) == [("Other", 2)]
-    rows = parse_csv((await api.get("/api/v1/export/ideas.csv")).text)
-    assert [row["owning_department"] for row in rows] == ["Other", "Other"]
+    for k in (5, 6):
+        await set_setting("k_anonymity", k)
+        board = (await api.get("/api/v1/leaderboard")).json()
+        assert pairs(board["by_owning_department"]) == [("Finance", 1), (SMALL, 1)]
+        assert board["shipped_total"] == 2
+        rows = parse_csv((await api.get("/api/v1/export/ideas.csv")).text)
+        assert [row["owning_department"] for row in rows] == [SMALL, "Finance"]
 
 
 async def test_no_uncredited_submitter_is_ever_named(org):
@@ -639,8 +663,7 @@ async def test_ideas_csv_lists_every_idea_with_its_dates(org):
         )
         assert row["days_to_first_decision"] == (str(spec.decided_after) if spec.decided_at else "")
         assert row["shipped_on"] == (spec.shipped or "")
-        shown, pooled = shown_groups(PEOPLE, 5)
-        assert row["owning_department"] == (group_label(spec.owner, shown, pooled) or "")
+        assert row["owning_department"] == (spec.owner or "")
         assert row["touchpoint"] == "support"
         credited = spec.status == "shipped" and spec.credit
         assert row["credited_to"] == (PEOPLE[spec.submitter][0] if credited else "")
@@ -887,9 +910,10 @@ async def test_an_idea_taken_through_triage_and_delivery_counts_once_shipped(per
     leader = carol.api()
     board = (await leader.get("/api/v1/leaderboard")).json()
     assert pairs(board["by_person"]) == [("Alice Andersson", 1)]
-    # every department here has one person: only their pool of 5 may show
-    assert pairs(board["by_department"]) == [("Other", 1)]
-    assert pairs(board["by_owning_department"]) == [("Other", 1)]
+    # every department here has one person, and none took part before this
+    # quarter: not even their pool shows; the owner is the team that shipped
+    assert pairs(board["by_department"]) == []
+    assert pairs(board["by_owning_department"]) == [("Finance", 1)]
     metrics = (await leader.get("/api/v1/metrics")).json()
     assert metrics["funnel"] == {
         "submitted": 1,
@@ -904,7 +928,7 @@ async def test_an_idea_taken_through_triage_and_delivery_counts_once_shipped(per
     rows = parse_csv((await leader.get("/api/v1/export/ideas.csv")).text)
     today = dt.datetime.now(UTC).date().isoformat()
     assert rows[0]["first_decision_on"] == rows[0]["accepted_on"] == rows[0]["shipped_on"] == today
-    assert rows[0]["owning_department"] == "Other"
+    assert rows[0]["owning_department"] == "Finance"
     assert rows[0]["credited_to"] == "Alice Andersson"
 
 

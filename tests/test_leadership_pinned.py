@@ -20,7 +20,10 @@ by inactive people. "Now" is fixed.
 
 The expected output lives in tests/data/leadership_pinned.json. It was
 written by the implementation that loaded every row into Python (before the
-figures moved into SQL); regenerate it only for an intended change of a
+figures moved into SQL), and rewritten once for issue 13's intended changes
+(participation for closed quarters only, from the participation ledger,
+people deactivated since still counted; owning departments by name whatever
+their size); regenerate it only for an intended change of a
 figure: `LEADERSHIP_PIN_WRITE=1 scripts/test tests/test_leadership_pinned.py`.
 """
 
@@ -35,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from ideas import clock, leadership
+from ideas import clock, leadership, participation
 from ideas.lifecycle import STATUSES as ALL_STATUSES
 from ideas.lifecycle import TOUCHPOINTS
 from ideas.org_settings import set_setting
@@ -273,6 +276,7 @@ async def build_dataset(seed: int = 20261123) -> None:
             )
         )
     await Vote.insert(*votes).run()
+    await participation.backfill()
     await set_setting("triage_sla_days", 14)
 
 
@@ -335,7 +339,12 @@ async def test_the_pinned_dataset_exercises_the_rules(fixed_now):
     board = expected["k5 view all"]["leaderboard"]
     kinds = {e["kind"] for e in board["by_department"]}
     assert kinds == {"department", "pooled", "anonymous"}
-    assert {e["kind"] for e in board["by_owning_department"]} == {"department", "pooled"}
+    # owning departments are shown by name whatever their size (issue 13, item 9)
+    owners = {e["name"] for e in board["by_owning_department"]}
+    assert {"Legal", "Design"} & owners and "Other" not in owners
+    # participation: closed quarters only; "now" is in 2026-Q1
+    assert expected["k5 view 2026-Q1"]["metrics"]["participation"] == []
+    assert expected["k5 view 2025-Q4"]["metrics"]["participation"] != []
     names = [e["name"] for e in board["by_person"]]
     assert names.count("Alex Kim") == 2 or names.count("bea Berg") + names.count("Bea berg") == 2
     ranks = [e["rank"] for e in board["by_person"]]

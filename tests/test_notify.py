@@ -72,8 +72,11 @@ async def test_submitter_hears_every_council_move_in_inbox_and_mail(personas):
     assert set(items[0]) >= {"id", "at", "idea_id", "kind", "text", "read"}
     mails = mails_to(alice.email)
     assert len(mails) == 2
-    assert any("was accepted" in body_text(m) for m in mails)
-    assert all(f"http://testserver/ideas/{idea}" in body_text(m) for m in mails)
+    # the mail names neither the idea nor that it is hers: details behind log-in
+    # (issue 13; tests/test_insider.py walks a whole journey)
+    assert all(m["Subject"] == "You have an update in Touchpoint" for m in mails)
+    assert all("http://testserver/me/notifications" in body_text(m) for m in mails)
+    assert not any(f"/ideas/{idea}" in body_text(m) or "accepted" in body_text(m) for m in mails)
     assert await undispatched() == []
 
 
@@ -352,14 +355,21 @@ async def test_each_mail_has_one_recipient_and_a_stable_message_id(personas):
 
 
 async def test_mail_bodies_escape_user_text(personas):
+    """Mail that carries user text (here the council's mail of a submitter's
+    answer, with the idea's title) escapes it in HTML."""
     alice = await personas.get("alice_support")
     idea = await submit(alice, title="<script>alert(1)</script> on invoices")
     bob, session = await open_session(personas)
+    await decide(bob, idea, session, "needs_info", question="Which customers asked for it?")
+    r = await alice.api().post(
+        f"/api/v1/ideas/{idea}/answer", json={"answer": "<img src=x onerror=alert(2)> often"}
+    )
+    assert r.status_code == 200, r.text
     await drain()
-    (message,) = mails_to(alice.email)
+    (message,) = [m for m in mails_to(bob.email) if "Answer received" in m["Subject"]]
     html = message.get_body(("html",)).get_content()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
-    assert idea
+    assert "<img src=x" not in html
 
 
 # -- the outbox sweep --------------------------------------------------------------------
@@ -676,10 +686,12 @@ async def test_weekly_digest_once_a_week_for_those_who_want_it(personas):
         assert (await notify.email_notice(n["id"])).outcome == "sent"
     (dans,) = mails_to(dan.email)
     text = body_text(dans)
-    assert "Print the customer's PO number on every invoice: Declined" in text
-    assert "Let customers download all invoices at once" in text
+    # the mail counts the updates and new ideas; their titles are behind
+    # log-in (issue 13: no idea next to the address of its submitter or voter)
+    assert "1 update on ideas you follow" in text and "worth a look" in text
+    assert "Print the customer's PO number" not in text
     (alices,) = mails_to(alice.email)
-    assert "[your idea]" in body_text(alices)
+    assert "your idea" not in body_text(alices) and "Print the" not in body_text(alices)
     for secret in alice.identity_strings():
         assert secret not in text
     next_week = await notify.send_weekly_digest(moment + dt.timedelta(days=7, hours=1))

@@ -707,6 +707,12 @@ async def load_demo(base_url: str | None = None) -> DemoResult:
             )
         demo = Demo(base_url or get_settings().base_url)
         result = await demo.run()
+        # the participation ledger as it would be at the backdated times
+        from ideas import participation
+        from ideas.tables import Participation
+
+        await Participation.delete(force=True).run()
+        await participation.backfill()
         await mark_history_delivered(demo.now)
         return result
 

@@ -26,6 +26,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from ideas import db, outbox
 from ideas.config import Settings, get_settings
+from ideas.text import has_bidi_controls
 from web import templating
 from web.auth import (
     AuthMiddleware,
@@ -95,6 +96,39 @@ async def refuse_nul_characters(request: Request) -> None:
             )
     if found:
         raise ValidationException(detail="text must not contain NUL characters (U+0000)")
+    await refuse_bidi_controls(request)
+
+
+#: U+202A–U+202E and U+2066–U+2069 as they arrive: escaped in JSON, in a URL
+_JSON_BIDI = re.compile(rb"(?<!\\)(?:\\\\)*\\u(?:202[a-eA-E]|206[6-9])")
+_URL_BIDI = re.compile(rb"%E2%80%A[A-E]|%E2%81%A[6-9]", re.IGNORECASE)
+
+
+async def refuse_bidi_controls(request: Request) -> None:
+    """No text anywhere may carry a bidirectional embedding, override or
+    isolate (they make a title or a name display as something else: issue
+    13, ideas/text.py): a malformed request (400), for every route, before
+    any handler sees it."""
+    scope = request.scope
+    raw = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+    found = _URL_BIDI.search(raw) is not None or has_bidi_controls(scope["path"])
+    if not found and request.method not in ("GET", "HEAD", "OPTIONS"):
+        kind = request.headers.get("content-type", "")
+        if kind.startswith("multipart/"):
+            form = await request.form()
+            found = any(has_bidi_controls(v) for _, v in form.multi_items() if isinstance(v, str))
+        else:
+            body = await request.body()
+            found = has_bidi_controls(body.decode("utf-8", "replace"))
+            if kind.startswith("application/x-www-form-urlencoded"):
+                found = found or _URL_BIDI.search(body) is not None
+            if "json" in kind:
+                found = found or _JSON_BIDI.search(body) is not None
+    if found:
+        raise ValidationException(
+            detail="text must not contain bidirectional control characters "
+            "(U+202A–U+202E, U+2066–U+2069)"
+        )
 
 
 def make_redis(url: str | None) -> ArqRedis | None:

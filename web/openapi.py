@@ -6,7 +6,9 @@ fuzzing holds it to that, tests/test_schema_fuzz.py):
   checked carries that rule as a `pattern` (a raw `minLength` would promise
   that eight spaces make a title);
 - no input text may hold U+0000 (PostgreSQL cannot store it; the app refuses
-  it with 400 before any handler, see `refuse_nul_characters` in web/app.py).
+  it with 400 before any handler, see `refuse_nul_characters` in web/app.py),
+  nor a bidirectional control (U+202A–U+202E, U+2066–U+2069: issue 13,
+  `refuse_bidi_controls`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from litestar.openapi.spec import OpenAPI, OpenAPIType, Reference, Schema
 from litestar.plugins.pydantic import PydanticSchemaPlugin
 from pydantic import StringConstraints
 
-#: any character but U+0000, and the same without whitespace
-_CHAR = r"[^\x00]"
-_SOLID = r"[^\s\x00]"
+#: any character but U+0000 and the bidirectional controls (refused in every
+#: request, see `refuse_bidi_controls` in web/app.py), and the same without
+#: whitespace
+_CHAR = r"[^\x00\u202a-\u202e\u2066-\u2069]"
+_SOLID = r"[^\s\x00\u202a-\u202e\u2066-\u2069]"
 NO_NUL = rf"^{_CHAR}*$"
 
 

@@ -46,6 +46,31 @@ class RateLimiter:
         if count > limit:
             raise RateLimited(retry_after())
 
+    @staticmethod
+    def limit_of(name: str) -> int:
+        return get_settings().rate_limits.get(name, 0)
+
+    async def refuse_past(self, name: str, who: str) -> None:
+        """RateLimited (429) when `who` already reached the limit of `name`
+        in this window; counts nothing (see `count`)."""
+        limit = self.limit_of(name)
+        if limit and self.redis is not None and await self.peek(name, who) >= limit:
+            raise RateLimited(retry_after())
+
+    async def count(self, name: str, who: str) -> None:
+        """Count one event of `name` by `who` (a failed password check) without
+        refusing this request: `refuse_past` refuses the next ones."""
+        if not self.limit_of(name) or self.redis is None:
+            return
+        key = f"{self.prefix}{name}:{who}:{current_window()}"
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, WINDOW_SECONDS + 5)
+            await pipe.execute()
+        except Exception as exc:  # fail open
+            log.warning("rate limit %s not counted: %s", name, exc)
+
     async def peek(self, name: str, who: str) -> int:
         try:
             value = await self.redis.get(f"{self.prefix}{name}:{who}:{current_window()}")

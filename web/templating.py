@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import nh3
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -69,6 +70,27 @@ def safe_markdownish(text: str) -> Markup:
     )
 
 
+#: something a reader (or a mail program) could take for a web address
+_LINKISH = re.compile(
+    r"(?i)\b(?:https?://|ftp://|www\.|mailto:)|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:/|\b)"
+)
+
+
+def has_link(text: str) -> bool:
+    """True when text holds a web address (shown as plain text, never as a
+    link, with a warning: a council question could carry a tracking link
+    that only the submitter would open; issue 13, item 10)."""
+    return _LINKISH.search(text or "") is not None
+
+
+def plain_text(text: str) -> Markup:
+    """User text escaped, paragraphs kept, links never made: for council
+    questions (see `has_link`)."""
+    escaped = str(Markup.escape(text or ""))
+    paragraphs = [p.replace("\n", "<br>") for p in escaped.split("\n\n")]
+    return Markup("".join(f"<p>{p}</p>" for p in paragraphs if p.strip()))
+
+
 def configure(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     # Templates ship with the code: no stat() of every template file on every
@@ -80,6 +102,8 @@ def configure(engine: JinjaTemplateEngine) -> None:
     env.filters["touchpoint_label"] = lambda t: TOUCHPOINT_LABELS.get(t, t)
     env.filters["rich"] = safe_markdownish
     env.filters["impact_number"] = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
+    env.filters["plain"] = plain_text
+    env.tests["linkish"] = has_link
     env.globals["STATUSES"] = STATUSES
     env.globals["STATUS_LABELS"] = STATUS_LABELS
     env.globals["TOUCHPOINTS"] = TOUCHPOINTS

@@ -14,6 +14,7 @@ import re
 import pytest
 from playwright.async_api import expect
 
+from ideas import participation
 from ideas.tables import Idea
 from tests.e2e.journey import NoReload, check_page, click_nav, heading, log_out, post_idea
 from tests.notify_helpers import decide, open_session
@@ -52,8 +53,11 @@ async def _organisation(personas) -> dict:
     shipped: two this quarter (one credited, one not), one two years ago
     (credited)."""
     alice = await personas.get("alice_support")
+    support_people = [alice]
     for n in range(4):
-        await personas.make(f"support_{n}", f"Support Person {n}", "Support Agent", "Support")
+        support_people.append(
+            await personas.make(f"support_{n}", f"Support Person {n}", "Support Agent", "Support")
+        )
     dan = await personas.get("dan_sales")
     erin = await personas.get("erin_it")
     carol = await personas.get("carol_leader")
@@ -80,6 +84,10 @@ async def _organisation(personas) -> dict:
         .where(Idea.id == int(old))
         .run()
     )
+    # Support's people all took part back then: a settled department, shown
+    # on its own (participation is published for closed quarters only)
+    for person in support_people:
+        await participation.record(person.viewer.id, person.viewer.department_id, OLD)
     return {"alice": alice, "dan": dan, "carol": carol, "credited": credited, "old": old}
 
 

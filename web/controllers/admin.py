@@ -532,7 +532,8 @@ class PasswordPages(Controller):
         limiter = limiter_of(request)
         try:
             await limiter.hit("login", client_address(request))
-            await limiter.hit("login_account", email.lower())
+            # its own counter: reset requests never block anyone's log-in
+            await limiter.hit("reset_account", email.lower(), limiter.limit_of("login_account"))
         except RateLimited as exc:
             return page(
                 request,

@@ -24,9 +24,11 @@ class TokenController(Controller):
         """Exchange email and password for a bearer token."""
         limiter = limiter_of(request)
         await limiter.hit("token", client_address(request))
-        await limiter.hit("login_account", data.email.strip().lower())
+        # only failed password checks count against an account
+        await limiter.refuse_past("login_account", data.email.strip().lower())
         viewer = await people.authenticate(data.email, data.password)
         if viewer is None:
+            await limiter.count("login_account", data.email.strip().lower())
             raise NotAuthorizedException("wrong email or password, or the account is inactive")
         token = await people.create_token(viewer)
         return TokenOut(token=token, user=await people.me(viewer))

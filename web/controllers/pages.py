@@ -191,7 +191,8 @@ class LoginController(Controller):
         limiter = limiter_of(request)
         try:
             await limiter.hit("login", client_address(request))
-            await limiter.hit("login_account", email.lower())
+            # only failed password checks count against an account
+            await limiter.refuse_past("login_account", email.lower())
         except RateLimited as exc:
             return page(
                 request,
@@ -203,6 +204,7 @@ class LoginController(Controller):
             )
         viewer = await people.authenticate(email, password)
         if viewer is None:
+            await limiter.count("login_account", email.lower())
             return page(
                 request,
                 "login.html",
