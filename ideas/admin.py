@@ -18,12 +18,12 @@ from uuid import UUID
 from piccolo.query.functions.aggregate import Count
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from ideas import audit, directory, invitations, org_settings
+from ideas import accounts, audit, directory, invitations, org_settings
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.people import check_roles, normalise_email
 from ideas.schemas import Role
-from ideas.tables import ApiToken, Department, Idea, Invitation, User
+from ideas.tables import Department, Idea, Invitation, User
 from ideas.viewer import ROLES, Viewer, roles_of, sorted_roles
 
 PAGE_SIZE = 50
@@ -365,11 +365,7 @@ async def set_person_active(actor: Viewer | None, user_id: UUID | str, active: b
             )
         await User.update({User.active: active}).where(User.id == uid).run()
         if not active:
-            await (
-                ApiToken.update({ApiToken.revoked_at: now})
-                .where(ApiToken.user == uid, ApiToken.revoked_at.is_null())
-                .run()
-            )
+            await accounts.end_everything(uid)
             await (
                 Invitation.update({Invitation.expires_at: now})
                 .where(Invitation.user == uid, Invitation.used_at.is_null())

@@ -33,8 +33,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from ideas import accounts, invitations, notify, people
 from ideas import admin as admin_service
-from ideas import invitations, notify, people
 from ideas.tables import Event, Notification
 from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload
 
@@ -201,6 +201,9 @@ MATRIX: list[Row] = [
     R("GET", "/api/v1/metrics",                                   401,   403,   403,   403,   403,   200,   200),
     R("GET", "/api/v1/export/ideas.csv",                          401,   403,   403,   403,   403,   200,   200),
     R("GET", "/api/v1/export/leaderboard.csv",                    401,   403,   403,   403,   403,   200,   200),
+    # -- API: the caller's own tokens (the submitter owns the world's tokens) --
+    R("GET", "/api/v1/me/tokens",                                 401,   200,   200,   200,   200,   200,   200),
+    R("DELETE", "/api/v1/me/tokens/{token_id:str}",               401,   404,   204,   404,   404,   404,   404, ids={"token_id": "token_api"}),
     # -- public pages, static files, health, the API description --
     R("GET", "/login",                                            200,   200,   200,   200,   200,   200,   200),
     R("POST", "/login",                                           303,   303,   303,   303,   303,   303,   303, form=_credentials, fresh_login=True),
@@ -208,6 +211,9 @@ MATRIX: list[Row] = [
     R("POST", "/password/forgot",                                 200,   200,   200,   200,   200,   200,   200, form=fixed(email="nobody@example.com")),
     R("GET", "/password/set",                                     200,   200,   200,   200,   200,   200,   200, query="token={link}"),
     R("POST", "/password/set",                                    200,   200,   200,   200,   200,   200,   200, form=_new_password),
+    # single sign-on: public, and not there while OIDC_ISSUER is unset (tests/test_oidc.py walks it configured)
+    R("GET", "/auth/oidc/login",                                  404,   404,   404,   404,   404,   404,   404),
+    R("GET", "/auth/oidc/callback",                               404,   404,   404,   404,   404,   404,   404, query="code=c&state=s"),
     R("GET", "/health",                                           200,   200,   200,   200,   200,   200,   200),
     R("GET", "/static/{file_path:path}",                          200,   200,   200,   200,   200,   200,   200),
     R("HEAD", "/static/{file_path:path}",                         200,   200,   200,   200,   200,   200,   200),
@@ -245,6 +251,12 @@ MATRIX: list[Row] = [
     R("GET", "/me/settings",                                      LOGIN, 200,   200,   200,   200,   200,   200),
     R("POST", "/me/settings",                                     LOGIN, 200,   200,   200,   200,   200,   200, form=fixed(digest="on")),
     R("POST", "/logout",                                          LOGIN, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, form=fixed(), fresh_login=True),
+    # -- the profile page (a wrong current password: the guard let it through, nothing changed) --
+    R("GET", "/me",                                               LOGIN, 200,   200,   200,   200,   200,   200),
+    R("POST", "/me/password",                                     LOGIN, 400,   400,   400,   400,   400,   400, form=fixed(current_password="not my password at all", password=NEW_PASSWORD, password_again=NEW_PASSWORD)),
+    R("POST", "/me/tokens",                                       LOGIN, 201,   201,   201,   201,   201,   201, form=fixed(name="matrix script")),
+    R("POST", "/me/tokens/{token_id:str}/revoke",                 LOGIN, 404,   303,   404,   404,   404,   404, ids={"token_id": "token_page"}, form=fixed()),
+    R("POST", "/me/tokens/revoke-all",                            LOGIN, 303,   303,   303,   303,   303,   303, form=fixed()),
     # -- council pages --
     R("GET", "/triage",                                           LOGIN, 403,   403,   403,   200,   403,   403),
     R("GET", "/triage/sessions",                                  LOGIN, 403,   403,   403,   200,   403,   403),
@@ -278,6 +290,10 @@ MATRIX: list[Row] = [
     R("GET", "/admin/audit.csv",                                  LOGIN, 403,   403,   403,   403,   403,   200),
     R("GET", "/admin/ideas/{idea_id:str}/reveal",                 LOGIN, 403,   403,   403,   403,   403,   200),
     R("POST", "/admin/ideas/{idea_id:str}/reveal",                LOGIN, 403,   403,   403,   403,   403,   200, form=fixed(reason=REVEAL_REASON)),
+    # -- last: these revoke every token of the caller / end every session of the caller,
+    #    the ones walking this table included --
+    R("DELETE", "/api/v1/me/tokens",                              401,   204,   204,   204,   204,   204,   204, fresh_login=True),
+    R("POST", "/me/sign-out-everywhere",                          LOGIN, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, form=fixed()),
 ]  # fmt: skip
 
 #: path parameter → the world key it takes unless a row says otherwise
@@ -286,6 +302,7 @@ DEFAULT_IDS = {
     "session_id": "session",
     "action_id": "action_patch",
     "notice_id": "notice",
+    "token_id": "token_api",
     "user_id": "person",
     "department_id": "department",
     "file_path": "static_file",
@@ -398,6 +415,10 @@ async def build_world(personas) -> World:
     w["person"] = zoe.id
     yan = await personas.make("yan_invited", "Yan Yilmaz", "Analyst", "Finance")
     w["link"] = (await invitations.issue(yan.viewer.id, "invite")).token
+
+    for key in ("token_api", "token_page"):
+        made = await accounts.create_named_token(alice.viewer, f"alice's {key}")
+        w[key] = made.info.id
 
     plan = await admin_service.preview_import(cast["adam_admin"].viewer, IMPORT_CSV)
     w["import_fingerprint"] = plan.fingerprint()

@@ -10,6 +10,8 @@ from web.controllers import (
     leaders,
     notifications,
     pages,
+    profile,
+    sso,
     triage,
 )
 
@@ -18,6 +20,8 @@ ROUTE_HANDLERS = [
     *api_ideas.ROUTES,
     *health.ROUTES,
     *pages.ROUTES,
+    *profile.ROUTES,
+    *sso.ROUTES,
     *triage.ROUTES,
     *delivery.ROUTES,
     *notifications.ROUTES,
