@@ -30,6 +30,8 @@ class Department(Table):
     #: unique display name, e.g. "Finance"
     name = Varchar(length=80, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    #: SCIM `externalId` of the group this department is ("" = none)
+    external_id = Varchar(length=255, default="")
 
 
 class User(Table, tablename="tp_user"):
@@ -55,6 +57,10 @@ class User(Table, tablename="tp_user"):
     oidc_subject = Varchar(length=255, default="", index=True)
     #: SCIM `externalId`: the provisioning client's own id for this person
     external_id = Varchar(length=255, default="")
+    #: removed by a SCIM DELETE: deactivated, kept for history, hidden from SCIM
+    scim_deleted = Boolean(default=False)
+    #: SCIM `userName` as the client sent it ("" = the e-mail address)
+    scim_user_name = Varchar(length=254, default="")
 
 
 class Idea(Table):

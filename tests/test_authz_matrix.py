@@ -148,6 +148,18 @@ def _import_confirm(w: World, role: str) -> dict[str, Any]:
     return {"csv_text": IMPORT_CSV, "fingerprint": w["import_fingerprint"]}
 
 
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+def _scim_user(w: World, role: str) -> dict[str, Any]:
+    return {"userName": f"scim.{role}@example.com", "displayName": "Sam Scim"}
+
+
+def _scim_deactivate(w: World, role: str) -> dict[str, Any]:
+    patch = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    return {"schemas": [patch], "Operations": [{"op": "replace", "value": {"active": False}}]}
+
+
 def fixed(**values: Any) -> Body:
     return lambda w, role: {k: v(w) if callable(v) else v for k, v in values.items()}
 
@@ -204,6 +216,32 @@ MATRIX: list[Row] = [
     # -- API: the caller's own tokens (the submitter owns the world's tokens) --
     R("GET", "/api/v1/me/tokens",                                 401,   200,   200,   200,   200,   200,   200),
     R("DELETE", "/api/v1/me/tokens/{token_id:str}",               401,   404,   204,   404,   404,   404,   404, ids={"token_id": "token_api"}),
+    # -- SCIM: a SCIM token only (tests/test_scim.py); no person's session or API token opens it --
+    R("GET", "/scim/v2/ServiceProviderConfig",                    401,   401,   401,   401,   401,   401,   401),
+    R("GET", "/scim/v2/ResourceTypes",                            401,   401,   401,   401,   401,   401,   401),
+    R("GET", "/scim/v2/ResourceTypes/{type_id:str}",              401,   401,   401,   401,   401,   401,   401),
+    R("GET", "/scim/v2/Schemas",                                  401,   401,   401,   401,   401,   401,   401),
+    R("GET", "/scim/v2/Schemas/{schema_id:str}",                  401,   401,   401,   401,   401,   401,   401),
+    R("POST", "/scim/v2/.search",                                 401,   401,   401,   401,   401,   401,   401, json=fixed(schemas=[SEARCH])),
+    R("GET", "/scim/v2/Users",                                    401,   401,   401,   401,   401,   401,   401),
+    R("POST", "/scim/v2/Users/.search",                           401,   401,   401,   401,   401,   401,   401, json=fixed(schemas=[SEARCH])),
+    R("POST", "/scim/v2/Users",                                   401,   401,   401,   401,   401,   401,   401, json=_scim_user),
+    R("GET", "/scim/v2/Users/{user_id:str}",                      401,   401,   401,   401,   401,   401,   401),
+    R("PUT", "/scim/v2/Users/{user_id:str}",                      401,   401,   401,   401,   401,   401,   401, json=_scim_user),
+    R("PATCH", "/scim/v2/Users/{user_id:str}",                    401,   401,   401,   401,   401,   401,   401, json=_scim_deactivate),
+    R("DELETE", "/scim/v2/Users/{user_id:str}",                   401,   401,   401,   401,   401,   401,   401),
+    R("GET", "/scim/v2/Groups",                                   401,   401,   401,   401,   401,   401,   401),
+    R("POST", "/scim/v2/Groups/.search",                          401,   401,   401,   401,   401,   401,   401, json=fixed(schemas=[SEARCH])),
+    R("POST", "/scim/v2/Groups",                                  401,   401,   401,   401,   401,   401,   401, json=fixed(displayName="Legal")),
+    R("GET", "/scim/v2/Groups/{group_id:str}",                    401,   401,   401,   401,   401,   401,   401),
+    R("PUT", "/scim/v2/Groups/{group_id:str}",                    401,   401,   401,   401,   401,   401,   401, json=fixed(displayName="Legal")),
+    R("PATCH", "/scim/v2/Groups/{group_id:str}",                  401,   401,   401,   401,   401,   401,   401, json=_scim_deactivate),
+    R("DELETE", "/scim/v2/Groups/{group_id:str}",                 401,   401,   401,   401,   401,   401,   401),
+    R("GET", "/scim/v2/{rest:path}",                              401,   401,   401,   401,   401,   401,   401),
+    R("POST", "/scim/v2/{rest:path}",                             401,   401,   401,   401,   401,   401,   401),
+    R("PUT", "/scim/v2/{rest:path}",                              401,   401,   401,   401,   401,   401,   401),
+    R("PATCH", "/scim/v2/{rest:path}",                            401,   401,   401,   401,   401,   401,   401),
+    R("DELETE", "/scim/v2/{rest:path}",                           401,   401,   401,   401,   401,   401,   401),
     # -- public pages, static files, health, the API description --
     R("GET", "/login",                                            200,   200,   200,   200,   200,   200,   200),
     R("POST", "/login",                                           303,   303,   303,   303,   303,   303,   303, form=_credentials, fresh_login=True),
@@ -307,6 +345,10 @@ DEFAULT_IDS = {
     "department_id": "department",
     "file_path": "static_file",
     "path": "no_such_schema_page",
+    "type_id": "scim_type",
+    "schema_id": "scim_type",
+    "group_id": "department",
+    "rest": "no_such_schema_page",
 }
 
 
@@ -360,6 +402,7 @@ async def build_world(personas) -> World:
     quorum = [cast[k].id for k in ("bob_finance_council", "cora_hr_council", "pat_product_council")]
     w: World = {"personas": cast, "quorum": quorum, "static_file": "app.css"}
     w["no_such_schema_page"] = "no-such-page"
+    w["scim_type"] = "User"
     w["finance"] = await people.department_by_name("Finance")
     w["department"] = await people.department_by_name("Field Ops", create=True)
 
@@ -559,7 +602,8 @@ async def test_options_answers_reveal_nothing(app, client):
     for _method, path in sorted(app_routes(app)):
         url = re.sub(r"\{(\w+):\w+\}", "1", path)
         r = await client.options(url)
-        refused = r.status_code == 401 if path.startswith("/api/") else r.status_code == 303
+        bearer_only = path.startswith(("/api/", "/scim/"))  # SCIM: a SCIM token, like the API
+        refused = r.status_code == 401 if bearer_only else r.status_code == 303
         if refused and r.status_code == 303:
             refused = r.headers["location"].startswith("/login?next=")
         empty = r.status_code == 204 and r.content == b"" and "OPTIONS" in r.headers["allow"]

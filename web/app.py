@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="lax",
             header_name="x-csrftoken",
             # Litestar searches these patterns anywhere in the path: anchor them
-            exclude=["^/api/", "^/health$", "^/schema(/|$)"],
+            exclude=["^/api/", "^/scim/", "^/health$", "^/schema(/|$)"],
         ),
         template_config=TemplateConfig(
             directory=HERE / "templates",

@@ -7,6 +7,11 @@
 - tp_user.break_glass: may sign in with a password while SSO_ONLY is on.
 - tp_user.oidc_subject: the provider's `sub` this person signed in with.
 - tp_user.external_id: SCIM's `externalId` (the provisioning client's id).
+- tp_user.scim_user_name: SCIM's `userName` as the client sent it ("" = the
+  e-mail address).
+- tp_user.scim_deleted: removed by a SCIM DELETE (deactivated, kept for the
+  ideas' history, hidden from SCIM).
+- department.external_id: SCIM's `externalId` of the group it is.
 - scim_token: bearer tokens of SCIM clients, stored as SHA-256.
 
 Only added columns (with defaults) and a new table: works on SQLite and
@@ -32,6 +37,9 @@ def _statements(postgres: bool) -> tuple[str, ...]:
         "ALTER TABLE tp_user ADD COLUMN break_glass BOOLEAN NOT NULL DEFAULT FALSE",
         "ALTER TABLE tp_user ADD COLUMN oidc_subject VARCHAR(255) NOT NULL DEFAULT ''",
         "ALTER TABLE tp_user ADD COLUMN external_id VARCHAR(255) NOT NULL DEFAULT ''",
+        "ALTER TABLE tp_user ADD COLUMN scim_deleted BOOLEAN NOT NULL DEFAULT FALSE",
+        "ALTER TABLE tp_user ADD COLUMN scim_user_name VARCHAR(254) NOT NULL DEFAULT ''",
+        "ALTER TABLE department ADD COLUMN external_id VARCHAR(255) NOT NULL DEFAULT ''",
         "CREATE INDEX IF NOT EXISTS tp_user_oidc_subject ON tp_user (oidc_subject)",
         f"CREATE TABLE IF NOT EXISTS scim_token (id {serial}, "
         "name VARCHAR(80) NOT NULL DEFAULT '', "

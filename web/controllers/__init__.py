@@ -11,6 +11,7 @@ from web.controllers import (
     notifications,
     pages,
     profile,
+    scim,
     sso,
     triage,
 )
@@ -22,6 +23,7 @@ ROUTE_HANDLERS = [
     *pages.ROUTES,
     *profile.ROUTES,
     *sso.ROUTES,
+    *scim.ROUTES,
     *triage.ROUTES,
     *delivery.ROUTES,
     *notifications.ROUTES,

@@ -1,0 +1,365 @@
+"""SCIM 2.0 provisioning at /scim/v2: the identity provider creates, finds,
+changes, deactivates and removes people; groups are departments. The PATCH
+bodies below are the ones Okta's and Microsoft Entra ID's SCIM documentation
+show their provisioning services sending."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from ideas import people
+from ideas.integrations import scim
+from ideas.tables import AuditLog, Department, User
+from tests.factories import BrowserClient
+
+BASE = "http://testserver/scim/v2"
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+@pytest.fixture
+async def idp(app):
+    """A SCIM client holding a token an admin made."""
+    token = await scim.create_token("Okta provisioning", None)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url=BASE,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+    ) as client:
+        client.token = token
+        yield client
+
+
+def new_user(user_name: str = "nina@corp.example", **extra) -> dict:
+    return {
+        "schemas": [CORE, ENTERPRISE],
+        "userName": user_name,
+        "name": {"givenName": "Nina", "familyName": "Newhire"},
+        "displayName": "Nina Newhire",
+        "emails": [{"value": user_name, "type": "work", "primary": True}],
+        "title": "Onboarding Specialist",
+        "active": True,
+        "externalId": "00u1abcd",
+        ENTERPRISE: {"department": "Customer Success"},
+        **extra,
+    }
+
+
+async def create(idp, **extra) -> dict:
+    r = await idp.post("/Users", json=new_user(**extra))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def person(email: str) -> dict:
+    rows = await User.select(
+        User.id,
+        User.name,
+        User.title,
+        User.active,
+        User.email,
+        User.department.name.as_alias("department"),
+    ).where(User.email == email)
+    return rows[0]
+
+
+def audit_details(entry: dict) -> dict:
+    value = entry["details"]
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def test_only_a_scim_token_opens_scim(app, idp, personas):
+    adam = await personas.get("adam_admin")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as anon:
+        r = await anon.get("/Users")
+        assert r.status_code == 401
+        assert r.headers["content-type"].startswith("application/scim+json")
+        assert r.json()["schemas"] == [ERROR] and r.json()["status"] == "401"
+        r = await anon.get("/Users", headers={"Authorization": f"Bearer {adam.token}"})
+        assert r.status_code == 401  # a person's API token is no SCIM token, an admin's neither
+    browser = await adam.browser()
+    assert (await browser.get(f"{BASE}/Users")).status_code == 401
+    assert (await idp.get("/Users")).status_code == 200
+
+
+async def test_create_get_and_find_by_user_name(idp):
+    made = await create(idp)
+    assert made["userName"] == "nina@corp.example"
+    assert made["displayName"] == "Nina Newhire"
+    assert made[ENTERPRISE]["department"] == "Customer Success"
+    assert made["meta"]["location"] == f"{BASE}/Users/{made['id']}"
+    row = await person("nina@corp.example")
+    assert (row["name"], row["title"], row["department"]) == (
+        "Nina Newhire",
+        "Onboarding Specialist",
+        "Customer Success",
+    )
+    assert (await idp.get(f"/Users/{made['id']}")).json()["id"] == made["id"]
+
+    found = (await idp.get("/Users", params={"filter": 'userName eq "NINA@corp.example"'})).json()
+    assert found["totalResults"] == 1 and found["Resources"][0]["id"] == made["id"]
+    none = (await idp.get("/Users", params={"filter": 'userName eq "nobody@corp.example"'})).json()
+    assert none["totalResults"] == 0 and none["Resources"] == []
+
+    again = await idp.post("/Users", json=new_user())
+    assert again.status_code == 409 and again.json()["scimType"] == "uniqueness"
+
+
+async def test_people_made_elsewhere_are_found_by_their_email(idp, personas):
+    alice = await personas.get("alice_support")
+    found = (await idp.get("/Users", params={"filter": f'userName eq "{alice.email}"'})).json()
+    assert found["totalResults"] == 1
+    assert found["Resources"][0]["id"] == alice.id
+
+
+async def test_paging(idp):
+    for n in range(5):
+        await create(idp, userName=f"p{n}@corp.example", emails=[], externalId=f"x{n}")
+    first = (await idp.get("/Users", params={"startIndex": 1, "count": 2})).json()
+    second = (await idp.get("/Users", params={"startIndex": 3, "count": 2})).json()
+    last = (await idp.get("/Users", params={"startIndex": 5, "count": 2})).json()
+    assert first["totalResults"] == 5 and first["itemsPerPage"] == 2
+    assert second["startIndex"] == 3
+    names = [u["userName"] for page in (first, second, last) for u in page["Resources"]]
+    assert sorted(names) == [f"p{n}@corp.example" for n in range(5)]
+
+
+async def test_bad_input_is_a_scim_error_naming_the_field(idp):
+    r = await idp.post("/Users", json={"schemas": [CORE], "userName": "not an address"})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["schemas"] == [ERROR] and body["scimType"] == "invalidValue"
+    assert body["detail"].startswith("userName")
+    r = await idp.get("/Users", params={"filter": 'title co "x"'})
+    assert r.status_code == 400 and r.json()["scimType"] == "invalidFilter"
+    r = await idp.post("/Users", content=b"{not json")
+    assert r.status_code == 400 and r.json()["scimType"] == "invalidSyntax"
+    assert (await idp.get("/Users/not-a-uuid")).json()["status"] == "404"
+    assert await User.count().run() == 0  # nothing half-written
+
+
+async def test_replace(idp):
+    made = await create(idp)
+    body = new_user(displayName="Nina Newhire-Berg", title="Team Lead")
+    body[ENTERPRISE] = {"department": "Finance"}
+    r = await idp.put(f"/Users/{made['id']}", json=body)
+    assert r.status_code == 200, r.text
+    row = await person("nina@corp.example")
+    assert (row["name"], row["title"], row["department"]) == (
+        "Nina Newhire-Berg",
+        "Team Lead",
+        "Finance",
+    )
+
+
+# -- PATCH as Okta and Entra ID send it ------------------------------------------------
+
+OKTA_DEACTIVATE = {
+    "schemas": [PATCH],
+    "Operations": [{"op": "replace", "value": {"active": False}}],
+}
+ENTRA_DISABLE_OLD = {
+    "schemas": [PATCH],
+    "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+}
+ENTRA_DISABLE = {
+    "schemas": [PATCH],
+    "Operations": [{"op": "Replace", "path": "active", "value": False}],
+}
+
+
+@pytest.mark.parametrize("body", [OKTA_DEACTIVATE, ENTRA_DISABLE_OLD, ENTRA_DISABLE])
+async def test_patch_active_false_deactivates_and_ends_sessions_and_tokens(
+    app, idp, body, personas
+):
+    made = await create(idp)
+    nina = await people.viewer_by_id(made["id"])
+    token = await people.create_token(nina, "script")
+    await people.set_password("nina@corp.example", "a long enough password")
+    browser = BrowserClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    async with browser:
+        await browser.login("nina@corp.example", "a long enough password")
+        assert (await browser.get("/me")).status_code == 200
+
+        r = await idp.patch(f"/Users/{made['id']}", json=body)
+        assert r.status_code == 200, r.text
+        assert r.json()["active"] is False
+
+        assert (await browser.get("/me")).status_code == 303  # back to log in
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://testserver",
+        headers={"Authorization": f"Bearer {token}"},
+    ) as api:
+        assert (await api.get("/api/v1/me")).status_code == 401
+    assert (await person("nina@corp.example"))["active"] is False
+    [entry] = await AuditLog.select().where(AuditLog.action == "scim.user.deactivate").run()
+    assert audit_details(entry)["token"] == "Okta provisioning"
+
+    back = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]}
+    assert (await idp.patch(f"/Users/{made['id']}", json=back)).json()["active"] is True
+
+
+async def test_entra_attribute_updates(idp):
+    made = await create(idp)
+    body = {
+        "schemas": [PATCH],
+        "Operations": [
+            {
+                "op": "Replace",
+                "path": 'emails[type eq "work"].value',
+                "value": "nina.b@corp.example",
+            },
+            {"op": "Replace", "path": "name.familyName", "value": "Berg"},
+            {"op": "Add", "path": "title", "value": "Team Lead"},
+            {"op": "Add", "path": f"{ENTERPRISE}:department", "value": "Finance"},
+        ],
+    }
+    r = await idp.patch(f"/Users/{made['id']}", json=body)
+    assert r.status_code == 200, r.text
+    row = await person("nina@corp.example")  # userName is the address: it stays
+    assert (row["name"], row["title"], row["department"]) == ("Nina Berg", "Team Lead", "Finance")
+
+    rename = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "Replace", "path": "userName", "value": "nina.berg@corp.example"}],
+    }
+    r = await idp.patch(f"/Users/{made['id']}", json=rename)
+    assert r.status_code == 200 and r.json()["userName"] == "nina.berg@corp.example"
+    assert (await person("nina.berg@corp.example"))["id"] == (
+        await people.viewer_by_id(made["id"])
+    ).id
+
+
+async def test_okta_profile_update_without_a_path(idp):
+    made = await create(idp)
+    body = {
+        "schemas": [PATCH],
+        "Operations": [
+            {
+                "op": "replace",
+                "value": {
+                    "displayName": "Nina N.",
+                    "title": "Coach",
+                    ENTERPRISE: {"department": "HR"},
+                },
+            }
+        ],
+    }
+    r = await idp.patch(f"/Users/{made['id']}", json=body)
+    assert r.status_code == 200, r.text
+    row = await person("nina@corp.example")
+    assert (row["name"], row["title"], row["department"]) == ("Nina N.", "Coach", "HR")
+
+
+async def test_delete_deactivates_and_hides(idp):
+    made = await create(idp)
+    assert (await idp.delete(f"/Users/{made['id']}")).status_code == 204
+    assert (await idp.get(f"/Users/{made['id']}")).status_code == 404
+    row = await person("nina@corp.example")
+    assert row["active"] is False  # kept for the history of ideas and votes
+    # provisioned again: the same person comes back
+    again = await create(idp)
+    assert again["id"] == made["id"] and again["active"] is True
+
+
+# -- groups are departments ------------------------------------------------------------
+
+
+async def test_groups_are_departments_and_membership_moves_people(idp):
+    nina = await create(idp)
+    omar = await create(idp, userName="omar@corp.example", emails=[], externalId="00u2")
+    r = await idp.post(
+        "/Groups",
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Billing Operations",
+            "members": [{"value": nina["id"]}],
+        },
+    )
+    assert r.status_code == 201, r.text
+    group = r.json()
+    assert (await person("nina@corp.example"))["department"] == "Billing Operations"
+
+    okta_add = {
+        "schemas": [PATCH],
+        "Operations": [
+            {"op": "add", "path": "members", "value": [{"value": omar["id"], "display": "omar"}]}
+        ],
+    }
+    assert (await idp.patch(f"/Groups/{group['id']}", json=okta_add)).status_code == 200
+    assert (await person("omar@corp.example"))["department"] == "Billing Operations"
+
+    okta_remove = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "remove", "path": f'members[value eq "{nina["id"]}"]'}],
+    }
+    r = await idp.patch(f"/Groups/{group['id']}", json=okta_remove)
+    assert r.status_code == 200, r.text
+    assert (await person("nina@corp.example"))["department"] == "Unassigned"
+    assert [m["value"] for m in r.json()["members"]] == [omar["id"]]
+
+    okta_rename = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "replace", "value": {"id": group["id"], "displayName": "Billing"}}],
+    }
+    assert (await idp.patch(f"/Groups/{group['id']}", json=okta_rename)).status_code == 200
+    assert (await person("omar@corp.example"))["department"] == "Billing"
+
+    found = (await idp.get("/Groups", params={"filter": 'displayName eq "Billing"'})).json()
+    assert found["totalResults"] == 1
+    slim = (await idp.get(f"/Groups/{group['id']}?excludedAttributes=members")).json()
+    assert "members" not in slim
+
+    assert (await idp.delete(f"/Groups/{group['id']}")).status_code == 204
+    assert (await idp.get(f"/Groups/{group['id']}")).status_code == 404
+    assert (await person("omar@corp.example"))["department"] == "Unassigned"
+    assert not await Department.exists().where(Department.name == "Billing").run()
+
+
+async def test_entra_group_member_add_and_remove(idp):
+    nina = await create(idp)
+    group = (await idp.post("/Groups", json={"displayName": "Support", "members": []})).json()
+    add = {
+        "schemas": [PATCH],
+        "Operations": [
+            {"op": "Add", "path": "members", "value": [{"$ref": None, "value": nina["id"]}]}
+        ],
+    }
+    assert (await idp.patch(f"/Groups/{group['id']}", json=add)).status_code == 200
+    assert (await person("nina@corp.example"))["department"] == "Support"
+    remove = {
+        "schemas": [PATCH],
+        "Operations": [
+            {"op": "Remove", "path": "members", "value": [{"$ref": None, "value": nina["id"]}]}
+        ],
+    }
+    assert (await idp.patch(f"/Groups/{group['id']}", json=remove)).status_code == 200
+    assert (await person("nina@corp.example"))["department"] == "Unassigned"
+
+
+# -- discovery and tokens ---------------------------------------------------------------
+
+
+async def test_discovery_endpoints(idp):
+    config = (await idp.get("/ServiceProviderConfig")).json()
+    assert config["patch"]["supported"] is True and config["bulk"]["supported"] is False
+    types = (await idp.get("/ResourceTypes")).json()["Resources"]
+    assert {t["id"] for t in types} == {"User", "Group"}
+    schemas = (await idp.get("/Schemas")).json()["Resources"]
+    user_schema = next(s for s in schemas if s["id"] == CORE)
+    assert {a["name"] for a in user_schema["attributes"]} == scim.USER_ATTRIBUTES
+    assert (await idp.get(f"/Schemas/{ENTERPRISE}")).status_code == 200
+
+
+async def test_a_revoked_token_stops_working(app, idp):
+    [info] = await scim.list_tokens()
+    await scim.revoke_token(info.id, None)
+    r = await idp.get("/Users")
+    assert r.status_code == 401
+    assert await AuditLog.count().where(AuditLog.action == "scim.token.revoke").run() == 1
