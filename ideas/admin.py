@@ -380,6 +380,22 @@ async def set_person_active(actor: Viewer | None, user_id: UUID | str, active: b
     return await get_person(uid)
 
 
+async def set_break_glass(actor: Viewer | None, user_id: UUID | str, on: bool) -> None:
+    """Mark (or unmark) a break-glass account: it may still sign in with a
+    password while SSO_ONLY is on. Audited."""
+    uid = parse_user_id(str(user_id))
+    async with write_transaction():
+        rows = await User.select(User.email, User.break_glass).where(User.id == uid).run()
+        if not rows:
+            raise NotFound("no such person")
+        if rows[0]["break_glass"] == on:
+            return
+        await User.update({User.break_glass: on}).where(User.id == uid).run()
+        await audit.record(
+            actor, "person.break_glass", rows[0]["email"], {"break_glass": audit.change(not on, on)}
+        )
+
+
 async def invite_person(actor: Viewer, user_id: UUID | str) -> invitations.InviteResult:
     """Mail someone a fresh one-time link (earlier links stop working)."""
     uid = parse_user_id(str(user_id))

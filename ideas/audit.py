@@ -34,6 +34,18 @@ ACTION_LABELS = {
     "department.merge": "Departments merged",
     "setting.change": "Setting changed",
     "identity_reveal": "Submitter identity revealed",
+    "person.break_glass": "Break-glass account changed",
+    "scim.token.create": "SCIM token created",
+    "scim.token.revoke": "SCIM token revoked",
+    "scim.user.create": "SCIM: person added",
+    "scim.user.update": "SCIM: person changed",
+    "scim.user.deactivate": "SCIM: person deactivated",
+    "scim.user.reactivate": "SCIM: person reactivated",
+    "scim.user.delete": "SCIM: person removed",
+    "scim.group.create": "SCIM: department added",
+    "scim.group.rename": "SCIM: department renamed",
+    "scim.group.members": "SCIM: department members changed",
+    "scim.group.delete": "SCIM: department removed",
 }
 
 PAGE_SIZE = 50

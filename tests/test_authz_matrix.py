@@ -35,6 +35,7 @@ import pytest
 
 from ideas import accounts, invitations, notify, people
 from ideas import admin as admin_service
+from ideas.integrations import scim
 from ideas.tables import Event, Notification
 from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload
 
@@ -313,6 +314,10 @@ MATRIX: list[Row] = [
     R("GET", "/admin/people/{user_id:str}",                       LOGIN, 403,   403,   403,   403,   403,   200),
     R("POST", "/admin/people/{user_id:str}",                      LOGIN, 403,   403,   403,   403,   403,   303, form=_person_edit),
     R("POST", "/admin/people/{user_id:str}/invite",               LOGIN, 403,   403,   403,   403,   403,   303, form=fixed()),
+    R("POST", "/admin/people/{user_id:str}/break-glass",          LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(break_glass="on")),
+    R("GET", "/admin/scim",                                       LOGIN, 403,   403,   403,   403,   403,   200),
+    R("POST", "/admin/scim/tokens",                               LOGIN, 403,   403,   403,   403,   403,   201, form=fixed(name="Okta")),
+    R("POST", "/admin/scim/tokens/{token_id:int}/revoke",         LOGIN, 403,   403,   403,   403,   403,   303, ids={"token_id": "scim_token"}, form=fixed()),
     R("POST", "/admin/people/{user_id:str}/deactivate",           LOGIN, 403,   403,   403,   403,   403,   303, form=fixed()),
     R("POST", "/admin/people/{user_id:str}/reactivate",           LOGIN, 403,   403,   403,   403,   403,   303, form=fixed()),
     R("GET", "/admin/departments",                                LOGIN, 403,   403,   403,   403,   403,   200),
@@ -462,6 +467,9 @@ async def build_world(personas) -> World:
     for key in ("token_api", "token_page"):
         made = await accounts.create_named_token(alice.viewer, f"alice's {key}")
         w[key] = made.info.id
+
+    await scim.create_token("Matrix provisioning", None)
+    w["scim_token"] = (await scim.list_tokens())[0].id
 
     plan = await admin_service.preview_import(cast["adam_admin"].viewer, IMPORT_CSV)
     w["import_fingerprint"] = plan.fingerprint()

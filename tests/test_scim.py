@@ -363,3 +363,68 @@ async def test_a_revoked_token_stops_working(app, idp):
     r = await idp.get("/Users")
     assert r.status_code == 401
     assert await AuditLog.count().where(AuditLog.action == "scim.token.revoke").run() == 1
+
+
+# -- the command line and the admin pages -----------------------------------------------
+
+
+async def test_the_command_line_prints_a_working_token_once(app):
+    from tests.test_cli import touchpoint
+
+    run = await touchpoint("scim", "token", "create", "--name", "Entra ID")
+    assert run.code == 0, run.err
+    token = run.out.strip()
+    assert token.startswith("scim_") and "shown only this once" in run.err
+    [info] = await scim.list_tokens()
+    assert info.name == "Entra ID"
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url=BASE,
+        headers={"Authorization": f"Bearer {token}"},
+    ) as client:
+        assert (await client.get("/ServiceProviderConfig")).status_code == 200
+    from ideas.tables import ScimToken
+
+    assert token not in str(await ScimToken.select().run())  # only its hash is kept
+    bad = await touchpoint("scim", "token", "create", "--name", " ")
+    assert bad.code == 1 and "name" in bad.err
+
+
+async def test_an_admin_makes_and_revokes_scim_tokens_on_the_admin_pages(app, personas):
+    adam = await personas.get("adam_admin")
+    browser = await adam.browser()
+    page = await browser.get("/admin/scim")
+    assert page.status_code == 200 and "http://testserver/scim/v2" in page.text
+    made = await browser.form("/admin/scim/tokens", {"name": "Okta"})
+    assert made.status_code == 201
+    token = made.text.split('id="new-scim-token" class="mono">')[1].split("<")[0]
+    again = await browser.get("/admin/scim")
+    assert token not in again.text and "Okta" in again.text
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url=BASE,
+        headers={"Authorization": f"Bearer {token}"},
+    ) as client:
+        assert (await client.get("/Users")).status_code == 200
+        [info] = await scim.list_tokens()
+        r = await browser.form(f"/admin/scim/tokens/{info.id}/revoke", {})
+        assert r.status_code == 303
+        assert (await client.get("/Users")).status_code == 401
+    assert (await browser.form("/admin/scim/tokens", {"name": ""})).status_code == 400
+
+
+async def test_an_admin_marks_a_break_glass_account(personas):
+    adam = await personas.get("adam_admin")
+    alice = await personas.get("alice_support")
+    browser = await adam.browser()
+    r = await browser.form(f"/admin/people/{alice.id}/break-glass", {"break_glass": "on"})
+    assert r.status_code == 303
+    assert (await User.select(User.break_glass).where(User.id == alice.viewer.id))[0]["break_glass"]
+    assert (
+        'id="break_glass" name="break_glass" type="checkbox" value="on" checked'
+        in (await browser.get(f"/admin/people/{alice.id}")).text
+    )
+    r = await browser.form(f"/admin/people/{alice.id}/break-glass", {})
+    rows = await User.select(User.break_glass).where(User.id == alice.viewer.id)
+    assert rows[0]["break_glass"] is False
+    assert await AuditLog.count().where(AuditLog.action == "person.break_glass").run() == 2
