@@ -224,6 +224,8 @@ async def test_no_page_fragment_or_api_answer_names_a_submitter(personas):
     ids = world["ids"]
     expected = {
         "/",
+        "/me",  # the profile page: the caller's own name, department and title only
+        "/api/v1/me/tokens",
         "/me/ideas",
         "/triage",
         "/triage/sessions",

@@ -219,6 +219,28 @@ async def test_an_existing_person_is_linked_when_the_email_is_verified(sso, prov
     assert row["department"] == "Customer Success"  # from the claims, like any sign-in
 
 
+async def test_a_person_provisioned_by_scim_is_linked_by_external_id(sso, provider):
+    """Entra ID sends no `email_verified`: the SCIM externalId (the provider's
+    own id for the person) links them instead."""
+    from ideas.integrations import scim
+
+    client = scim.ScimClient(1, "Entra ID")
+    made = await scim.create_user(
+        client,
+        {"userName": "omar@corp.example", "displayName": "Omar O.", "externalId": "omar-oid"},
+        BASE,
+    )
+    provider.set_account(
+        "omar-sub",
+        {"email": "omar@corp.example", "name": "Omar Osei", "oid": "omar-oid"},
+    )
+    async with browser(sso) as client:
+        assert (await sign_in(client, "omar-sub")).status_code == 303
+        assert await whoami(client) == "Omar Osei"
+    row = await person("omar@corp.example")
+    assert str(row["id"]) == made["id"] and row["oidc_subject"] == "omar-sub"
+
+
 async def test_sign_out_also_signs_out_at_the_provider(sso, provider):
     provider.set_account("nina", employee())
     async with browser(sso) as client:

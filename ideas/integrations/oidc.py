@@ -6,7 +6,9 @@ nonce), the code exchange (`client_secret_basic`), and the ID token's
 signature (the provider's JWKS), issuer, audience, expiry and nonce. This
 module only decides who the signed-in person is in Touchpoint:
 
-- a person already linked to the token's `sub` is that person;
+- a person already linked to the token's `sub` is that person, and so is
+  the person SCIM provisioned with that `externalId` (the token's `sub`, or
+  Entra ID's `oid`);
 - else the person with the same e-mail is linked only when the provider
   says `email_verified: true`;
 - else a new person is made just in time (refused when the provider says
@@ -253,6 +255,19 @@ async def sign_in(settings: OidcSettings, claims: dict[str, Any]) -> Viewer:
     async with write_transaction():
         columns = (*people.USER_COLUMNS, User.oidc_subject, User.department.name.as_alias("dept"))
         rows = await User.select(*columns).where(User.oidc_subject == profile.subject).run()
+        if not rows:
+            # provisioned by SCIM from the same provider: its externalId is the
+            # provider's id for the person (Okta: `sub`; Entra ID: `oid`)
+            ids = [v for v in (profile.subject, claims.get("oid")) if isinstance(v, str) and v]
+            rows = (
+                await User.select(*columns)
+                .where(
+                    User.external_id.is_in(ids),
+                    User.oidc_subject == "",
+                    User.scim_deleted.eq(False),
+                )
+                .run()
+            )
         if rows:
             row = rows[0]
         else:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from piccolo.columns.combination import WhereRaw
 from pydantic import ValidationError
 from scim2_models import (
     AuthenticationScheme,
@@ -291,7 +292,7 @@ async def list_users(
         attribute, value = wanted
         if attribute == "userName":
             lowered = value.lower()
-            condition = Person.scim_user_name.ilike(_like_literal(value)) | (
+            condition = _user_name_is(value) | (
                 (Person.scim_user_name == "") & (Person.email == lowered)
             )
         elif attribute == "externalId":
@@ -313,8 +314,9 @@ async def list_users(
     return _list([user_resource(r, base_url) for r in rows], total, start)
 
 
-def _like_literal(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _user_name_is(user_name: str) -> WhereRaw:
+    """userName is not case-sensitive (RFC 7643 §4.1.1)."""
+    return WhereRaw("LOWER(scim_user_name) = {}", user_name.lower())
 
 
 @dataclass
@@ -382,9 +384,7 @@ async def _email_taken(email: str, except_id: UUID | None) -> bool:
 
 
 async def _user_name_taken(user_name: str, except_id: UUID | None) -> bool:
-    query = Person.exists().where(
-        Person.scim_user_name.ilike(_like_literal(user_name)), Person.scim_deleted.eq(False)
-    )
+    query = Person.exists().where(_user_name_is(user_name), Person.scim_deleted.eq(False))
     if except_id is not None:
         query = query.where(Person.id != except_id)
     return await query.run()

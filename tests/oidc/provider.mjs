@@ -19,7 +19,7 @@ const provider = new Provider(config.issuer, {
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
-    profile: ['name', 'department', 'title', 'groups'],
+    profile: ['name', 'department', 'title', 'groups', 'oid'],
   },
   // claims of the granted scopes go into the ID token itself (Touchpoint reads them there)
   conformIdTokenClaims: false,
