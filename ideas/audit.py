@@ -198,6 +198,10 @@ def _entry(row: dict) -> AuditEntry:
         details = json.loads(details or "{}")
     if row["actor_name"]:
         actor = f"{row['actor_name']} <{row['actor_email']}>"
+    elif isinstance(details, dict) and details.get("via") == "SCIM":
+        actor = f"SCIM ({details.get('token', '')})"
+    elif isinstance(details, dict) and details.get("via") == "single sign-on":
+        actor = "Single sign-on"
     else:
         actor = "Command line"
     return AuditEntry(

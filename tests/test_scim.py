@@ -200,6 +200,11 @@ async def test_patch_active_false_deactivates_and_ends_sessions_and_tokens(
     assert (await person("nina@corp.example"))["active"] is False
     [entry] = await AuditLog.select().where(AuditLog.action == "scim.user.deactivate").run()
     assert audit_details(entry)["token"] == "Okta provisioning"
+    from ideas import audit
+
+    shown, _ = await audit.list_entries(audit.make_filter(action="scim.user.deactivate"))
+    assert shown[0].actor == "SCIM (Okta provisioning)"
+    assert shown[0].action_label == "SCIM: person deactivated"
 
     back = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]}
     assert (await idp.patch(f"/Users/{made['id']}", json=back)).json()["active"] is True

@@ -269,7 +269,7 @@ def _paging(start_index: int | None, count: int | None) -> tuple[int, int]:
     return start, size
 
 
-def _list(resources: list[dict], total: int, start: int) -> dict[str, Any]:
+def list_response(resources: list[dict], total: int, start: int) -> dict[str, Any]:
     return {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
         "totalResults": total,
@@ -311,7 +311,7 @@ async def list_users(
         if size
         else []
     )
-    return _list([user_resource(r, base_url) for r in rows], total, start)
+    return list_response([user_resource(r, base_url) for r in rows], total, start)
 
 
 def _user_name_is(user_name: str) -> WhereRaw:
@@ -624,7 +624,7 @@ async def list_groups(
         counting = counting.where(Department.name == wanted[1])
     total = await counting.run()
     rows = await query.order_by(Department.id).offset(start - 1).limit(size).run() if size else []
-    return _list([await group_resource(r, base_url, members) for r in rows], total, start)
+    return list_response([await group_resource(r, base_url, members) for r in rows], total, start)
 
 
 def _group_name(group: Group) -> str:
@@ -911,7 +911,7 @@ def service_provider_config(base_url: str) -> dict[str, Any]:
 ALWAYS_RETURNED = {"schemas", "id", "meta"}
 
 
-def _names(raw: str | list[str] | None) -> list[str]:
+def attribute_names(raw: str | list[str] | None) -> list[str]:
     if raw is None:
         return []
     items = raw.split(",") if isinstance(raw, str) else raw
@@ -938,7 +938,7 @@ def project(
     """Only the attributes asked for (plus schemas, id, meta), or all but the
     excluded ones."""
     lower = {key.lower(): key for key in resource}
-    wanted = _names(attributes)
+    wanted = attribute_names(attributes)
     if wanted:
         kept: dict[str, Any] = {}
         for name in wanted:
@@ -953,7 +953,7 @@ def project(
                 kept[key] = resource[key]
         return {**{k: v for k, v in resource.items() if k in ALWAYS_RETURNED}, **kept}
     out = dict(resource)
-    for name in _names(excluded):
+    for name in attribute_names(excluded):
         top, sub = _split(name)
         key = lower.get(top.lower())
         if key is None or key in ALWAYS_RETURNED:

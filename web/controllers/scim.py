@@ -19,7 +19,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, QueryParameter
 from scim2_models import Context, SearchRequest
 
 from ideas.errors import DomainError
@@ -93,19 +93,19 @@ def _base(request: Request) -> str:
     return request.app.state.settings.base_url
 
 
-StartIndex = Annotated[int | None, Parameter(query="startIndex", ge=1, le=10_000_000)]
-Count = Annotated[int | None, Parameter(query="count", ge=0, le=100_000)]
-Filter = Annotated[str | None, Parameter(query="filter", max_length=500)]
-Excluded = Annotated[str | None, Parameter(query="excludedAttributes", max_length=500)]
-Attributes = Annotated[str | None, Parameter(query="attributes", max_length=500)]
+StartIndex = Annotated[int | None, QueryParameter(name="startIndex", ge=1, le=10_000_000)]
+Count = Annotated[int | None, QueryParameter(name="count", ge=0, le=100_000)]
+Filter = Annotated[str | None, QueryParameter(name="filter", max_length=500)]
+Excluded = Annotated[str | None, QueryParameter(name="excludedAttributes", max_length=500)]
+Attributes = Annotated[str | None, QueryParameter(name="attributes", max_length=500)]
 
 
 def _with_members(attributes: Any, excluded: Any) -> bool:
     """Members are looked up only when they will be answered."""
-    names = {n.lower() for n in scim._names(attributes)}
+    names = {n.lower() for n in scim.attribute_names(attributes)}
     if names:
         return "members" in names or any(n.startswith("members.") for n in names)
-    return "members" not in {n.lower() for n in scim._names(excluded)}
+    return "members" not in {n.lower() for n in scim.attribute_names(excluded)}
 
 
 def _search(body: Any) -> SearchRequest:
@@ -144,7 +144,7 @@ class ScimController(Controller):
     @get("/ResourceTypes")
     async def resource_types(self, request: Request) -> Response:
         items = scim.resource_types(_base(request))
-        return answer(scim._list(items, len(items), 1))
+        return answer(scim.list_response(items, len(items), 1))
 
     @get("/ResourceTypes/{type_id:str}")
     async def resource_type(self, request: Request, type_id: FromPath[str]) -> Response:
@@ -153,7 +153,7 @@ class ScimController(Controller):
     @get("/Schemas")
     async def schemas(self, request: Request) -> Response:
         items = scim.schemas(_base(request))
-        return answer(scim._list(items, len(items), 1))
+        return answer(scim.list_response(items, len(items), 1))
 
     @get("/Schemas/{schema_id:str}")
     async def schema(self, request: Request, schema_id: FromPath[str]) -> Response:
@@ -175,7 +175,7 @@ class ScimController(Controller):
         start = max(1, search.start_index or 1)
         size = scim.DEFAULT_COUNT if search.count is None else min(search.count, scim.MAX_COUNT)
         page = found[start - 1 : start - 1 + size]
-        listed = scim._list(page, len(found), start)
+        listed = scim.list_response(page, len(found), start)
         return answer(scim.project_list(listed, search.attributes, search.excluded_attributes))
 
     # -- users --

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
-from litestar.params import FromQuery, Parameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from ideas import security
@@ -96,7 +96,7 @@ class OidcController(Controller):
         self,
         request: Request,
         code: FromQuery[str | None] = None,
-        flow_state: Annotated[str | None, Parameter(query="state")] = None,
+        flow_state: Annotated[str | None, QueryParameter(name="state")] = None,
         error: FromQuery[str | None] = None,
     ) -> Response:
         """The provider sends the browser back here with a code (or an error)."""
