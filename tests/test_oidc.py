@@ -363,6 +363,7 @@ async def test_a_domain_outside_the_allow_list_is_refused(app, provider):
     reset_settings(settings)
     try:
         sso_app = create_app(settings)
+        sso_app.state.redis, sso_app.state.limiter = app.state.redis, app.state.limiter
         provider.set_account("outsider", employee("eve@elsewhere.example"))
         provider.set_account("insider", employee("ian@corp.example.org"))
         async with browser(sso_app) as client:
@@ -433,6 +434,13 @@ async def test_sso_only_turns_passwords_off_except_for_break_glass(app, provider
                 data={"email": adam.email, "password": TP_PASSWORD, "_csrf_token": csrf},
             )
             assert r.status_code == 303
+            # a break-glass admin keeps a password to change; others see none to change
+            assert "Change your password" in (await client.get(f"{BASE}/me")).text
+        provider.set_account("alice-idp", employee(alice.email))
+        async with browser(sso_app) as client:
+            assert (await sign_in(client, "alice-idp")).status_code == 303
+            profile = await client.get(f"{BASE}/me")
+            assert profile.status_code == 200 and "Change your password" not in profile.text
         # reset links and invitations don't apply either
         from ideas import invitations
         from ideas.errors import Conflict

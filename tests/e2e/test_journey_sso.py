@@ -32,8 +32,10 @@ IDEA = {
 }
 
 
-async def sign_in_at_the_provider(ui, page) -> None:
+async def sign_in_at_the_provider(ui, page, check_login_page: bool = False) -> None:
     await ui.goto(page, "/login")
+    if check_login_page:
+        await ui.axe(page, "login-with-sso")
     await page.get_by_role("link", name="Sign in with Corp Login").click()
     await expect(page.get_by_role("heading", name="Test identity provider")).to_be_visible()
     await page.get_by_label("Username").fill("nina")
@@ -63,7 +65,7 @@ async def test_a_new_employee_signs_in_through_the_provider_and_submits(request,
     try:
         async with open_ui(request, chromium, server) as ui:
             page = await ui.new_page()
-            await sign_in_at_the_provider(ui, page)
+            await sign_in_at_the_provider(ui, page, check_login_page=True)
             await expect(page.locator("#signed-in-as")).to_have_text("Nina Newhire")
             # her role came from the provider's groups: the council's pages are hers
             nav = page.get_by_role("navigation", name="Main")

@@ -20,7 +20,9 @@ from litestar.response import Redirect, Response, Template
 
 from ideas import security
 from ideas.config import OidcSettings
+from ideas.errors import RateLimited
 from ideas.integrations import oidc
+from web.app import client_address, limiter_of
 from web.auth import SESSION_COOKIE, SESSION_MAX_AGE, public, session_store, start_session
 from web.controllers.pages import page, safe_next
 
@@ -61,8 +63,14 @@ class OidcController(Controller):
 
     @get("/login")
     async def oidc_login(self, request: Request, next: FromQuery[str | None] = None) -> Response:
-        """Start signing in at the provider."""
+        """Start signing in at the provider (each start keeps a row for ten
+        minutes: counted like a log-in attempt)."""
         settings = _settings(request)
+        try:
+            await limiter_of(request).hit("login", client_address(request))
+        except RateLimited as exc:
+            detail = f"Too many attempts. Try again in {exc.retry_after} seconds."
+            return refused(request, settings, detail, 429)
         try:
             started = await oidc.start(settings, redirect_uri(request))
         except oidc.SignInRefused as exc:
