@@ -24,7 +24,7 @@ from ideas.errors import Conflict, Invalid, NotFound
 from ideas.people import check_roles, normalise_email
 from ideas.schemas import Role
 from ideas.tables import Department, Idea, Invitation, User
-from ideas.viewer import ROLES, Viewer, roles_of, sorted_roles
+from ideas.viewer import ROLES, Viewer, require_role, roles_of, sorted_roles
 
 PAGE_SIZE = 50
 
@@ -383,6 +383,8 @@ async def set_person_active(actor: Viewer | None, user_id: UUID | str, active: b
 async def set_break_glass(actor: Viewer | None, user_id: UUID | str, on: bool) -> None:
     """Mark (or unmark) a break-glass account: it may still sign in with a
     password while SSO_ONLY is on. Audited."""
+    if actor is not None:
+        require_role(actor, "admin")
     uid = parse_user_id(str(user_id))
     async with write_transaction():
         rows = await User.select(User.email, User.break_glass).where(User.id == uid).run()

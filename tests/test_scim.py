@@ -433,3 +433,18 @@ async def test_an_admin_marks_a_break_glass_account(personas):
     rows = await User.select(User.break_glass).where(User.id == alice.viewer.id)
     assert rows[0]["break_glass"] is False
     assert await AuditLog.count().where(AuditLog.action == "person.break_glass").run() == 2
+
+
+async def test_only_admins_manage_scim_tokens_and_break_glass_in_the_domain_too(personas):
+    from ideas import admin
+    from ideas.errors import Forbidden
+
+    bob = await personas.get("bob_finance_council")
+    with pytest.raises(Forbidden):
+        await scim.create_token("sneaky", bob.viewer)
+    await scim.create_token("real", None)
+    [info] = await scim.list_tokens()
+    with pytest.raises(Forbidden):
+        await scim.revoke_token(info.id, bob.viewer)
+    with pytest.raises(Forbidden):
+        await admin.set_break_glass(bob.viewer, bob.id, True)

@@ -56,7 +56,7 @@ from ideas.db import write_transaction
 from ideas.errors import DomainError, Invalid, NotFound
 from ideas.tables import Department, Idea, Invitation, ScimToken
 from ideas.tables import User as Person
-from ideas.viewer import Viewer
+from ideas.viewer import Viewer, require_role
 
 UserResource = User[EnterpriseUser]
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -116,7 +116,9 @@ def _token_name(name: str) -> str:
 
 async def create_token(name: str, actor: Viewer | None) -> str:
     """A new SCIM bearer token, answered once (only its SHA-256 is kept).
-    `actor` None is the command line."""
+    `actor` None is the command line; a person must be an admin."""
+    if actor is not None:
+        require_role(actor, "admin")
     name = _token_name(name)
     token = "scim_" + security.new_secret()[0]
     hashed = security.digest(token)
@@ -148,6 +150,8 @@ async def list_tokens() -> list[ScimTokenInfo]:
 
 
 async def revoke_token(token_id: int, actor: Viewer | None) -> None:
+    if actor is not None:
+        require_role(actor, "admin")
     async with write_transaction():
         revoked = (
             await ScimToken.update({ScimToken.revoked_at: people.now()})
