@@ -17,14 +17,14 @@ from uuid import UUID
 from piccolo.query.functions.aggregate import Count
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
-from ideas import audit, clock, directory, invitations, org_settings, people
+from ideas import accounts, audit, clock, directory, invitations, org_settings, people
 from ideas import text as text_rules
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.people import check_roles, normalise_email
 from ideas.schemas import Role
-from ideas.tables import ApiToken, Department, Idea, Invitation, User
-from ideas.viewer import ROLES, Viewer, roles_of, sorted_roles
+from ideas.tables import Department, Idea, Invitation, User
+from ideas.viewer import ROLES, Viewer, require_role, roles_of, sorted_roles
 
 PAGE_SIZE = 50
 
@@ -378,11 +378,7 @@ async def set_person_active(actor: Viewer | None, user_id: UUID | str, active: b
             )
         await User.update({User.active: active}).where(User.id == uid).run()
         if not active:
-            await (
-                ApiToken.update({ApiToken.revoked_at: now})
-                .where(ApiToken.user == uid, ApiToken.revoked_at.is_null())
-                .run()
-            )
+            await accounts.end_everything(uid)
             await (
                 Invitation.update({Invitation.expires_at: now})
                 .where(Invitation.user == uid, Invitation.used_at.is_null())
@@ -395,6 +391,24 @@ async def set_person_active(actor: Viewer | None, user_id: UUID | str, active: b
             {"active": audit.change(not active, active)},
         )
     return await get_person(uid)
+
+
+async def set_break_glass(actor: Viewer | None, user_id: UUID | str, on: bool) -> None:
+    """Mark (or unmark) a break-glass account: it may still sign in with a
+    password while SSO_ONLY is on. Audited."""
+    if actor is not None:
+        require_role(actor, "admin")
+    uid = parse_user_id(str(user_id))
+    async with write_transaction():
+        rows = await User.select(User.email, User.break_glass).where(User.id == uid).run()
+        if not rows:
+            raise NotFound("no such person")
+        if rows[0]["break_glass"] == on:
+            return
+        await User.update({User.break_glass: on}).where(User.id == uid).run()
+        await audit.record(
+            actor, "person.break_glass", rows[0]["email"], {"break_glass": audit.change(not on, on)}
+        )
 
 
 async def invite_person(actor: Viewer, user_id: UUID | str) -> invitations.InviteResult:

@@ -35,6 +35,18 @@ ACTION_LABELS = {
     "department.merge": "Departments merged",
     "setting.change": "Setting changed",
     "identity_reveal": "Submitter identity revealed",
+    "person.break_glass": "Break-glass account changed",
+    "scim.token.create": "SCIM token created",
+    "scim.token.revoke": "SCIM token revoked",
+    "scim.user.create": "SCIM: person added",
+    "scim.user.update": "SCIM: person changed",
+    "scim.user.deactivate": "SCIM: person deactivated",
+    "scim.user.reactivate": "SCIM: person reactivated",
+    "scim.user.delete": "SCIM: person removed",
+    "scim.group.create": "SCIM: department added",
+    "scim.group.rename": "SCIM: department renamed",
+    "scim.group.members": "SCIM: department members changed",
+    "scim.group.delete": "SCIM: department removed",
 }
 
 PAGE_SIZE = 50
@@ -187,6 +199,10 @@ def _entry(row: dict) -> AuditEntry:
         details = json.loads(details or "{}")
     if row["actor_name"]:
         actor = f"{row['actor_name']} <{row['actor_email']}>"
+    elif isinstance(details, dict) and details.get("via") == "SCIM":
+        actor = f"SCIM ({details.get('token', '')})"
+    elif isinstance(details, dict) and details.get("via") == "single sign-on":
+        actor = "Single sign-on"
     else:
         actor = "Command line"
     return AuditEntry(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
 import shutil
 from dataclasses import dataclass, field, fields
@@ -89,6 +90,37 @@ def _url(env: dict[str, str], name: str, schemes: tuple[str, ...]) -> str | None
     return raw
 
 
+ROLE_NAMES = ("council", "leader", "admin")
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """Sign-in with OpenID Connect (on when issuer, client id and secret are set)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    scopes: str = "openid email profile"
+    #: the login page's button: "Sign in with <provider_name>"
+    provider_name: str = "single sign-on"
+    email_claim: str = "email"
+    name_claim: str = "name"
+    #: "" = not taken from the provider
+    department_claim: str = ""
+    title_claim: str = ""
+    groups_claim: str = ""
+    #: provider group name → Touchpoint role (council, leader, admin)
+    group_roles: dict[str, str] = field(default_factory=dict)
+    #: e-mail domains allowed to sign in; empty = any
+    allowed_domains: frozenset[str] = frozenset()
+    #: a new person's department when the provider sends none
+    default_department: str = "Unassigned"
+
+    @property
+    def metadata_url(self) -> str:
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
 @dataclass(frozen=True)
 class WorkerTuning:
     """The worker's knobs (`TOUCHPOINT_*`; short values in tests)."""
@@ -159,6 +191,11 @@ class Settings:
     slack_signing_secret: str | None = None
     slack_bot_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
+    #: lifetime of a new API token in days (API_TOKEN_DAYS)
+    api_token_days: int = 90
+    oidc: OidcSettings | None = None
+    #: password sign-in only for break-glass accounts (SSO_ONLY)
+    sso_only: bool = False
 
     @property
     def is_postgres(self) -> bool:
@@ -213,6 +250,21 @@ WORKER_TUNING: dict[str, tuple[str, float, float]] = {
     "webhook_disable_after": ("TOUCHPOINT_WEBHOOK_DISABLE_AFTER", 1, 1000),
 }
 
+#: what OpenID Connect sign-in reads besides the issuer, client id and secret
+OIDC_EXTRAS = (
+    "OIDC_SCOPES",
+    "OIDC_PROVIDER_NAME",
+    "OIDC_EMAIL_CLAIM",
+    "OIDC_NAME_CLAIM",
+    "OIDC_DEPARTMENT_CLAIM",
+    "OIDC_TITLE_CLAIM",
+    "OIDC_GROUPS_CLAIM",
+    "OIDC_GROUP_ROLES",
+    "OIDC_ALLOWED_DOMAINS",
+    "OIDC_DEFAULT_DEPARTMENT",
+)
+
+
 #: Every variable the product reads (the tests give each a bad value).
 VARIABLES: tuple[str, ...] = (
     "TOUCHPOINT_DATA_DIR",
@@ -234,6 +286,12 @@ VARIABLES: tuple[str, ...] = (
     "SLACK_SIGNING_SECRET",
     "SLACK_BOT_TOKEN",
     "SLACK_API_URL",
+    "API_TOKEN_DAYS",
+    "OIDC_ISSUER",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+    *OIDC_EXTRAS,
+    "SSO_ONLY",
     *(var for var, *_rest in TUNABLE.values()),
     *(var for var, _default in RATE_LIMIT_DEFAULTS.values()),
     *(var for var, *_rest in WORKER_TUNING.values()),
@@ -350,6 +408,105 @@ def _slack_api_url(env: dict[str, str]) -> str:
     return url
 
 
+_CLAIM = re.compile(r"^[A-Za-z0-9_:./\-]{1,100}$")
+
+
+def _claim(env: dict[str, str], name: str, default: str) -> str:
+    raw = env.get(name)
+    value = default if raw is None else raw.strip()
+    if value and not _CLAIM.match(value):
+        raise ConfigError(f"{name}: not a claim name: {value!r}")
+    return value
+
+
+def _group_roles(env: dict[str, str]) -> dict[str, str]:
+    """OIDC_GROUP_ROLES: `group=role` pairs separated by commas."""
+    raw = env.get("OIDC_GROUP_ROLES") or ""
+    mapping: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in raw.split(","))):
+        group, sep, role = (x.strip() for x in pair.rpartition("="))
+        if not sep or not group:
+            raise ConfigError(f"OIDC_GROUP_ROLES: expected group=role, got {pair!r}")
+        if role not in ROLE_NAMES:
+            raise ConfigError(
+                f"OIDC_GROUP_ROLES: unknown role {role!r} for group {group!r}; "
+                f"roles are {', '.join(ROLE_NAMES)}"
+            )
+        mapping[group] = role
+    return mapping
+
+
+def _oidc(env: dict[str, str]) -> OidcSettings | None:
+    names = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
+    given = {n: (env.get(n) or "").strip() for n in names}
+    if not any(given.values()):
+        # the other OIDC_* variables mean nothing alone: say so, never ignore them
+        for extra in OIDC_EXTRAS:
+            if (env.get(extra) or "").strip():
+                raise ConfigError(
+                    f"{extra}: set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET too "
+                    "(OpenID Connect is off without them)"
+                )
+        return None
+    missing = [n for n in names if not given[n]]
+    if missing:
+        raise ConfigError(
+            f"{missing[0]}: OpenID Connect needs OIDC_ISSUER, OIDC_CLIENT_ID and "
+            "OIDC_CLIENT_SECRET together"
+        )
+    issuer = given["OIDC_ISSUER"]
+    parsed = urlparse(issuer)
+    loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parsed.hostname or not (
+        parsed.scheme == "https" or (parsed.scheme == "http" and loopback)
+    ):
+        raise ConfigError(
+            f"OIDC_ISSUER: expected an https URL (http only on loopback), got {issuer!r}"
+        )
+    scopes = " ".join((env.get("OIDC_SCOPES") or "openid email profile").split())
+    if "openid" not in scopes.split():
+        raise ConfigError(f"OIDC_SCOPES: must include 'openid', got {scopes!r}")
+    domains = frozenset(
+        d.strip().lower().lstrip("@")
+        for d in (env.get("OIDC_ALLOWED_DOMAINS") or "").split(",")
+        if d.strip()
+    )
+    for domain in domains:
+        if "." not in domain or any(c in domain for c in " /@:"):
+            raise ConfigError(f"OIDC_ALLOWED_DOMAINS: not an e-mail domain: {domain!r}")
+    provider_name = (env.get("OIDC_PROVIDER_NAME") or "single sign-on").strip()
+    if len(provider_name) > 60:
+        raise ConfigError("OIDC_PROVIDER_NAME: at most 60 characters")
+    default_department = (env.get("OIDC_DEFAULT_DEPARTMENT") or "Unassigned").strip()
+    if len(default_department) > 80:
+        raise ConfigError("OIDC_DEFAULT_DEPARTMENT: at most 80 characters")
+    email_claim = _claim(env, "OIDC_EMAIL_CLAIM", "email")
+    name_claim = _claim(env, "OIDC_NAME_CLAIM", "name")
+    if not email_claim:
+        raise ConfigError("OIDC_EMAIL_CLAIM: must not be empty")
+    if not name_claim:
+        raise ConfigError("OIDC_NAME_CLAIM: must not be empty")
+    group_roles = _group_roles(env)
+    groups_claim = _claim(env, "OIDC_GROUPS_CLAIM", "")
+    if group_roles and not groups_claim:
+        raise ConfigError("OIDC_GROUP_ROLES: set OIDC_GROUPS_CLAIM too (which claim lists groups)")
+    return OidcSettings(
+        issuer=issuer.rstrip("/"),
+        client_id=given["OIDC_CLIENT_ID"],
+        client_secret=given["OIDC_CLIENT_SECRET"],
+        scopes=scopes,
+        provider_name=provider_name,
+        email_claim=email_claim,
+        name_claim=name_claim,
+        department_claim=_claim(env, "OIDC_DEPARTMENT_CLAIM", ""),
+        title_claim=_claim(env, "OIDC_TITLE_CLAIM", ""),
+        groups_claim=groups_claim,
+        group_roles=group_roles,
+        allowed_domains=domains,
+        default_department=default_department,
+    )
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read and check the environment; raises ConfigError on a bad value."""
     env = dict(os.environ if env is None else env)
@@ -375,6 +532,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         name: _int(env, var, default, 0, 1_000_000)
         for name, (var, default) in RATE_LIMIT_DEFAULTS.items()
     }
+    oidc = _oidc(env)
+    sso_only = _bool(env, "SSO_ONLY", False)
+    if sso_only and oidc is None:
+        raise ConfigError("SSO_ONLY: needs OpenID Connect (OIDC_ISSUER, OIDC_CLIENT_ID, ...)")
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -398,6 +559,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         mail_templates=_mail_templates(env),
         redis_server_bin=_redis_server_bin(env),
         worker=_worker_tuning(env),
+        api_token_days=_int(env, "API_TOKEN_DAYS", 90, 1, 3650),
+        oidc=oidc,
+        sso_only=sso_only,
     )
 
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from email.utils import formataddr
 from uuid import UUID
 
-from ideas import audit, clock, mail, security
+from ideas import accounts, audit, clock, mail, security
 from ideas.config import get_settings
 from ideas.db import write_transaction
 from ideas.errors import Conflict, DomainError, Invalid, NotFound
 from ideas.people import normalise_email
-from ideas.tables import BrowserSession, Invitation, User
+from ideas.tables import Invitation, User
 from ideas.viewer import Viewer
 
 log = logging.getLogger("touchpoint.invitations")
@@ -73,7 +73,7 @@ async def issue(user_id: UUID, purpose: str = "invite") -> Issued:
     if purpose not in TTL:
         raise ValueError(f"unknown purpose {purpose!r}")
     rows = (
-        await User.select(User.id, User.email, User.name, User.active)
+        await User.select(User.id, User.email, User.name, User.active, User.break_glass)
         .where(User.id == user_id)
         .run()
     )
@@ -81,6 +81,10 @@ async def issue(user_id: UUID, purpose: str = "invite") -> Issued:
         raise NotFound("no such person")
     if not rows[0]["active"]:
         raise Conflict(f"{rows[0]['email']} is deactivated: reactivate them first")
+    if not accounts.passwords_apply(rows[0]["break_glass"]):
+        raise Conflict(
+            f"{rows[0]['email']} signs in with single sign-on (SSO_ONLY): no password link"
+        )
     now = clock.now()
     retire = Invitation.update({Invitation.expires_at: now}).where(
         Invitation.user == user_id,
@@ -198,8 +202,12 @@ async def request_password_reset(email: str, send: bool = True) -> list[Issued]:
         address = normalise_email(email)
     except Invalid:
         return []
-    rows = await User.select(User.id).where(User.email == address, User.active.eq(True)).run()
-    if not rows:
+    rows = (
+        await User.select(User.id, User.break_glass)
+        .where(User.email == address, User.active.eq(True))
+        .run()
+    )
+    if not rows or not accounts.passwords_apply(rows[0]["break_glass"]):
         return []
     async with write_transaction():
         issued = await issue(rows[0]["id"], "reset")
@@ -226,6 +234,7 @@ async def _valid_link(token: str) -> dict:
             Invitation.user.name.as_alias("name"),
             Invitation.user.email.as_alias("email"),
             Invitation.user.active.as_alias("active"),
+            Invitation.user.break_glass.as_alias("break_glass"),
         )
         .where(
             Invitation.token_hash == security.digest(token),
@@ -234,7 +243,7 @@ async def _valid_link(token: str) -> dict:
         )
         .run()
     )
-    if not rows or not rows[0]["active"]:
+    if not rows or not rows[0]["active"] or not accounts.passwords_apply(rows[0]["break_glass"]):
         raise LinkInvalid()
     return rows[0]
 
@@ -247,7 +256,7 @@ async def link_holder(token: str) -> LinkHolder:
 
 async def set_password_with_link(token: str, password: str) -> LinkHolder:
     """Use a link once: set the password, retire the person's other links, and
-    after a reset end their browser sessions."""
+    end every browser session and API token of the person."""
     problem = security.password_problem(password)
     if problem:
         raise Invalid("password", problem)
@@ -286,12 +295,8 @@ async def set_password_with_link(token: str, password: str) -> LinkHolder:
             )
             .run()
         )
-        if used[0]["purpose"] == "reset":
-            await (
-                BrowserSession.delete()
-                .where(BrowserSession.value.like(f'%"user_id": "{user_id}"%'))
-                .run()
-            )
+        # whoever held the old password (or a token made with it) is out
+        await accounts.end_everything(user_id)
     return LinkHolder(rows[0]["name"], rows[0]["email"], used[0]["purpose"])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -10,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from ideas import clock, security
 from ideas import text as text_rules
+from ideas.config import get_settings
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.schemas import MeOut, Ref
@@ -150,7 +152,11 @@ async def note_moves(which, department_id: int) -> None:
 
 
 async def user_by_email(email: str) -> dict | None:
-    rows = await User.select(*USER_COLUMNS, User.password_hash).where(User.email == email).run()
+    rows = (
+        await User.select(*USER_COLUMNS, User.password_hash, User.break_glass)
+        .where(User.email == email)
+        .run()
+    )
     return rows[0] if rows else None
 
 
@@ -181,6 +187,8 @@ async def authenticate(email: str, password: str) -> Viewer | None:
     ok = await security.verify_password_in_thread(row["password_hash"] if row else None, password)
     if not ok or row is None or not row["active"]:
         return None
+    if get_settings().sso_only and not row["break_glass"]:
+        return None  # SSO_ONLY: passwords work for break-glass accounts only
     return viewer_from_row(row)
 
 
@@ -212,20 +220,48 @@ async def me(viewer: Viewer) -> MeOut:
     )
 
 
-async def create_token(viewer: Viewer) -> str:
+async def create_token(viewer: Viewer, name: str = "", at: dt.datetime | None = None) -> str:
+    """A new API token for `viewer`, valid API_TOKEN_DAYS from `at` (now)."""
+    at = at or clock.now()
+    name = _clean_text(name, "name", 0, 80)
     token, hashed = security.new_secret()
-    await ApiToken.insert(ApiToken(user=viewer.id, token_hash=hashed)).run()
+    expires_at = at + dt.timedelta(days=get_settings().api_token_days)
+    await ApiToken.insert(
+        ApiToken(user=viewer.id, token_hash=hashed, name=name, created_at=at, expires_at=expires_at)
+    ).run()
     return token
 
 
+def token_expiry(created_at: dt.datetime, expires_at: dt.datetime | None) -> dt.datetime:
+    """When a token stops working: tokens made before tokens had a lifetime
+    expire API_TOKEN_DAYS after they were made."""
+    if expires_at is not None:
+        return expires_at
+    return created_at + dt.timedelta(days=get_settings().api_token_days)
+
+
 async def viewer_by_token(token: str) -> Viewer | None:
-    """The active user an unrevoked token belongs to: one query per API call."""
+    """The active user an unrevoked, unexpired token belongs to: one query
+    per API call (and a write at most once a day, for "last used")."""
     rows = await ApiToken.raw(
-        f'SELECT {VIEWER_SQL} FROM api_token t JOIN tp_user u ON u.id = t."user" '
+        f"SELECT t.id AS token_id, t.created_at AS token_created_at, "
+        f"t.expires_at AS token_expires_at, t.last_used_at AS token_last_used_at, {VIEWER_SQL} "
+        'FROM api_token t JOIN tp_user u ON u.id = t."user" '
         "WHERE t.token_hash = {} AND t.revoked_at IS NULL AND u.active",
         security.digest(token),
     ).run()
-    return viewer_from_row(rows[0]) if rows else None
+    if not rows:
+        return None
+    row = rows[0]
+    at = clock.now()
+    if token_expiry(row["token_created_at"], row["token_expires_at"]) <= at:
+        return None
+    last_used = row["token_last_used_at"]
+    if last_used is None or last_used.date() != at.date():
+        await (
+            ApiToken.update({ApiToken.last_used_at: at}).where(ApiToken.id == row["token_id"]).run()
+        )
+    return viewer_from_row(row)
 
 
 async def revoke_token(token: str) -> bool:

@@ -21,6 +21,7 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -30,6 +31,8 @@ class Department(Table):
     #: unique display name, e.g. "Finance"
     name = Varchar(length=80, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    #: SCIM `externalId` of the group this department is ("" = none)
+    external_id = Varchar(length=255, default="")
 
 
 class User(Table, tablename="tp_user"):
@@ -53,6 +56,16 @@ class User(Table, tablename="tp_user"):
     #: never moved). Leadership does not lean on just-moved people: see
     #: `ideas.leadership.department_groups`.
     department_since = Timestamptz(null=True, default=None)
+    #: may sign in with a password while SSO_ONLY is on (marked by an admin)
+    break_glass = Boolean(default=False)
+    #: the identity provider's `sub` this person signs in with ("" = none yet)
+    oidc_subject = Varchar(length=255, default="", index=True)
+    #: SCIM `externalId`: the provisioning client's own id for this person
+    external_id = Varchar(length=255, default="")
+    #: removed by a SCIM DELETE: deactivated, kept for history, hidden from SCIM
+    scim_deleted = Boolean(default=False)
+    #: SCIM `userName` as the client sent it ("" = the e-mail address)
+    scim_user_name = Varchar(length=254, default="")
 
 
 class Idea(Table):
@@ -283,6 +296,24 @@ class ApiToken(Table):
     user = ForeignKey(references=User, null=False, index=True)
     #: sha256 of the token; the token itself is shown once
     token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    #: updated at most once a day (shown as a date)
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    #: the owner's label for it, e.g. "laptop script"
+    name = Varchar(length=80, default="")
+    #: None only for tokens made before tokens expired: see ideas/people.py
+    expires_at = Timestamptz(null=True, default=None)
+
+
+class ScimToken(Table):
+    """A SCIM client's bearer token (an identity provider provisioning people)."""
+
+    id = Serial(primary_key=True)
+    name = Varchar(length=80, default="")
+    #: sha256 of the token; the token itself is shown once
+    token_hash = Varchar(length=64, unique=True)
+    created_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=TimestamptzNow())
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)

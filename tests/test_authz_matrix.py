@@ -33,9 +33,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from ideas import accounts, invitations, notify, people, unsubscribe
 from ideas import admin as admin_service
-from ideas import invitations, notify, people, unsubscribe
-from ideas.integrations import webhooks
+from ideas.integrations import scim, webhooks
 from ideas.tables import Event, Notification, WebhookDelivery
 from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload, submit
 
@@ -157,6 +157,18 @@ def _import_confirm(w: World, role: str) -> dict[str, Any]:
     return {"csv_text": IMPORT_CSV, "fingerprint": w["import_fingerprint"]}
 
 
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+def _scim_user(w: World, role: str) -> dict[str, Any]:
+    return {"userName": f"scim.{role}@example.com", "displayName": "Sam Scim"}
+
+
+def _scim_deactivate(w: World, role: str) -> dict[str, Any]:
+    patch = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    return {"schemas": [patch], "Operations": [{"op": "replace", "value": {"active": False}}]}
+
+
 def fixed(**values: Any) -> Body:
     return lambda w, role: {k: v(w) if callable(v) else v for k, v in values.items()}
 
@@ -222,6 +234,35 @@ MATRIX: list[Row] = [
     R("GET", "/api/v1/webhooks",                                  401,   403,   403,   403,   403,   403,   200),
     R("GET", "/api/v1/webhooks/{webhook_id:str}/deliveries",      401,   403,   403,   403,   403,   403,   200),
     R("DELETE", "/api/v1/webhooks/{webhook_id:str}",              401,   403,   403,   403,   403,   403,   204, ids={"webhook_id": "webhook_delete_api"}),
+    # -- API: the caller's own tokens (the submitter owns the world's tokens) --
+    R("GET", "/api/v1/me/tokens",                                 401,   200,   200,   200,   200,   200,   200),
+    R("DELETE", "/api/v1/me/tokens/{token_id:str}",               401,   404,   204,   404,   404,   404,   404, ids={"token_id": "token_api"}),
+    # -- SCIM: a SCIM token only (tests/test_scim.py); no person's session or API token opens it --
+    R("GET", "/scim/v2/ServiceProviderConfig",                    401,   401,   401,   401,   401,   401,   401),
+    R("GET", "/scim/v2/ResourceTypes",                            401,   401,   401,   401,   401,   401,   401),
+    R("GET", "/scim/v2/ResourceTypes/{type_id:str}",              401,   401,   401,   401,   401,   401,   401),
+    R("GET", "/scim/v2/Schemas",                                  401,   401,   401,   401,   401,   401,   401),
+    R("GET", "/scim/v2/Schemas/{schema_id:str}",                  401,   401,   401,   401,   401,   401,   401),
+    R("POST", "/scim/v2/.search",                                 401,   401,   401,   401,   401,   401,   401, json=fixed(schemas=[SEARCH])),
+    R("GET", "/scim/v2/Users",                                    401,   401,   401,   401,   401,   401,   401),
+    R("POST", "/scim/v2/Users/.search",                           401,   401,   401,   401,   401,   401,   401, json=fixed(schemas=[SEARCH])),
+    R("POST", "/scim/v2/Users",                                   401,   401,   401,   401,   401,   401,   401, json=_scim_user),
+    R("GET", "/scim/v2/Users/{user_id:str}",                      401,   401,   401,   401,   401,   401,   401),
+    R("PUT", "/scim/v2/Users/{user_id:str}",                      401,   401,   401,   401,   401,   401,   401, json=_scim_user),
+    R("PATCH", "/scim/v2/Users/{user_id:str}",                    401,   401,   401,   401,   401,   401,   401, json=_scim_deactivate),
+    R("DELETE", "/scim/v2/Users/{user_id:str}",                   401,   401,   401,   401,   401,   401,   401),
+    R("GET", "/scim/v2/Groups",                                   401,   401,   401,   401,   401,   401,   401),
+    R("POST", "/scim/v2/Groups/.search",                          401,   401,   401,   401,   401,   401,   401, json=fixed(schemas=[SEARCH])),
+    R("POST", "/scim/v2/Groups",                                  401,   401,   401,   401,   401,   401,   401, json=fixed(displayName="Legal")),
+    R("GET", "/scim/v2/Groups/{group_id:str}",                    401,   401,   401,   401,   401,   401,   401),
+    R("PUT", "/scim/v2/Groups/{group_id:str}",                    401,   401,   401,   401,   401,   401,   401, json=fixed(displayName="Legal")),
+    R("PATCH", "/scim/v2/Groups/{group_id:str}",                  401,   401,   401,   401,   401,   401,   401, json=_scim_deactivate),
+    R("DELETE", "/scim/v2/Groups/{group_id:str}",                 401,   401,   401,   401,   401,   401,   401),
+    R("GET", "/scim/v2/{rest:path}",                              401,   401,   401,   401,   401,   401,   401),
+    R("POST", "/scim/v2/{rest:path}",                             401,   401,   401,   401,   401,   401,   401),
+    R("PUT", "/scim/v2/{rest:path}",                              401,   401,   401,   401,   401,   401,   401),
+    R("PATCH", "/scim/v2/{rest:path}",                            401,   401,   401,   401,   401,   401,   401),
+    R("DELETE", "/scim/v2/{rest:path}",                           401,   401,   401,   401,   401,   401,   401),
     # -- public pages, static files, health, the API description --
     R("GET", "/login",                                            200,   200,   200,   200,   200,   200,   200),
     R("POST", "/login",                                           303,   303,   303,   303,   303,   303,   303, form=_credentials, fresh_login=True),
@@ -229,6 +270,9 @@ MATRIX: list[Row] = [
     R("POST", "/password/forgot",                                 200,   200,   200,   200,   200,   200,   200, form=fixed(email="nobody@example.com")),
     R("GET", "/password/set",                                     200,   200,   200,   200,   200,   200,   200, query="token={link}"),
     R("POST", "/password/set",                                    200,   200,   200,   200,   200,   200,   200, form=_new_password),
+    # single sign-on: public, and not there while OIDC_ISSUER is unset (tests/test_oidc.py walks it configured)
+    R("GET", "/auth/oidc/login",                                  404,   404,   404,   404,   404,   404,   404),
+    R("GET", "/auth/oidc/callback",                               404,   404,   404,   404,   404,   404,   404, query="code=c&state=s"),
     R("GET", "/health",                                           200,   200,   200,   200,   200,   200,   200),
     R("GET", "/unsubscribe/{token:str}",                          200,   200,   200,   200,   200,   200,   200),
     R("POST", "/unsubscribe/{token:str}",                         200,   200,   200,   200,   200,   200,   200, form=fixed()),
@@ -281,6 +325,12 @@ MATRIX: list[Row] = [
     R("GET", "/me/settings",                                      LOGIN, 200,   200,   200,   200,   200,   200),
     R("POST", "/me/settings",                                     LOGIN, 200,   200,   200,   200,   200,   200, form=fixed(digest="on")),
     R("POST", "/logout",                                          LOGIN, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, form=fixed(), fresh_login=True),
+    # -- the profile page (a wrong current password: the guard let it through, nothing changed) --
+    R("GET", "/me",                                               LOGIN, 200,   200,   200,   200,   200,   200),
+    R("POST", "/me/password",                                     LOGIN, 400,   400,   400,   400,   400,   400, form=fixed(current_password="not my password at all", password=NEW_PASSWORD, password_again=NEW_PASSWORD)),
+    R("POST", "/me/tokens",                                       LOGIN, 201,   201,   201,   201,   201,   201, form=fixed(name="matrix script")),
+    R("POST", "/me/tokens/{token_id:str}/revoke",                 LOGIN, 404,   303,   404,   404,   404,   404, ids={"token_id": "token_page"}, form=fixed()),
+    R("POST", "/me/tokens/revoke-all",                            LOGIN, 303,   303,   303,   303,   303,   303, form=fixed()),
     # -- council pages --
     R("GET", "/triage",                                           LOGIN, 403,   403,   403,   200,   403,   403),
     R("GET", "/triage/sessions",                                  LOGIN, 403,   403,   403,   200,   403,   403),
@@ -302,6 +352,10 @@ MATRIX: list[Row] = [
     R("GET", "/admin/people/{user_id:str}",                       LOGIN, 403,   403,   403,   403,   403,   200),
     R("POST", "/admin/people/{user_id:str}",                      LOGIN, 403,   403,   403,   403,   403,   303, form=_person_edit),
     R("POST", "/admin/people/{user_id:str}/invite",               LOGIN, 403,   403,   403,   403,   403,   303, form=fixed()),
+    R("POST", "/admin/people/{user_id:str}/break-glass",          LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(break_glass="on")),
+    R("GET", "/admin/scim",                                       LOGIN, 403,   403,   403,   403,   403,   200),
+    R("POST", "/admin/scim/tokens",                               LOGIN, 403,   403,   403,   403,   403,   201, form=fixed(name="Okta")),
+    R("POST", "/admin/scim/tokens/{token_id:int}/revoke",         LOGIN, 403,   403,   403,   403,   403,   303, ids={"token_id": "scim_token"}, form=fixed()),
     # the reveal before any (de)activation: an admin who changed whether someone can log in cannot reveal for 24 hours (ideas/reveal.py)
     R("GET", "/admin/ideas/{idea_id:str}/reveal",                 LOGIN, 403,   403,   403,   403,   403,   200),
     R("POST", "/admin/ideas/{idea_id:str}/reveal",                LOGIN, 403,   403,   403,   403,   403,   200, form=fixed(reason=REVEAL_REASON)),
@@ -327,6 +381,10 @@ MATRIX: list[Row] = [
     R("POST", "/admin/webhooks/{endpoint_id:str}/active",         LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(active="off")),
     R("POST", "/admin/webhooks/deliveries/{delivery_id:str}/again", LOGIN, 403, 403,   403,   403,   403,   303, form=fixed()),
     R("POST", "/admin/webhooks/{endpoint_id:str}/delete",         LOGIN, 403,   403,   403,   403,   403,   303, ids={"endpoint_id": "webhook_delete_form"}, form=fixed()),
+    # -- last: these revoke every token of the caller / end every session of the caller,
+    #    the ones walking this table included --
+    R("DELETE", "/api/v1/me/tokens",                              401,   204,   204,   204,   204,   204,   204, fresh_login=True),
+    R("POST", "/me/sign-out-everywhere",                          LOGIN, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, form=fixed()),
 ]  # fmt: skip
 
 #: path parameter → the world key it takes unless a row says otherwise
@@ -337,6 +395,7 @@ DEFAULT_IDS = {
     "notice_id": "notice",
     "comment_id": "comment_edit",
     "token": "unsubscribe",
+    "token_id": "token_api",
     "user_id": "person",
     "department_id": "department",
     "file_path": "static_file",
@@ -344,6 +403,10 @@ DEFAULT_IDS = {
     "webhook_id": "webhook",
     "endpoint_id": "webhook",
     "delivery_id": "webhook_delivery",
+    "type_id": "scim_type",
+    "schema_id": "scim_type",
+    "group_id": "department",
+    "rest": "no_such_schema_page",
 }
 
 
@@ -391,6 +454,7 @@ async def build_world(personas) -> World:
     quorum = [cast[k].id for k in ("bob_finance_council", "cora_hr_council", "pat_product_council")]
     w: World = {"personas": cast, "quorum": quorum, "static_file": "app.css"}
     w["no_such_schema_page"] = "no-such-page"
+    w["scim_type"] = "User"
     w["finance"] = await people.department_by_name("Finance")
     w["department"] = await people.department_by_name("Field Ops", create=True)
 
@@ -476,6 +540,12 @@ async def build_world(personas) -> World:
 
     # the signed link in alice's notice e-mails (one-click unsubscribe)
     w["unsubscribe"] = unsubscribe.token_for(alice.viewer.id, "vote_shipped")
+    for key in ("token_api", "token_page"):
+        made = await accounts.create_named_token(alice.viewer, f"alice's {key}")
+        w[key] = made.info.id
+
+    await scim.create_token("Matrix provisioning", None)
+    w["scim_token"] = (await scim.list_tokens())[0].id
 
     plan = await admin_service.preview_import(cast["adam_admin"].viewer, IMPORT_CSV)
     w["import_fingerprint"] = plan.fingerprint()
@@ -616,7 +686,8 @@ async def test_options_answers_reveal_nothing(app, client):
     for _method, path in sorted(app_routes(app)):
         url = re.sub(r"\{(\w+):\w+\}", "1", path)
         r = await client.options(url)
-        refused = r.status_code == 401 if path.startswith("/api/") else r.status_code == 303
+        bearer_only = path.startswith(("/api/", "/scim/"))  # SCIM: a SCIM token, like the API
+        refused = r.status_code == 401 if bearer_only else r.status_code == 303
         if refused and r.status_code == 303:
             refused = r.headers["location"].startswith("/login?next=")
         empty = r.status_code == 204 and r.content == b"" and "OPTIONS" in r.headers["allow"]

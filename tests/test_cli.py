@@ -314,6 +314,21 @@ BAD_VALUES = {
     "TOUCHPOINT_WEBHOOK_RETRY_CAP_S": "nan",
     "TOUCHPOINT_WEBHOOK_MAX_ATTEMPTS": "0",
     "TOUCHPOINT_WEBHOOK_DISABLE_AFTER": "1.5",
+    "API_TOKEN_DAYS": "0",
+    "OIDC_ISSUER": "https://idp.example.com",  # alone: the client id and secret are missing
+    "OIDC_CLIENT_ID": "touchpoint",
+    "OIDC_CLIENT_SECRET": "s3cret",
+    "OIDC_SCOPES": "email profile",  # alone, or without openid
+    "OIDC_PROVIDER_NAME": "Okta",
+    "OIDC_EMAIL_CLAIM": "email",
+    "OIDC_NAME_CLAIM": "bad claim",
+    "OIDC_DEPARTMENT_CLAIM": "department",
+    "OIDC_TITLE_CLAIM": "title",
+    "OIDC_GROUPS_CLAIM": "groups",
+    "OIDC_GROUP_ROLES": "cx=boss",
+    "OIDC_ALLOWED_DOMAINS": "example.com",
+    "OIDC_DEFAULT_DEPARTMENT": "Unassigned",
+    "SSO_ONLY": "maybe",
 }
 
 

@@ -250,6 +250,8 @@ async def test_no_page_fragment_or_api_answer_names_a_submitter(personas):
     expected = {
         "/",
         "/roadmap",
+        "/me",  # the profile page: the caller's own name, department and title only
+        "/api/v1/me/tokens",
         "/me/ideas",
         "/triage",
         "/triage/sessions",

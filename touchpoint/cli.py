@@ -543,6 +543,16 @@ def cmd_users_invite(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scim_token_create(args: argparse.Namespace) -> int:
+    _settings()
+    from ideas.integrations import scim
+
+    token = _run_db(lambda: scim.create_token(args.name, None))
+    _say(token)
+    _err(f"SCIM token {args.name!r} made; it is shown only this once: give it to the provider.")
+    return 0
+
+
 # -- demo --------------------------------------------------------------------------
 
 
@@ -774,6 +784,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invite.add_argument("email")
     invite.set_defaults(func=cmd_users_invite)
+
+    scim_cmd = sub.add_parser(
+        "scim", help="SCIM provisioning", description="SCIM provisioning (see docs/sso.md)."
+    )
+    scim_sub = scim_cmd.add_subparsers(dest="scim_command", required=True)
+    scim_token = scim_sub.add_parser(
+        "token", help="SCIM bearer tokens", description="SCIM bearer tokens."
+    )
+    scim_token_sub = scim_token.add_subparsers(dest="token_command", required=True)
+    create = scim_token_sub.add_parser(
+        "create",
+        help="make a SCIM bearer token (printed once)",
+        description="Create a SCIM bearer token for an identity provider; it is printed once.",
+    )
+    create.add_argument("--name", required=True, help="what the token is for, e.g. Okta")
+    create.set_defaults(func=cmd_scim_token_create)
     return parser
 
 

@@ -177,6 +177,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # /unsubscribe/: RFC 8058 one-click POSTs from mail clients (a signed token)
             exclude=[
                 "^/api/",
+                "^/scim/",
                 "^/health$",
                 "^/schema(/|$)",
                 "^/unsubscribe/",

@@ -81,15 +81,27 @@ class PiccoloStore(Store):
 session_store = PiccoloStore()
 
 
-async def start_session(viewer: Viewer, old_session_id: str | None) -> str:
-    """A fresh session id for a log-in (the old one, if any, is dropped)."""
+async def start_session(
+    viewer: Viewer, old_session_id: str | None, extra: dict[str, str] | None = None
+) -> str:
+    """A fresh session id for a log-in (the old one, if any, is dropped).
+    `extra` is kept with it, e.g. the ID token a single sign-on logout needs."""
     if old_session_id:
         await session_store.delete(old_session_id)
     session_id = secrets.token_urlsafe(32)
-    await session_store.set(
-        session_id, json.dumps({"user_id": str(viewer.id)}), expires_in=SESSION_MAX_AGE
-    )
+    value = {"user_id": str(viewer.id), **(extra or {})}
+    await session_store.set(session_id, json.dumps(value), expires_in=SESSION_MAX_AGE)
     return session_id
+
+
+async def session_data(session_id: str | None) -> dict:
+    """What the session holds (empty when there is none)."""
+    raw = await session_store.get(session_id) if session_id else None
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _session_viewer_sql() -> str:

@@ -17,9 +17,10 @@ from litestar.params import FromPath, MultipartBody, QueryParameter, URLEncodedB
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
+from ideas import accounts, audit, directory, invitations
 from ideas import admin as admin_service
-from ideas import audit, directory, invitations
 from ideas.errors import Conflict, Invalid, RateLimited
+from ideas.integrations import scim
 from ideas.viewer import ROLES, Viewer
 from web.app import client_address, limiter_of
 from web.auth import admin, public
@@ -42,6 +43,9 @@ NOTICES = {
     "department_renamed": "Department renamed.",
     "merged": "Departments merged.",
     "settings_saved": "Settings saved. They apply from now on, no restart needed.",
+    "break_glass_on": "Marked break-glass: they may sign in with a password under SSO_ONLY.",
+    "break_glass_off": "No longer break-glass.",
+    "scim_revoked": "SCIM token revoked: the provider using it is cut off at once.",
 }
 
 EDITABLE_ROLES = [r for r in ROLES if r != "staff"]
@@ -195,6 +199,8 @@ class AdminPages(Controller):
             values=values,
             errors=errors,
             departments=await admin_service.list_departments(),
+            break_glass=await accounts.is_break_glass(person.id),
+            sso=request.app.state.settings.oidc,
         )
 
     @post("/people/{user_id:str}")
@@ -216,6 +222,64 @@ class AdminPages(Controller):
             return await self._person_page(request, person, values, form_errors(exc), status)
         notice = "saved" if updated != person else "unchanged"
         return see_other(f"/admin/people/{person.id}?notice={notice}")
+
+    @post("/people/{user_id:str}/break-glass")
+    async def break_glass(
+        self,
+        viewer: NamedDependency[Viewer],
+        user_id: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response:
+        on = data.get("break_glass") == "on"
+        person = await admin_service.get_person(user_id)
+        await admin_service.set_break_glass(viewer, person.id, on)
+        return see_other(f"/admin/people/{person.id}?notice=break_glass_{'on' if on else 'off'}")
+
+    # -- SCIM tokens --------------------------------------------------------------
+
+    @get("/scim")
+    async def scim_tokens(self, request: Request) -> Template:
+        return await self._scim_page(request)
+
+    async def _scim_page(
+        self,
+        request: Request,
+        status_code: int = 200,
+        new_token: str | None = None,
+        errors: dict | None = None,
+    ) -> Template:
+        settings = request.app.state.settings
+        return admin_page(
+            request,
+            "admin_scim.html",
+            "scim",
+            status_code=status_code,
+            tokens=await scim.list_tokens(),
+            new_token=new_token,
+            errors=errors or {},
+            scim_url=f"{settings.base_url}/scim/v2",
+        )
+
+    @post("/scim/tokens")
+    async def create_scim_token(
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Template:
+        """A new SCIM token, shown on this answer only."""
+        try:
+            token = await scim.create_token(data.get("name", ""), viewer)
+        except Invalid as exc:
+            return await self._scim_page(request, 400, errors=form_errors(exc))
+        return await self._scim_page(request, 201, new_token=token)
+
+    @post("/scim/tokens/{token_id:int}/revoke")
+    async def revoke_scim_token(
+        self, viewer: NamedDependency[Viewer], token_id: FromPath[int]
+    ) -> Response:
+        await scim.revoke_token(token_id, viewer)
+        return see_other("/admin/scim?notice=scim_revoked")
 
     @post("/people/{user_id:str}/deactivate")
     async def deactivate(

@@ -15,12 +15,21 @@ from pydantic import ValidationError
 
 from ideas import delivery, follows, inbox, leadership, people, roadmap, services
 from ideas.errors import DomainError, Invalid, RateLimited
+from ideas.integrations import oidc
 from ideas.lifecycle import ACCEPTED, IN_PROGRESS, SHIPPED
 from ideas.policy import OPEN_FOR_VOTES
 from ideas.schemas import IdeaIn
 from ideas.viewer import Viewer
 from web.app import client_address, limiter_of
-from web.auth import SESSION_COOKIE, SESSION_MAX_AGE, end_session, public, staff, start_session
+from web.auth import (
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    end_session,
+    public,
+    session_data,
+    staff,
+    start_session,
+)
 from web.errors import is_htmx
 
 #: a likely twin in one of these is already under way: say so on the form
@@ -173,13 +182,25 @@ async def idea_oob(viewer: Viewer, number: int, timeline: bool = True) -> dict[s
     }
 
 
+def login_page(request: Request, status_code: int = 200, **context: Any) -> Template:
+    settings = request.app.state.settings
+    return page(
+        request,
+        "login.html",
+        status_code=status_code,
+        sso=settings.oidc,
+        sso_only=settings.sso_only,
+        **context,
+    )
+
+
 class LoginController(Controller):
     path = "/"
     include_in_schema = False
 
     @get("/login", guards=[public])
     async def login_form(self, request: Request, next: FromQuery[str | None] = None) -> Template:
-        return page(request, "login.html", next=safe_next(next), error=None, email="")
+        return login_page(request, next=safe_next(next), error=None, email="")
 
     @post("/login", guards=[public])
     async def login(
@@ -194,9 +215,8 @@ class LoginController(Controller):
             # only failed password checks count against an account
             await limiter.refuse_past("login_account", email.lower())
         except RateLimited as exc:
-            return page(
+            return login_page(
                 request,
-                "login.html",
                 status_code=429,
                 next=target,
                 email=email,
@@ -205,9 +225,8 @@ class LoginController(Controller):
         viewer = await people.authenticate(email, password)
         if viewer is None:
             await limiter.count("login_account", email.lower())
-            return page(
+            return login_page(
                 request,
-                "login.html",
                 status_code=400,
                 next=target,
                 email=email,
@@ -229,8 +248,20 @@ class LoginController(Controller):
 
     @post("/logout", guards=[staff])
     async def logout(self, request: Request) -> Response:
-        await end_session(request.cookies.get(SESSION_COOKIE))
-        response = Redirect(path="/login", status_code=303)
+        """End the session; after a single sign-on, also at the provider when
+        it offers RP-initiated logout."""
+        session_id = request.cookies.get(SESSION_COOKIE)
+        settings = request.app.state.settings
+        target = "/login"
+        if settings.oidc is not None:
+            id_token = (await session_data(session_id)).get("oidc_id_token")
+            if id_token:
+                target = (
+                    await oidc.logout_url(settings.oidc, id_token, f"{settings.base_url}/login")
+                    or target
+                )
+        await end_session(session_id)
+        response = Redirect(path=target, status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 

@@ -1,0 +1,359 @@
+"""Sign-in with OpenID Connect: authorization code flow with PKCE, `state`
+and `nonce`, through Authlib.
+
+Authlib does the protocol: discovery, the authorization URL (PKCE S256,
+nonce), the code exchange (`client_secret_basic`), and the ID token's
+signature (the provider's JWKS), issuer, audience, expiry and nonce. This
+module only decides who the signed-in person is in Touchpoint:
+
+- a person already linked to the token's `sub` is that person, and so is
+  the person SCIM provisioned with that `externalId` (the token's `sub`, or
+  Entra ID's `oid`);
+- else the person with the same e-mail is linked only when the provider
+  says `email_verified: true`;
+- else a new person is made just in time (refused when the provider says
+  the e-mail is not verified);
+- the e-mail domain allow-list and deactivation refuse a sign-in;
+- name, department, title and roles (from groups) come from the claims
+  configured, and are updated at each sign-in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.integrations.base_client import BaseApp, OAuthError
+from authlib.integrations.base_client.async_app import AsyncOAuth2Mixin
+from authlib.integrations.base_client.async_openid import AsyncOpenIDMixin
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+from joserfc.errors import JoseError
+
+from ideas import audit, people
+from ideas.config import OidcSettings
+from ideas.db import write_transaction
+from ideas.errors import DomainError, Invalid
+from ideas.tables import User
+from ideas.viewer import Viewer, roles_of, viewer_from_row
+
+log = logging.getLogger("touchpoint.oidc")
+
+#: how long a started sign-in may take at the provider
+PENDING_TTL = dt.timedelta(minutes=10)
+
+
+class SignInRefused(DomainError):
+    """The provider's answer does not sign anyone in; `reason` is for the log
+    and the tests, `detail` for the person."""
+
+    status = 403
+
+    def __init__(self, reason: str, detail: str, status: int = 403) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.status = status
+
+
+class _OidcApp(AsyncOAuth2Mixin, AsyncOpenIDMixin, BaseApp):
+    client_cls = AsyncOAuth2Client
+
+
+#: tests may route the provider's answers through a transport of theirs
+#: (tests/test_oidc.py plays a tampering network this way)
+_transport: httpx.AsyncBaseTransport | None = None
+_apps: dict[tuple[str, str, int], _OidcApp] = {}
+
+
+def use_transport(transport: httpx.AsyncBaseTransport | None) -> None:
+    global _transport
+    _transport = transport
+    _apps.clear()
+
+
+def _app(settings: OidcSettings) -> _OidcApp:
+    """One Authlib client per configuration (it caches discovery and JWKS)."""
+    key = (settings.issuer, settings.client_id, id(_transport))
+    if key not in _apps:
+        client_kwargs: dict[str, Any] = {
+            "scope": settings.scopes,
+            "code_challenge_method": "S256",
+            "token_endpoint_auth_method": "client_secret_basic",
+            "timeout": 10,
+        }
+        if _transport is not None:
+            client_kwargs["transport"] = _transport
+        _apps[key] = _OidcApp(
+            framework=None,
+            name="oidc",
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            server_metadata_url=settings.metadata_url,
+            client_kwargs=client_kwargs,
+        )
+    return _apps[key]
+
+
+@dataclass(frozen=True)
+class Started:
+    """A sign-in sent to the provider: what the callback needs to finish it."""
+
+    url: str
+    state: str
+    nonce: str
+    code_verifier: str
+
+
+async def start(settings: OidcSettings, redirect_uri: str) -> Started:
+    try:
+        made = await _app(settings).create_authorization_url(
+            redirect_uri=redirect_uri, state=generate_token(32)
+        )
+    except (httpx.HTTPError, ValueError, RuntimeError) as exc:
+        log.warning("OpenID Connect discovery failed: %s", exc)
+        raise SignInRefused(
+            "provider_unreachable",
+            f"{settings.provider_name} cannot be reached just now. Try again in a minute.",
+            status=502,
+        ) from None
+    return Started(made["url"], made["state"], made["nonce"], made["code_verifier"])
+
+
+async def claims_from_code(
+    settings: OidcSettings, code: str, redirect_uri: str, code_verifier: str, nonce: str
+) -> tuple[dict[str, Any], str]:
+    """Exchange the code and check the ID token (Authlib: signature, iss,
+    aud, exp, iat, nonce); answers the claims and the raw ID token."""
+    app = _app(settings)
+    try:
+        token = await app.fetch_access_token(
+            redirect_uri=redirect_uri, code=code, code_verifier=code_verifier
+        )
+    except OAuthError as exc:
+        raise SignInRefused(
+            "code_refused",
+            f"{settings.provider_name} did not confirm this sign-in ({exc.error}). Start again.",
+            status=400,
+        ) from None
+    except httpx.HTTPError as exc:
+        log.warning("OpenID Connect token request failed: %s", exc)
+        raise SignInRefused(
+            "provider_unreachable",
+            f"{settings.provider_name} cannot be reached just now. Try again in a minute.",
+            status=502,
+        ) from None
+    if "id_token" not in token:
+        raise SignInRefused("no_id_token", "The provider sent no ID token.", status=400)
+    try:
+        claims = await app.parse_id_token(token, nonce=nonce, leeway=60)
+    except (JoseError, ValueError) as exc:
+        log.warning("ID token refused: %s", exc)
+        raise SignInRefused(
+            "id_token_invalid", "The provider's answer could not be verified. Start again.", 400
+        ) from None
+    return dict(claims), token["id_token"]
+
+
+async def logout_url(
+    settings: OidcSettings, id_token: str | None, post_logout_redirect_uri: str
+) -> str | None:
+    """The provider's end-session URL (RP-initiated logout), or None when
+    its discovery document has no `end_session_endpoint`."""
+    app = _app(settings)
+    try:
+        metadata = await app.load_server_metadata()
+    except httpx.HTTPError:
+        return None
+    if not metadata.get("end_session_endpoint"):
+        return None
+    made = await app.create_logout_url(
+        post_logout_redirect_uri=post_logout_redirect_uri,
+        id_token_hint=id_token,
+        client_id=settings.client_id,
+    )
+    return made["url"]
+
+
+# -- who signed in ---------------------------------------------------------------
+
+
+def _text(claims: dict[str, Any], name: str) -> str:
+    value = claims.get(name) if name else None
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _groups(claims: dict[str, Any], name: str) -> list[str]:
+    value = claims.get(name) if name else None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [g for g in value if isinstance(g, str)]
+    return []
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the claims say about the person, as Touchpoint needs it."""
+
+    subject: str
+    email: str
+    email_verified: bool | None
+    name: str
+    department: str
+    title: str | None
+    roles: frozenset[str] | None
+
+
+def profile_from_claims(settings: OidcSettings, claims: dict[str, Any]) -> Profile:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise SignInRefused("no_subject", "The provider sent no subject.", 400)
+    raw_email = _text(claims, settings.email_claim)
+    try:
+        email = people.normalise_email(raw_email)
+    except Invalid:
+        raise SignInRefused(
+            "no_email",
+            f"{settings.provider_name} sent no usable e-mail address for you.",
+        ) from None
+    verified = claims.get("email_verified")
+    if isinstance(verified, str):  # some providers send "true"/"false"
+        verified = verified.lower() == "true"
+    if settings.allowed_domains and email.rpartition("@")[2] not in settings.allowed_domains:
+        raise SignInRefused(
+            "domain_not_allowed",
+            "Your e-mail domain may not sign in to Touchpoint. Ask your administrator.",
+        )
+    name = _text(claims, settings.name_claim)[:120] or email.partition("@")[0]
+    department = _text(claims, settings.department_claim)[:80]
+    title = _text(claims, settings.title_claim)[:120] if settings.title_claim else None
+    roles = None
+    if settings.groups_claim and settings.group_roles:
+        groups = _groups(claims, settings.groups_claim)
+        roles = frozenset(settings.group_roles[g] for g in groups if g in settings.group_roles)
+    return Profile(
+        subject=subject,
+        email=email,
+        email_verified=verified if isinstance(verified, bool) else None,
+        name=name,
+        department=department,
+        title=title,
+        roles=roles,
+    )
+
+
+_DEACTIVATED = "Your Touchpoint account is deactivated. Ask your administrator."
+
+
+async def sign_in(settings: OidcSettings, claims: dict[str, Any]) -> Viewer:
+    """The person these (verified) claims sign in: linked, found, or made."""
+    profile = profile_from_claims(settings, claims)
+    async with write_transaction():
+        columns = (*people.USER_COLUMNS, User.oidc_subject, User.department.name.as_alias("dept"))
+        rows = await User.select(*columns).where(User.oidc_subject == profile.subject).run()
+        if not rows:
+            # provisioned by SCIM from the same provider: its externalId is the
+            # provider's id for the person (Okta: `sub`; Entra ID: `oid`)
+            ids = [v for v in (profile.subject, claims.get("oid")) if isinstance(v, str) and v]
+            rows = (
+                await User.select(*columns)
+                .where(
+                    User.external_id.is_in(ids),
+                    User.oidc_subject == "",
+                    User.scim_deleted.eq(False),
+                )
+                .run()
+            )
+        if rows:
+            row = rows[0]
+        else:
+            rows = await User.select(*columns).where(User.email == profile.email).run()
+            row = rows[0] if rows else None
+            if row is not None:
+                if row["oidc_subject"]:
+                    raise SignInRefused(
+                        "linked_elsewhere",
+                        "This e-mail address belongs to another single sign-on account.",
+                    )
+                if profile.email_verified is not True:
+                    raise SignInRefused(
+                        "email_not_verified",
+                        f"{settings.provider_name} has not verified your e-mail address, so it "
+                        "cannot be linked to your Touchpoint account.",
+                    )
+        if row is None:
+            if profile.email_verified is False:
+                raise SignInRefused(
+                    "email_not_verified",
+                    f"{settings.provider_name} has not verified your e-mail address.",
+                )
+            return await _create(settings, profile)
+        if not row["active"]:
+            raise SignInRefused("deactivated", _DEACTIVATED)
+        return await _update(settings, row, profile)
+
+
+async def _create(settings: OidcSettings, profile: Profile) -> Viewer:
+    department = profile.department or settings.default_department
+    department_id = await people.department_by_name(department, create=True)
+    roles = profile.roles or frozenset()
+    user = User(
+        email=profile.email,
+        name=profile.name,
+        title=profile.title or "",
+        department=department_id,
+        oidc_subject=profile.subject,
+        is_council="council" in roles,
+        is_leader="leader" in roles,
+        is_admin="admin" in roles,
+    )
+    await user.save().run()
+    await audit.record(
+        None,
+        "person.create",
+        profile.email,
+        {"via": "single sign-on", "department": department, "roles": sorted(roles)},
+    )
+    rows = await User.select(*people.USER_COLUMNS).where(User.id == user.id).run()
+    return viewer_from_row(rows[0])
+
+
+async def _update(settings: OidcSettings, row: dict, profile: Profile) -> Viewer:
+    before = {
+        "name": row["name"],
+        "department": row["dept"],
+        "title": row["title"],
+        "roles": sorted(roles_of(row) - {"staff"}),
+    }
+    values: dict[Any, Any] = {User.oidc_subject: profile.subject, User.name: profile.name}
+    after: dict[str, Any] = {"name": profile.name}
+    if profile.department and profile.department != row["dept"]:
+        values[User.department] = await people.department_by_name(profile.department, create=True)
+        after["department"] = profile.department
+    if profile.title is not None:
+        values[User.title] = profile.title
+        after["title"] = profile.title
+    if profile.roles is not None:
+        values.update(
+            {
+                User.is_council: "council" in profile.roles,
+                User.is_leader: "leader" in profile.roles,
+                User.is_admin: "admin" in profile.roles,
+            }
+        )
+        after["roles"] = sorted(profile.roles)
+    user_id: UUID = row["id"]
+    await User.update(values).where(User.id == user_id).run()
+    changes = audit.diff(before, after)
+    if not row["oidc_subject"]:
+        changes["linked"] = audit.change(False, True)
+    if changes:
+        await audit.record(
+            None, "person.update", row["email"], {"via": "single sign-on", **changes}
+        )
+    rows = await User.select(*people.USER_COLUMNS).where(User.id == user_id).run()
+    return viewer_from_row(rows[0])
