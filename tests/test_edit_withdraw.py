@@ -12,7 +12,8 @@ from ideas import comments, editing, services
 from ideas.comments import CommentIn
 from ideas.editing import CommentEdit
 from ideas.tables import Event, Idea
-from tests.notify_helpers import decide, drain, notices, open_session, submit, vote
+from tests.factories import submit
+from tests.notify_helpers import decide, drain, notices, open_session, vote
 from tests.test_similarity import _doc_freq, _doc_freq_recounted
 
 NEW_TITLE = "Quarterly statements for wholesale accounts"

@@ -7,6 +7,7 @@ comment notice names no idea."""
 from __future__ import annotations
 
 from ideas.tables import Notification
+from tests.factories import submit
 from tests.notify_helpers import (
     body_text,
     clear_outbox,
@@ -15,7 +16,6 @@ from tests.notify_helpers import (
     mails_to,
     notices,
     open_session,
-    submit,
     vote,
 )
 

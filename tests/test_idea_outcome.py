@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from ideas import notify
-from tests.notify_helpers import decide, notices, open_session, submit, vote
+from tests.factories import submit
+from tests.notify_helpers import decide, notices, open_session, vote
 from tests.test_delivery import accepted, all_done
 from tests.test_notify import next_digest_moment
 

@@ -11,7 +11,8 @@ import pytest
 
 from ideas import figures, leadership
 from ideas.config import get_settings, reset_settings
-from tests.notify_helpers import decide, open_session, submit, vote
+from tests.factories import submit
+from tests.notify_helpers import decide, open_session, vote
 from tests.test_delivery import SHIP_NOTE, accepted, all_done
 
 

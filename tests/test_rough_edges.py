@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.notify_helpers import drain, notices, submit
+from tests.factories import submit
+from tests.notify_helpers import drain, notices
 from tests.test_delivery import TODAY, accepted, add, all_done
 
 RAW = ("Input should be", "valid number", "at least 1 characters", "Must be at least")

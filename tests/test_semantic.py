@@ -19,7 +19,8 @@ from ideas.config import ConfigError, load_settings
 from ideas.lifecycle import DECLINED
 from ideas.schemas import IdeaIn
 from ideas.tables import Idea, IdeaVector
-from tests.notify_helpers import drain, submit
+from tests.factories import submit
+from tests.notify_helpers import drain
 from tests.test_cli import touchpoint
 
 

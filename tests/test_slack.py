@@ -19,7 +19,8 @@ import pytest
 from ideas.config import get_settings, reset_settings
 from ideas.integrations import webhooks
 from ideas.tables import Idea
-from tests.notify_helpers import drain, submit
+from tests.factories import submit
+from tests.notify_helpers import drain
 from tests.test_webhooks import FAST, ship_idea
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

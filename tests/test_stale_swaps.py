@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from tests.notify_helpers import decide, open_session, submit, vote
+from tests.factories import submit
+from tests.notify_helpers import decide, open_session, vote
 from tests.test_delivery import accepted, ship_it
 
 

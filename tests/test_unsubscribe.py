@@ -11,7 +11,8 @@ import pytest
 from ideas import people, unsubscribe
 from ideas.errors import Invalid
 from ideas.tables import User
-from tests.notify_helpers import clear_outbox, drain, mails_to, notices, open_session, submit
+from tests.factories import submit
+from tests.notify_helpers import clear_outbox, drain, mails_to, notices, open_session
 
 
 async def test_notice_mail_carries_one_click_unsubscribe_that_switches_the_kind_off(app, personas):

@@ -17,6 +17,7 @@ from ideas import notify, people
 from ideas.config import get_settings, reset_settings
 from ideas.integrations import ssrf, webhooks
 from ideas.tables import Comment, Event, Idea, Notification, WebhookDelivery, WebhookEndpoint
+from tests.factories import submit
 from tests.notify_helpers import (
     SHIP_NOTE,
     TODAY,
@@ -26,7 +27,6 @@ from tests.notify_helpers import (
     drain,
     mails_to,
     open_session,
-    submit,
 )
 from tests.webhook_receiver import Receiver
 

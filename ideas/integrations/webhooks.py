@@ -95,12 +95,12 @@ EXCERPT = 500
 class Tuning:
     """Delivery knobs (TOUCHPOINT_WEBHOOK_*, checked in ideas/config.py)."""
 
-    timeout_s: float
-    max_response_bytes: int
-    retry_base_s: float
-    retry_cap_s: float
-    max_attempts: int
-    disable_after: int
+    timeout_s: float = 10.0
+    max_response_bytes: int = 64 * 1024
+    retry_base_s: float = 30.0
+    retry_cap_s: float = 3600.0
+    max_attempts: int = 12
+    disable_after: int = 25
 
 
 def tuning() -> Tuning:
