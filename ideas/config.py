@@ -62,6 +62,9 @@ class Settings:
     argon2_profile: str = "production"
     #: how long /leaders figures are reused per process (LEADERS_CACHE_SECONDS)
     leaders_cache_seconds: int = 60
+    #: what a submitter does becomes visible to others at the next multiple
+    #: of this many minutes (PUBLISH_DELAY_MINUTES; 0 = at once)
+    publish_delay_minutes: int = 60
     rate_limits: dict[str, int] = field(default_factory=dict)
     env_overrides: frozenset[str] = frozenset()
 
@@ -156,6 +159,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         base_url=base_url.rstrip("/"),
         argon2_profile=profile,
         leaders_cache_seconds=_int(env, "LEADERS_CACHE_SECONDS", 60, 0, 3600),
+        publish_delay_minutes=_int(env, "PUBLISH_DELAY_MINUTES", 60, 0, 1440),
         rate_limits=rates,
         env_overrides=overrides,
         **tunables,

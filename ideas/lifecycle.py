@@ -35,8 +35,11 @@ STATUS_LABELS = {
 #: Ideas that take votes (and retractions); others answer 409.
 OPEN_FOR_VOTES = frozenset({NEW, IN_REVIEW, NEEDS_INFO, ACCEPTED, IN_PROGRESS})
 
-#: Statuses a duplicate may point at.
-VALID_MERGE_TARGETS = frozenset({NEW, IN_REVIEW, NEEDS_INFO, ACCEPTED, IN_PROGRESS, SHIPPED})
+#: Statuses a duplicate may point at: open ideas only. Shipped, declined,
+#: duplicate (and any later closed status, such as withdrawn) are not merge
+#: targets: merging a throwaway idea into a shipped one would make its writer
+#: a co-submitter of work already done (credit on the leaderboard).
+VALID_MERGE_TARGETS = frozenset({NEW, IN_REVIEW, NEEDS_INFO, ACCEPTED, IN_PROGRESS})
 
 TOUCHPOINTS = (
     "awareness",

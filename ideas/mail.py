@@ -14,6 +14,7 @@ template, a refused recipient).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import os
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ class Mail:
     html: str
     #: stable per (event, recipient): a re-send is recognisably the same mail
     message_id: str
+    #: the `Date:` header: when the notice was made (None: now)
+    date: dt.datetime | None = None
 
 
 _environment: Environment | None = None
@@ -108,7 +111,7 @@ def build_message(mail: Mail, settings: Settings) -> EmailMessage:
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message["Message-ID"] = mail.message_id
-    message["Date"] = formatdate(usegmt=True)
+    message["Date"] = formatdate(mail.date.timestamp() if mail.date else None, usegmt=True)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")

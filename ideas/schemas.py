@@ -80,6 +80,9 @@ class IdeaOut(BaseModel):
     credited_to: list[Credit]
     #: the council's open question was answered and awaits review
     answered: bool = False
+    #: to its author only, while others cannot see it yet: when they will
+    #: (PUBLISH_DELAY_MINUTES); null otherwise
+    visible_from: dt.datetime | None = None
 
 
 class VoteOut(BaseModel):

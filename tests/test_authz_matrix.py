@@ -19,6 +19,7 @@ Cells:
   401              an API route without credentials
   403              the role may not (guard or service rule)
   404              hidden: answers like a missing thing (someone else's notice)
+  409              refused for this caller's relation to the thing (a vote for one's own idea)
 """
 
 from __future__ import annotations
@@ -168,7 +169,8 @@ MATRIX: list[Row] = [
     R("GET", "/api/v1/ideas/similar",                             401,   200,   200,   200,   200,   200,   200, query="title=invoice"),
     R("GET", "/api/v1/ideas/{idea_id:str}",                       401,   200,   200,   200,   200,   200,   200),
     R("GET", "/api/v1/ideas/{idea_id:str}/events",                401,   200,   200,   200,   200,   200,   200),
-    R("PUT", "/api/v1/ideas/{idea_id:str}/vote",                  401,   200,   200,   200,   200,   200,   200),
+    # the submitter may not vote for their own idea (API.md v1.1: 409)
+    R("PUT", "/api/v1/ideas/{idea_id:str}/vote",                  401,   200,   409,   200,   200,   200,   200),
     R("DELETE", "/api/v1/ideas/{idea_id:str}/vote",               401,   200,   200,   200,   200,   200,   200),
     R("GET", "/api/v1/me/ideas",                                  401,   200,   200,   200,   200,   200,   200),
     # -- API: triage --
@@ -177,6 +179,7 @@ MATRIX: list[Row] = [
     R("GET", "/api/v1/triage/sessions/{session_id:str}",          401,   403,   403,   403,   200,   403,   403),
     R("POST", "/api/v1/ideas/{idea_id:str}/decision",             401,   403,   403,   403,   200,   403,   403, ids={"idea_id": "review_api"}, json=_decide),
     R("POST", "/api/v1/triage/sessions",                          401,   403,   403,   403,   201,   403,   403, json=_session),
+    R("POST", "/api/v1/triage/sessions/{session_id:str}/attend",  401,   403,   403,   403,   200,   403,   403),
     # -- API: the conversation on an idea --
     R("GET", "/api/v1/ideas/{idea_id:str}/questions",             401,   200,   200,   200,   200,   200,   200, ids={"idea_id": "asked"}),
     R("POST", "/api/v1/ideas/{idea_id:str}/answer",               401,   403,   200,   403,   403,   403,   403, ids={"idea_id": "asked"}, json=_answer),
@@ -221,7 +224,7 @@ MATRIX: list[Row] = [
     R("GET", "/ideas/new",                                        LOGIN, 200,   200,   200,   200,   200,   200),
     R("POST", "/ideas/new",                                       LOGIN, 303,   303,   303,   303,   303,   303, form=_idea),
     R("GET", "/ideas/{idea_id:str}",                              LOGIN, 200,   200,   200,   200,   200,   200),
-    R("POST", "/ideas/{idea_id:str}/vote",                        LOGIN, 303,   303,   303,   303,   303,   303, form=fixed(action="vote")),
+    R("POST", "/ideas/{idea_id:str}/vote",                        LOGIN, 303,   409,   303,   303,   303,   303, form=fixed(action="vote")),
     R("GET", "/me/ideas",                                         LOGIN, 200,   200,   200,   200,   200,   200),
     R("GET", "/fragments/similar",                                LOGIN, 200,   200,   200,   200,   200,   200, query="title=invoice"),
     R("GET", "/fragments/ideas/{idea_id:str}/question",           LOGIN, 200,   200,   200,   200,   200,   200, ids={"idea_id": "asked"}),
@@ -251,6 +254,7 @@ MATRIX: list[Row] = [
     R("GET", "/triage/sessions/{session_id:str}",                 LOGIN, 403,   403,   403,   200,   403,   403),
     R("POST", "/triage/sessions/{session_id:str}/ideas/{idea_id:str}/decision", LOGIN, 403, 403, 403, 303, 403, 403, ids={"idea_id": "review_form"}, form=_decide),
     R("POST", "/triage/sessions",                                 LOGIN, 403,   403,   403,   303,   403,   403, form=_session),
+    R("POST", "/triage/sessions/{session_id:str}/attend",         LOGIN, 403,   403,   403,   303,   403,   403, form=fixed()),
     R("GET", "/delivery",                                         LOGIN, 403,   403,   403,   200,   403,   403),
     R("GET", "/fragments/people",                                 LOGIN, 403,   403,   403,   200,   403,   403, query="q=er"),
     # -- leadership page --
@@ -361,6 +365,8 @@ async def build_world(personas) -> World:
         await bob_api.post("/api/v1/triage/sessions", json=_session(w, "council")), 201
     )
     w["session"] = session["id"]
+    for key in ("cora_hr_council", "pat_product_council"):
+        await _ok(await cast[key].api().post(f"/api/v1/triage/sessions/{session['id']}/attend"))
 
     async def decide(idea_key: str, **decision: Any) -> None:
         body = {"session_id": session["id"], **decision}

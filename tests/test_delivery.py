@@ -9,7 +9,7 @@ import pytest
 
 from ideas import people
 from ideas.tables import Event, Idea, Submission
-from tests.factories import idea_payload
+from tests.factories import confirm_attendance, idea_payload
 
 TODAY = dt.datetime.now(dt.UTC).date()
 SHIP_NOTE = "Invoices now carry the customer's PO number on every page."
@@ -47,6 +47,7 @@ async def open_session(personas) -> str:
         json={"held_on": str(TODAY), "attendee_ids": [bob.id, cora.id, pat.id]},
     )
     assert r.status_code == 201, r.text
+    await confirm_attendance(r.json()["id"], cora, pat)
     return r.json()["id"]
 
 

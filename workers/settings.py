@@ -58,6 +58,7 @@ def cron_jobs() -> list:
     schedule = set(range(0, 60, SCHEDULE_EVERY_MIN))
     return [
         cron(tasks.sweep_outbox, second=sweep_seconds, run_at_startup=True, max_tries=1),
+        cron(tasks.publish_batches, second={1}, run_at_startup=True, max_tries=1),
         cron(tasks.sla_reminders, minute=schedule, run_at_startup=True),
         cron(tasks.action_reminders, minute=schedule, run_at_startup=True),
         cron(tasks.weekly_digest, minute=schedule, run_at_startup=True),

@@ -21,7 +21,7 @@ from typing import Any
 
 from arq import Retry
 
-from ideas import mail, notify
+from ideas import mail, notify, outbox, triage
 from ideas.outbox import DELIVER_EVENT, job_id_for
 
 log = logging.getLogger("touchpoint.jobs")
@@ -210,6 +210,16 @@ async def sweep_outbox(ctx: dict) -> str:
             mails=len(mails),
             mails_queued=await enqueue_mail(ctx["redis"], mails),
         )
+        return "ok"
+
+
+async def publish_batches(ctx: dict) -> str:
+    """Every minute: publish the submitters' answers whose batch has come
+    (PUBLISH_DELAY_MINUTES); their events, notices and mail start then."""
+    async with job_line(ctx, "publish_batches") as line:
+        with outbox.collecting() as events:
+            published = await triage.publish_due()
+        line.update(published=published, events_queued=await outbox.flush(events, ctx["redis"]))
         return "ok"
 
 
