@@ -117,7 +117,9 @@ async def list_comments(viewer: Viewer, idea_id: int) -> list[CommentOut]:
         .run()
     )
     out = []
-    for r in sorted(rows, key=lambda r: (_shown_at(r), r["id"])):
+    # (within one batch, in the order they were written: only anonymous
+    # comments share a batch's moment, and ids are random)
+    for r in sorted(rows, key=lambda r: (_shown_at(r), _aware(r["created_at"]), r["id"])):
         pending = publish.is_pending(r["published_at"], now)
         own = str(r["author"]) == str(viewer.id)
         if pending and not own:
@@ -136,9 +138,12 @@ async def list_comments(viewer: Viewer, idea_id: int) -> list[CommentOut]:
     return out
 
 
-def _shown_at(row: dict) -> dt.datetime:
-    at = row["published_at"] or row["created_at"]
+def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
+def _shown_at(row: dict) -> dt.datetime:
+    return _aware(row["published_at"] or row["created_at"])
 
 
 class CommentThread(BaseModel):

@@ -818,6 +818,9 @@ async def decide(viewer: Viewer, idea_id: int, data: DecisionIn) -> IdeaOut:
                 raise Conflict(
                     "an idea cannot be a duplicate of itself", {"duplicate_of": str(target_id)}
                 )
+            # merging into an idea of one's own brings it votes: not one's call
+            if target_id in await mine_ids(viewer, [target_id]):
+                raise Forbidden("the target is your idea: another council member decides")
             if targets[0]["status"] not in VALID_MERGE_TARGETS:
                 raise Conflict(
                     f"the target idea is '{targets[0]['status']}'; merge into an open idea "

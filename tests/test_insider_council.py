@@ -18,9 +18,10 @@ learns nothing.
 
 from __future__ import annotations
 
+from ideas import notify
 from ideas.tables import Event, Idea, Notification, Submission, Vote
 from tests.factories import confirm_attendance
-from tests.notify_helpers import council, drain, submit
+from tests.notify_helpers import council, submit, undispatched
 
 TODAY = "2026-11-23"
 
@@ -66,7 +67,8 @@ async def test_a_merged_co_submitter_gets_credit_and_notices_but_not_the_submitt
     assert r.status_code == 200, r.text
     r = await _decide(bob, target, session, "needs_info", question="Which customers ask?")
     assert r.status_code == 200, r.text
-    await drain()
+    for event_id in await undispatched():  # the workers' job, done here
+        await notify.deliver_event(event_id)
 
     # credit and notices: dan shares the target ("is_mine") and hears of it
     assert (await dan.api().get(f"/api/v1/ideas/{target}")).json()["is_mine"] is True
@@ -212,6 +214,14 @@ async def test_a_merge_does_not_let_a_council_member_decide_the_target(personas)
     second = await _session(cora, [cora, pat, quinn, bob], confirm=(pat, quinn, bob))
     r = await _decide(cora, throwaway, second, "duplicate", duplicate_of=target)
     assert r.status_code == 200, r.text
+    # ... nor merge anyone's idea into his own (it would bring his idea votes)
+    other = await submit(alice, title="Another idea on the same topic")
+    third = await _session(cora, [cora, pat, quinn, bob], confirm=(pat, quinn, bob))
+    r = await _decide(bob, other, third, "duplicate", duplicate_of=throwaway)
+    assert r.status_code in (403, 409)  # (the throwaway is merged: closed as well)
+    own = await submit(bob, title="Bob's own open idea as a target")
+    r = await _decide(bob, other, third, "duplicate", duplicate_of=own)
+    assert r.status_code == 403 and "your idea" in r.json()["detail"]
     # ... and once a co-submitter, he cannot decide the target
     r = await _decide(bob, target, second, "accept", owning_department_id="1")
     assert r.status_code == 403
