@@ -313,3 +313,16 @@ async def test_ids_of_ideas_and_comments_reveal_no_order(personas):
     assert [c["body"] for c in listed] == [f"Comment {n}" for n in range(10)]
     page = await (await dan.browser()).get(f"/ideas/{ideas[3]}")
     assert page.status_code == 200 and f'hx-get="/fragments/ideas/{ideas[3]}/comments"' in page.text
+
+
+async def test_the_digest_lists_a_new_idea_only_from_its_batch(personas, batches):
+    alice = await personas.get("alice_support")
+    batches.set(at(10, 5))
+    idea = int(await submit(alice, title="An idea made just before the digest"))
+    week_start = at(0) - dt.timedelta(days=6)
+    # a digest made at 10:30 does not list it (others cannot see it yet) ...
+    early = await notify._top_new(week_start, at(10, 30))
+    assert idea not in [i.idea_id for i in early]
+    # ... the one made after its batch does
+    later = await notify._top_new(week_start, at(12))
+    assert idea in [i.idea_id for i in later]
