@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
+from ideas import clock, publish
 from ideas.db import is_postgres
 from ideas.lifecycle import SHIPPED
 from ideas.schemas import Credit, IdeaOut, Ref
@@ -31,6 +32,7 @@ IDEA_COLUMNS = (
     Idea.duplicate_of,
     Idea.answered,
     Idea.edited_at,
+    Idea.published_at,
 )
 
 #: IDEA_COLUMNS as SQL, for the few hot queries written as plain SQL
@@ -135,9 +137,11 @@ async def blind_ideas(rows: Sequence[dict], viewer: Viewer) -> list[IdeaOut]:
     if not rows:
         return []
     voted, mine, departments, credits, following, comments = await _viewer_facts(rows, viewer)
+    now = clock.now()
     out = []
     for r in rows:
         dept = r["owning_department"]
+        pending = publish.is_pending(r.get("published_at"), now)
         out.append(
             IdeaOut(
                 id=str(r["id"]),
@@ -160,6 +164,7 @@ async def blind_ideas(rows: Sequence[dict], viewer: Viewer) -> list[IdeaOut]:
                 edited_on=_day(r.get("edited_at"))
                 if (viewer.is_council or r["id"] in mine)
                 else None,
+                visible_from=r["published_at"] if pending and r["id"] in mine else None,
             )
         )
     return out
@@ -176,12 +181,49 @@ async def submitter_ids(idea_id: int) -> list:
     return [r["user"] for r in rows]
 
 
-def author_label(is_submitter: bool, as_council: bool, name: str) -> str:
-    """How a comment's author is shown: the submitter never by name."""
+#: Submission.role of the person who wrote the idea; a merge adds "co_submitter"
+SUBMITTER_ROLE = "submitter"
+
+
+async def original_submitter_ids(idea_id: int) -> list:
+    """User ids of the person(s) who wrote this idea themselves (role
+    "submitter"), never the co-submitters a merge added. Only they speak as
+    "Submitter": answer the council's question, comment as "Submitter", read
+    the council's questions. A merge gives credit and notices, not a voice."""
+    rows = (
+        await Submission.select(Submission.user)
+        .where(Submission.idea == idea_id, Submission.role == SUBMITTER_ROLE)
+        .run()
+    )
+    return [r["user"] for r in rows]
+
+
+async def is_original_submitter(viewer: Viewer, idea_id: int) -> bool:
+    return viewer.id in set(await original_submitter_ids(idea_id))
+
+
+async def submitter_roles(viewer: Viewer, idea_id: int) -> set[str]:
+    """The viewer's roles on an idea: {"submitter"}, {"co_submitter"}, or
+    empty (rarely both, after merging an idea of theirs into another)."""
+    rows = (
+        await Submission.select(Submission.role)
+        .where(Submission.idea == idea_id, Submission.user == viewer.id)
+        .run()
+    )
+    return {r["role"] for r in rows}
+
+
+def author_label(
+    is_submitter: bool, as_council: bool, name: str, is_co_submitter: bool = False
+) -> str:
+    """How a comment's author is shown: the submitter never by name, and a
+    co-submitter (by merge) neither, but never as "Submitter" either."""
     if is_submitter:
         return "Submitter"
     if as_council:
         return "CX council"
+    if is_co_submitter:
+        return "Co-submitter"
     return name
 
 
@@ -191,6 +233,9 @@ __all__ = [
     "author_label",
     "blind_idea",
     "blind_ideas",
+    "is_original_submitter",
     "mine_ids",
+    "original_submitter_ids",
     "submitter_ids",
+    "submitter_roles",
 ]

@@ -1,17 +1,31 @@
 """The product's one clock: every "now" and "today" the code reads comes from
-here, in UTC. Tests that need a fixed time patch `clock.now` (or pass `now`
+here, in UTC. Tests that need a fixed time call `clock.set_clock` (or pass `now`
 explicitly where a function takes it)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+
+
+def _system() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+_clock: Callable[[], dt.datetime] = _system
 
 
 def now() -> dt.datetime:
-    """The current time, timezone-aware UTC."""
-    return dt.datetime.now(dt.UTC)
+    """The current time, timezone-aware UTC (the system's, unless a test set it)."""
+    return _clock()
 
 
 def today() -> dt.date:
     """Today's date in UTC."""
     return now().date()
+
+
+def set_clock(clock: Callable[[], dt.datetime] | None) -> None:
+    """Replace the clock for every caller (None: the system clock again); tests."""
+    global _clock
+    _clock = clock or _system

@@ -1,11 +1,15 @@
 """Comments on ideas, for all staff.
 
-A comment written by one of the idea's submitters or co-submitters shows as
-"Submitter"; a council member may comment as "CX council"; everyone else
-shows by name. Which of these a comment shows is decided when it is written
-(`Comment.by_submitter`) and never changes: a merge that later makes the
-author a co-submitter must not turn their named comments into "Submitter",
-which would tell every reader who submitted the duplicate. Bodies are
+A comment written by the idea's submitter shows as "Submitter"; one by a
+co-submitter (made one by a merge of their duplicate) as "Co-submitter":
+never by name, and never as "Submitter" (a merge never lets anyone speak as
+the target's submitter); a council member may comment as "CX council";
+everyone else shows by name. The anonymous ones wait for their batch
+(PUBLISH_DELAY_MINUTES, ideas/publish.py). Which of
+these a comment shows is decided when it is written (`Comment.by_submitter`)
+and never changes: a merge that later makes the author a co-submitter must
+not turn their named comments into "Submitter", which would tell every
+reader who submitted the duplicate. Bodies are
 stored as written and rendered as Markdown through markdown-it (raw HTML
 off) and then nh3, so nothing a commenter writes can run in a browser.
 """
@@ -19,13 +23,13 @@ import nh3
 from markdown_it import MarkdownIt
 from pydantic import AfterValidator, BaseModel, StringConstraints
 
-from ideas import clock
-from ideas.blind import author_label, submitter_ids
+from ideas import clock, publish
+from ideas.blind import author_label, submitter_roles
 from ideas.db import write_transaction
 from ideas.errors import Forbidden
 from ideas.outbox import record_event
 from ideas.schemas import DayTime, Strict
-from ideas.services import idea_row
+from ideas.services import idea_row, random_id
 from ideas.tables import Comment
 from ideas.text import visible
 from ideas.viewer import Viewer
@@ -49,7 +53,8 @@ class CommentIn(Strict):
 
 class CommentOut(BaseModel):
     id: str
-    #: the day only (midnight UTC), like every time on an idea
+    #: the day only (midnight UTC), like every time on an idea; for a
+    #: "Submitter" comment, the day it became visible to others
     at: DayTime
     author: str
     body: str
@@ -61,6 +66,9 @@ class CommentOut(BaseModel):
     mine: bool = False
     #: the caller may still edit it (their own, within the edit window)
     editable: bool = False
+    #: to its author only, while others cannot see it yet: when they will
+    #: (a "Submitter" comment waits for its batch, PUBLISH_DELAY_MINUTES)
+    visible_from: dt.datetime | None = None
 
 
 _markdown = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False})
@@ -101,94 +109,139 @@ def render_body(text: str) -> str:
 
 
 async def list_comments(viewer: Viewer, idea_id: int) -> list[CommentOut]:
-    """The comments on an idea, oldest first, each author shown per the
-    blind rules."""
-    await idea_row(idea_id)
+    """The comments on an idea in the order others could first see them,
+    each author shown per the blind rules. A "Submitter" comment waiting
+    for its batch (PUBLISH_DELAY_MINUTES) shows only to its author, and
+    then takes its place after everything visible before its batch: where it
+    stands says nothing finer than the batch of when it was written."""
+    await idea_row(idea_id, viewer)
+    now = clock.now()
     rows = (
         await Comment.select(
             Comment.id,
+            Comment.author,
             Comment.author.name.as_alias("author_name"),
             Comment.body,
             Comment.as_council,
             Comment.by_submitter,
+            Comment.by_co_submitter,
             Comment.created_at,
-            Comment.author,
             Comment.edited_at,
             Comment.deleted_at,
+            Comment.published_at,
         )
         .where(Comment.idea == idea_id)
-        .order_by(Comment.id)
         .run()
     )
-    now = clock.now()
     out = []
-    for r in rows:
+    # (within one batch, in the order they were written: only anonymous
+    # comments share a batch's moment, and ids are random)
+    for r in sorted(rows, key=lambda r: (_shown_at(r), _aware(r["created_at"]), r["id"])):
+        pending = publish.is_pending(r["published_at"], now)
+        mine = str(r["author"]) == str(viewer.id)
+        if pending and not mine:
+            continue
         if r["deleted_at"] is not None:
             out.append(
-                CommentOut(id=str(r["id"]), at=r["created_at"], author="", body="", deleted=True)
+                CommentOut(id=str(r["id"]), at=_shown_at(r), author="", body="", deleted=True)
             )
             continue
-        mine = str(r["author"]) == str(viewer.id)
         out.append(
             CommentOut(
                 id=str(r["id"]),
-                at=r["created_at"],
-                author=author_label(r["by_submitter"], r["as_council"], r["author_name"]),
+                at=_shown_at(r),
+                author=author_label(
+                    r["by_submitter"], r["as_council"], r["author_name"], r["by_co_submitter"]
+                ),
                 body=r["body"],
                 edited=r["edited_at"] is not None,
                 mine=mine,
                 editable=mine
-                and now - r["created_at"] <= dt.timedelta(minutes=COMMENT_EDIT_MINUTES),
+                and now - _aware(r["created_at"]) <= dt.timedelta(minutes=COMMENT_EDIT_MINUTES),
+                visible_from=r["published_at"] if pending else None,
             )
         )
     return out
 
 
+def _aware(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
+def _shown_at(row: dict) -> dt.datetime:
+    return _aware(row["published_at"] or row["created_at"])
+
+
 class CommentThread(BaseModel):
     comments: list[CommentOut]
-    #: the viewer submitted (or co-submitted) the idea: their comments show as "Submitter"
+    #: the viewer co-submitted the idea (a merge of theirs): "Co-submitter"
+    viewer_is_co_submitter: bool = False
+    #: the viewer wrote the idea (a co-submitter by merge does not): their
+    #: comments show as "Submitter"
     viewer_is_submitter: bool
 
 
 async def comment_thread(viewer: Viewer, idea_id: int) -> CommentThread:
     """The comments of an idea and whether the viewer is its submitter."""
     items = await list_comments(viewer, idea_id)
+    roles = await submitter_roles(viewer, idea_id)
     return CommentThread(
-        comments=items, viewer_is_submitter=viewer.id in set(await submitter_ids(idea_id))
+        comments=items,
+        viewer_is_co_submitter=bool(roles) and "submitter" not in roles,
+        viewer_is_submitter="submitter" in roles,
     )
 
 
 async def add_comment(viewer: Viewer, idea_id: int, data: CommentIn) -> CommentOut:
-    """Add a comment; only council members may comment as the council."""
-    await idea_row(idea_id)
+    """Add a comment; only council members may comment as the council. A
+    comment shown as "Submitter" is published with its batch
+    (PUBLISH_DELAY_MINUTES): until then only its author sees it."""
+    await idea_row(idea_id, viewer)
     if data.as_council and not viewer.is_council:
         raise Forbidden("only council members may comment as the CX council")
-    by_submitter = viewer.id in set(await submitter_ids(idea_id))
+    # only who wrote the idea shows as "Submitter": a co-submitter by merge
+    # shows as "Co-submitter" (a merge never lets anyone speak for the
+    # target's submitter, nor names the duplicate's)
+    roles = await submitter_roles(viewer, idea_id)
+    by_submitter = "submitter" in roles
+    by_co_submitter = not by_submitter and bool(roles)
+    now = clock.now()
+    anonymous = by_submitter or (by_co_submitter and not data.as_council)
+    published_at = publish.visible_from(now) if anonymous else None
+    if published_at is not None and published_at <= now:
+        published_at = None  # no delay: visible at once
     comment = Comment(
+        id=await random_id(Comment),
         idea=idea_id,
         author=viewer.id,
         body=data.body,
         as_council=data.as_council,
         by_submitter=by_submitter,
-        created_at=clock.now(),
+        by_co_submitter=by_co_submitter,
+        created_at=now,
+        published_at=published_at,
     )
     async with write_transaction():
         await comment.save().run()
-        # followers (the submitter among them) are told, batched per idea
-        await record_event(
-            idea_id=idea_id,
-            kind="comment",
-            actor_id=viewer.id,
-            public=False,
-            data={"comment_id": comment.id},
-        )
+        # followers (the submitter among them) are told, batched per idea;
+        # not of a comment waiting for its batch (PUBLISH_DELAY_MINUTES): a
+        # notice now would date it to the minute
+        if published_at is None:
+            await record_event(
+                idea_id=idea_id,
+                kind="comment",
+                actor_id=viewer.id,
+                public=False,
+                data={"comment_id": comment.id},
+            )
     return CommentOut(
         id=str(comment.id),
-        at=comment.created_at,
-        author=author_label(by_submitter, data.as_council, viewer.name),
+        at=published_at or now,
+        author=author_label(by_submitter, data.as_council, viewer.name, by_co_submitter),
         body=comment.body,
         mine=True,
         editable=True,
+        visible_from=published_at,
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ideas import embedding, similarity, triage, vector_index
+from ideas import clock, embedding, publish, similarity, triage, vector_index
 from ideas.blind import IDEA_COLUMNS, blind_ideas
 from ideas.db import write_transaction
 from ideas.errors import Invalid
@@ -177,7 +177,13 @@ async def possible_duplicates(
         .where(Idea.id.is_in(ids), Idea.status.not_in([DECLINED, DUPLICATE]))
         .run()
     }
-    keep = [(i, s) for i, s in found if i in ideas][:limit]
+    # an idea shows to the council from its batch on (ideas.publish), here too
+    now = clock.now()
+    keep = [
+        (i, s)
+        for i, s in found
+        if i in ideas and not publish.is_pending(ideas[i]["published_at"], now)
+    ][:limit]
     blind = await blind_ideas([ideas[i] for i, _ in keep], viewer)
     return list(zip(blind, [s for _, s in keep], strict=True))
 

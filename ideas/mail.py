@@ -14,6 +14,7 @@ template, a refused recipient).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import hmac
 import os
@@ -54,6 +55,8 @@ class Mail:
     message_id: str
     #: one-click unsubscribe (RFC 8058) from this kind of mail; "" for none
     unsubscribe_url: str = ""
+    #: the `Date:` header: when the notice was made (None: now)
+    date: dt.datetime | None = None
 
 
 _environment: Environment | None = None
@@ -110,7 +113,7 @@ def build_message(mail: Mail, settings: Settings) -> EmailMessage:
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message["Message-ID"] = mail.message_id
-    message["Date"] = formatdate(usegmt=True)
+    message["Date"] = formatdate(mail.date.timestamp() if mail.date else None, usegmt=True)
     message["Auto-Submitted"] = "auto-generated"
     if mail.unsubscribe_url:
         # RFC 2369 + RFC 8058: the mail client's "Unsubscribe" switches this kind off

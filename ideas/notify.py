@@ -1,8 +1,9 @@
 """Who hears what: the notices an event brings, reminders, the weekly digest,
 and the e-mail of each notice.
 
-- The submitter and co-submitters hear of every status change of their idea,
-  the council's question and the decline reason.
+- The submitter and co-submitters hear of every status change of their idea
+  and the decline reason; the council's question goes to the submitter only
+  (a co-submitter by merge hears that the idea needs information).
 - Voters (subscribed by voting) and followers hear when the idea is
   accepted, work starts, it ships, is declined, withdrawn or merged (their
   notice names the target and carries the duplicate's id). Being told of
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ideas import clock, mail, unsubscribe
-from ideas.blind import submitter_ids
+from ideas.blind import original_submitter_ids, submitter_ids
 from ideas.config import get_settings
 from ideas.db import write_transaction
 from ideas.lifecycle import (
@@ -361,7 +362,16 @@ async def plan(event: dict) -> list[Audience]:
             "Question",
             question,
         )
-        return [Audience("idea_question", text, idea_id, users=submitters)]
+        # the question goes to who wrote the idea; a co-submitter (by merge)
+        # hears of the status only: they never answer for the submitter
+        writers = await original_submitter_ids(idea_id)
+        co = [u for u in submitters if u not in set(writers)]
+        audiences = [Audience("idea_question", text, idea_id, users=writers)]
+        if co:
+            audiences.append(
+                Audience("idea_status", _submitter_text(status, title, ""), idea_id, users=co)
+            )
+        return audiences
     audiences = []
     if status == DUPLICATE:
         target = await _idea(int(data.get("target_idea_id") or idea["duplicate_of"] or 0))
@@ -800,8 +810,10 @@ async def _top_new(since: dt.datetime, until: dt.datetime, limit: int = 5) -> li
     rows = (
         await Idea.select(Idea.id, Idea.title, Idea.status, Idea.created_at, Idea.votes)
         .where(
-            Idea.created_at >= since,
-            Idea.created_at < until,
+            # new ideas of the week as others could see them: by when they
+            # were published (PUBLISH_DELAY_MINUTES), not when written
+            (Idea.published_at.is_null() & (Idea.created_at >= since) & (Idea.created_at < until))
+            | ((Idea.published_at >= since) & (Idea.published_at < until)),
             Idea.status.not_in([DECLINED, DUPLICATE]),
         )
         .order_by(Idea.votes, Idea.id, ascending=False)
@@ -1030,6 +1042,10 @@ async def compose(row: dict) -> mail.Mail:
         html=html,
         message_id=mail.message_id_for(row["dedup_key"], settings),
         unsubscribe_url=unsubscribe_url,
+        # dated when its notice was made, not when a worker sent it: a notice
+        # of a submitter's answer is made at its batch's moment
+        # (ideas.publish), so the header tells no more than the batch
+        date=row["created_at"],
     )
 
 

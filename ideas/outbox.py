@@ -10,13 +10,14 @@ found by the workers' periodic sweep, so delivery is delayed, never lost.
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from ideas import figures
+from ideas import clock, figures
 from ideas.tables import Event
 
 log = logging.getLogger("touchpoint.outbox")
@@ -44,6 +45,7 @@ async def record_event(
     session_id: int | None = None,
     public: bool = True,
     data: dict[str, Any] | None = None,
+    created_at: dt.datetime | None = None,
 ) -> int:
     """Insert an Event (call inside the change's transaction) and remember it
     for `flush()` after the commit."""
@@ -58,6 +60,8 @@ async def record_event(
         public=public,
         data=data or {},
     )
+    # the services' clock, or the moment of its batch (ideas.publish)
+    event.created_at = created_at or clock.now()
     await event.save().run()
     if kind == "status":
         # every status change is counted by the leadership figures: their

@@ -79,8 +79,11 @@ ACCEPTED_OR_LATER = _reachable({ACCEPTED})
 IN_DELIVERY = ACCEPTED_OR_LATER - FINISHED
 #: finished by delivery (shipped)
 DELIVERED = ACCEPTED_OR_LATER & FINISHED
-#: statuses a duplicate may point at: open or delivered ideas
-MERGE_TARGETS = OPEN | DELIVERED
+#: statuses a duplicate may point at: open ideas only. Shipped, declined,
+#: duplicate and withdrawn ideas are not merge targets: merging a throwaway
+#: idea into a shipped one would make its writer a co-submitter of work
+#: already done (credit on the leaderboard)
+MERGE_TARGETS = OPEN
 
 
 # -- the triage SLA --------------------------------------------------------------------------

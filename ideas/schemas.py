@@ -98,6 +98,9 @@ class IdeaOut(BaseModel):
     following: bool = False
     #: the day the submitter last edited it: shown to council and the submitter only
     edited_on: dt.date | None = None
+    #: to its author only, while others cannot see it yet: when they will
+    #: (PUBLISH_DELAY_MINUTES); null otherwise
+    visible_from: dt.datetime | None = None
 
 
 class VoteOut(BaseModel):

@@ -6,8 +6,11 @@ import base64
 import datetime as dt
 import json
 import re
+import secrets
 
-from ideas import clock, participation, similarity, vector_index
+from piccolo.table import Table
+
+from ideas import clock, participation, publish, similarity, vector_index
 from ideas.blind import IDEA_COLUMNS, IDEA_SQL_COLUMNS, blind_idea, blind_ideas
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
@@ -45,6 +48,20 @@ COMMENT_COUNT_SQL = (
 ID_LIMIT = 2**31
 
 
+#: ideas and comments get random ids in [RANDOM_ID_LOW, ID_LIMIT): ids made
+#: one after the other neither sort by creation nor differ by a small step,
+#: so nobody can bracket someone's comment or idea between two of their own
+RANDOM_ID_LOW = 2**24
+
+
+async def random_id(table: type[Table]) -> int:
+    """A random id not yet used in `table` (Serial primary key)."""
+    while True:
+        candidate = RANDOM_ID_LOW + secrets.randbelow(ID_LIMIT - RANDOM_ID_LOW)
+        if not await table.exists().where(table._meta.primary_key == candidate).run():
+            return candidate
+
+
 def parse_id(raw: str | int, noun: str, field: str | None = None) -> int:
     """An id from a path or body; a malformed one is 'no such <noun>' (404)
     in a path, or a 422 naming `field` in a body."""
@@ -63,12 +80,36 @@ def parse_idea_id(raw: str | int, field: str | None = None) -> int:
     return parse_id(raw, "idea", field)
 
 
-async def idea_row(idea_id: int) -> dict:
+async def idea_row(idea_id: int, viewer: Viewer | None = None) -> dict:
+    """The idea's row; with `viewer`, an idea not yet published
+    (PUBLISH_DELAY_MINUTES) is 'no such idea' to anyone but its submitters."""
     # plain SQL: every idea page and fragment starts here
     rows = await Idea.raw(f"SELECT {IDEA_SQL_COLUMNS} FROM idea WHERE id = {{}}", idea_id).run()
     if not rows:
         raise NotFound("no such idea")
-    return rows[0]
+    row = rows[0]
+    if viewer is not None and publish.is_pending(row["published_at"], clock.now()):
+        own = (
+            await Submission.exists()
+            .where(Submission.idea == idea_id, Submission.user == viewer.id)
+            .run()
+        )
+        if not own:
+            raise NotFound("no such idea")
+    return row
+
+
+def _published_sql(viewer: Viewer | None, now: dt.datetime) -> tuple[str, list]:
+    """SQL condition (on table `idea`): published by `now`, or (with a
+    viewer) one of the viewer's own."""
+    clause = (
+        f"(idea.published_at IS NULL OR idea.published_at <= {publish.sql_time(now, is_postgres())}"
+    )
+    if viewer is None:
+        return clause + ")", []
+    return clause + ' OR idea.id IN (SELECT idea FROM submission WHERE "user" = {}))', [
+        str(viewer.id)
+    ]
 
 
 async def index_terms(idea_id: int, title: str, text: str) -> None:
@@ -107,6 +148,7 @@ async def submit_idea(viewer: Viewer, data: IdeaIn) -> IdeaOut:
     now = clock.now()
     async with write_transaction():
         idea = Idea(
+            id=await random_id(Idea),
             title=data.title,
             problem=data.problem,
             proposal=data.proposal,
@@ -116,6 +158,8 @@ async def submit_idea(viewer: Viewer, data: IdeaIn) -> IdeaOut:
             created_at=now,
             updated_at=now,
             submitted_on=now.date(),
+            # others see it with everything else of its window (ideas.publish)
+            published_at=publish.visible_from(now),
         )
         await idea.save().run()
         await Submission.insert(Submission(idea=idea.id, user=viewer.id, role="submitter")).run()
@@ -128,7 +172,7 @@ async def submit_idea(viewer: Viewer, data: IdeaIn) -> IdeaOut:
 
 
 async def get_idea(viewer: Viewer, idea_id: int) -> IdeaOut:
-    return await blind_idea(await idea_row(idea_id), viewer)
+    return await blind_idea(await idea_row(idea_id, viewer), viewer)
 
 
 # -- listing -----------------------------------------------------------------
@@ -289,6 +333,10 @@ async def list_ideas(
     if mine == "votes":
         where.append('id IN (SELECT idea FROM vote WHERE "user" = {})')
         args.append(str(viewer.id))
+    # a new idea shows to others from its batch on (ideas.publish)
+    clause, more = _published_sql(viewer, clock.now())
+    where.append(clause)
+    args += more
     try:
         if sort == "top":
             if position:
@@ -299,10 +347,12 @@ async def list_ideas(
                 args += [v, v, i]
             order, offset = "votes DESC, id DESC", 0
         elif sort == "new":
-            if position:
-                where.append("id < {}")
-                args.append(cursor_int(position, "i", None, "not a cursor for this sort"))
-            order, offset = "id DESC", 0
+            # newest first by when others could first see it: within one
+            # batch the order says nothing of who came first
+            offset = cursor_int(
+                position, "o", None if position else 0, "not a cursor for this sort"
+            )
+            order = "COALESCE(published_at, created_at) DESC, id DESC"
         elif sort == "discussed":
             offset = cursor_int(position, "o", 0, "not a cursor for this sort")
             order = f"{COMMENT_COUNT_SQL} DESC, id DESC"
@@ -327,8 +377,6 @@ async def list_ideas(
         last = rows[-1]
         if sort == "top":
             next_cursor = encode_cursor({"v": last["votes"], "i": last["id"]})
-        elif sort == "new":
-            next_cursor = encode_cursor({"i": last["id"]})
         else:
             next_cursor = encode_cursor({"o": offset + limit})
     return Page[IdeaOut](items=await blind_ideas(rows, viewer), next_cursor=next_cursor)
@@ -381,7 +429,13 @@ async def similar_ideas(
         return []
     ids = [key for key, _score in ranked]
     rows = {r["id"]: r for r in await Idea.select(*IDEA_COLUMNS).where(Idea.id.is_in(ids)).run()}
-    return await blind_ideas([rows[i] for i in ids if i in rows], viewer)
+    # a new idea is suggested to others from its batch on (ideas.publish):
+    # embedded within seconds, it must not show the minute it was submitted
+    now = clock.now()
+    shown = [
+        rows[i] for i in ids if i in rows and not publish.is_pending(rows[i]["published_at"], now)
+    ]
+    return await blind_ideas(shown, viewer)
 
 
 async def _lexical_scores(title: str, text: str, limit: int) -> list[tuple[int, float]]:
@@ -410,10 +464,12 @@ async def _lexical_scores(title: str, text: str, limit: int) -> list[tuple[int, 
         "FROM idea_term WHERE term = {} ORDER BY weight DESC, idea DESC LIMIT {}) AS p"
         for _ in plan
     )
+    published, _ = _published_sql(None, clock.now())
     shortlist = await IdeaTerm.raw(
         f"SELECT h.idea FROM (SELECT idea, SUM(s) AS score FROM ({postings}) AS hit "
         "GROUP BY idea ORDER BY score DESC, idea LIMIT {}) AS h "
         "WHERE (SELECT status FROM idea WHERE idea.id = h.idea) NOT IN ({}, {}, {}) "
+        f"AND EXISTS (SELECT 1 FROM idea WHERE idea.id = h.idea AND {published}) "
         "ORDER BY h.score DESC, h.idea LIMIT {}",
         *[v for t, rows, factor in plan for v in (query[t], query[t], factor, t, rows)],
         2 * similarity.SHORTLIST,
@@ -442,9 +498,15 @@ async def _lexical_scores(title: str, text: str, limit: int) -> list[tuple[int, 
 
 
 async def _vote_state(viewer: Viewer, idea_id: int) -> tuple[str, int, bool]:
-    rows = await Idea.select(Idea.status, Idea.votes).where(Idea.id == idea_id).run()
+    rows = (
+        await Idea.select(Idea.status, Idea.votes, Idea.published_at)
+        .where(Idea.id == idea_id)
+        .run()
+    )
     if not rows:
         raise NotFound("no such idea")
+    if publish.is_pending(rows[0]["published_at"], clock.now()):
+        await idea_row(idea_id, viewer)  # not yet published: no such idea to others
     voted = await Vote.exists().where(Vote.idea == idea_id, Vote.user == viewer.id).run()
     return rows[0]["status"], rows[0]["votes"], voted
 
@@ -452,6 +514,18 @@ async def _vote_state(viewer: Viewer, idea_id: int) -> tuple[str, int, bool]:
 def _refuse_closed(status: str) -> None:
     if status not in OPEN_FOR_VOTES:
         raise Conflict(f"ideas that are '{status}' take no votes", {"current_status": status})
+
+
+async def _refuse_own(viewer: Viewer, idea_id: int) -> None:
+    """Nobody votes for an idea they submitted or co-submitted (409). The
+    refusal writes nothing, so nobody else can tell it happened."""
+    own = (
+        await Submission.exists()
+        .where(Submission.idea == idea_id, Submission.user == viewer.id)
+        .run()
+    )
+    if own:
+        raise Conflict("you cannot vote for your own idea", {"own_idea": True})
 
 
 _OPEN_SQL = ", ".join(f"'{s}'" for s in sorted(OPEN_FOR_VOTES))
@@ -466,22 +540,28 @@ async def vote(viewer: Viewer, idea_id: int) -> VoteOut:
             f"""WITH ins AS (
                    INSERT INTO vote (idea, "user", created_at)
                    SELECT id, {{}}, {{}} FROM idea WHERE id = {{}} AND status IN ({_OPEN_SQL})
+                   AND {_published_sql(None, now)[0]}
+                   AND NOT EXISTS (SELECT 1 FROM submission s
+                                   WHERE s.idea = idea.id AND s."user" = {{}})
                    ON CONFLICT DO NOTHING RETURNING idea)
                 UPDATE idea SET votes = votes + 1 WHERE id IN (SELECT idea FROM ins)
                 RETURNING votes""",
             viewer.id,
             now,
             idea_id,
+            viewer.id,
         ).run()
         if rows:
             await participation.record_viewer(viewer, now)
             return VoteOut(votes=rows[0]["votes"], voted=True)
         status, votes, voted = await _vote_state(viewer, idea_id)
         _refuse_closed(status)
+        await _refuse_own(viewer, idea_id)
         return VoteOut(votes=votes, voted=voted)
     async with write_transaction():
         status, votes, voted = await _vote_state(viewer, idea_id)
         _refuse_closed(status)
+        await _refuse_own(viewer, idea_id)
         if voted:
             return VoteOut(votes=votes, voted=True)
         inserted = await Vote.raw(

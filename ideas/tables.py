@@ -97,6 +97,8 @@ class Idea(Table):
     #: an action owner's proposal to ship: {"note", "metric", "before", "after"}
     #: ({} when none is pending)
     ship_proposal = JSON(default={})
+    #: when others may see it (ideas.publish); null: at once (made before batching)
+    published_at = Timestamptz(null=True, default=None)
 
 
 class Submission(Table):
@@ -192,6 +194,8 @@ class SessionAttendee(Table):
     id = Serial(primary_key=True)
     session = ForeignKey(references=TriageSession, null=False, index=True)
     user = ForeignKey(references=User, null=False)
+    #: when the attendee confirmed attending (the opener at once); null until then
+    confirmed_at = Timestamptz(null=True, default=None)
 
 
 class AgendaItem(Table):
@@ -239,6 +243,9 @@ class Question(Table):
     asked_at = Timestamptz(default=TimestamptzNow())
     answer = Text(default="")
     answered_at = Timestamptz(null=True, default=None)
+    #: an answer waiting for its batch (ideas.publish): the moment it is
+    #: published (the idea goes back to review then); null once published
+    publish_at = Timestamptz(null=True, default=None)
 
 
 class Comment(Table):
@@ -252,11 +259,17 @@ class Comment(Table):
     #: the author was a submitter of the idea when writing it: shown as
     #: "Submitter" (decided at write time, so a later merge changes no label)
     by_submitter = Boolean(default=False)
+    #: the author was a co-submitter (by merge) when writing it: shown as
+    #: "Co-submitter", never by name and never as "Submitter"
+    by_co_submitter = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
     #: the author edited it (allowed for COMMENT_EDIT_MINUTES after writing)
     edited_at = Timestamptz(null=True, default=None)
     #: the author deleted it: shown as "deleted", body no longer shown
     deleted_at = Timestamptz(null=True, default=None)
+    #: when others may see it (a "Submitter" comment waits for its batch,
+    #: ideas.publish); null: at once
+    published_at = Timestamptz(null=True, default=None)
 
 
 class Action(Table):

@@ -15,14 +15,19 @@ from uuid import UUID
 
 from pydantic import BaseModel, StringConstraints
 
-from ideas import clock, outbox
-from ideas.blind import IDEA_COLUMNS, blind_idea, blind_ideas, mine_ids
+from ideas import clock, outbox, publish
+from ideas.blind import (
+    IDEA_COLUMNS,
+    blind_idea,
+    blind_ideas,
+    mine_ids,
+    original_submitter_ids,
+    submitter_ids,
+)
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid, NotFound, TransitionRefused
 from ideas.lifecycle import (
     COUNCIL,
-    DECLINED,
-    DUPLICATE,
     IN_REVIEW,
     NEEDS_INFO,
     NEW,
@@ -103,6 +108,8 @@ class Attendee(BaseModel):
     id: str
     name: str
     department: Ref
+    #: the attendee confirmed attending (the member who opened it: at once)
+    confirmed: bool = False
 
 
 class AgendaEntry(BaseModel):
@@ -147,6 +154,9 @@ class QuestionOut(BaseModel):
     asked_on: dt.date
     answer: str
     answered_on: dt.date | None
+    #: to the submitter only, while their answer waits for its batch: when
+    #: the council will see it (PUBLISH_DELAY_MINUTES)
+    visible_from: dt.datetime | None = None
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -165,6 +175,11 @@ async def _department_names(ids: set[int]) -> dict[int, str]:
         .run()
     )
     return {r["id"]: r["name"] for r in rows}
+
+
+def _published(now: dt.datetime):
+    """Ideas others may see by `now` (ideas.publish)."""
+    return Idea.published_at.is_null() | (Idea.published_at <= now)
 
 
 # -- the queue ------------------------------------------------------------------------
@@ -190,15 +205,21 @@ async def queue(
     if touchpoint and touchpoint not in TOUCHPOINTS:
         raise Invalid("touchpoint", f"must be one of {', '.join(TOUCHPOINTS)}")
     offset = offset_from_cursor(cursor, "not a cursor for this queue")
+    now = clock.now()
+    await publish_due(now)
     query = Idea.select(*IDEA_COLUMNS, Idea.first_decided_at, Idea.created_at).where(
-        Idea.status.is_in(sorted(AWAITING_TRIAGE))
+        Idea.status.is_in(sorted(AWAITING_TRIAGE)), _published(now)
     )
     if touchpoint:
         query = query.where(Idea.touchpoint == touchpoint)
+    # oldest first by when the council could first see it: within one batch
+    # (PUBLISH_DELAY_MINUTES) the order says nothing of who came first
     if sort == "votes":
-        query = query.order_by(Idea.votes, ascending=False).order_by(Idea.submitted_on, Idea.id)
+        query = query.order_by(Idea.votes, ascending=False).order_by(
+            Idea.submitted_on, Idea.published_at, Idea.id
+        )
     else:
-        query = query.order_by(Idea.submitted_on, Idea.id)
+        query = query.order_by(Idea.submitted_on, Idea.published_at, Idea.id)
     rows = await query.offset(offset).limit(limit + 1).run()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -295,13 +316,22 @@ async def open_session(viewer: Viewer, held_on: dt.date, attendee_ids: list[str]
         session = TriageSession(held_on=held_on, opened_by=viewer.id, created_at=now)
         await session.save().run()
         await SessionAttendee.insert(
-            *[SessionAttendee(session=session.id, user=r["id"]) for r in attendees]
+            *[
+                SessionAttendee(
+                    session=session.id,
+                    user=r["id"],
+                    # the member who opens the session is confirmed at once;
+                    # every other attendee confirms for themselves (attend)
+                    confirmed_at=now if str(r["id"]) == str(viewer.id) else None,
+                )
+                for r in attendees
+            ]
         ).run()
         carried = (
             await Idea.select(Idea.id)
             .where(Idea.status == IN_REVIEW)
             .order_by(Idea.votes, ascending=False)
-            .order_by(Idea.submitted_on, Idea.id)
+            .order_by(Idea.submitted_on, Idea.published_at, Idea.id)
             .limit(agenda_size)
             .run()
         )
@@ -311,9 +341,9 @@ async def open_session(viewer: Viewer, held_on: dt.date, attendee_ids: list[str]
         if room > 0:
             candidates = (
                 await Idea.select(Idea.id)
-                .where(Idea.status == NEW)
+                .where(Idea.status == NEW, _published(now))
                 .order_by(Idea.votes, ascending=False)
-                .order_by(Idea.submitted_on, Idea.id)
+                .order_by(Idea.submitted_on, Idea.published_at, Idea.id)
                 .limit(room)
                 .run()
             )
@@ -396,6 +426,7 @@ async def get_session(viewer: Viewer, session_id: int | str) -> SessionOut:
     """A session's attendees, agenda (blind ideas) and decisions so far."""
     require_role(viewer, "council")
     sid = parse_id(session_id, "triage session")
+    await publish_due()
     rows = (
         await TriageSession.select(
             TriageSession.id,
@@ -415,6 +446,7 @@ async def get_session(viewer: Viewer, session_id: int | str) -> SessionOut:
             SessionAttendee.user.name.as_alias("name"),
             SessionAttendee.user.department.as_alias("dept"),
             SessionAttendee.user.department.name.as_alias("dept_name"),
+            SessionAttendee.confirmed_at,
         )
         .where(SessionAttendee.session == sid)
         .order_by(SessionAttendee.id)
@@ -485,6 +517,7 @@ async def get_session(viewer: Viewer, session_id: int | str) -> SessionOut:
                 id=str(a["user"]),
                 name=a["name"],
                 department=Ref(id=str(a["dept"]), name=a["dept_name"]),
+                confirmed=a["confirmed_at"] is not None,
             )
             for a in attendee_rows
         ],
@@ -494,8 +527,9 @@ async def get_session(viewer: Viewer, session_id: int | str) -> SessionOut:
 
 
 async def merge_targets(limit: int = 200) -> list[Ref]:
-    """Ideas a duplicate may point at (open or shipped), most voted first:
-    titles only, for the decision form's picker."""
+    """Ideas a duplicate may point at (open ones only: never shipped,
+    declined, duplicate or withdrawn), most voted first: titles only, for the
+    decision form's picker."""
     rows = (
         await Idea.select(Idea.id, Idea.title)
         .where(Idea.status.is_in(sorted(VALID_MERGE_TARGETS)))
@@ -510,8 +544,14 @@ class SessionView(BaseModel):
     """Everything the session page needs."""
 
     session: SessionOut
-    #: the viewer attends this session, so may decide in it
+    #: the viewer is a listed attendee of this session
+    attends: bool
+    #: the viewer attends and confirmed it, so may decide in it (never on an
+    #: idea of their own: the page marks those `idea.is_mine`)
     can_decide: bool
+    #: confirmed attendees span this many departments; decisions need `quorum`
+    confirmed_departments: int
+    quorum: int
     departments: list[Ref]
     merge_targets: list[Ref]
 
@@ -521,12 +561,41 @@ async def session_view(viewer: Viewer, session_id: int | str) -> SessionView:
     departments = (
         await Department.select(Department.id, Department.name).order_by(Department.name).run()
     )
+    me = next((a for a in session.attendees if a.id == str(viewer.id)), None)
     return SessionView(
         session=session,
-        can_decide=any(a.id == str(viewer.id) for a in session.attendees),
+        attends=me is not None,
+        can_decide=me is not None and me.confirmed,
+        confirmed_departments=len({a.department.id for a in session.attendees if a.confirmed}),
+        quorum=await get_setting("quorum_departments"),
         departments=[Ref(id=str(d["id"]), name=d["name"]) for d in departments],
         merge_targets=await merge_targets(),
     )
+
+
+async def attend(viewer: Viewer, session_id: int | str) -> SessionOut:
+    """A listed attendee confirms attending the session (idempotent): until
+    confirmed attendees span the quorum, the session takes no decisions, so
+    nobody can hold a session alone by listing colleagues who are not there."""
+    require_role(viewer, "council")
+    sid = parse_id(session_id, "triage session")
+    if not await TriageSession.exists().where(TriageSession.id == sid).run():
+        raise NotFound("no such triage session")
+    async with write_transaction():
+        rows = (
+            await SessionAttendee.select(SessionAttendee.id, SessionAttendee.confirmed_at)
+            .where(SessionAttendee.session == sid, SessionAttendee.user == viewer.id)
+            .run()
+        )
+        if not rows:
+            raise Forbidden("only a listed attendee of this session may confirm attending it")
+        if rows[0]["confirmed_at"] is None:
+            await (
+                SessionAttendee.update({SessionAttendee.confirmed_at: clock.now()})
+                .where(SessionAttendee.id == rows[0]["id"])
+                .run()
+            )
+    return await get_session(viewer, sid)
 
 
 class SessionsOverview(BaseModel):
@@ -549,17 +618,43 @@ async def sessions_overview(viewer: Viewer) -> SessionsOverview:
 # -- decisions --------------------------------------------------------------------------
 
 
-async def _session_for_decision(viewer: Viewer, raw_session_id: str) -> int:
+async def _session_for_decision(viewer: Viewer, raw_session_id: str, idea_id: int) -> int:
+    """The session a decision is taken in: the viewer attends it and
+    confirmed it, and its confirmed attendees who may decide this idea (its
+    submitter and co-submitters excepted) span the quorum of departments."""
     sid = parse_id(raw_session_id, "triage session", "session_id")
     if not await TriageSession.exists().where(TriageSession.id == sid).run():
         raise Invalid("session_id", f"no triage session with id {raw_session_id!r}")
-    attending = (
-        await SessionAttendee.exists()
-        .where(SessionAttendee.session == sid, SessionAttendee.user == viewer.id)
+    attendees = (
+        await SessionAttendee.select(
+            SessionAttendee.user,
+            SessionAttendee.user.department.as_alias("dept"),
+            SessionAttendee.confirmed_at,
+        )
+        .where(SessionAttendee.session == sid)
         .run()
     )
-    if not attending:
+    me = next((a for a in attendees if str(a["user"]) == str(viewer.id)), None)
+    if me is None:
         raise Forbidden("only an attendee of this session may decide in it")
+    if me["confirmed_at"] is None:
+        raise Conflict(
+            "confirm that you attend this session before deciding in it",
+            {"confirmed": False},
+        )
+    quorum = await get_setting("quorum_departments")
+    own = {str(u) for u in await submitter_ids(idea_id)}
+    departments = {
+        a["dept"] for a in attendees if a["confirmed_at"] is not None and str(a["user"]) not in own
+    }
+    if len(departments) < quorum:
+        # the same words whether attendees are missing or some may not decide
+        # this idea: which attendee is its submitter is not said
+        raise Conflict(
+            f"this session cannot decide this idea yet: it needs confirmed attendees who may "
+            f"decide it from at least {quorum} departments",
+            {"needed": quorum},
+        )
     return sid
 
 
@@ -582,19 +677,30 @@ async def _move(idea_id: int, current: str, values: dict) -> None:
 async def _merge_into(duplicate_id: int, target_id: int, now: dt.datetime) -> None:
     """Move the duplicate's votes to the target, one per person (the unique
     (idea, user) index decides), recount the target exactly, and make the
-    duplicate's submitters co-submitters of the target. The duplicate keeps
-    its vote rows (its voters are told of the merge) but counts 0."""
+    duplicate's submitters co-submitters of the target. Nobody votes for an
+    idea of their own: votes of the target's submitters are not moved, and
+    the new co-submitters' votes on the target are dropped. The duplicate
+    keeps its vote rows (its voters are told of the merge) but counts 0."""
+    own = 'SELECT s."user" FROM submission s WHERE s.idea = {} OR s.idea = {}'
     await Vote.raw(
         'INSERT INTO vote (idea, "user", created_at) '
-        'SELECT {}, "user", created_at FROM vote WHERE idea = {} '
+        f'SELECT {{}}, "user", created_at FROM vote WHERE idea = {{}} AND "user" NOT IN ({own}) '
         "ON CONFLICT DO NOTHING",
         target_id,
         duplicate_id,
+        target_id,
+        duplicate_id,
     ).run()
-    closed = ", ".join(f"'{s}'" for s in (DUPLICATE, DECLINED))
+    await Vote.raw(
+        'DELETE FROM vote WHERE idea = {} AND "user" IN '
+        '(SELECT s."user" FROM submission s WHERE s.idea = {})',
+        target_id,
+        duplicate_id,
+    ).run()
+    open_targets = ", ".join(f"'{s}'" for s in sorted(VALID_MERGE_TARGETS))
     recounted = await Idea.raw(
         "UPDATE idea SET votes = (SELECT COUNT(*) FROM vote WHERE vote.idea = idea.id), "
-        f"updated_at = {{}} WHERE id = {{}} AND status NOT IN ({closed}) RETURNING id",
+        f"updated_at = {{}} WHERE id = {{}} AND status IN ({open_targets}) RETURNING id",
         now,
         target_id,
     ).run()
@@ -663,7 +769,10 @@ async def decide(viewer: Viewer, idea_id: int, data: DecisionIn) -> IdeaOut:
         rows = await Idea.select(Idea.status, Idea.first_decided_at).where(Idea.id == idea_id).run()
         if not rows:
             raise NotFound("no such idea")
-        session_id = await _session_for_decision(viewer, data.session_id)
+        # nobody judges their own idea: neither its submitter nor a co-submitter
+        if idea_id in await mine_ids(viewer, [idea_id]):
+            raise Forbidden("this is your idea: another council member decides it")
+        session_id = await _session_for_decision(viewer, data.session_id, idea_id)
         current = rows[0]["status"]
         move = check_transition(current, target_status, COUNCIL)
         values: dict = {
@@ -710,10 +819,13 @@ async def decide(viewer: Viewer, idea_id: int, data: DecisionIn) -> IdeaOut:
                 raise Conflict(
                     "an idea cannot be a duplicate of itself", {"duplicate_of": str(target_id)}
                 )
+            # merging into an idea of one's own brings it votes: not one's call
+            if target_id in await mine_ids(viewer, [target_id]):
+                raise Forbidden("the target is your idea: another council member decides")
             if targets[0]["status"] not in VALID_MERGE_TARGETS:
                 raise Conflict(
-                    f"the target idea is '{targets[0]['status']}'; merge into an idea that is "
-                    "neither a duplicate nor declined",
+                    f"the target idea is '{targets[0]['status']}'; merge into an open idea "
+                    "(not shipped, declined, a duplicate or withdrawn)",
                     {"duplicate_of": str(target_id), "target_status": targets[0]["status"]},
                 )
             values[Idea.duplicate_of] = target_id
@@ -755,16 +867,30 @@ async def is_submitter(viewer: Viewer, idea_id: int) -> bool:
     return idea_id in await mine_ids(viewer, [idea_id])
 
 
+async def wrote_idea(viewer: Viewer, idea_id: int) -> bool:
+    """Did the viewer write this idea (role "submitter")? A co-submitter by
+    merge did not: they never answer for, nor read the questions to, the
+    idea's submitter."""
+    return viewer.id in set(await original_submitter_ids(idea_id))
+
+
 async def answer_question(viewer: Viewer, idea_id: int, answer: str) -> IdeaOut:
-    """The submitter (or a co-submitter) answers the council's open question:
-    `needs_info` → `in_review`, flagged answered for the queue."""
+    """The submitter (never a co-submitter by merge) answers the council's
+    open question: `needs_info` → `in_review`, flagged answered for the queue.
+
+    The answer is published with its batch (PUBLISH_DELAY_MINUTES): until
+    then only the submitter sees it ("visible to colleagues from HH:MM"),
+    the idea stays `needs_info` for everyone else, and no event, notice or
+    mail exists; `publish_due` makes the move at the batch's moment, dated
+    to it. Its exact time is never stored."""
     answer = (answer or "").strip()
     now = clock.now()
+    at = publish.visible_from(now)
     async with write_transaction():
         rows = await Idea.select(Idea.status).where(Idea.id == idea_id).run()
         if not rows:
             raise NotFound("no such idea")
-        if not await is_submitter(viewer, idea_id):
+        if not await wrote_idea(viewer, idea_id):
             raise Forbidden("only the idea's submitter may answer the council's question")
         current = rows[0]["status"]
         move = check_transition(current, IN_REVIEW, SUBMITTER)
@@ -782,27 +908,73 @@ async def answer_question(viewer: Viewer, idea_id: int, answer: str) -> IdeaOut:
         if not open_questions:
             raise Conflict("there is no open question on this idea")
         question = open_questions[0]
-        await _move(
-            idea_id,
-            current,
-            {Idea.status: IN_REVIEW, Idea.answered: True, Idea.updated_at: now},
-        )
         await (
-            Question.update({Question.answer: answer, Question.answered_at: now})
+            Question.update(
+                {Question.answer: answer, Question.answered_at: at, Question.publish_at: at}
+            )
             .where(Question.id == question["id"])
             .run()
         )
-        await outbox.record_event(
-            idea_id=idea_id,
-            kind="status",
-            status=IN_REVIEW,
-            note="The submitter answered the council's question.",
-            actor_label=move.actor_label,
-            actor_id=viewer.id,
-            session_id=question["session"],
-            data={"answered": True, "question_id": question["id"]},
-        )
+        if at <= now:  # no delay: published at once
+            await _publish_answer(question["id"], idea_id, question["session"], at, move)
     return await blind_idea(await idea_row(idea_id), viewer)
+
+
+async def _publish_answer(
+    question_id: int, idea_id: int, session_id: int | None, at: dt.datetime, move=None
+) -> bool:
+    """Publish one answer (inside a transaction): the idea goes back to
+    review, flagged answered, with its event dated `at` (the batch's moment).
+    False when the idea left `needs_info` meanwhile (nothing to move)."""
+    move = move or check_transition(NEEDS_INFO, IN_REVIEW, SUBMITTER)
+    cleared = (
+        await Question.update({Question.publish_at: None})
+        .where(Question.id == question_id, Question.publish_at.is_not_null())
+        .returning(Question.id)
+        .run()
+    )
+    if not cleared:
+        return False  # published by someone else meanwhile
+    moved = (
+        await Idea.update({Idea.status: IN_REVIEW, Idea.answered: True, Idea.updated_at: at})
+        .where(Idea.id == idea_id, Idea.status == NEEDS_INFO)
+        .returning(Idea.id)
+        .run()
+    )
+    if not moved:
+        return False
+    writers = await original_submitter_ids(idea_id)
+    await outbox.record_event(
+        idea_id=idea_id,
+        kind="status",
+        status=IN_REVIEW,
+        note="The submitter answered the council's question.",
+        actor_label=move.actor_label,
+        actor_id=writers[0] if writers else None,
+        session_id=session_id,
+        data={"answered": True, "question_id": question_id},
+        created_at=at,
+    )
+    return True
+
+
+async def publish_due(now: dt.datetime | None = None) -> int:
+    """Publish every answer whose batch has come (PUBLISH_DELAY_MINUTES):
+    run by the workers every minute, and before the council reads its queue
+    or a session. Returns how many were published."""
+    now = now or clock.now()
+    due = (
+        await Question.select(Question.id, Question.idea, Question.session, Question.publish_at)
+        .where(Question.publish_at.is_not_null(), Question.publish_at <= now)
+        .order_by(Question.publish_at, Question.id)
+        .limit(500)
+        .run()
+    )
+    published = 0
+    for q in due:
+        async with write_transaction():
+            published += await _publish_answer(q["id"], q["idea"], q["session"], q["publish_at"])
+    return published
 
 
 class QuestionThread(BaseModel):
@@ -818,30 +990,42 @@ class QuestionThread(BaseModel):
 
 async def question_thread(viewer: Viewer, idea_id: int) -> QuestionThread | None:
     """The council's questions on an idea and their answers, for the
-    submitter (and co-submitters) and the council; None for anyone else.
-    Neither side is named: the council asks, the submitter answers."""
-    idea = await idea_row(idea_id)
-    mine = await is_submitter(viewer, idea_id)
+    submitter and the council; None for anyone else (co-submitters by merge
+    included). Neither side is named: the council asks, the submitter answers."""
+    mine = await wrote_idea(viewer, idea_id)
     if not (viewer.is_council or mine):
+        await idea_row(idea_id)
         return None
+    await publish_due()
+    idea = await idea_row(idea_id)
     rows = (
         await Question.select(
-            Question.id, Question.question, Question.asked_at, Question.answer, Question.answered_at
+            Question.id,
+            Question.question,
+            Question.asked_at,
+            Question.answer,
+            Question.answered_at,
+            Question.publish_at,
         )
         .where(Question.idea == idea_id)
         .order_by(Question.id)
         .run()
     )
-    questions = [
-        QuestionOut(
-            id=str(r["id"]),
-            question=r["question"],
-            asked_on=r["asked_at"].date(),
-            answer=r["answer"] or "",
-            answered_on=r["answered_at"].date() if r["answered_at"] else None,
+    questions = []
+    for r in rows:
+        pending = r["publish_at"] is not None
+        if pending and not mine:  # an answer waiting for its batch: not there yet
+            r = {**r, "answer": "", "answered_at": None}
+        questions.append(
+            QuestionOut(
+                id=str(r["id"]),
+                question=r["question"],
+                asked_on=r["asked_at"].date(),
+                answer=r["answer"] or "",
+                answered_on=r["answered_at"].date() if r["answered_at"] else None,
+                visible_from=r["publish_at"] if pending and mine else None,
+            )
         )
-        for r in rows
-    ]
     return QuestionThread(
         idea_id=str(idea_id),
         questions=questions,
@@ -863,6 +1047,7 @@ __all__ = [
     "SessionOut",
     "SessionSummary",
     "answer_question",
+    "attend",
     "council_directory",
     "decide",
     "get_session",

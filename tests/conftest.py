@@ -56,6 +56,10 @@ os.environ["BASE_URL"] = "http://testserver"
 # /leaders figures computed on every request: tests change data and look again
 # at once (test_leadership tests the reuse itself)
 os.environ["LEADERS_CACHE_SECONDS"] = "0"
+# what a submitter does is visible to others at once: most tests act as
+# several people in a row; tests/test_insider_timing.py sets the delay and
+# the clock itself
+os.environ["PUBLISH_DELAY_MINUTES"] = "0"
 os.environ.pop("SMTP_URL", None)
 for _name in ("LOGIN", "LOGIN_ACCOUNT", "TOKEN", "IDEA", "COMMENT", "VOTE"):
     os.environ[f"RATE_LIMIT_{_name}"] = "100000"

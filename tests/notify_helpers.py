@@ -17,6 +17,7 @@ from arq.worker import Worker
 
 from ideas import mail
 from ideas.tables import Event, Notification
+from tests.factories import confirm_attendance
 from workers import settings as worker_settings
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -47,6 +48,7 @@ async def open_session(personas) -> tuple[object, str]:
         json={"held_on": TODAY.isoformat(), "attendee_ids": [m.id for m in members]},
     )
     assert r.status_code == 201, r.text
+    await confirm_attendance(r.json()["id"], *members)
     return bob, r.json()["id"]
 
 

@@ -19,6 +19,7 @@ Cells:
   401              an API route without credentials
   403              the role may not (guard or service rule)
   404              hidden: answers like a missing thing (someone else's notice)
+  409              refused for this caller's relation to the thing (a vote for one's own idea)
 """
 
 from __future__ import annotations
@@ -189,7 +190,8 @@ MATRIX: list[Row] = [
     R("GET", "/api/v1/ideas/similar",                             401,   200,   200,   200,   200,   200,   200, query="title=invoice"),
     R("GET", "/api/v1/ideas/{idea_id:str}",                       401,   200,   200,   200,   200,   200,   200),
     R("GET", "/api/v1/ideas/{idea_id:str}/events",                401,   200,   200,   200,   200,   200,   200),
-    R("PUT", "/api/v1/ideas/{idea_id:str}/vote",                  401,   200,   200,   200,   200,   200,   200),
+    # the submitter may not vote for their own idea (API.md v1.1: 409)
+    R("PUT", "/api/v1/ideas/{idea_id:str}/vote",                  401,   200,   409,   200,   200,   200,   200),
     R("DELETE", "/api/v1/ideas/{idea_id:str}/vote",               401,   200,   200,   200,   200,   200,   200),
     R("GET", "/api/v1/me/ideas",                                  401,   200,   200,   200,   200,   200,   200),
     R("PATCH", "/api/v1/ideas/{idea_id:str}",                     401,   403,   200,   403,   403,   403,   403, json=fixed(title="An edited title for the matrix idea")),
@@ -204,6 +206,7 @@ MATRIX: list[Row] = [
     R("GET", "/api/v1/triage/sessions/{session_id:str}",          401,   403,   403,   403,   200,   403,   403),
     R("POST", "/api/v1/ideas/{idea_id:str}/decision",             401,   403,   403,   403,   200,   403,   403, ids={"idea_id": "review_api"}, json=_decide),
     R("POST", "/api/v1/triage/sessions",                          401,   403,   403,   403,   201,   403,   403, json=_session),
+    R("POST", "/api/v1/triage/sessions/{session_id:str}/attend",  401,   403,   403,   403,   200,   403,   403),
     # -- API: the conversation on an idea --
     R("GET", "/api/v1/ideas/{idea_id:str}/questions",             401,   200,   200,   200,   200,   200,   200, ids={"idea_id": "asked"}),
     R("POST", "/api/v1/ideas/{idea_id:str}/answer",               401,   403,   200,   403,   403,   403,   403, ids={"idea_id": "asked"}, json=_answer),
@@ -292,7 +295,7 @@ MATRIX: list[Row] = [
     R("GET", "/ideas/new",                                        LOGIN, 200,   200,   200,   200,   200,   200),
     R("POST", "/ideas/new",                                       LOGIN, 303,   303,   303,   303,   303,   303, form=_idea),
     R("GET", "/ideas/{idea_id:str}",                              LOGIN, 200,   200,   200,   200,   200,   200),
-    R("POST", "/ideas/{idea_id:str}/vote",                        LOGIN, 303,   303,   303,   303,   303,   303, form=fixed(action="vote")),
+    R("POST", "/ideas/{idea_id:str}/vote",                        LOGIN, 303,   409,   303,   303,   303,   303, form=fixed(action="vote")),
     R("GET", "/me/ideas",                                         LOGIN, 200,   200,   200,   200,   200,   200),
     R("GET", "/ideas/{idea_id:str}/edit",                         LOGIN, 403,   200,   403,   403,   403,   403),
     R("POST", "/ideas/{idea_id:str}/edit",                        LOGIN, 403,   303,   403,   403,   403,   403, form=_idea),
@@ -340,6 +343,7 @@ MATRIX: list[Row] = [
     R("POST", "/triage/sessions/{session_id:str}/merge-group",    LOGIN, 403,   403,   403,   303,   403,   403, form=_merge_group),
     R("GET", "/triage/ideas/{idea_id:str}/duplicates",            LOGIN, 403,   403,   403,   200,   403,   403),
     R("POST", "/triage/sessions/{session_id:str}/batch-decline",  LOGIN, 403,   403,   403,   303,   403,   403, form=_batch_decline),
+    R("POST", "/triage/sessions/{session_id:str}/attend",         LOGIN, 403,   403,   403,   303,   403,   403, form=fixed()),
     R("GET", "/delivery",                                         LOGIN, 403,   403,   403,   200,   403,   403),
     R("GET", "/fragments/people",                                 LOGIN, 403,   403,   403,   200,   403,   403, query="q=er"),
     # -- leadership page --
@@ -479,6 +483,8 @@ async def build_world(personas) -> World:
         await bob_api.post("/api/v1/triage/sessions", json=_session(w, "council")), 201
     )
     w["session"] = session["id"]
+    for key in ("cora_hr_council", "pat_product_council"):
+        await _ok(await cast[key].api().post(f"/api/v1/triage/sessions/{session['id']}/attend"))
 
     async def decide(idea_key: str, **decision: Any) -> None:
         body = {"session_id": session["id"], **decision}

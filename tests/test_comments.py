@@ -4,7 +4,7 @@ sanitised Markdown."""
 
 from __future__ import annotations
 
-from tests.factories import submit
+from tests.factories import confirm_attendance, submit
 
 
 async def test_comment_authors_are_shown_by_the_blind_rules(personas):
@@ -17,7 +17,17 @@ async def test_comment_authors_are_shown_by_the_blind_rules(personas):
     r = await alice.api().post(url, json={"body": "Happy to give more detail."})
     assert r.status_code == 201
     assert r.json()["author"] == "Submitter"
-    assert set(r.json()) == {"id", "at", "author", "body", "edited", "deleted", "mine", "editable"}
+    assert set(r.json()) == {
+        "id",
+        "at",
+        "author",
+        "body",
+        "edited",
+        "deleted",
+        "mine",
+        "editable",
+        "visible_from",
+    }
     assert (
         await dan.api().post(url, json={"body": "Our customers hit this too."})
     ).status_code == 201
@@ -41,7 +51,10 @@ async def test_comment_authors_are_shown_by_the_blind_rules(personas):
     assert r.status_code == 403
 
 
-async def test_co_submitter_after_a_merge_shows_as_submitter(personas):
+async def test_a_co_submitter_after_a_merge_comments_as_co_submitter(personas):
+    """A merge gives credit and notices, never the voice of the target's
+    submitter: "Submitter" stays the person who wrote the idea; the
+    co-submitter shows as "Co-submitter", never by name."""
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
     members = [
@@ -55,13 +68,20 @@ async def test_co_submitter_after_a_merge_shows_as_submitter(personas):
         "/api/v1/triage/sessions",
         json={"held_on": "2026-11-23", "attendee_ids": [m.id for m in members]},
     )
+    await confirm_attendance(session.json()["id"], *members)
     r = await bob.api().post(
         f"/api/v1/ideas/{dup}/decision",
         json={"session_id": session.json()["id"], "outcome": "duplicate", "duplicate_of": target},
     )
     assert r.status_code == 200
     r = await dan.api().post(f"/api/v1/ideas/{target}/comments", json={"body": "Same as mine!"})
+    assert r.json()["author"] == "Co-submitter"
+    r = await alice.api().post(f"/api/v1/ideas/{target}/comments", json={"body": "Thanks!"})
     assert r.json()["author"] == "Submitter"
+    fragment = await (await dan.browser()).htmx_get(f"/fragments/ideas/{target}/comments")
+    assert "your comment shows as “Submitter”" not in fragment.text
+    assert "your comment shows as “Co-submitter”" in fragment.text
+    assert dan.name not in fragment.text
 
 
 async def test_comment_validation_and_unknown_ideas(personas):

@@ -9,7 +9,7 @@ import pytest
 
 from ideas import admin, people
 from ideas.tables import Event, Idea, Submission
-from tests.factories import submit
+from tests.factories import confirm_attendance, submit
 
 TODAY = dt.datetime.now(dt.UTC).date()
 SHIP_NOTE = "Invoices now carry the customer's PO number on every page."
@@ -41,6 +41,7 @@ async def open_session(personas) -> str:
         json={"held_on": str(TODAY), "attendee_ids": [bob.id, cora.id, pat.id]},
     )
     assert r.status_code == 201, r.text
+    await confirm_attendance(r.json()["id"], cora, pat)
     return r.json()["id"]
 
 

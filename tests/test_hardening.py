@@ -29,7 +29,14 @@ from ideas.config import (
 )
 from ideas.tables import ApiToken, BrowserSession
 from tests.conftest import ROOT
-from tests.factories import PASSWORD, BrowserClient, Personas, idea_payload, submit
+from tests.factories import (
+    PASSWORD,
+    BrowserClient,
+    Personas,
+    confirm_attendance,
+    idea_payload,
+    submit,
+)
 from touchpoint.redis_server import EmbeddedRedis
 from web import ratelimit
 
@@ -222,6 +229,7 @@ async def test_comments_are_limited_per_person(personas, limits):
 async def test_votes_are_limited_per_person(personas, limits):
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
+    erin = await personas.get("erin_it")
     idea = await submit(alice)
     limits(vote=3)
     url = f"/api/v1/ideas/{idea}/vote"
@@ -235,7 +243,7 @@ async def test_votes_are_limited_per_person(personas, limits):
         ]
         refused = await api.delete(url)
         form = await (await dan.browser()).form(f"/ideas/{idea}/vote", {"action": "unvote"})
-        others = await alice.api().put(url)
+        others = await erin.api().put(url)
         return codes, refused, form, others
 
     codes, refused, form, others = await in_one_window(attempt)
@@ -612,6 +620,7 @@ async def test_every_form_that_goes_back_stays_on_the_site(personas):
             "attendee_ids": [bob.id, *(p.id for p in cast.values())],
         },
     )
+    await confirm_attendance(session.json()["id"], *cast.values())
     finance = await people.department_by_name("Finance")
     r = await bob.api().post(
         f"/api/v1/ideas/{idea}/decision",

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from ideas import leadership, services
+from ideas import clock
 from ideas.org_settings import set_setting
 from ideas.tables import Department, Event, Notification, Participation, User
 from tests.factories import idea_payload
@@ -26,9 +26,10 @@ CURRENT = "2026-Q2"
 
 
 @pytest.fixture
-def frozen(monkeypatch):
-    monkeypatch.setattr(leadership, "utcnow", lambda: NOW)
-    monkeypatch.setattr(services, "utcnow", lambda: NOW)
+def frozen():
+    clock.set_clock(lambda: NOW)
+    yield
+    clock.set_clock(None)
 
 
 async def _took_part(persona, quarter: str = EARLIER) -> None:

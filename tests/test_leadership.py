@@ -23,7 +23,7 @@ from ideas import admin, charts, clock, leadership, participation, services
 from ideas.org_settings import set_setting
 from ideas.schemas import IdeaIn
 from ideas.tables import Department, Event, Idea, Participation, Submission, Vote
-from tests.factories import idea_payload
+from tests.factories import confirm_attendance, idea_payload
 
 UTC = dt.UTC
 SLA_DAYS = 14
@@ -871,6 +871,7 @@ async def test_an_idea_taken_through_triage_and_delivery_counts_once_shipped(per
         json={"held_on": dt.date.today().isoformat(), "attendee_ids": [p.id for p in council]},
     )
     assert session.status_code == 201, session.text
+    await confirm_attendance(session.json()["id"], *council)
     finance = next(
         d["id"]
         for d in (await bob.get("/api/v1/departments")).json()["items"]

@@ -43,7 +43,7 @@ from ideas import services
 from ideas.integrations import slack, teams, webhooks
 from ideas.org_settings import set_setting
 from ideas.tables import WebhookDelivery
-from tests.factories import idea_payload
+from tests.factories import confirm_attendance, idea_payload
 from tests.leakcrawl import Identity, LeakCrawler
 
 ZEBULON = ("Zebulon Quartermaine", "Chief Llama Whisperer", "Xylophone Logistics")
@@ -136,6 +136,7 @@ async def build_world(personas) -> dict:
         201,
     )
     sid = session["id"]
+    await confirm_attendance(sid, cora, pat)
     product = next(
         d
         for d in (await bob.api().get("/api/v1/departments")).json()["items"]

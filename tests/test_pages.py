@@ -490,6 +490,8 @@ async def test_idea_page_shows_the_idea_and_its_public_timeline(personas):
         await personas.get("pat_product_council"),
     ]
     session = await triage.open_session(bob.viewer, dt.date.today(), [m.id for m in members])
+    for member in members[1:]:
+        await triage.attend(member.viewer, session.id)
     await triage.decide(
         bob.viewer,
         idea_id,

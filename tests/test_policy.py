@@ -28,8 +28,11 @@ def clean_state():
     ("name", "expected"),
     [
         ("OPEN_FOR_VOTES", {"new", "in_review", "needs_info", "accepted", "in_progress"}),
-        ("FINISHED", {"shipped", "declined", "duplicate"}),
-        ("MERGE_TARGETS", {"new", "in_review", "needs_info", "accepted", "in_progress", "shipped"}),
+        ("FINISHED", {"shipped", "declined", "duplicate", "withdrawn"}),
+        # shipped, declined, duplicate and withdrawn ideas are not merge targets
+        ("MERGE_TARGETS", {"new", "in_review", "needs_info", "accepted", "in_progress"}),
+        ("CLOSED", {"shipped", "declined", "duplicate", "withdrawn"}),
+        ("WITHDRAWABLE", {"new", "in_review", "needs_info"}),
         ("AWAITING_TRIAGE", {"new", "in_review"}),
         (
             "DECIDED",

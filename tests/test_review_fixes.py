@@ -61,14 +61,15 @@ async def test_a_merge_keeps_the_names_on_comments_written_before_it(personas):
         authors = re.findall(r'<strong class="comment-author">([^<]*)</strong>', fragment.text)
         assert authors == [dan.name]
 
-    # what he writes as a co-submitter shows as "Submitter", and stays so
+    # what he writes as a co-submitter shows as "Co-submitter": never as
+    # "Submitter" (issue 13, item 3: a merge lends no voice), never by name
     r = await dan.api().post(url, json={"body": "Happy to share the customer list."})
-    assert r.json()["author"] == "Submitter"
+    assert r.json()["author"] == "Co-submitter"
     items = (await erin.api().get(url)).json()["items"]
-    assert [c["author"] for c in items] == [dan.name, "Submitter"]
+    assert [c["author"] for c in items] == [dan.name, "Co-submitter"]
     assert [r["by_submitter"] for r in await Comment.select(Comment.by_submitter).run()] == [
         False,
-        True,
+        False,
     ]
 
 

@@ -39,7 +39,7 @@ from schemathesis.specs.openapi.checks import (
 
 from ideas import notify, people
 from ideas.tables import Event, Notification
-from tests.factories import idea_payload
+from tests.factories import confirm_attendance, idea_payload
 
 #: examples per operation, role and mode (valid / invalid input)
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
@@ -74,6 +74,7 @@ async def _real_ids(personas) -> dict[str, list[str]]:
         ideas.append(r.json()["id"])
     held = {"held_on": str(TODAY), "attendee_ids": [m.id for m in council]}
     session = (await bobs.post("/api/v1/triage/sessions", json=held)).json()["id"]
+    await confirm_attendance(session, *council)
     finance = str(await people.department_by_name("Finance"))
     decision = {"session_id": session, "outcome": "accept", "owning_department_id": finance}
     await bobs.post(f"/api/v1/ideas/{ideas[1]}/decision", json=decision)

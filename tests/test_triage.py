@@ -11,7 +11,7 @@ import pytest
 
 from ideas.org_settings import set_setting
 from ideas.tables import AgendaItem, Event, Idea, Question, Submission, Vote
-from tests.factories import submit
+from tests.factories import confirm_attendance, submit
 
 COUNCIL = ("bob_finance_council", "cora_hr_council", "pat_product_council")
 
@@ -41,6 +41,7 @@ async def open_session(personas, held_on: str = "2026-11-23") -> dict:
         )
     )
     assert r.status_code == 201, r.text
+    await confirm_attendance(r.json()["id"], *members[1:])
     return r.json()
 
 
@@ -298,6 +299,7 @@ async def test_a_decision_needs_an_in_review_idea_and_an_attending_member(person
         "/api/v1/triage/sessions", json={"held_on": "2026-11-23", "attendee_ids": [bob.id, cora.id]}
     )
     session = r.json()["id"]
+    await confirm_attendance(session, cora)
     r = await decide(pat, idea, session, "decline", note="x" * 30)
     assert r.status_code == 403 and "attendee" in r.json()["detail"]
     r = await decide(alice, idea, session, "decline", note="x" * 30)
@@ -338,11 +340,13 @@ async def test_merging_moves_votes_once_per_person_and_makes_a_co_submitter(pers
     assert r.json()["status"] == "duplicate" and r.json()["duplicate_of"] == target
     assert r.json()["votes"] == 0
     target_now = (await alice.api().get(f"/api/v1/ideas/{target}")).json()
-    assert target_now["votes"] == 4  # erin and dan, plus alice and bob; erin once
+    # erin once, plus bob; nobody votes for their own idea: alice's vote (she
+    # submitted the target) does not move, and dan's (now a co-submitter) goes
+    assert target_now["votes"] == 2
     voters = {
         str(v["user"]) for v in await Vote.select(Vote.user).where(Vote.idea == int(target)).run()
     }
-    assert voters == {alice.id, erin.id, bob.id, dan.id}
+    assert voters == {erin.id, bob.id}
     # the duplicate's submitter now shares the target (for notices and credit)
     subs = await Submission.select(Submission.user, Submission.role).where(
         Submission.idea == int(target)
@@ -480,6 +484,7 @@ async def test_council_runs_a_session_from_the_pages(personas):
     assert title(1) in page.text and title(2) in page.text
     assert f'id="agenda-{first}"' in page.text and "Accept idea" in page.text
     session_id = session_url.rsplit("/", 1)[1]
+    await confirm_attendance(session_id, cora, pat)
     decide_url = f"/triage/sessions/{session_id}/ideas/{first}/decision"
 
     r = await web.form(decide_url, {"outcome": "decline", "note": "short"}, htmx=True)

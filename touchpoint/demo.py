@@ -13,6 +13,7 @@ exists. One password for every demo person, hashed once.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import random
@@ -227,14 +228,24 @@ IMPACT = {
 STAMPED = (
     (Department, ("created_at",)),
     (User, ("created_at",)),
-    (Idea, ("created_at", "updated_at", "first_decided_at", "accepted_at", "shipped_at")),
+    (
+        Idea,
+        (
+            "created_at",
+            "updated_at",
+            "first_decided_at",
+            "accepted_at",
+            "shipped_at",
+            "published_at",
+        ),
+    ),
     (Submission, ("created_at",)),
     (Vote, ("created_at",)),
     (TriageSession, ("created_at",)),
     (AgendaItem, ("decided_at",)),
     (Question, ("asked_at", "answered_at")),
     (Event, ("created_at",)),
-    (Comment, ("created_at",)),
+    (Comment, ("created_at", "published_at")),
     (Action, ("created_at", "done_at")),
 )
 
@@ -485,6 +496,13 @@ class Demo:
 
     def _vote_step(self, idea: DemoIdea, voter: Person):
         async def step() -> None:
+            own = (
+                await Submission.exists()
+                .where(Submission.idea == idea.id, Submission.user == voter.viewer.id)
+                .run()
+            )
+            if own:  # a co-submitter since a merge: nobody votes for their own idea
+                return
             await services.vote(voter.viewer, idea.id)
             self.votes += 1
 
@@ -498,12 +516,16 @@ class Demo:
                 (self.now - dt.timedelta(days=day)).date(),
                 [str(p.viewer.id) for p in self.council],
             )
+            for member in self.council:  # every attendee confirms attending
+                await triage.attend(member.viewer, session.id)
             self.sessions[day] = session.id
 
         return step
 
     def _decider(self, idea: DemoIdea) -> Person:
-        return self.council[idea.id % len(self.council)]
+        # nobody judges their own idea: skip a council member who submitted it
+        others = [p for p in self.council if p is not idea.submitter] or self.council
+        return others[idea.id % len(others)]
 
     def _decide_step(self, idea: DemoIdea, outcome: str):
         async def step() -> None:
@@ -696,7 +718,7 @@ async def backdate(since: dt.datetime, delta: dt.timedelta) -> None:
 
 async def load_demo(base_url: str | None = None) -> DemoResult:
     """Fill an empty database with the demo organisation (one transaction)."""
-    from ideas.config import get_settings
+    from ideas.config import get_settings, reset_settings
 
     async with write_transaction():
         existing = await User.count().run()
@@ -706,7 +728,14 @@ async def load_demo(base_url: str | None = None) -> DemoResult:
                 "database (use a fresh TOUCHPOINT_DATA_DIR or DATABASE_URL)"
             )
         demo = Demo(base_url or get_settings().base_url)
-        result = await demo.run()
+        # the demo plays out weeks that are long past: everything in it was
+        # published long ago (PUBLISH_DELAY_MINUTES batches today's doings)
+        settings = get_settings()
+        reset_settings(dataclasses.replace(settings, publish_delay_minutes=0))
+        try:
+            result = await demo.run()
+        finally:
+            reset_settings(settings)
         # the participation ledger as it would be at the backdated times
         from ideas import participation
         from ideas.tables import Participation

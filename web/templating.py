@@ -24,6 +24,16 @@ def day(value: dt.date | dt.datetime | None) -> str:
     return value.isoformat()
 
 
+def hhmm(value: dt.datetime | None) -> str:
+    """A moment as HH:MM UTC (when something waiting for its batch becomes
+    visible: shown only to its author)."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%H:%M")
+
+
 def days_ago(value: dt.date | dt.datetime | None) -> str:
     if value is None:
         return ""
@@ -98,6 +108,7 @@ def configure(engine: JinjaTemplateEngine) -> None:
     env.auto_reload = False
     env.filters["day"] = day
     env.filters["days_ago"] = days_ago
+    env.filters["hhmm"] = hhmm
     env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, s)
     env.filters["touchpoint_label"] = lambda t: TOUCHPOINT_LABELS.get(t, t)
     env.filters["rich"] = safe_markdownish

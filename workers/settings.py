@@ -64,6 +64,7 @@ def cron_jobs() -> list:
         # embeddings missed by the after-commit job, or of another model: once a minute
         cron(tasks.embed_sweep, second={0}, run_at_startup=True, max_tries=1),
         cron(tasks.webhook_sweep, second=sweep_seconds, run_at_startup=True, max_tries=1),
+        cron(tasks.publish_batches, second={1}, run_at_startup=True, max_tries=1),
         cron(tasks.sla_reminders, minute=schedule, run_at_startup=True),
         cron(tasks.action_reminders, minute=schedule, run_at_startup=True),
         cron(tasks.weekly_digest, minute=schedule, run_at_startup=True),

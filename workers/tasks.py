@@ -19,7 +19,7 @@ from typing import Any
 
 from arq import Retry
 
-from ideas import clock, embedding, mail, notify, vector_index
+from ideas import clock, embedding, mail, notify, outbox, triage, vector_index
 from ideas.config import WorkerTuning, get_settings
 from ideas.integrations import webhooks
 from ideas.outbox import DELIVER_EVENT, job_id_for
@@ -261,6 +261,16 @@ async def webhook_sweep(ctx: dict) -> str:
             due=len(due),
             queued=await enqueue_webhooks(ctx["redis"], due),
         )
+        return "ok"
+
+
+async def publish_batches(ctx: dict) -> str:
+    """Every minute: publish the submitters' answers whose batch has come
+    (PUBLISH_DELAY_MINUTES); their events, notices and mail start then."""
+    async with job_line(ctx, "publish_batches") as line:
+        with outbox.collecting() as events:
+            published = await triage.publish_due()
+        line.update(published=published, events_queued=await outbox.flush(events, ctx["redis"]))
         return "ok"
 
 

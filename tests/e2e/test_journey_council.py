@@ -66,6 +66,13 @@ async def test_council_runs_a_session_with_every_decision_and_reads_the_answer(u
     )
     r = await pat.api().put(f"/api/v1/ideas/{duplicate}/vote")  # this vote moves on merge
     assert r.status_code == 200
+    # bob's own idea goes on the agenda too: he sees it marked and cannot decide it
+    own = await post_idea(
+        bob,
+        title="Explain the late-payment fee on the first reminder",
+        problem="Customers are surprised by the late-payment fee on their second invoice.",
+        proposal="Say on the first reminder what the fee is and when it is charged.",
+    )
 
     page = await ui.new_page()
     await ui.login(page, bob)
@@ -104,6 +111,21 @@ async def test_council_runs_a_session_with_every_decision_and_reads_the_answer(u
     attendees = page.locator(".attendees")
     for member in (bob, cora, pat):
         await expect(attendees).to_contain_text(member.name)
+    # the opener is confirmed at once; decisions wait for the others to confirm
+    await expect(page.get_by_test_id("quorum-notice")).to_be_visible()
+    session_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    for member in (cora, pat):
+        r = await member.api().post(f"/api/v1/triage/sessions/{session_id}/attend")
+        assert r.status_code == 200, r.text
+    await page.reload()
+    await expect(page.get_by_test_id("quorum-notice")).to_have_count(0)
+    # nobody judges their own idea: marked for bob, no decision form
+    mine = page.get_by_test_id(f"agenda-item-{own}")
+    await expect(mine.get_by_test_id(f"own-idea-{own}")).to_contain_text(
+        "Your idea: another member decides"
+    )
+    await expect(mine.get_by_role("button", name="Accept idea")).to_have_count(0)
+    await expect(mine.get_by_test_id(f"open-accept-{own}")).to_have_count(0)
     for idea_id in (to_accept, to_decline, target, duplicate, to_ask):
         item = page.get_by_test_id(f"agenda-item-{idea_id}")
         await expect(item.locator(".status")).to_have_text("In review")

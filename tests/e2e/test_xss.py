@@ -26,6 +26,7 @@ from ideas import admin as admin_service
 from ideas import reveal
 from ideas.tables import Department
 from tests.e2e.journey import log_out
+from tests.factories import confirm_attendance
 from tests.notify_helpers import drain
 
 pytestmark = pytest.mark.browser
@@ -157,6 +158,7 @@ async def _plant(personas) -> dict:
             "attendee_ids": [council.id, p["cora"].id, p["pat"].id],
         },
     )
+    await confirm_attendance(session["id"], p["cora"], p["pat"])
     departments = (await _api(council, "GET", "/api/v1/departments"))["items"]
     department_id = next(d["id"] for d in departments if d["name"] == DEPARTMENT)
 

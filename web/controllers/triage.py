@@ -95,6 +95,14 @@ class TriageApi(Controller):
         """A session's attendees, agenda and decisions (who decided: council only)."""
         return await triage.get_session(viewer, session_id)
 
+    @post("/sessions/{session_id:str}/attend", status_code=200)
+    async def attend(
+        self, viewer: NamedDependency[Viewer], session_id: FromPath[str]
+    ) -> SessionOut:
+        """A listed attendee confirms attending (403 for anyone else). The
+        session decides only once confirmed attendees span the quorum."""
+        return await triage.attend(viewer, session_id)
+
 
 class DecisionApi(Controller):
     path = "/api/v1/ideas"
@@ -262,7 +270,10 @@ class TriagePages(Controller):
         view = await triage.session_view(viewer, session_id)
         return {
             "session": view.session,
+            "attends": view.attends,
             "can_decide": view.can_decide,
+            "confirmed_departments": view.confirmed_departments,
+            "quorum": view.quorum,
             "departments": view.departments,
             "merge_targets": view.merge_targets,
             "outcome_labels": OUTCOME_LABELS,
@@ -276,6 +287,14 @@ class TriagePages(Controller):
     ) -> Template:
         context = await self._session_context(viewer, session_id)
         return page(request, "triage_session.html", errors={}, values={}, failed=None, **context)
+
+    @post("/sessions/{session_id:str}/attend")
+    async def attend_form(
+        self, request: Request, viewer: NamedDependency[Viewer], session_id: FromPath[str]
+    ) -> Response:
+        """The "I attend" button of the session page."""
+        session = await triage.attend(viewer, session_id)
+        return Redirect(path=f"/triage/sessions/{session.id}", status_code=303)
 
     @post("/sessions/{session_id:str}/ideas/{idea_id:str}/decision")
     async def decide_form(
@@ -353,6 +372,7 @@ def _comment_views(items: list[CommentOut]) -> list[dict[str, Any]]:
             "mine": c.mine,
             "editable": c.editable,
             "body_text": c.body,
+            "visible_from": c.visible_from,
         }
         for c in items
     ]
@@ -427,6 +447,7 @@ class IdeaConversationPages(Controller):
             idea_id=str(number),
             comments=_comment_views(thread.comments),
             viewer_is_submitter=thread.viewer_is_submitter,
+            viewer_is_co_submitter=thread.viewer_is_co_submitter,
             errors=errors or {},
             body=body,
             as_council=as_council,

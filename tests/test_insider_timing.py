@@ -1,0 +1,328 @@
+"""Issue 13, item 5: exact times. An insider polls the board, the search,
+the similar-idea suggestions, the triage queue, an idea's comments and the
+council's questions to catch the minute a submitter acted, then matches it
+to who was at their desk. With PUBLISH_DELAY_MINUTES (60 here) what a
+submitter does shows to others only at the next full hour, with everything
+else of that hour, and the notices and mail it causes are made then, dated
+then.
+
+No test reads the real clock: `ideas.clock` is set to the moments each step
+needs (a Monday, 10:05 UTC and so on).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import email.utils
+
+import pytest
+
+from ideas import clock, notify, triage
+from ideas.config import get_settings, reset_settings
+from ideas.publish import visible_from
+from ideas.tables import Event, Notification
+from tests.factories import confirm_attendance, submit
+from tests.notify_helpers import clear_outbox, council, mails_to
+
+
+def at(hour: int, minute: int = 0, second: int = 0, micro: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 11, 23, hour, minute, second, micro, tzinfo=dt.UTC)
+
+
+JUST_BEFORE = at(10, 59, 59, 999999)
+BOUNDARY = at(11)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = at(9)
+
+    def set(self, moment: dt.datetime) -> None:
+        self.now = moment
+
+
+@pytest.fixture
+def batches():
+    """PUBLISH_DELAY_MINUTES=60 and a clock the test sets."""
+    before = get_settings()
+    reset_settings(dataclasses.replace(before, publish_delay_minutes=60))
+    c = Clock()
+    clock.set_clock(lambda: c.now)
+    yield c
+    clock.set_clock(None)
+    reset_settings(before)
+
+
+def test_the_batch_is_the_next_multiple_of_the_delay():
+    assert visible_from(at(10, 5), 60) == BOUNDARY
+    assert visible_from(at(10, 0), 60) == BOUNDARY  # strictly after
+    assert visible_from(JUST_BEFORE, 60) == BOUNDARY
+    assert visible_from(at(10, 5), 15) == at(10, 15)
+    assert visible_from(at(23, 59), 60) == at(0) + dt.timedelta(days=1)
+    assert visible_from(at(10, 5, 7), 0) == at(10, 5, 7)
+
+
+async def _ids(persona, url: str) -> list[str]:
+    r = await persona.api().get(url)
+    assert r.status_code == 200, r.text
+    return [i["id"] for i in r.json()["items"]]
+
+
+async def test_a_new_idea_shows_to_others_only_with_its_batch(personas, batches):
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    bob = await personas.get("bob_finance_council")
+    title = "Quarterly reconciliation statements for resellers"
+    batches.set(at(10, 5))
+    r = await alice.api().post(
+        "/api/v1/ideas",
+        json={
+            "title": title,
+            "problem": "Resellers reconcile our invoices by hand every quarter.",
+            "proposal": "Send each reseller one reconciliation statement per quarter.",
+            "touchpoint": "billing",
+        },
+    )
+    assert r.status_code == 201
+    idea = r.json()["id"]
+    assert r.json()["visible_from"] == "2026-11-23T11:00:00Z"
+
+    dans_browser = await dan.browser()
+    bobs_browser = await bob.browser()
+    for moment in (at(10, 5), at(10, 30), JUST_BEFORE):
+        batches.set(moment)
+        for url in (
+            "/api/v1/ideas?sort=new",
+            "/api/v1/ideas",
+            "/api/v1/ideas?sort=trending",
+            "/api/v1/ideas?q=reconciliation",
+            "/api/v1/ideas?status=new",
+        ):
+            assert idea not in await _ids(dan, url), (moment, url)
+        assert idea not in await _ids(bob, "/api/v1/triage/queue")
+        assert (await dan.api().get(f"/api/v1/ideas/{idea}")).status_code == 404
+        assert (await dan.api().put(f"/api/v1/ideas/{idea}/vote")).status_code == 404
+        assert (await dan.api().get(f"/api/v1/ideas/{idea}/comments")).status_code == 404
+        board = await dans_browser.get("/?sort=new")
+        assert title not in board.text
+        similar = await dans_browser.get("/fragments/similar", params={"title": title})
+        assert title not in similar.text
+        queue = await bobs_browser.get("/triage")
+        assert title not in queue.text
+        # its author sees it, marked
+        assert idea in await _ids(alice, "/api/v1/ideas?sort=new")
+        page = await (await alice.browser()).get(f"/ideas/{idea}")
+        assert "visible to colleagues from 11:00" in page.text
+
+    # a session opened meanwhile does not take it
+    batches.set(at(10, 40))
+    members = await council(personas)
+    r = await bob.api().post(
+        "/api/v1/triage/sessions",
+        json={"held_on": "2026-11-23", "attendee_ids": [m.id for m in members]},
+    )
+    assert [e["idea"]["id"] for e in r.json()["agenda"]] == []
+
+    batches.set(BOUNDARY)
+    assert idea in await _ids(dan, "/api/v1/ideas?sort=new")
+    assert idea in await _ids(dan, "/api/v1/ideas?q=reconciliation")
+    assert idea in await _ids(bob, "/api/v1/triage/queue")
+    seen = (await dan.api().get(f"/api/v1/ideas/{idea}")).json()
+    assert seen["visible_from"] is None and seen["submitted_on"] == "2026-11-23"
+    assert title in (await dans_browser.get("/fragments/similar", params={"title": title})).text
+    page = await (await alice.browser()).get(f"/ideas/{idea}")
+    assert "visible to colleagues from" not in page.text
+
+
+async def test_ideas_of_one_batch_appear_together_newest_first_by_batch(personas, batches):
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    erin = await personas.get("erin_it")
+    batches.set(at(9, 30))
+    earlier = await submit(erin, title="An idea from the batch before")
+    batches.set(at(10, 5))
+    alices = await submit(alice, title="Alice's idea early in the hour")
+    batches.set(at(10, 50))
+    dans = await submit(dan, title="Dan's idea late in the hour")
+    batches.set(JUST_BEFORE)
+    assert await _ids(erin, "/api/v1/ideas?sort=new") == [earlier]
+    batches.set(BOUNDARY)
+    listed = await _ids(erin, "/api/v1/ideas?sort=new")
+    # both at once, above the earlier batch; nothing tells which came first
+    assert set(listed[:2]) == {alices, dans} and listed[2] == earlier
+
+
+async def test_a_submitter_comment_shows_to_others_only_with_its_batch(personas, batches):
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    erin = await personas.get("erin_it")
+    batches.set(at(8, 0))
+    idea = await submit(alice)
+    url = f"/api/v1/ideas/{idea}/comments"
+    batches.set(at(9, 50))
+    assert (await dan.api().post(url, json={"body": "Before the hour."})).status_code == 201
+    batches.set(at(10, 10))
+    r = await alice.api().post(url, json={"body": "Happy to share the customer list."})
+    assert r.status_code == 201
+    assert r.json()["author"] == "Submitter"
+    assert r.json()["visible_from"] == "2026-11-23T11:00:00Z"
+    batches.set(at(10, 20))
+    assert (await dan.api().post(url, json={"body": "Within the hour."})).status_code == 201
+
+    def bodies(items):
+        return [(c["author"], c["body"]) for c in items]
+
+    for moment in (at(10, 10), at(10, 30), JUST_BEFORE):
+        batches.set(moment)
+        items = (await erin.api().get(url)).json()["items"]
+        assert bodies(items) == [
+            (dan.name, "Before the hour."),
+            (dan.name, "Within the hour."),
+        ]
+        fragment = await (await erin.browser()).htmx_get(f"/fragments/ideas/{idea}/comments")
+        assert "Happy to share" not in fragment.text
+        # the author sees hers, marked
+        mine = await (await alice.browser()).htmx_get(f"/fragments/ideas/{idea}/comments")
+        assert "Happy to share" in mine.text and "visible to colleagues from 11:00" in mine.text
+
+    batches.set(BOUNDARY)
+    items = (await erin.api().get(url)).json()["items"]
+    # it takes its place after everything visible before its batch: where it
+    # stands says only "during the hour before 11:00"
+    assert bodies(items) == [
+        (dan.name, "Before the hour."),
+        (dan.name, "Within the hour."),
+        ("Submitter", "Happy to share the customer list."),
+    ]
+    assert {c["at"] for c in items} == {"2026-11-23T00:00:00Z"}
+    assert all(c["visible_from"] is None for c in items)
+
+
+async def test_an_answer_its_notices_and_its_mail_wait_for_the_batch(personas, batches):
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    erin = await personas.get("erin_it")
+    bob, cora, pat = await council(personas)
+    batches.set(at(8, 0))
+    idea = await submit(alice, title="Print the PO number on every invoice")
+    duplicate = await submit(dan, title="Show the purchase order on invoices")
+    batches.set(at(9, 0))
+    members = [bob, cora, pat]
+    r = await bob.api().post(
+        "/api/v1/triage/sessions",
+        json={"held_on": "2026-11-23", "attendee_ids": [m.id for m in members]},
+    )
+    session = r.json()["id"]
+    await confirm_attendance(session, cora, pat)
+    for body in (
+        {"outcome": "duplicate", "duplicate_of": idea, "target": duplicate},
+        {"outcome": "needs_info", "question": "Which customers ask for it?", "target": idea},
+    ):
+        target = body.pop("target")
+        r = await bob.api().post(
+            f"/api/v1/ideas/{target}/decision", json={"session_id": session, **body}
+        )
+        assert r.status_code == 200, r.text
+    for event_id in [e["id"] for e in await Event.select(Event.id).run()]:
+        await notify.deliver_event(event_id)
+    events_before = await Event.count().run()
+    notices_before = await Notification.count().run()
+
+    batches.set(at(10, 10))
+    answer = "Forty public-sector customers, every month."
+    r = await alice.api().post(f"/api/v1/ideas/{idea}/answer", json={"answer": answer})
+    assert r.status_code == 200, r.text
+    fragment = await (await alice.browser()).htmx_get(f"/fragments/ideas/{idea}/question")
+    assert answer in fragment.text and "visible to colleagues from 11:00" in fragment.text
+
+    for moment in (at(10, 10), at(10, 45), JUST_BEFORE):
+        batches.set(moment)
+        assert await triage.publish_due() == 0
+        assert (await erin.api().get(f"/api/v1/ideas/{idea}")).json()["status"] == "needs_info"
+        queue = (await bob.api().get("/api/v1/triage/queue")).json()["items"]
+        assert idea not in [i["id"] for i in queue]
+        questions = (await bob.api().get(f"/api/v1/ideas/{idea}/questions")).json()["items"]
+        assert [(q["answer"], q["answered_on"]) for q in questions] == [("", None)]
+        council_view = await (await bob.browser()).htmx_get(f"/fragments/ideas/{idea}/question")
+        assert answer not in council_view.text
+        assert await Event.count().run() == events_before
+        assert await Notification.count().run() == notices_before
+
+    batches.set(BOUNDARY)
+    queue = (await bob.api().get("/api/v1/triage/queue")).json()["items"]
+    assert [i["answered"] for i in queue if i["id"] == idea] == [True]
+    questions = (await bob.api().get(f"/api/v1/ideas/{idea}/questions")).json()["items"]
+    assert questions[0]["answer"] == answer
+    assert questions[0]["answered_on"] == "2026-11-23"
+    new = await Event.select(Event.id, Event.created_at).where(Event.idea == int(idea)).run()
+    new = [e for e in new if e["created_at"] >= BOUNDARY]
+    assert [e["created_at"] for e in new] == [BOUNDARY]
+    batches.set(at(11, 7, 33))  # the worker gets to it a little later
+    await notify.deliver_event(new[0]["id"])
+    told = await Notification.select(
+        Notification.id, Notification.user, Notification.kind, Notification.created_at
+    ).where(Notification.event == new[0]["id"])
+    assert {n["kind"] for n in told} == {"council_answer", "idea_status"}
+    # the co-submitter's notice and the council's all carry the batch's moment
+    assert {n["created_at"] for n in told} == {BOUNDARY}
+    assert str(dan.viewer.id) in {str(n["user"]) for n in told}
+    clear_outbox()
+    for n in told:
+        await notify.email_notice(n["id"])
+    for person in (*members, dan):
+        (message,) = mails_to(person.email)
+        assert email.utils.parsedate_to_datetime(message["Date"]) == BOUNDARY
+    # the notice list gives the day only
+    notices = (await bob.api().get("/api/v1/me/notifications")).json()["items"]
+    assert {n["at"] for n in notices if n["kind"] == "council_answer"} == {"2026-11-23T00:00:00Z"}
+
+
+# -- ids that reveal no order ---------------------------------------------------------------
+
+
+def _reveals_order(ids: list[int]) -> str | None:
+    if ids == sorted(ids) or ids == sorted(ids, reverse=True):
+        return "they sort by creation"
+    steps = [abs(b - a) for a, b in zip(ids, ids[1:], strict=False)]
+    if min(steps) < 10_000:
+        return f"two differ by only {min(steps)}"
+    return None
+
+
+async def test_ids_of_ideas_and_comments_reveal_no_order(personas):
+    """Ten ideas and ten comments made one after the other: their ids
+    neither sort by creation nor differ by a small step, so nobody brackets
+    a comment or an idea between two of their own. (Random ids: the chance
+    that ten sort by chance is 2 in 10!, below one in a million.)"""
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    ideas = [
+        int(await submit(alice, title=f"Idea number {n} for the customers")) for n in range(10)
+    ]
+    assert _reveals_order(ideas) is None, ideas
+    url = f"/api/v1/ideas/{ideas[0]}/comments"
+    comments = []
+    for n in range(10):
+        r = await dan.api().post(url, json={"body": f"Comment {n}"})
+        assert r.status_code == 201
+        comments.append(int(r.json()["id"]))
+    assert _reveals_order(comments) is None, comments
+    # pages and fragments use the same ids, and the comments keep their order
+    listed = (await dan.api().get(url)).json()["items"]
+    assert [c["body"] for c in listed] == [f"Comment {n}" for n in range(10)]
+    page = await (await dan.browser()).get(f"/ideas/{ideas[3]}")
+    assert page.status_code == 200 and f'hx-get="/fragments/ideas/{ideas[3]}/comments"' in page.text
+
+
+async def test_the_digest_lists_a_new_idea_only_from_its_batch(personas, batches):
+    alice = await personas.get("alice_support")
+    batches.set(at(10, 5))
+    idea = int(await submit(alice, title="An idea made just before the digest"))
+    week_start = at(0) - dt.timedelta(days=6)
+    # a digest made at 10:30 does not list it (others cannot see it yet) ...
+    early = await notify._top_new(week_start, at(10, 30))
+    assert idea not in [i.idea_id for i in early]
+    # ... the one made after its batch does
+    later = await notify._top_new(week_start, at(12))
+    assert idea in [i.idea_id for i in later]
