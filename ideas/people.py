@@ -223,7 +223,8 @@ async def me(viewer: Viewer) -> MeOut:
 async def create_token(viewer: Viewer, name: str = "", at: dt.datetime | None = None) -> str:
     """A new API token for `viewer`, valid API_TOKEN_DAYS from `at` (now)."""
     at = at or clock.now()
-    name = _clean_text(name, "name", 0, 80)
+    # a token's label, not a person's name: any visible text
+    name = text_rules.check((name or "").strip(), "name", 0, 80)
     token, hashed = security.new_secret()
     expires_at = at + dt.timedelta(days=get_settings().api_token_days)
     await ApiToken.insert(
