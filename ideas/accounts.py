@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from ideas import people, security
+from ideas import clock, people, security
 from ideas.config import get_settings
 from ideas.db import write_transaction
 from ideas.errors import Invalid, NotFound
@@ -53,7 +53,7 @@ async def end_sessions(user_id: UUID, keep: str | None = None) -> int:
 
 async def revoke_all_tokens(user_id: UUID, at: dt.datetime | None = None) -> int:
     revoked = (
-        await ApiToken.update({ApiToken.revoked_at: at or people.now()})
+        await ApiToken.update({ApiToken.revoked_at: at or clock.now()})
         .where(ApiToken.user == user_id, ApiToken.revoked_at.is_null())
         .returning(ApiToken.id)
         .run()
@@ -82,7 +82,7 @@ def _info(row: dict) -> TokenInfo:
 
 async def list_tokens(viewer: Viewer, at: dt.datetime | None = None) -> list[TokenInfo]:
     """The caller's working tokens (unrevoked, unexpired), newest first."""
-    at = at or people.now()
+    at = at or clock.now()
     rows = (
         await ApiToken.select(
             ApiToken.id,
@@ -129,7 +129,7 @@ def _token_number(token_id: str) -> int:
 async def revoke_own_token(viewer: Viewer, token_id: str) -> None:
     """Revoke one of the caller's tokens; another person's answers 404."""
     revoked = (
-        await ApiToken.update({ApiToken.revoked_at: people.now()})
+        await ApiToken.update({ApiToken.revoked_at: clock.now()})
         .where(
             ApiToken.id == _token_number(token_id),
             ApiToken.user == viewer.id,

@@ -376,8 +376,6 @@ MATRIX: list[Row] = [
     R("POST", "/admin/settings",                                  LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(agenda_size="25")),
     R("GET", "/admin/audit",                                      LOGIN, 403,   403,   403,   403,   403,   200),
     R("GET", "/admin/audit.csv",                                  LOGIN, 403,   403,   403,   403,   403,   200),
-    R("GET", "/admin/ideas/{idea_id:str}/reveal",                 LOGIN, 403,   403,   403,   403,   403,   200),
-    R("POST", "/admin/ideas/{idea_id:str}/reveal",                LOGIN, 403,   403,   403,   403,   403,   200, form=fixed(reason=REVEAL_REASON)),
     R("GET", "/admin/webhooks",                                   LOGIN, 403,   403,   403,   403,   403,   200),
     R("POST", "/admin/webhooks",                                  LOGIN, 403,   403,   403,   403,   403,   200, form=fixed(kind="webhook", url="https://hooks.example.com/form", **{"event:idea.shipped": "on"})),
     R("GET", "/admin/webhooks/{endpoint_id:str}",                 LOGIN, 403,   403,   403,   403,   403,   200),

@@ -35,6 +35,10 @@ EXPECTED = {
     ("needs_info", "in_review"): {SUBMITTER},
     ("accepted", "in_progress"): {COUNCIL, ACTION_OWNER, SYSTEM},
     ("in_progress", "shipped"): {COUNCIL},
+    # the submitter's own choice, before any decision
+    ("new", "withdrawn"): {SUBMITTER},
+    ("in_review", "withdrawn"): {SUBMITTER},
+    ("needs_info", "withdrawn"): {SUBMITTER},
 }
 WHO = (COUNCIL, SUBMITTER, ACTION_OWNER, SYSTEM)
 

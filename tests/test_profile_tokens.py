@@ -10,7 +10,7 @@ import datetime as dt
 import httpx
 import pytest
 
-from ideas import accounts, invitations, people
+from ideas import accounts, clock, invitations, people
 from ideas.config import ConfigError, get_settings, load_settings, reset_settings
 from ideas.tables import ApiToken
 from tests.factories import PASSWORD, BrowserClient
@@ -48,7 +48,7 @@ def test_token_lifetime_is_configurable_and_checked():
 
 async def test_a_token_stops_working_when_it_expires(app, personas):
     alice = await personas.get("alice_support")
-    today = people.now()
+    today = clock.now()
     fresh = await people.create_token(alice.viewer, "fresh", at=today - dt.timedelta(days=89))
     stale = await people.create_token(alice.viewer, "stale", at=today - dt.timedelta(days=91))
     assert await answers(app, fresh) == 200
@@ -89,7 +89,7 @@ async def test_i_see_and_revoke_my_own_tokens_only(app, personas):
 
     # the persona's token was used for this call: its last use shows (a day, no time)
     used = next(t for t in mine if t["name"] == "")
-    assert used["last_used_on"] == people.now().date().isoformat()
+    assert used["last_used_on"] == clock.now().date().isoformat()
 
     # another person's token: hidden like a missing one
     r = await alice.api().delete(f"/api/v1/me/tokens/{dans.info.id}")

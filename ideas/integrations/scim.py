@@ -50,7 +50,7 @@ from scim2_models import (
     User,
 )
 
-from ideas import accounts, audit, people, security
+from ideas import accounts, audit, clock, people, security
 from ideas.config import get_settings
 from ideas.db import write_transaction
 from ideas.errors import DomainError, Invalid, NotFound
@@ -128,7 +128,7 @@ async def create_token(name: str, actor: Viewer | None) -> str:
                 name=name,
                 token_hash=hashed,
                 created_by=actor.id if actor else None,
-                created_at=people.now(),
+                created_at=clock.now(),
             )
         ).run()
         await audit.record(actor, "scim.token.create", name)
@@ -154,7 +154,7 @@ async def revoke_token(token_id: int, actor: Viewer | None) -> None:
         require_role(actor, "admin")
     async with write_transaction():
         revoked = (
-            await ScimToken.update({ScimToken.revoked_at: people.now()})
+            await ScimToken.update({ScimToken.revoked_at: clock.now()})
             .where(ScimToken.id == token_id, ScimToken.revoked_at.is_null())
             .returning(ScimToken.name)
             .run()
@@ -172,7 +172,7 @@ async def client_by_token(token: str) -> ScimClient | None:
     )
     if not rows:
         return None
-    now = people.now()
+    now = clock.now()
     if rows[0]["last_used_at"] is None or rows[0]["last_used_at"].date() != now.date():
         await (
             ScimToken.update({ScimToken.last_used_at: now})
@@ -399,7 +399,7 @@ async def _deactivate(client: ScimClient, user_id: UUID, email: str) -> None:
     await Person.update({Person.active: False}).where(Person.id == user_id).run()
     await accounts.end_everything(user_id)
     await (
-        Invitation.update({Invitation.expires_at: people.now()})
+        Invitation.update({Invitation.expires_at: clock.now()})
         .where(Invitation.user == user_id, Invitation.used_at.is_null())
         .run()
     )
