@@ -63,6 +63,8 @@ class Settings:
     #: how long /leaders figures are reused per process (LEADERS_CACHE_SECONDS)
     leaders_cache_seconds: int = 60
     rate_limits: dict[str, int] = field(default_factory=dict)
+    #: the largest request body accepted, multipart uploads aside (REQUEST_MAX_BYTES)
+    request_max_bytes: int = 1024 * 1024
     env_overrides: frozenset[str] = frozenset()
 
     @property
@@ -86,6 +88,8 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[str, int]] = {
     "idea": ("RATE_LIMIT_IDEA", 10),
     "comment": ("RATE_LIMIT_COMMENT", 20),
     "vote": ("RATE_LIMIT_VOTE", 120),
+    # any request with a body from someone not logged in, counted before it is read
+    "anonymous": ("RATE_LIMIT_ANONYMOUS", 60),
 }
 
 #: Organisation settings that admins may change in the database; the
@@ -157,6 +161,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         argon2_profile=profile,
         leaders_cache_seconds=_int(env, "LEADERS_CACHE_SECONDS", 60, 0, 3600),
         rate_limits=rates,
+        request_max_bytes=_int(env, "REQUEST_MAX_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
         env_overrides=overrides,
         **tunables,
     )

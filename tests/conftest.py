@@ -57,7 +57,7 @@ os.environ["BASE_URL"] = "http://testserver"
 # at once (test_leadership tests the reuse itself)
 os.environ["LEADERS_CACHE_SECONDS"] = "0"
 os.environ.pop("SMTP_URL", None)
-for _name in ("LOGIN", "LOGIN_ACCOUNT", "TOKEN", "IDEA", "COMMENT", "VOTE"):
+for _name in ("LOGIN", "LOGIN_ACCOUNT", "TOKEN", "IDEA", "COMMENT", "VOTE", "ANONYMOUS"):
     os.environ[f"RATE_LIMIT_{_name}"] = "100000"
 
 if _PG_ADMIN_URL:

@@ -34,6 +34,7 @@ from web.auth import (
     public,
     session_store,
 )
+from web.bodies import MULTIPART_MAX_BYTES, BodyLimitMiddleware
 from web.errors import EXCEPTION_HANDLERS, document_error_answers
 from web.openapi import StrictModelsSchemaPlugin, forbid_nul_in_input
 from web.ratelimit import RateLimiter, retry_after
@@ -132,7 +133,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, static],
-        middleware=[AuthMiddleware, OutboxMiddleware],
+        middleware=[AuthMiddleware, BodyLimitMiddleware, OutboxMiddleware],
+        request_max_body_size=max(settings.request_max_bytes, MULTIPART_MAX_BYTES),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="tp_csrf",
