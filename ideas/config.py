@@ -65,6 +65,10 @@ class Settings:
     rate_limits: dict[str, int] = field(default_factory=dict)
     #: the largest request body accepted, multipart uploads aside (REQUEST_MAX_BYTES)
     request_max_bytes: int = 1024 * 1024
+    #: every Redis call of a request ends within this (REDIS_DEADLINE_MS) ...
+    redis_deadline_ms: int = 500
+    #: ... and after a failure Redis is skipped this long (REDIS_COOLDOWN_S)
+    redis_cooldown_s: int = 5
     env_overrides: frozenset[str] = frozenset()
 
     @property
@@ -162,6 +166,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         leaders_cache_seconds=_int(env, "LEADERS_CACHE_SECONDS", 60, 0, 3600),
         rate_limits=rates,
         request_max_bytes=_int(env, "REQUEST_MAX_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+        redis_deadline_ms=_int(env, "REDIS_DEADLINE_MS", 500, 10, 10_000),
+        redis_cooldown_s=_int(env, "REDIS_COOLDOWN_S", 5, 0, 300),
         env_overrides=overrides,
         **tunables,
     )

@@ -684,8 +684,9 @@ async def test_weekly_digest_once_a_week_for_those_who_want_it(personas):
     assert next_week.outcome == "done" and next_week.notices == 0  # a quiet week: nothing sent
 
 
-async def test_health_reports_the_delivery_backlog(personas, client):
+async def test_health_reports_the_delivery_backlog(personas):
     alice = await personas.get("alice_support")
+    client = (await personas.get("adam_admin")).api()  # the backlog is for admins
     await submit(alice)
     await open_session(personas)
     body = (await client.get("/health")).json()
