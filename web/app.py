@@ -36,6 +36,7 @@ from web.auth import (
 )
 from web.bodies import MULTIPART_MAX_BYTES, BodyLimitMiddleware
 from web.errors import EXCEPTION_HANDLERS, document_error_answers
+from web.idempotency import IdempotencyMiddleware
 from web.openapi import StrictModelsSchemaPlugin, forbid_nul_in_input
 from web.ratelimit import RateLimiter, retry_after
 from web.redisguard import RedisGuard, RedisUnavailable, guard_of
@@ -139,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, static],
-        middleware=[AuthMiddleware, BodyLimitMiddleware, OutboxMiddleware],
+        middleware=[AuthMiddleware, BodyLimitMiddleware, IdempotencyMiddleware, OutboxMiddleware],
         request_max_body_size=max(settings.request_max_bytes, MULTIPART_MAX_BYTES),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

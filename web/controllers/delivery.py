@@ -21,6 +21,7 @@ from ideas.viewer import Viewer
 from web.auth import council, staff
 from web.controllers.pages import form_errors, page, safe_next
 from web.errors import is_htmx
+from web.idempotency import IDEMPOTENT
 
 _PREFIX = re.compile(r"^[a-z0-9-]{1,40}$")
 
@@ -77,7 +78,7 @@ class DeliveryApi(Controller):
     guards = [staff]
     tags = ["delivery"]
 
-    @post("/ideas/{idea_id:str}/actions", status_code=201, guards=[council])
+    @post("/ideas/{idea_id:str}/actions", status_code=201, guards=[council], opt=IDEMPOTENT)
     async def add_action(
         self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[ActionIn]
     ) -> ActionOut:
