@@ -69,6 +69,8 @@ class Settings:
     redis_deadline_ms: int = 500
     #: ... and after a failure Redis is skipped this long (REDIS_COOLDOWN_S)
     redis_cooldown_s: int = 5
+    #: proxies whose X-Forwarded-For is believed (FORWARDED_ALLOW_IPS); none by default
+    forwarded_allow_ips: str = ""
     env_overrides: frozenset[str] = frozenset()
 
     @property
@@ -132,6 +134,25 @@ def database_url_from(env: dict[str, str]) -> str:
     return url or f"sqlite:///{data_dir_from(env) / 'touchpoint.sqlite3'}"
 
 
+def _forwarded_allow_ips(env: dict[str, str]) -> str:
+    """Addresses or networks (comma-separated) of the proxies in front; `*`
+    trusts any peer (only when nothing else can reach the port)."""
+    import ipaddress
+
+    raw = (env.get("FORWARDED_ALLOW_IPS") or "").strip()
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    for part in parts:
+        if part == "*":
+            continue
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"FORWARDED_ALLOW_IPS: {part!r} is not an address or network"
+            ) from None
+    return ",".join(parts)
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read and check the environment; raises ConfigError on a bad value."""
     env = dict(os.environ if env is None else env)
@@ -168,6 +189,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         request_max_bytes=_int(env, "REQUEST_MAX_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
         redis_deadline_ms=_int(env, "REDIS_DEADLINE_MS", 500, 10, 10_000),
         redis_cooldown_s=_int(env, "REDIS_COOLDOWN_S", 5, 0, 300),
+        forwarded_allow_ips=_forwarded_allow_ips(env),
         env_overrides=overrides,
         **tunables,
     )

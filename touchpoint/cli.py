@@ -116,7 +116,10 @@ def cmd_web(args: argparse.Namespace) -> int:
         workers=args.workers,
         access_log=args.access_log,
         log_level=args.log_level,
-        proxy_headers=True,
+        # X-Forwarded-For only from the proxies named in FORWARDED_ALLOW_IPS:
+        # otherwise anyone on the host could pick the address rate limits see
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         server_header=False,
     )
     return 0
