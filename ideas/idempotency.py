@@ -23,6 +23,7 @@ import hmac
 import time
 from dataclasses import dataclass
 
+from ideas.pg import connection_lost
 from ideas.tables import Event
 
 TTL_S = 24 * 3600
@@ -71,6 +72,17 @@ async def _query(sql: str, *args) -> list[dict]:
     return await Event.raw(sql, *args).run()
 
 
+async def _again_if_lost(sql: str, *args) -> None:
+    """A statement that may run twice (a DELETE or UPDATE by key): once more
+    when the connection was lost under it."""
+    try:
+        await _query(sql, *args)
+    except Exception as exc:
+        if not connection_lost(exc):
+            raise
+        await _query(sql, *args)
+
+
 async def claim(digest: str, body: str, now: float | None = None) -> Stored | None:
     """Claim the row for this request: None when it is ours (run the
     request), else what is stored (a finished answer, or a claim in flight)."""
@@ -102,7 +114,7 @@ async def claim(digest: str, body: str, now: float | None = None) -> Stored | No
 
 
 async def store(digest: str, status: int, content_type: str, sealed: str) -> None:
-    await _query(
+    await _again_if_lost(
         "UPDATE idempotent_request SET status = {}, content_type = {}, sealed = {} "
         "WHERE key_digest = {}",
         status,
@@ -113,4 +125,4 @@ async def store(digest: str, status: int, content_type: str, sealed: str) -> Non
 
 
 async def release(digest: str) -> None:
-    await _query("DELETE FROM idempotent_request WHERE key_digest = {}", digest)
+    await _again_if_lost("DELETE FROM idempotent_request WHERE key_digest = {}", digest)

@@ -22,6 +22,10 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from pydantic import BaseModel
 
 from ideas.errors import DomainError, RateLimited
+from ideas.pg import connection_lost
+
+#: what a 503 for an unreachable database tells the client to wait
+DATABASE_RETRY_AFTER_S = 2
 
 log = logging.getLogger("touchpoint.web")
 
@@ -110,6 +114,14 @@ def on_crash(request: Request, exc: Exception) -> Response:
     if isinstance(exc, RecursionError):
         # a body nested deeper than the parser goes (web/bodies.py refuses most first)
         return error_answer(request, 400, "the body is nested too deeply")
+    if connection_lost(exc):
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        return error_answer(
+            request,
+            503,
+            "the database is unavailable for a moment; try again",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_answer(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal error")
 

@@ -94,15 +94,25 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, first, record)
         except BaseException:
-            await idempotency.release(digest)
+            await _quietly(idempotency.release(digest))
             raise
+        # the answer is out: bookkeeping that fails now is logged, never raised
         if not 200 <= status < 300:
             # a refusal or a failure created nothing: a retry (perhaps with a
             # corrected body) runs again
-            await idempotency.release(digest)
+            await _quietly(idempotency.release(digest))
             return
         sealed = idempotency.seal(secret, key, b"".join(chunks))
-        await idempotency.store(digest, status, content_type, sealed)
+        await _quietly(idempotency.store(digest, status, content_type, sealed))
+
+
+async def _quietly(step) -> None:
+    """Run a bookkeeping step; a failure leaves a claim that expires after
+    `STALE_CLAIM_S` (until then a retry with the key is 409)."""
+    try:
+        await step
+    except Exception as exc:
+        log.warning("Idempotency-Key bookkeeping failed: %r", exc)
 
 
 async def _replay(send: Send, stored: idempotency.Stored, content: bytes) -> None:
