@@ -301,7 +301,7 @@ def worker_cmd() -> list[str] | None:
         return [exe, "worker"]
     if find_spec("workers.settings") is None:
         return None
-    return [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"]
+    return [sys.executable, "-m", "workers.run"]  # the default and the mail queue
 
 
 def worker_exists() -> bool:

@@ -133,16 +133,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
         _err("REDIS_URL: required by `touchpoint worker` (`touchpoint up` embeds a Redis)")
         return 2
     from arq.logs import default_log_config
-    from arq.worker import run_worker
 
     try:
-        from workers.settings import WorkerSettings
+        from workers.run import run_workers
     except ImportError as exc:
         _err(f"the worker is not available in this build ({exc})")
         return 1
     logging.config.dictConfig(default_log_config(verbose=args.verbose))
     try:
-        run_worker(WorkerSettings)
+        run_workers()  # the default queue and the mail queue, one process
     except asyncio.CancelledError:
         # On SIGTERM arq cancels the running jobs (they are queued again) and
         # may re-raise a cancellation from its close(): the stop itself is done.

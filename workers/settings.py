@@ -44,11 +44,15 @@ def redis_settings(url: str | None = None) -> RedisSettings:
 
 
 def functions() -> list:
+    """The default queue's jobs: in-app delivery (and the scheduled ones)."""
     t = tasks.tuning()
-    return [
-        func(tasks.deliver_event, name=DELIVER_EVENT, max_tries=t.job_max_tries),
-        func(tasks.send_pending_email, name=tasks.SEND_MAIL, max_tries=t.mail_max_tries),
-    ]
+    return [func(tasks.deliver_event, name=DELIVER_EVENT, max_tries=t.job_max_tries)]
+
+
+def mail_functions() -> list:
+    """The mail queue's job."""
+    t = tasks.tuning()
+    return [func(tasks.send_pending_email, name=tasks.SEND_MAIL, max_tries=t.mail_max_tries)]
 
 
 def cron_jobs() -> list:
@@ -94,6 +98,23 @@ class WorkerSettings:
     max_tries = tasks.tuning().job_max_tries
     job_timeout = tasks.tuning().job_timeout_s
     #: the database, not Redis, says what is done: keep results briefly
+    keep_result = 60
+    max_jobs = 10
+    poll_delay = float(os.environ.get("TOUCHPOINT_POLL_DELAY_S") or 0.5)
+    health_check_interval = 60
+
+
+class MailWorkerSettings:
+    """The e-mail jobs, on their own queue with their own slots (run in the
+    same process as WorkerSettings by `touchpoint worker`)."""
+
+    queue_name = tasks.MAIL_QUEUE
+    functions = mail_functions()
+    redis_settings = redis_settings()
+    on_startup = startup
+    on_shutdown = shutdown
+    max_tries = tasks.tuning().mail_max_tries
+    job_timeout = tasks.tuning().mail_job_timeout_s
     keep_result = 60
     max_jobs = 10
     poll_delay = float(os.environ.get("TOUCHPOINT_POLL_DELAY_S") or 0.5)

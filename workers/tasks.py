@@ -28,6 +28,9 @@ log = logging.getLogger("touchpoint.jobs")
 
 #: arq function name of the per-notice e-mail job
 SEND_MAIL = "send_pending_email"
+#: e-mail jobs have their own queue (and worker slots), so a slow or hung
+#: mail server never delays the in-app notices of the default queue
+MAIL_QUEUE = "arq:queue:mail"
 STATS_KEY = notify.JOB_STATS_KEY
 
 
@@ -59,7 +62,10 @@ class Tuning:
     mail_max_tries: int
     #: deliveries of one event tried at most this often before the sweep gives up
     event_max_attempts: int
+    #: the longest a job may run; a killed worker's job runs again this + 10 s later
     job_timeout_s: float
+    #: the same for e-mail jobs (their own queue): above the SMTP timeout
+    mail_job_timeout_s: float
     sweep_every_s: int
     sweep_limit: int
 
@@ -74,7 +80,8 @@ def tuning() -> Tuning:
         job_max_tries=max(1, int(_env_float("TOUCHPOINT_JOB_MAX_TRIES", 5))),
         mail_max_tries=max(1, int(_env_float("TOUCHPOINT_MAIL_MAX_TRIES", 20))),
         event_max_attempts=max(1, int(_env_float("TOUCHPOINT_EVENT_MAX_ATTEMPTS", 20))),
-        job_timeout_s=_env_float("TOUCHPOINT_JOB_TIMEOUT_S", 300),
+        job_timeout_s=_env_float("TOUCHPOINT_JOB_TIMEOUT_S", 20),
+        mail_job_timeout_s=_env_float("TOUCHPOINT_MAIL_JOB_TIMEOUT_S", mail.SMTP_TIMEOUT + 10),
         sweep_every_s=min(60, max(1, int(_env_float("TOUCHPOINT_SWEEP_EVERY_S", 60)))),
         sweep_limit=max(1, int(_env_float("TOUCHPOINT_SWEEP_LIMIT", 5000))),
     )
@@ -121,7 +128,10 @@ async def enqueue_mail(redis: Any, ids: Sequence[int]) -> int:
     for start in range(0, len(ids), 100):
         part = ids[start : start + 100]
         results = await asyncio.gather(
-            *(redis.enqueue_job(SEND_MAIL, i, _job_id=mail_job_id(i)) for i in part),
+            *(
+                redis.enqueue_job(SEND_MAIL, i, _job_id=mail_job_id(i), _queue_name=MAIL_QUEUE)
+                for i in part
+            ),
             return_exceptions=True,
         )
         failed = [r for r in results if isinstance(r, BaseException)]
@@ -160,15 +170,40 @@ async def deliver_event(ctx: dict, event_id: int) -> str:
         return result.outcome
 
 
+def accepted_key(notification_id: int) -> str:
+    return f"touchpoint:mail_accepted:{notification_id}"
+
+
 async def send_pending_email(ctx: dict, notification_id: int) -> str:
     """The e-mail of one notice: retried with backoff while the server is
-    unreachable; a permanent failure is recorded and does not retry."""
+    unreachable; a permanent failure is recorded and does not retry.
+
+    Once the server accepted the message, that is noted in Redis before the
+    database is told; a run that finds the note (the database failed after
+    the accept, or the worker died there) only records `sent`: the
+    bookkeeping is retried, never the send."""
     t = tuning()
     job_try = ctx.get("job_try", 1)
     final = job_try >= t.mail_max_tries
+    redis = ctx["redis"]
     async with job_line(ctx, SEND_MAIL, notice=notification_id) as line:
+        if await redis.exists(accepted_key(notification_id)):
+            try:
+                await notify.mark_mail_sent(notification_id)
+            except Exception as exc:
+                line.update(outcome="retry", error=f"bookkeeping: {exc}")
+                raise Retry(defer=backoff(job_try, t)) from exc
+            line.update(outcome="sent", detail="accepted earlier; recorded now")
+            return "sent"
+
+        async def remember() -> None:
+            await redis.set(accepted_key(notification_id), b"1", ex=7 * 24 * 3600)
+
         try:
-            result = await notify.email_notice(notification_id, final=final)
+            result = await notify.email_notice(notification_id, final=final, on_accepted=remember)
+        except notify.MailBookkeepingFailed as exc:
+            line.update(outcome="retry", error=f"bookkeeping: {exc}")
+            raise Retry(defer=backoff(job_try, t)) from exc
         except (notify.NoticeGone, mail.MailPermanentError) as exc:
             line.update(outcome="failed", error=str(exc))
             return "failed"
