@@ -32,6 +32,9 @@ TEMPLATES = Path(__file__).resolve().parent / "mail_templates"
 
 #: seconds to wait for the SMTP server at each step
 SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "20"))
+#: a whole SMTP conversation ends within this, so a hung server costs a mail
+#: job less than its job timeout (20 s) and the job retries with backoff
+SEND_DEADLINE_S = min(SMTP_TIMEOUT, 15.0)
 
 
 class MailError(Exception):
@@ -164,7 +167,8 @@ def _smtp_options(url: str) -> dict[str, Any]:
 
 async def _send_smtp(message: EmailMessage, url: str) -> None:
     try:
-        await aiosmtplib.send(message, **_smtp_options(url))
+        async with asyncio.timeout(SEND_DEADLINE_S):
+            await aiosmtplib.send(message, **_smtp_options(url))
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [err.code for err in exc.recipients]
         if codes and all(400 <= c < 500 for c in codes):

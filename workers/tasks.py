@@ -64,7 +64,7 @@ class Tuning:
     event_max_attempts: int
     #: the longest a job may run; a killed worker's job runs again this + 10 s later
     job_timeout_s: float
-    #: the same for e-mail jobs (their own queue): above the SMTP timeout
+    #: the same for e-mail jobs (their own queue): above the whole SMTP send
     mail_job_timeout_s: float
     sweep_every_s: int
     sweep_limit: int
@@ -81,7 +81,9 @@ def tuning() -> Tuning:
         mail_max_tries=max(1, int(_env_float("TOUCHPOINT_MAIL_MAX_TRIES", 20))),
         event_max_attempts=max(1, int(_env_float("TOUCHPOINT_EVENT_MAX_ATTEMPTS", 20))),
         job_timeout_s=_env_float("TOUCHPOINT_JOB_TIMEOUT_S", 20),
-        mail_job_timeout_s=_env_float("TOUCHPOINT_MAIL_JOB_TIMEOUT_S", mail.SMTP_TIMEOUT + 10),
+        mail_job_timeout_s=_env_float(
+            "TOUCHPOINT_MAIL_JOB_TIMEOUT_S", max(20, mail.SEND_DEADLINE_S + 5)
+        ),
         sweep_every_s=min(60, max(1, int(_env_float("TOUCHPOINT_SWEEP_EVERY_S", 60)))),
         sweep_limit=max(1, int(_env_float("TOUCHPOINT_SWEEP_LIMIT", 5000))),
     )
