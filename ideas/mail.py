@@ -137,16 +137,24 @@ def outbox_dir(settings: Settings | None = None) -> Path:
 
 
 def _write_file(message: EmailMessage, mail: Mail, settings: Settings) -> Path:
-    """Write the message as an .eml file named after its Message-ID, so a
-    re-send replaces the earlier copy instead of adding one."""
+    """Write the message as an .eml file named after its Message-ID; a
+    re-send adds a numbered copy (`<name>-2.eml`), so the outbox shows every
+    send, as a mail server's log would."""
     folder = outbox_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    name = hashlib.sha256(mail.message_id.encode()).hexdigest()[:32] + ".eml"
-    path = folder / name
-    tmp = folder / f".{name}.tmp"
+    stem = hashlib.sha256(mail.message_id.encode()).hexdigest()[:32]
+    tmp = folder / f".{stem}.{os.getpid()}.tmp"
     tmp.write_bytes(bytes(message))
-    os.replace(tmp, path)
-    return path
+    copy = 1
+    while True:
+        path = folder / (f"{stem}.eml" if copy == 1 else f"{stem}-{copy}.eml")
+        try:
+            os.link(tmp, path)  # fails if the name is taken: never overwrites
+        except FileExistsError:
+            copy += 1
+            continue
+        tmp.unlink()
+        return path
 
 
 def _smtp_options(url: str) -> dict[str, Any]:
