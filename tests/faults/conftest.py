@@ -20,8 +20,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.faults)
 
 
+_LINES: list[str] = []
+
+
 def figures(name: str, **values) -> str:
-    """One line of figures, printed (pytest -s shows it; -rA keeps it)."""
-    line = f"FIGURES {name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
-    print(line)
+    """One line of figures: printed, and repeated in the run's summary (so CI
+    logs carry them without -s)."""
+    line = f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+    print("FIGURES " + line)
+    _LINES.append(line)
     return line
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _LINES:
+        terminalreporter.section("fault figures")
+        for line in _LINES:
+            terminalreporter.write_line(line)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
 
 import asyncpg
 import httpx
@@ -26,6 +28,7 @@ from tests.conftest import ENGINE
 from tests.factories import idea_payload
 from tests.faults.conftest import figures
 from tests.faults.procs import WebProcess
+from tests.test_reliability import FAST, workers  # noqa: F401 - workers is a fixture
 
 pytestmark = pytest.mark.skipif(
     ENGINE != "postgres", reason="terminating backends needs PostgreSQL (TEST_DATABASE_URL)"
@@ -50,11 +53,27 @@ async def terminate_backends(dsn: str) -> int:
         await conn.close()
 
 
-async def test_terminated_backends_give_no_500_and_sigterm_exits(migrated, personas, tmp_path):
+def stop_within(proc: subprocess.Popen, seconds: float) -> int | None:
+    """SIGTERM; the exit code, or None when still running after `seconds`."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+        return None
+
+
+async def test_terminated_backends_give_no_500_and_sigterm_exits(
+    migrated,
+    personas,
+    tmp_path,
+    workers,  # noqa: F811 - the fixture
+):
     dsn = os.environ["DATABASE_URL"]
-    web = await WebProcess(
-        tmp_path / "web.log", DATABASE_URL=f"{dsn}?application_name={APP_NAME}"
-    ).start()
+    url = f"{dsn}?application_name={APP_NAME}"
+    web = await WebProcess(tmp_path / "web.log", DATABASE_URL=url).start()
+    worker = workers(DATABASE_URL=url, **{name: "" for name in FAST})  # production defaults
     alice = await personas.get("alice_support")
     voters = [await personas.make(f"voter{i}", f"Voter {i}", "Agent", "Sales") for i in range(8)]
     outcomes: dict[str, int] = {}
@@ -119,6 +138,7 @@ async def test_terminated_backends_give_no_500_and_sigterm_exits(migrated, perso
             stop.set()
             await blipper
         exit_code = await asyncio.to_thread(web.terminate, 10)
+        worker_exit = await asyncio.to_thread(stop_within, worker.proc, 10)
     finally:
         web.kill()
 
@@ -137,7 +157,8 @@ async def test_terminated_backends_give_no_500_and_sigterm_exits(migrated, perso
         lost=len(set(acknowledged) - stored_ids),
         doubled=len(stored_ids) - len(set(acknowledged)),
         gave_up_after_3=gave_up,
-        sigterm_exit=exit_code,
+        web_sigterm_exit=exit_code,
+        worker_sigterm_exit=worker_exit,
     )
     assert terminated > 0
     assert outcomes.get("500", 0) == 0, web.tail()
@@ -147,3 +168,4 @@ async def test_terminated_backends_give_no_500_and_sigterm_exits(migrated, perso
     assert len(acknowledged) == len(set(acknowledged)) == REQUESTS // 4 + 1
     assert gave_up == 0
     assert exit_code is not None, "touchpoint web did not exit within 10 s of SIGTERM"
+    assert worker_exit is not None, f"the worker did not exit within 10 s:\n{worker.tail()}"
