@@ -78,10 +78,12 @@ def api_from(app, address: str = "127.0.0.1", token: str | None = None) -> httpx
 
 
 async def log_in(web: BrowserClient, email: str, password: str, **extra: str) -> httpx.Response:
-    if not web.csrf:
-        await web.refresh_csrf()
+    await web.refresh_csrf()  # the token of the session the client has now (if any)
     data = {"email": email, "password": password, "_csrf_token": web.csrf, **extra}
-    return await web.post("/login", data=data)
+    r = await web.post("/login", data=data)
+    if r.status_code == 303:
+        await web.refresh_csrf()  # a new session, a new CSRF token
+    return r
 
 
 def assert_retry_after(r: httpx.Response) -> None:
