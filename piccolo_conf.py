@@ -10,10 +10,10 @@ import sqlite3
 from pathlib import Path
 
 from piccolo.conf.apps import AppRegistry
-from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 from ideas.config import database_url_from
+from ideas.pg import ResilientPostgresEngine
 
 _url = database_url_from(dict(os.environ))
 
@@ -34,7 +34,8 @@ class TouchpointSQLiteEngine(SQLiteEngine):
 
 
 if _url.startswith(("postgres://", "postgresql://")):
-    DB = PostgresEngine(config={"dsn": _url}, log_queries=False)
+    # a pooled connection found dead is replaced, not a 500 (ideas/pg.py)
+    DB = ResilientPostgresEngine(config={"dsn": _url}, log_queries=False)
 else:
     _path = Path(_url.removeprefix("sqlite:///"))
     _path.parent.mkdir(parents=True, exist_ok=True)

@@ -138,7 +138,11 @@ class WorkerTuning:
     mail_max_tries: int = 20
     #: deliveries of one event tried at most this often before the sweep gives up
     event_max_attempts: int = 20
-    job_timeout_s: float = 300.0
+    #: the longest a job may run; a killed worker's job runs again this + 10 s
+    #: later (arq), so it is short and the work comes in bounded chunks
+    job_timeout_s: float = 20.0
+    #: the same for e-mail jobs (their own queue): above the whole SMTP send
+    mail_job_timeout_s: float = 20.0
     sweep_every_s: int = 60
     sweep_limit: int = 5000
     #: seconds between the worker's polls of Redis for new jobs
@@ -196,6 +200,14 @@ class Settings:
     oidc: OidcSettings | None = None
     #: password sign-in only for break-glass accounts (SSO_ONLY)
     sso_only: bool = False
+    #: the largest request body accepted, multipart uploads aside (REQUEST_MAX_BYTES)
+    request_max_bytes: int = 1024 * 1024
+    #: every Redis call of a request ends within this (REDIS_DEADLINE_MS) ...
+    redis_deadline_ms: int = 500
+    #: ... and after a failure Redis is skipped this long (REDIS_COOLDOWN_S)
+    redis_cooldown_s: int = 5
+    #: proxies whose X-Forwarded-For is believed (FORWARDED_ALLOW_IPS); none by default
+    forwarded_allow_ips: str = ""
 
     @property
     def is_postgres(self) -> bool:
@@ -214,6 +226,8 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[str, int]] = {
     "idea": ("RATE_LIMIT_IDEA", 10),
     "comment": ("RATE_LIMIT_COMMENT", 20),
     "vote": ("RATE_LIMIT_VOTE", 120),
+    # any request with a body from someone not logged in, counted before it is read
+    "anonymous": ("RATE_LIMIT_ANONYMOUS", 60),
 }
 
 #: Organisation settings that admins may change in the database; the
@@ -239,6 +253,7 @@ WORKER_TUNING: dict[str, tuple[str, float, float]] = {
     "mail_max_tries": ("TOUCHPOINT_MAIL_MAX_TRIES", 1, 1_000_000),
     "event_max_attempts": ("TOUCHPOINT_EVENT_MAX_ATTEMPTS", 1, 1_000_000),
     "job_timeout_s": ("TOUCHPOINT_JOB_TIMEOUT_S", 0.1, 86_400),
+    "mail_job_timeout_s": ("TOUCHPOINT_MAIL_JOB_TIMEOUT_S", 0.1, 86_400),
     "sweep_every_s": ("TOUCHPOINT_SWEEP_EVERY_S", 1, 60),
     "sweep_limit": ("TOUCHPOINT_SWEEP_LIMIT", 1, 1_000_000),
     "poll_delay_s": ("TOUCHPOINT_POLL_DELAY_S", 0.01, 60),
@@ -292,6 +307,10 @@ VARIABLES: tuple[str, ...] = (
     "OIDC_CLIENT_SECRET",
     *OIDC_EXTRAS,
     "SSO_ONLY",
+    "REQUEST_MAX_BYTES",
+    "REDIS_DEADLINE_MS",
+    "REDIS_COOLDOWN_S",
+    "FORWARDED_ALLOW_IPS",
     *(var for var, *_rest in TUNABLE.values()),
     *(var for var, _default in RATE_LIMIT_DEFAULTS.values()),
     *(var for var, *_rest in WORKER_TUNING.values()),
@@ -507,6 +526,25 @@ def _oidc(env: dict[str, str]) -> OidcSettings | None:
     )
 
 
+def _forwarded_allow_ips(env: dict[str, str]) -> str:
+    """Addresses or networks (comma-separated) of the proxies in front; `*`
+    trusts any peer (only when nothing else can reach the port)."""
+    import ipaddress
+
+    raw = (env.get("FORWARDED_ALLOW_IPS") or "").strip()
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    for part in parts:
+        if part == "*":
+            continue
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"FORWARDED_ALLOW_IPS: {part!r} is not an address or network"
+            ) from None
+    return ",".join(parts)
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read and check the environment; raises ConfigError on a bad value."""
     env = dict(os.environ if env is None else env)
@@ -562,6 +600,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         api_token_days=_int(env, "API_TOKEN_DAYS", 90, 1, 3650),
         oidc=oidc,
         sso_only=sso_only,
+        request_max_bytes=_int(env, "REQUEST_MAX_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+        redis_deadline_ms=_int(env, "REDIS_DEADLINE_MS", 500, 10, 10_000),
+        redis_cooldown_s=_int(env, "REDIS_COOLDOWN_S", 5, 0, 300),
+        forwarded_allow_ips=_forwarded_allow_ips(env),
     )
 
 

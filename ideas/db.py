@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+log = logging.getLogger("touchpoint.db")
 
 _sqlite_write_lock: asyncio.Lock | None = None
 
@@ -71,10 +74,21 @@ async def open_pool(max_size: int = 20) -> None:
         await db.start_connection_pool(max_size=max_size, reset=_keep_session)
 
 
-async def close_pool() -> None:
+#: how long a shutdown waits for connections in use before it closes them anyway
+CLOSE_POOL_TIMEOUT_S = 5.0
+
+
+async def close_pool(within: float = CLOSE_POOL_TIMEOUT_S) -> None:
+    """Close the pool, waiting at most `within` seconds for connections still
+    in use; then they are terminated, so a shutdown never hangs."""
     db = engine()
     if isinstance(db, PostgresEngine) and db.pool is not None:
-        await db.close_connection_pool()
+        pool, db.pool = db.pool, None
+        try:
+            await asyncio.wait_for(pool.close(), within)
+        except Exception as exc:
+            log.warning("database pool closed by force after %.0f s (%r)", within, exc)
+            pool.terminate()
 
 
 async def run_migrations() -> int:

@@ -32,6 +32,14 @@ from ideas.config import Settings, get_settings
 
 TEMPLATES = Path(__file__).resolve().parent / "mail_templates"
 
+#: a whole SMTP conversation ends within this, so a hung server costs a mail
+#: job less than its job timeout and the job retries with backoff
+SEND_DEADLINE_CAP_S = 15.0
+
+
+def send_deadline_s() -> float:
+    return min(get_settings().smtp_timeout, SEND_DEADLINE_CAP_S)
+
 
 class MailError(Exception):
     """A message was not handed over."""
@@ -143,16 +151,24 @@ def outbox_dir(settings: Settings | None = None) -> Path:
 
 
 def _write_file(message: EmailMessage, mail: Mail, settings: Settings) -> Path:
-    """Write the message as an .eml file named after its Message-ID, so a
-    re-send replaces the earlier copy instead of adding one."""
+    """Write the message as an .eml file named after its Message-ID; a
+    re-send adds a numbered copy (`<name>-2.eml`), so the outbox shows every
+    send, as a mail server's log would."""
     folder = outbox_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    name = hashlib.sha256(mail.message_id.encode()).hexdigest()[:32] + ".eml"
-    path = folder / name
-    tmp = folder / f".{name}.tmp"
+    stem = hashlib.sha256(mail.message_id.encode()).hexdigest()[:32]
+    tmp = folder / f".{stem}.{os.getpid()}.tmp"
     tmp.write_bytes(bytes(message))
-    os.replace(tmp, path)
-    return path
+    copy = 1
+    while True:
+        path = folder / (f"{stem}.eml" if copy == 1 else f"{stem}-{copy}.eml")
+        try:
+            os.link(tmp, path)  # fails if the name is taken: never overwrites
+        except FileExistsError:
+            copy += 1
+            continue
+        tmp.unlink()
+        return path
 
 
 def _smtp_options(url: str) -> dict[str, Any]:
@@ -173,7 +189,8 @@ def _smtp_options(url: str) -> dict[str, Any]:
 
 async def _send_smtp(message: EmailMessage, url: str) -> None:
     try:
-        await aiosmtplib.send(message, **_smtp_options(url))
+        async with asyncio.timeout(send_deadline_s()):
+            await aiosmtplib.send(message, **_smtp_options(url))
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [err.code for err in exc.recipients]
         if codes and all(400 <= c < 500 for c in codes):

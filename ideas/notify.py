@@ -951,6 +951,32 @@ class NoticeGone(Exception):
     """The notice (or its recipient) no longer exists."""
 
 
+class MailBookkeepingFailed(Exception):
+    """The server accepted the message but `sent` could not be recorded:
+    try the bookkeeping again later, never the send."""
+
+
+#: pauses between tries of the `sent` bookkeeping after the server accepted
+BOOKKEEPING_PAUSES_S = (0.2, 0.5, 1.0, 2.0)
+
+
+async def mark_mail_sent(notification_id: int) -> None:
+    await _mark_mail(notification_id, "sent")
+
+
+async def _record_sent(notification_id: int) -> None:
+    """`sent`, tried a few times (a database blip must not turn an accepted
+    message into one sent again); MailBookkeepingFailed when it cannot."""
+    for pause in (*BOOKKEEPING_PAUSES_S, None):
+        try:
+            await mark_mail_sent(notification_id)
+            return
+        except Exception as exc:
+            if pause is None:
+                raise MailBookkeepingFailed(str(exc)) from exc
+            await asyncio.sleep(pause)
+
+
 @dataclass
 class MailResult:
     notification_id: int
@@ -1061,7 +1087,9 @@ async def _mark_mail(notification_id: int, status: str, error: str = "") -> None
         await Notification.update(values).where(Notification.id == notification_id).run()
 
 
-async def email_notice(notification_id: int, *, final: bool = False) -> MailResult:
+async def email_notice(
+    notification_id: int, *, final: bool = False, on_accepted=None
+) -> MailResult:
     """Send the e-mail of one notice, if it is still due.
 
     Re-checks at send time that the recipient is active. Records `sent` as
@@ -1069,6 +1097,10 @@ async def email_notice(notification_id: int, *, final: bool = False) -> MailResu
     notice `pending` (or `failed` when `final`) and raises MailTemporaryError;
     a permanent one marks it `failed` and raises MailPermanentError;
     NoticeGone when the notice or its recipient was deleted.
+
+    `on_accepted` is awaited as soon as the server accepted the message
+    (before the bookkeeping), so a caller can remember it outside the
+    database; MailBookkeepingFailed when `sent` could not be recorded.
     """
     rows = (
         await Notification.select(
@@ -1105,5 +1137,7 @@ async def email_notice(notification_id: int, *, final: bool = False) -> MailResu
     except mail.MailTemporaryError as exc:
         await _mark_mail(notification_id, "failed" if final else "pending", str(exc))
         raise
-    await _mark_mail(notification_id, "sent")
+    if on_accepted is not None:
+        await on_accepted()
+    await _record_sent(notification_id)
     return MailResult(notification_id, "sent", row["kind"])

@@ -93,9 +93,10 @@ def collecting() -> Iterator[list]:
         _pending.reset(token)
 
 
-async def flush(events: list[int], redis_pool: Any | None) -> int:
+async def flush(events: list[int], redis_pool: Any | None, raise_errors: bool = False) -> int:
     """Enqueue one delivery job per event; failures are logged, not raised
-    (the sweep catches up). Returns how many were handed to Redis."""
+    (the sweep catches up) unless `raise_errors`. Returns how many were
+    handed to Redis."""
     if not events or redis_pool is None:
         return 0
     sent = 0
@@ -109,6 +110,8 @@ async def flush(events: list[int], redis_pool: Any | None) -> int:
             await redis_pool.enqueue_job(DELIVER_EVENT, event_id, _job_id=job_id_for(event_id))
             sent += 1
         except Exception as exc:  # Redis down: the sweep will find the event
-            log.warning("enqueue of %s failed (%s); the sweep will retry", event_id, exc)
+            if raise_errors:
+                raise
+            log.warning("enqueue of event %s failed (%s); the sweep will retry", event_id, exc)
             break
     return sent

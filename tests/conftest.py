@@ -61,7 +61,7 @@ os.environ["LEADERS_CACHE_SECONDS"] = "0"
 # the clock itself
 os.environ["PUBLISH_DELAY_MINUTES"] = "0"
 os.environ.pop("SMTP_URL", None)
-for _name in ("LOGIN", "LOGIN_ACCOUNT", "TOKEN", "IDEA", "COMMENT", "VOTE"):
+for _name in ("LOGIN", "LOGIN_ACCOUNT", "TOKEN", "IDEA", "COMMENT", "VOTE", "ANONYMOUS"):
     os.environ[f"RATE_LIMIT_{_name}"] = "100000"
 
 if _PG_ADMIN_URL:

@@ -108,6 +108,7 @@ class BrowserClient(httpx.AsyncClient):
             data={"email": email, "password": password, "next": "/", "_csrf_token": self.csrf},
         )
         assert r.status_code == 303, f"login failed: {r.status_code} {r.text[:200]}"
+        await self.refresh_csrf()  # the session's own CSRF token from now on
         return r
 
     async def form(self, url: str, data: dict[str, Any], htmx: bool = False) -> httpx.Response:

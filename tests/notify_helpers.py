@@ -88,12 +88,20 @@ def worker(**overrides) -> Worker:
 
 
 async def drain(**overrides) -> Worker:
-    """Run a burst worker until the queue is empty."""
+    """Run a burst worker until the queue is empty, then one for the mail
+    queue (the e-mail jobs the first one queued)."""
     w = worker(**overrides)
     try:
         await w.main()
     finally:
         await w.close()
+    mail_worker = worker(
+        functions=worker_settings.mail_functions(), queue_name=worker_settings.tasks.MAIL_QUEUE
+    )
+    try:
+        await mail_worker.main()
+    finally:
+        await mail_worker.close()
     return w
 
 

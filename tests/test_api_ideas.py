@@ -256,3 +256,19 @@ async def test_health_reports_database_and_redis(client):
     assert r.status_code == 200
     body = r.json()
     assert body["database"] == "ok" and body["redis"] == "ok"
+
+
+async def test_health_details_are_for_admins_only(client, personas):
+    """The backlog changes with what people do: an activity oracle for
+    anyone but admins (issue 13.16)."""
+    alice = await personas.get("alice_support")
+    adam = await personas.get("adam_admin")
+    assert (await alice.api().post("/api/v1/ideas", json=idea_payload())).status_code == 201
+    details = ("queue_depth", "oldest_undelivered_event_age_s", "failed_jobs")
+    for caller in (client, alice.api(), await alice.browser()):
+        body = (await caller.get("/health")).json()
+        assert body["status"] == "ok" and all(body[k] is None for k in details), body
+    for caller in (adam.api(), await adam.browser()):
+        body = (await caller.get("/health")).json()
+        assert isinstance(body["queue_depth"], int) and body["failed_jobs"] == {}
+        assert "oldest_undelivered_event_age_s" in body

@@ -329,6 +329,12 @@ BAD_VALUES = {
     "OIDC_ALLOWED_DOMAINS": "example.com",
     "OIDC_DEFAULT_DEPARTMENT": "Unassigned",
     "SSO_ONLY": "maybe",
+    "REQUEST_MAX_BYTES": "1MB",
+    "REDIS_DEADLINE_MS": "0",
+    "REDIS_COOLDOWN_S": "-1",
+    "FORWARDED_ALLOW_IPS": "proxy.example.com",
+    "TOUCHPOINT_MAIL_JOB_TIMEOUT_S": "0",
+    "RATE_LIMIT_ANONYMOUS": "sixty",
 }
 
 

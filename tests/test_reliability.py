@@ -260,7 +260,7 @@ async def test_requests_succeed_while_redis_is_down_and_notices_follow(own_redis
     bob, session = await open_session(people)
     await decide(bob, first, session, "decline", note=DECLINE_NOTE)
     await decide(bob, second, session, "accept", owning_department_id=str(bob.viewer.department_id))
-    health = await _health(app)
+    health = await _health(app, (await people.get("adam_admin")).token)
     assert health["redis"].startswith("error") and health["oldest_undelivered_event_age_s"] >= 0
     assert len(await undispatched()) == 4
     assert await Notification.count().run() == 0
@@ -281,11 +281,13 @@ async def _logged(worker) -> bool:
     return bool(worker.job_lines())
 
 
-async def _health(app) -> dict:
+async def _health(app, admin_token: str) -> dict:
     import httpx
 
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://testserver",
+        headers={"Authorization": f"Bearer {admin_token}"},
     ) as c:
         return (await c.get("/health")).json()
 
@@ -406,7 +408,8 @@ async def test_failing_jobs_are_logged_counted_and_do_not_block_others(
     failed = [j for j in worker.job_lines() if j["outcome"] == "failed"]
     assert {j["job"] for j in failed} == {"send_pending_email", "deliver_event"}
     assert any("no longer exists" in j.get("error", "") for j in failed)  # erin's
-    body = (await client.get("/health")).json()
+    adam = await personas.get("adam_admin")
+    body = (await adam.api().get("/health")).json()
     assert body["failed_jobs"]["send_pending_email"] == 3  # alice's two, erin's one
     assert body["failed_jobs"]["deliver_event"] >= 1
     assert "ERROR" in worker.tail(400)

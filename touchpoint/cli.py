@@ -120,7 +120,10 @@ def cmd_web(args: argparse.Namespace) -> int:
         workers=args.workers,
         access_log=args.access_log,
         log_level=args.log_level,
-        proxy_headers=True,
+        # X-Forwarded-For only from the proxies named in FORWARDED_ALLOW_IPS:
+        # otherwise anyone on the host could pick the address rate limits see
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         server_header=False,
     )
     return 0
@@ -134,10 +137,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         _err("REDIS_URL: required by `touchpoint worker` (`touchpoint up` embeds a Redis)")
         return 2
     from arq.logs import default_log_config
-    from arq.worker import run_worker
 
     try:
-        from workers.settings import WorkerSettings
+        from workers.run import run_workers
     except ImportError as exc:
         _err(f"the worker is not available in this build ({exc})")
         return 1
@@ -147,7 +149,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         # routine runs are logged at debug level, problems stay visible
         logging.getLogger("arq.worker").setLevel(logging.WARNING)
     try:
-        run_worker(WorkerSettings)
+        run_workers()  # the default queue and the mail queue, one process
     except asyncio.CancelledError:
         # On SIGTERM arq cancels the running jobs (they are queued again) and
         # may re-raise a cancellation from its close(): the stop itself is done.

@@ -4,12 +4,15 @@ role guards every route carries."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 import secrets
 from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.datastructures.cookie import Cookie
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.stores.base import Store
@@ -162,6 +165,70 @@ def _cookie(scope: Scope, key: str) -> str | None:
     return None
 
 
+CSRF_COOKIE = "tp_csrf"
+#: paths Litestar's CSRF check leaves alone (web/app.py excludes them too)
+NO_CSRF = ("/api/", "/health", "/schema", "/static/")
+
+
+def session_csrf_token(secret: str, session_id: str) -> str:
+    """The CSRF token of one browser session: derived from the session id,
+    in the form Litestar's CSRF check accepts (64 hex characters and their
+    HMAC), so a token from another session (or planted by someone who can
+    set a cookie for the site) is refused."""
+    from litestar.middleware.csrf import CSRF_SECRET_BYTES, generate_csrf_hash
+
+    raw = hmac.new(secret.encode(), b"csrf\n" + session_id.encode(), hashlib.sha256)
+    token = raw.hexdigest()[: CSRF_SECRET_BYTES * 2]
+    return token + generate_csrf_hash(token=token, secret=secret)
+
+
+def _with_cookie(scope: Scope, name: str, value: str) -> None:
+    """Replace one cookie in the request's Cookie header (for what runs next)."""
+    headers = [(k, v) for k, v in scope["headers"] if k != b"cookie"]
+    cookies = [
+        part.strip()
+        for k, v in scope["headers"]
+        if k == b"cookie"
+        for part in v.decode("latin-1").split(";")
+        if part.strip() and not part.strip().startswith(f"{name}=")
+    ]
+    cookies.append(f"{name}={value}")
+    headers.append((b"cookie", "; ".join(cookies).encode("latin-1")))
+    scope["headers"] = headers
+
+
+def bind_csrf_to_session(scope: Scope, send: Send, session_id: str) -> Send:
+    """A logged-in browser's CSRF token is its session's (issue 13.17).
+
+    A change whose CSRF cookie is not the session's is refused (403) before
+    Litestar's check (which only compares the cookie with the form field or
+    header). A page read with another cookie gets the session's: the request
+    carries it from here on, and the answer sets it."""
+    settings = scope["app"].state.settings
+    expected = session_csrf_token(settings.secret_key, session_id)
+    if _cookie(scope, CSRF_COOKIE) == expected:
+        return send
+    if scope["method"] not in SAFE_METHODS:
+        raise PermissionDeniedException("CSRF token verification failed: not this session's")
+    _with_cookie(scope, CSRF_COOKIE, expected)
+    cookie = Cookie(
+        key=CSRF_COOKIE,
+        value=expected,
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=False,
+        samesite="lax",
+    ).to_header(header="")
+
+    async def send_with_cookie(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message.setdefault("headers", [])
+            message["headers"] = [*message["headers"], (b"set-cookie", cookie.encode("latin-1"))]
+        await send(message)
+
+    return send_with_cookie
+
+
 class AuthMiddleware:
     """Puts the caller (a Viewer, or None) in `scope["user"]`.
 
@@ -182,7 +249,8 @@ class AuthMiddleware:
         viewer: Viewer | None = None
         auth: str | None = None
         is_api = path.startswith("/api/")
-        token = _bearer(scope) if is_api else None
+        # /health takes a token too: monitoring reads its details as an admin
+        token = _bearer(scope) if is_api or path == "/health" else None
         if token:
             viewer = await people.viewer_by_token(token)
             auth = "token" if viewer else None
@@ -191,6 +259,8 @@ class AuthMiddleware:
             if session_id:
                 viewer = await session_viewer(session_id)
                 auth = "session" if viewer else None
+                if viewer is not None and not path.startswith(NO_CSRF):
+                    send = bind_csrf_to_session(scope, send, session_id)
         scope["user"] = viewer
         scope["auth"] = auth
         await self.app(scope, receive, send)

@@ -22,6 +22,10 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from pydantic import BaseModel
 
 from ideas.errors import DomainError, RateLimited
+from ideas.pg import connection_lost
+
+#: what a 503 for an unreachable database tells the client to wait
+DATABASE_RETRY_AFTER_S = 2
 
 log = logging.getLogger("touchpoint.web")
 
@@ -75,13 +79,24 @@ def on_forbidden(request: Request, exc: PermissionDeniedException) -> Response:
     return error_answer(request, 403, exc.detail or "not allowed for your role")
 
 
+#: errors listed in one answer; the rest are counted
+MAX_ERRORS_LISTED = 10
+
+
 def on_validation(request: Request, exc: ValidationException) -> Response:
-    """Name the field in the message, not only in `extra`."""
+    """Name the field in the message, not only in `extra`; list the first few
+    errors and count the rest (a body of a thousand unknown keys gets a short
+    answer)."""
     extra = exc.extra if isinstance(exc.extra, list) else []
+    more = max(len(extra) - MAX_ERRORS_LISTED, 0)
+    extra = extra[:MAX_ERRORS_LISTED]
     fields = [e for e in extra if isinstance(e, dict) and e.get("key")]
     if fields:
         parts = [f"{e['key']}: {e.get('message', 'invalid')}" for e in fields]
-        return error_answer(request, 400, "Validation failed: " + "; ".join(parts), extra)
+        detail = "Validation failed: " + "; ".join(parts)
+        if more:
+            detail += f"; and {more} more"
+        return error_answer(request, 400, detail, extra)
     return error_answer(request, 400, exc.detail or "malformed request", extra or None)
 
 
@@ -96,6 +111,17 @@ def on_not_found(request: Request, exc: NotFoundException) -> Response:
 
 
 def on_crash(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, RecursionError):
+        # a body nested deeper than the parser goes (web/bodies.py refuses most first)
+        return error_answer(request, 400, "the body is nested too deeply")
+    if connection_lost(exc):
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        return error_answer(
+            request,
+            503,
+            "the database is unavailable for a moment; try again",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_answer(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal error")
 

@@ -1,4 +1,6 @@
-"""Fixed-window rate limits on Redis, failing open while Redis is down."""
+"""Fixed-window rate limits on Redis, failing open while Redis is down or
+slow (every call goes through the app's `RedisGuard`: a short deadline, then
+Redis is skipped for a few seconds)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import time
 
 from ideas.config import get_settings
 from ideas.errors import RateLimited
+from web.redisguard import RedisGuard, RedisUnavailable
 
 log = logging.getLogger("touchpoint.ratelimit")
 
@@ -23,9 +26,10 @@ def retry_after() -> int:
 
 
 class RateLimiter:
-    def __init__(self, redis, prefix: str = "tp:rl:") -> None:
+    def __init__(self, redis, prefix: str = "tp:rl:", guard: RedisGuard | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.guard = guard if guard is not None else RedisGuard(redis)
 
     async def hit(self, name: str, who: str, limit: int | None = None) -> None:
         """Count one request of kind `name` by `who`; raise RateLimited (429)
@@ -35,15 +39,20 @@ class RateLimiter:
         if not limit or self.redis is None:
             return
         key = f"{self.prefix}{name}:{who}:{current_window()}"
-        try:
-            pipe = self.redis.pipeline(transaction=False)
+
+        async def count(redis) -> int:
+            pipe = redis.pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, WINDOW_SECONDS + 5)
-            count, _ = await pipe.execute()
-        except Exception as exc:  # fail open: a Redis outage never locks people out
+            value, _ = await pipe.execute()
+            return value
+
+        try:
+            value = await self.guard.run(count)
+        except RedisUnavailable as exc:  # fail open: a Redis outage never locks people out
             log.warning("rate limit %s not checked: %s", name, exc)
             return
-        if count > limit:
+        if value > limit:
             raise RateLimited(retry_after())
 
     @staticmethod
@@ -72,14 +81,20 @@ class RateLimiter:
             log.warning("rate limit %s not counted: %s", name, exc)
 
     async def peek(self, name: str, who: str) -> int:
+        if self.redis is None:
+            return 0
+        key = f"{self.prefix}{name}:{who}:{current_window()}"
         try:
-            value = await self.redis.get(f"{self.prefix}{name}:{who}:{current_window()}")
-        except Exception:
+            value = await self.guard.run(lambda redis: redis.get(key))
+        except RedisUnavailable:
             return 0
         return int(value or 0)
 
     async def reset(self, name: str, who: str) -> None:
+        if self.redis is None:
+            return
+        key = f"{self.prefix}{name}:{who}:{current_window()}"
         try:
-            await self.redis.delete(f"{self.prefix}{name}:{who}:{current_window()}")
-        except Exception:
+            await self.guard.run(lambda redis: redis.delete(key))
+        except RedisUnavailable:
             pass

@@ -43,15 +43,21 @@ def redis_settings(url: str | None = None) -> RedisSettings:
 
 
 def functions() -> list:
+    """The default queue's jobs: in-app delivery (and the scheduled ones)."""
     t = tasks.tuning()
     return [
         func(tasks.deliver_event, name=DELIVER_EVENT, max_tries=t.job_max_tries),
-        func(tasks.send_pending_email, name=tasks.SEND_MAIL, max_tries=t.mail_max_tries),
         func(tasks.embed_ideas, name=tasks.EMBED_JOB, max_tries=t.job_max_tries),
         # retries are new jobs (workers.tasks.deliver_webhook); a second try of
         # the same job happens only after a crash (kill -9)
         func(tasks.deliver_webhook, name=tasks.DELIVER_WEBHOOK, max_tries=3),
     ]
+
+
+def mail_functions() -> list:
+    """The mail queue's job."""
+    t = tasks.tuning()
+    return [func(tasks.send_pending_email, name=tasks.SEND_MAIL, max_tries=t.mail_max_tries)]
 
 
 def cron_jobs() -> list:
@@ -101,6 +107,23 @@ class WorkerSettings:
     max_tries = tasks.tuning().job_max_tries
     job_timeout = tasks.tuning().job_timeout_s
     #: the database, not Redis, says what is done: keep results briefly
+    keep_result = 60
+    max_jobs = 10
+    poll_delay = tasks.tuning().poll_delay_s
+    health_check_interval = 60
+
+
+class MailWorkerSettings:
+    """The e-mail jobs, on their own queue with their own slots (run in the
+    same process as WorkerSettings by `touchpoint worker`)."""
+
+    queue_name = tasks.MAIL_QUEUE
+    functions = mail_functions()
+    redis_settings = redis_settings()
+    on_startup = startup
+    on_shutdown = shutdown
+    max_tries = tasks.tuning().mail_max_tries
+    job_timeout = tasks.tuning().mail_job_timeout_s
     keep_result = 60
     max_jobs = 10
     poll_delay = tasks.tuning().poll_delay_s

@@ -29,6 +29,9 @@ log = logging.getLogger("touchpoint.jobs")
 
 #: arq function name of the per-notice e-mail job
 SEND_MAIL = "send_pending_email"
+#: e-mail jobs have their own queue (and worker slots), so a slow or hung
+#: mail server never delays the in-app notices of the default queue
+MAIL_QUEUE = "arq:queue:mail"
 STATS_KEY = notify.JOB_STATS_KEY
 
 
@@ -95,7 +98,10 @@ async def enqueue_mail(redis: Any, ids: Sequence[int]) -> int:
     for start in range(0, len(ids), 100):
         part = ids[start : start + 100]
         results = await asyncio.gather(
-            *(redis.enqueue_job(SEND_MAIL, i, _job_id=mail_job_id(i)) for i in part),
+            *(
+                redis.enqueue_job(SEND_MAIL, i, _job_id=mail_job_id(i), _queue_name=MAIL_QUEUE)
+                for i in part
+            ),
             return_exceptions=True,
         )
         failed = [r for r in results if isinstance(r, BaseException)]
@@ -193,15 +199,40 @@ async def embed_sweep(ctx: dict) -> str:
         return line["outcome"]
 
 
+def accepted_key(notification_id: int) -> str:
+    return f"touchpoint:mail_accepted:{notification_id}"
+
+
 async def send_pending_email(ctx: dict, notification_id: int) -> str:
     """The e-mail of one notice: retried with backoff while the server is
-    unreachable; a permanent failure is recorded and does not retry."""
+    unreachable; a permanent failure is recorded and does not retry.
+
+    Once the server accepted the message, that is noted in Redis before the
+    database is told; a run that finds the note (the database failed after
+    the accept, or the worker died there) only records `sent`: the
+    bookkeeping is retried, never the send."""
     t = tuning()
     job_try = ctx.get("job_try", 1)
     final = job_try >= t.mail_max_tries
+    redis = ctx["redis"]
     async with job_line(ctx, SEND_MAIL, notice=notification_id) as line:
+        if await redis.exists(accepted_key(notification_id)):
+            try:
+                await notify.mark_mail_sent(notification_id)
+            except Exception as exc:
+                line.update(outcome="retry", error=f"bookkeeping: {exc}")
+                raise Retry(defer=backoff(job_try, t)) from exc
+            line.update(outcome="sent", detail="accepted earlier; recorded now")
+            return "sent"
+
+        async def remember() -> None:
+            await redis.set(accepted_key(notification_id), b"1", ex=7 * 24 * 3600)
+
         try:
-            result = await notify.email_notice(notification_id, final=final)
+            result = await notify.email_notice(notification_id, final=final, on_accepted=remember)
+        except notify.MailBookkeepingFailed as exc:
+            line.update(outcome="retry", error=f"bookkeeping: {exc}")
+            raise Retry(defer=backoff(job_try, t)) from exc
         except (notify.NoticeGone, mail.MailPermanentError) as exc:
             line.update(outcome="failed", error=str(exc))
             return "failed"

@@ -13,13 +13,14 @@ from ideas.viewer import Viewer
 from web.app import client_address, limiter_of
 from web.auth import public, staff
 from web.errors import documented
+from web.idempotency import IDEMPOTENT
 
 
 class TokenController(Controller):
     path = "/api/v1/auth/token"
     tags = ["auth"]
 
-    @post("/", guards=[public], status_code=201, responses=documented(401))
+    @post("/", guards=[public], status_code=201, responses=documented(401), opt=IDEMPOTENT)
     async def create_token(self, request: Request, data: JSONBody[TokenIn]) -> TokenOut:
         """Exchange email and password for a bearer token."""
         limiter = limiter_of(request)

@@ -25,6 +25,7 @@ from ideas.schemas import (
 from ideas.viewer import Viewer
 from web.app import limiter_of
 from web.auth import staff
+from web.idempotency import IDEMPOTENT
 
 Limit = Annotated[int, QueryParameter(ge=1, le=LIMIT_MAX, description="page size (default 25)")]
 
@@ -34,7 +35,7 @@ class IdeasApi(Controller):
     guards = [staff]
     tags = ["ideas"]
 
-    @post("/ideas", status_code=201)
+    @post("/ideas", status_code=201, opt=IDEMPOTENT)
     async def create_idea(
         self, request: Request, viewer: NamedDependency[Viewer], data: JSONBody[IdeaIn]
     ) -> IdeaOut:

@@ -22,6 +22,7 @@ from ideas.viewer import Viewer
 from web.auth import council, staff
 from web.controllers.pages import form_errors, idea_oob, page, safe_next
 from web.errors import is_htmx
+from web.idempotency import IDEMPOTENT
 
 _PREFIX = re.compile(r"^[a-z0-9-]{1,40}$")
 
@@ -88,7 +89,7 @@ class DeliveryApi(Controller):
     guards = [staff]
     tags = ["delivery"]
 
-    @post("/ideas/{idea_id:str}/actions", status_code=201, guards=[council])
+    @post("/ideas/{idea_id:str}/actions", status_code=201, guards=[council], opt=IDEMPOTENT)
     async def add_action(
         self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[ActionIn]
     ) -> ActionOut:

@@ -35,6 +35,7 @@ from web.auth import admin, council, staff
 from web.controllers import duplicates as duplicate_pages
 from web.controllers.pages import form_errors, idea_oob, page, safe_next
 from web.errors import is_htmx
+from web.idempotency import IDEMPOTENT
 
 Limit = Annotated[int, QueryParameter(ge=1, le=LIMIT_MAX, description="page size (default 25)")]
 Cursor = Annotated[str | None, QueryParameter(max_length=200)]
@@ -75,7 +76,7 @@ class TriageApi(Controller):
             viewer, sort=sort, touchpoint=touchpoint, limit=limit, cursor=cursor
         )
 
-    @post("/sessions", status_code=201)
+    @post("/sessions", status_code=201, opt=IDEMPOTENT)
     async def open_session(
         self, viewer: NamedDependency[Viewer], data: JSONBody[SessionIn]
     ) -> SessionOut:
@@ -153,7 +154,7 @@ class IdeaConversationApi(Controller):
         items = await comments.list_comments(viewer, services.parse_idea_id(idea_id))
         return Page[CommentOut](items=items, next_cursor=None)
 
-    @post("/{idea_id:str}/comments", status_code=201)
+    @post("/{idea_id:str}/comments", status_code=201, opt=IDEMPOTENT)
     async def add_comment(
         self,
         request: Request,
