@@ -23,6 +23,7 @@ from ideas.schemas import Page
 from ideas.viewer import Viewer
 from web.auth import admin
 from web.controllers.pages import page
+from web.idempotency import IDEMPOTENT
 
 log = logging.getLogger("touchpoint.web")
 
@@ -41,7 +42,7 @@ class WebhooksApi(Controller):
     guards = [admin]
     tags = ["webhooks"]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, opt=IDEMPOTENT)
     async def create_webhook(
         self, viewer: NamedDependency[Viewer], data: JSONBody[WebhookIn]
     ) -> WebhookCreated:
