@@ -79,3 +79,20 @@ async def test_removing_an_action_asks_first_and_tells_its_owner(personas):
     told = {n["kind"]: n["text"] for n in await notices(user=erin.viewer.id)}
     assert "action_removed" in told and "Print the PO number" in told["action_removed"]
     assert told["action_assigned"].endswith("(This action was later removed.)")
+
+
+def test_a_full_participation_label_is_not_clipped():
+    """ "100% (14 of 14)" written after a full bar stays inside the chart (issue 17, item 10)."""
+    import re as _re
+
+    from ideas import charts
+    from ideas.leadership import ParticipationEntry
+
+    entry = ParticipationEntry(
+        name="Support", people=14, participants=14, share=1.0, kind="department"
+    )
+    svg = charts.participation_chart([entry], "all time", 5)
+    x, text = _re.search(r'<text x="([\d.]+)"[^>]*chart-value[^>]*>([^<]+)</text>', svg).groups()
+    assert text == "100% (14 of 14)"
+    # ~8 px a character at 13 px: the label ends inside the 360 px wide chart
+    assert float(x) + 8 * len(text) <= charts.WIDTH
