@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from tests.notify_helpers import drain, notices, submit
 from tests.test_delivery import TODAY, accepted, add, all_done
 
@@ -96,3 +98,18 @@ def test_a_full_participation_label_is_not_clipped():
     assert text == "100% (14 of 14)"
     # ~8 px a character at 13 px: the label ends inside the 360 px wide chart
     assert float(x) + 8 * len(text) <= charts.WIDTH
+
+
+async def test_sqlite_version_is_said_as_sqlite_writes_it(caplog):
+    """Piccolo said "Running Sqlite version 3.4" for 3.40.1 (issue 17, item 11)."""
+    import logging
+    import sqlite3
+
+    from ideas.db import engine, is_postgres
+
+    if is_postgres():
+        pytest.skip("the SQLite engine only")
+    with caplog.at_level(logging.INFO, logger="piccolo.engine.base"):
+        await engine().check_version()
+    said = [r.getMessage() for r in caplog.records if "version" in r.getMessage()]
+    assert said == [f"Running SQLite version {sqlite3.sqlite_version}"]
