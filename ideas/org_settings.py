@@ -56,15 +56,8 @@ async def all_settings() -> list[dict]:
         else:
             value, source = default, "default"
         out.append(
-            {
-                "key": key,
-                "value": value,
-                "default": default,
-                "low": low,
-                "high": high,
-                "env_var": var,
-                "source": source,
-            }
+            {"key": key, "value": value, "default": default, "low": low, "high": high,
+             "env_var": var, "source": source}
         )
     return out
 
@@ -79,9 +72,7 @@ async def set_setting(key: str, value: int | str) -> int:
         raise Invalid(key, "must be a whole number") from None
     if not low <= number <= high:
         raise Invalid(key, f"must be between {low} and {high}")
-    await (
-        Setting.insert(Setting(key=key, value=str(number)))
-        .on_conflict(target=Setting.key, action="DO UPDATE", values=[Setting.value])
-        .run()
-    )
+    await Setting.insert(Setting(key=key, value=str(number))).on_conflict(
+        target=Setting.key, action="DO UPDATE", values=[Setting.value]
+    ).run()
     return number
