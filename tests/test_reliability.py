@@ -273,8 +273,9 @@ async def test_requests_succeed_while_redis_is_down_and_notices_follow(own_redis
     assert [n["kind"] for n in alices] == ["idea_status"] * 4  # 2 in review, declined, accepted
     assert len({n["event"] for n in alices}) == 4
     dans = await notices(user=dan.viewer.id)
-    assert [n["kind"] for n in dans] == ["vote_declined"]
-    assert len(list(mail.outbox_dir().glob("*.eml"))) == 5
+    # a voter hears of the decline and of the acceptance (issue 17)
+    assert sorted(n["kind"] for n in dans) == ["vote_accepted", "vote_declined"]
+    assert len(list(mail.outbox_dir().glob("*.eml"))) == 6
 
 
 async def _logged(worker) -> bool:

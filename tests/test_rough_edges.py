@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from tests.factories import submit
 from tests.notify_helpers import drain, notices
 from tests.test_delivery import TODAY, accepted, add, all_done
@@ -80,3 +82,35 @@ async def test_removing_an_action_asks_first_and_tells_its_owner(personas):
     told = {n["kind"]: n["text"] for n in await notices(user=erin.viewer.id)}
     assert "action_removed" in told and "Print the PO number" in told["action_removed"]
     assert told["action_assigned"].endswith("(This action was later removed.)")
+
+
+def test_a_full_participation_label_is_not_clipped():
+    """ "100% (14 of 14)" written after a full bar stays inside the chart (issue 17, item 10)."""
+    import re as _re
+
+    from ideas import charts
+    from ideas.leadership import ParticipationEntry
+
+    entry = ParticipationEntry(
+        name="Support", people=14, participants=14, share=1.0, kind="department"
+    )
+    svg = charts.participation_chart([entry], "all time", 5)
+    x, text = _re.search(r'<text x="([\d.]+)"[^>]*chart-value[^>]*>([^<]+)</text>', svg).groups()
+    assert text == "100% (14 of 14)"
+    # ~8 px a character at 13 px: the label ends inside the 360 px wide chart
+    assert float(x) + 8 * len(text) <= charts.WIDTH
+
+
+async def test_sqlite_version_is_said_as_sqlite_writes_it(caplog):
+    """Piccolo said "Running Sqlite version 3.4" for 3.40.1 (issue 17, item 11)."""
+    import logging
+    import sqlite3
+
+    from ideas.db import engine, is_postgres
+
+    if is_postgres():
+        pytest.skip("the SQLite engine only")
+    with caplog.at_level(logging.INFO, logger="piccolo.engine.base"):
+        await engine().check_version()
+    said = [r.getMessage() for r in caplog.records if "version" in r.getMessage()]
+    assert said == [f"Running SQLite version {sqlite3.sqlite_version}"]

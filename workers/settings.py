@@ -7,6 +7,7 @@ Timeouts, retries and the sweep interval come from `workers.tasks.tuning()`.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
@@ -92,6 +93,8 @@ def ensure_logging() -> None:
 async def startup(ctx: dict) -> None:
     ensure_logging()
     await db.open_pool()
+    # one line that says the worker runs (its routine sweeps log at debug level)
+    logging.getLogger("touchpoint.jobs").info(json.dumps({"job": "worker", "outcome": "started"}))
 
 
 async def shutdown(ctx: dict) -> None:

@@ -85,8 +85,10 @@ async def job_line(ctx: dict, job: str, **fields: Any) -> AsyncIterator[dict]:
             level = logging.ERROR
         elif line["outcome"] == "retry":
             level = logging.WARNING
+        elif line.get("routine"):
+            level = logging.DEBUG  # ran and found nothing to do: every second, all day
         else:
-            level = logging.DEBUG  # routine: thousands of these on a busy start
+            level = logging.INFO
         log.log(level, json.dumps(line, default=str, ensure_ascii=False), extra={"job": line})
         await count(ctx, job, line["outcome"])
 
@@ -274,6 +276,8 @@ async def sweep_outbox(ctx: dict) -> str:
             mails=len(mails),
             mails_queued=await enqueue_mail(ctx["redis"], mails),
         )
+        if not events and not mails:
+            line["routine"] = True
         return "ok"
 
 
@@ -309,6 +313,8 @@ async def _scheduled(ctx: dict, job: str, run) -> str:
     async with job_line(ctx, job) as line:
         result = await run(clock.now())
         line.update(period=result.key, outcome=result.outcome, recipients=result.notices)
+        if result.outcome in ("not_due", "already"):
+            line["routine"] = True
         line["mail_queued"] = await enqueue_mail(ctx["redis"], result.mail_ids)
         return result.outcome
 

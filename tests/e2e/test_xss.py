@@ -267,13 +267,16 @@ async def test_payloads_in_every_user_text_field_render_inert_on_every_page(ui, 
     # -- the submitter ------------------------------------------------------------
     look.who = "submitter"
     await ui.login(page, p["sub"])
+    await look.check(page, "open board", shows_payload=False)
+    await ui.goto(page, "/?status=any")  # the board opens on open ideas: all of them here
     await look.check(page, "board")
     for idea_id in ideas:
         await look.visit(page, f"/ideas/{idea_id}")
     await look.visit(page, "/me/ideas")
     await look.visit(page, "/shipped")
     await look.visit(page, "/me/notifications")
-    await look.visit(page, "/?q=Invoices")
+    await look.visit(page, "/?q=Invoices&status=any")  # closed ones too (issue 17)
+    await look.visit(page, "/roadmap")
     # the similar-ideas fragment while typing a title
     await ui.goto(page, "/ideas/new")
     await page.get_by_label("Title").press_sequentially("Invoices show PO numbers", delay=20)
