@@ -81,11 +81,13 @@ async def _viewer_facts(rows: Sequence[dict], viewer: Viewer):
         f"SELECT 'f', idea, NULL, NULL, 0 FROM idea_follow WHERE \"user\" = {{}} AND {ids_sql}"
     )
     args += [user, *ids_args]
+    # comments others can see: a "Submitter" comment counts from its batch on
+    # (ideas.publish), or the count would date it to the minute
     parts.append(
         f"SELECT 'n', idea, NULL, NULL, COUNT(*) FROM comment WHERE {ids_sql} "
-        "AND deleted_at IS NULL GROUP BY idea"
+        "AND deleted_at IS NULL AND (published_at IS NULL OR published_at <= {}) GROUP BY idea"
     )
-    args += [*ids_args]
+    args += [*ids_args, clock.now()]
     dept_ids = sorted({r["owning_department"] for r in rows if r["owning_department"]})
     if dept_ids:
         sql, more = _in("id", dept_ids)

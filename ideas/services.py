@@ -38,10 +38,15 @@ ACCEPTED_ON = ("accepted", "in_progress", "shipped")
 #: "mine" filters: ideas the viewer submitted, ideas the viewer voted for
 MINE = ("ideas", "votes")
 
+
 #: comments counted on a card and for the "most discussed" sort (deleted ones not)
-COMMENT_COUNT_SQL = (
-    "(SELECT COUNT(*) FROM comment c WHERE c.idea = idea.id AND c.deleted_at IS NULL)"
-)
+def comment_count_sql(now: dt.datetime) -> str:
+    """Comments others can see: a "Submitter" comment counts from its batch on
+    (ideas.publish); `now` is ours, never request text."""
+    return (
+        "(SELECT COUNT(*) FROM comment c WHERE c.idea = idea.id AND c.deleted_at IS NULL "
+        f"AND (c.published_at IS NULL OR c.published_at <= {publish.sql_time(now, is_postgres())}))"
+    )
 
 
 #: ids are int4 in the database
@@ -355,7 +360,7 @@ async def list_ideas(
             order = "COALESCE(published_at, created_at) DESC, id DESC"
         elif sort == "discussed":
             offset = cursor_int(position, "o", 0, "not a cursor for this sort")
-            order = f"{COMMENT_COUNT_SQL} DESC, id DESC"
+            order = f"{comment_count_sql(clock.now())} DESC, id DESC"
         else:
             offset = cursor_int(position, "o", 0, "not a cursor for this sort")
             order = f"{_trending_sql()} DESC, id DESC"
