@@ -10,7 +10,8 @@ import pytest
 
 from ideas import duplicates, vector_index
 from ideas.tables import Event, Idea, Submission, Vote
-from tests.notify_helpers import open_session, submit, vote
+from tests.factories import submit
+from tests.notify_helpers import open_session, vote
 from tests.test_semantic import embedder  # noqa: F401  (the session's model)
 
 RESET = (

@@ -19,7 +19,8 @@ from ideas.config import ConfigError, load_settings
 from ideas.lifecycle import DECLINED
 from ideas.schemas import IdeaIn
 from ideas.tables import Idea, IdeaVector
-from tests.notify_helpers import drain, submit
+from tests.factories import submit
+from tests.notify_helpers import drain
 from tests.test_cli import touchpoint
 
 
@@ -261,3 +262,25 @@ async def test_the_form_offers_a_vote_and_says_when_a_twin_is_under_way(personas
     # nothing about who submitted them
     for text in dan.identity_strings():
         assert text not in r.text
+
+
+@pytest.mark.parametrize("semantic", [True, False])
+async def test_the_web_process_loads_the_model_at_start_up_unless_switched_off(migrated, semantic):
+    import dataclasses
+
+    from ideas.config import get_settings
+    from web.app import create_app
+
+    embedding.reset_embedder()
+    try:
+        app = create_app(dataclasses.replace(get_settings(), similar_semantic=semantic))
+        async with app.lifespan():
+            preload = app.state.similar_preload
+            if semantic:
+                assert await preload is not None
+                assert embedding.status() == "ok"
+            else:
+                assert preload is None
+                assert embedding.status() == "not loaded"
+    finally:
+        embedding.reset_embedder()
