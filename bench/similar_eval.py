@@ -1,7 +1,7 @@
 """Does the similar-idea search find the idea a draft duplicates? Old and new.
 
 Usage: python -m bench.similar_eval [--ideas ideas.jsonl] [--drafts drafts.jsonl]
-       [--scale] [--folds 5]
+       [--heldout heldout.jsonl] [--scale] [--folds 5]
 
 The evaluation set (``bench/data/similar_drafts.jsonl``) holds drafts written
 for this benchmark: paraphrases of ideas in the bundled ``ideas.jsonl``
@@ -9,18 +9,21 @@ for this benchmark: paraphrases of ideas in the bundled ``ideas.jsonl``
 words with the original (checked here, the run stops otherwise), and drafts
 that duplicate nothing (``target`` null).
 
-For each method it reports, with the suggestion threshold chosen by k-fold
-cross-validation over the drafts (each fold scored with the threshold picked
-on the other folds, never on itself):
+A method is a ranking plus a decision whether to show suggestions at all
+(a number per draft against a threshold: the best cosine, or a logistic
+model of the best cosine, its z-score against the draft's cosines with the
+whole corpus, and the lexical score of the best match); when it says yes,
+the top 3 within RELATED_MARGIN of the best are shown. It reports:
 
 * recall@3: share of paraphrases whose original, or a member of its cluster,
-  is among the (at most 3) suggestions shown;
-* false alarms: share of unrelated drafts that get any suggestion at all.
+  is among the suggestions shown;
+* false alarms: share of unrelated drafts that get any suggestion at all;
 
-Methods: ``lexical`` (the hand-written stemmer + synonym map + idf cosine,
-``ideas.similarity``), ``lexical-plain`` (the same without the synonym map),
-``semantic`` (all-MiniLM-L6-v2 cosine, int8 vectors, as the service stores
-them) and ``hybrid`` (semantic + a share of the lexical score).
+by k-fold cross-validation over the first set (threshold and model fitted on
+the other folds, never on the scored one), and on the held-out set
+(``bench/data/similar_drafts_heldout.jsonl``, written afterwards and never
+used to choose), with the threshold fitted on all of the first set and with
+the median of the per-fold thresholds (the service's SEMANTIC_MIN_SCORE).
 
 ``--scale`` also times the in-process search (``ideas.vector_index``) at
 10,000 and 100,000 ideas and prints the process's memory.
