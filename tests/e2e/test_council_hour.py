@@ -6,6 +6,7 @@ clicks and wall time (docs/performance.md keeps the figures); fails above
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -204,3 +205,19 @@ async def test_every_decision_has_its_key(ui, personas):
     for idea_id in ids[4:6]:
         await expect(page.get_by_test_id(f"decision-{idea_id}")).to_contain_text("Declined")
     await ui.axe(page, "council-keys-after")
+
+    # leaving the page while a decision is held sends it (a beacon)
+    await focus(ids[6])
+    await page.keyboard.press("d")
+    await page.keyboard.type("Customers have not asked us for this one.")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("triage-undo-button")).to_be_visible()
+    await page.goto(page.url)
+    await heading(page, "Triage session of")
+    status = None
+    for _ in range(100):  # the beacon may land after the page came back
+        status = (await alice.api().get(f"/api/v1/ideas/{ids[6]}")).json()["status"]
+        if status == "declined":
+            break
+        await asyncio.sleep(0.1)
+    assert status == "declined"
