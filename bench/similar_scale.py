@@ -51,7 +51,7 @@ def run(embedder=None, queries: int = 30) -> None:
     print(f"\nmemory: {before:.0f} MB before the model, {rss_mb():.0f} MB with it loaded")
     ideas = load_jsonl(next(p for p in IDEAS if p.exists()))
     base = embedder.embed(
-        [embedding.idea_text(r["title"], r["problem"], r["proposal"]) for r in ideas]
+        [embedding.stored_text(r["title"], r["problem"], r["proposal"]) for r in ideas]
     )
     drafts = [
         embedding.idea_text(d["title"], d.get("text", "")) for d in load_jsonl(DRAFTS)[:queries]

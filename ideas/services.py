@@ -387,9 +387,14 @@ async def list_ideas(
     return Page[IdeaOut](items=await blind_ideas(rows, viewer), next_cursor=next_cursor)
 
 
-#: cosine (of centred MiniLM vectors) from which an idea is suggested as a
-#: likely duplicate; chosen by cross-validation in bench/similar_eval.py
-SEMANTIC_MIN_SCORE = 0.44
+#: cosine (of centred MiniLM vectors, ideas embedded from title + problem)
+#: the best match of a draft must reach for any suggestion to be shown; then
+#: the best few are shown. The median of the thresholds picked per fold by
+#: the cross-validation in bench/similar_eval.py
+SEMANTIC_MIN_SCORE = 0.42
+#: ... and of those, the ones within this much of the best (a strong match is
+#: not shown with unrelated ideas under it; bench/similar_eval.py)
+SEMANTIC_RELATED_MARGIN = 0.15
 #: the statuses never suggested
 _NOT_SUGGESTED = (DECLINED, DUPLICATE)
 
@@ -402,7 +407,7 @@ async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tup
     text = (text or "").strip()[:5000]
     if not title and not text:
         return []
-    found = await vector_index.search(title, text, 4 * limit + 10, SEMANTIC_MIN_SCORE)
+    found = await vector_index.search(title, text, 4 * limit + 10, -1.0)
     if found is None:
         return await _lexical_scores(title, text, limit)
     if found:
@@ -414,6 +419,11 @@ async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tup
             .run()
         }
         found = [(i, s) for i, s in found if i not in closed][:limit]
+        # the decision is the draft's: its best match close enough, or nothing
+        if not found or found[0][1] < SEMANTIC_MIN_SCORE:
+            found = []
+        else:
+            found = [(i, s) for i, s in found if s >= found[0][1] - SEMANTIC_RELATED_MARGIN]
     if len(found) < limit:
         # ideas without a vector yet (submitted seconds ago, or before the
         # model was installed) are still found by their words, after the rest

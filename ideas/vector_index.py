@@ -152,7 +152,7 @@ async def embed_pending(
     done = 0
     for start in range(0, len(rows), BATCH):
         part = rows[start : start + BATCH]
-        texts = [embedding.idea_text(r["title"], r["problem"], r["proposal"]) for r in part]
+        texts = [embedding.stored_text(r["title"], r["problem"], r["proposal"]) for r in part]
         vectors = await in_model_thread(embedder.embed, texts)
         await store_vectors(part, vectors)
         if _index is not None:

@@ -231,6 +231,42 @@ def test_the_evaluation_set_keeps_its_own_rule():
     with pytest.raises(SystemExit):
         similar_eval.check_set([copy], ideas)
     assert json.loads(similar_eval.DRAFTS.read_text().splitlines()[0])["target"]
+    # the held-out set keeps the same rule, and shares no draft with the first
+    held = similar_eval.load_jsonl(similar_eval.HELDOUT)
+    held_targets = similar_eval.check_set(held, ideas)
+    assert sum(t is not None for t in held_targets) >= 30
+    assert sum(t is None for t in held_targets) >= 10
+    assert not {d["title"] for d in held} & {d["title"] for d in drafts}
+
+
+def test_the_decision_is_fitted_on_training_drafts_only():
+    """A logistic decision (cosine, z-score) and its threshold come from the
+    drafts given; the threshold respects the false-alarm budget there."""
+    # unrelated drafts' best cosines 0.30-0.49, paraphrases' 0.45-0.64
+    tops = [round(0.30 + 0.01 * i, 2) for i in range(20)]
+    tops += [round(0.45 + 0.01 * i, 2) for i in range(20)]
+    feats = [{"top": t, "z": 10 * t, "lex": 0.0} for t in tops]
+    targets = [None] * 20 + [0] * 20
+    hits = [None] * 20 + [True] * 20
+    for features in (["top"], ["top", "z"]):
+        decision = similar_eval.Decision(features)
+        score, threshold = similar_eval.fit_decision(decision, feats, targets, hits)
+        found, alarms = similar_eval.measure(decision, score, threshold, feats, targets, hits)
+        assert (found, alarms) == (17, 2)  # the budget (10 %) is used, no more
+    recall, alarms, none_n, picked = similar_eval.cross_validate(
+        similar_eval.Decision(["top"]), feats, targets, hits, folds=5
+    )
+    assert none_n == 20 and len(picked) == 5 and 0.7 <= recall < 1.0
+
+
+async def test_a_draft_gets_suggestions_only_when_its_best_match_is_close(personas, embedder):
+    alice = await personas.get("alice_support")
+    twin = await submit(alice, title=PASSWORD_IDEA[0], problem=PASSWORD_IDEA[1])
+    await submit(alice, title=OTHERS[1][0], problem=OTHERS[1][1])
+    await drain()
+    assert [i for i, _ in await services.similar_scores(PARAPHRASE)] == [int(twin)]
+    # a draft close to nothing in particular gets nothing, not the least far
+    assert await services.similar_scores("Standing desks in the finance office") == []
 
 
 # -- "vote instead" on the submit form ----------------------------------------------------
@@ -262,3 +298,25 @@ async def test_the_form_offers_a_vote_and_says_when_a_twin_is_under_way(personas
     # nothing about who submitted them
     for text in dan.identity_strings():
         assert text not in r.text
+
+
+@pytest.mark.parametrize("semantic", [True, False])
+async def test_the_web_process_loads_the_model_at_start_up_unless_switched_off(migrated, semantic):
+    import dataclasses
+
+    from ideas.config import get_settings
+    from web.app import create_app
+
+    embedding.reset_embedder()
+    try:
+        app = create_app(dataclasses.replace(get_settings(), similar_semantic=semantic))
+        async with app.lifespan():
+            preload = app.state.similar_preload
+            if semantic:
+                assert await preload is not None
+                assert embedding.status() == "ok"
+            else:
+                assert preload is None
+                assert embedding.status() == "not loaded"
+    finally:
+        embedding.reset_embedder()

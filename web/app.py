@@ -3,6 +3,7 @@ guards, error handling and the lifespan. Routes live in `web/controllers/`."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import re
@@ -24,7 +25,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from ideas import db, outbox
+from ideas import db, outbox, vector_index
 from ideas.config import Settings, get_settings
 from ideas.text import has_bidi_controls
 from web import templating
@@ -156,6 +157,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.redis = redis
         app.state.redis_guard = RedisGuard(redis)
         app.state.limiter = RateLimiter(redis, guard=app.state.redis_guard)
+        # load the similar-ideas model now, off the event loop, rather than on
+        # the first search (~1 s); not awaited, so start-up does not wait
+        preload = app.state.similar_preload = (
+            asyncio.ensure_future(vector_index.load_embedder())
+            if settings.similar_semantic
+            else None
+        )
         # Everything loaded so far lives as long as the process: keep it out of
         # the collector's way, so a full collection scans only per-request
         # garbage (the p99 of the API under load halved in the benchmark).
@@ -163,6 +171,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            if preload is not None and preload.done():
+                preload.result()
             if redis is not None:
                 await redis.aclose()
             await db.close_pool()

@@ -6,7 +6,9 @@ clicks and wall time (docs/performance.md keeps the figures); fails above
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import time
 from pathlib import Path
 
@@ -100,13 +102,14 @@ async def test_a_council_member_clears_100_ideas_from_the_keyboard(ui, personas)
     await press("Tab")  # the note (optional)
     await press("Tab")  # "Accept idea"
     await press("Enter")
-    while True:
-        left -= 1
-        await expect(remaining).to_have_count(left)  # the decision landed
-        if left == 0:
-            break
+    held = page.locator("article.agenda-item.decision-pending")
+    for _ in range(left - 1):
+        # each decision is held for its undo; the next one sends it at once
+        await expect(held).to_have_count(1)
         await press("a")
         await press("Enter")
+    await expect(page.get_by_test_id("triage-undo-button")).to_be_visible()
+    await expect(remaining).to_have_count(0, timeout=30_000)  # the last one, once its undo lapsed
     wall = time.monotonic() - started
     await ui.axe(page, "council-hour-cleared")
     print(
@@ -150,23 +153,41 @@ async def test_every_decision_has_its_key(ui, personas):
     await page.keyboard.press("m")
     await expect(page.locator(f"#d{member_id}-duplicate_of")).to_have_value(target_id)
     await page.keyboard.press("Enter")
-    await expect(page.get_by_test_id(f"decision-{member_id}")).to_contain_text(
-        "Merged as a duplicate"
-    )
 
-    # d: a typed reason, sent with Enter
+    # the decision is held with an undo; u takes it back before anything is sent
+    undo = page.get_by_test_id("triage-undo-button")
+    member_item = page.get_by_test_id(f"agenda-item-{member_id}")
+    await expect(undo).to_be_visible()
+    await expect(member_item).to_have_class(re.compile(r"\bdecision-pending\b"))
+    await expect(page.locator("#triage-undo-text")).to_contain_text("Merge of")
+    await ui.axe(page, "council-keys-held")
+    await page.keyboard.press("u")
+    await expect(undo).to_be_hidden()
+    await expect(page.locator("#triage-undo-text")).to_contain_text("nothing was sent")
+    await expect(member_item).not_to_have_class(re.compile(r"\bdecision-pending\b"))
+    merge_button = page.get_by_test_id(f"decide-duplicate-{member_id}").locator(
+        "button[type=submit]"
+    )
+    await expect(merge_button).to_be_focused()
+    assert (await alice.api().get(f"/api/v1/ideas/{member_id}")).json()["status"] == "in_review"
+    await page.keyboard.press("Enter")  # decided again, held again
+    await expect(undo).to_be_visible()
+
+    # d: a typed reason, sent with Enter; the held merge goes at once
     await focus(ids[2])
     await page.keyboard.press("d")
     await page.keyboard.type("We already cover this in the new portal.")
     await page.keyboard.press("Enter")
-    await expect(page.get_by_test_id(f"decision-{ids[2]}")).to_contain_text("Declined")
+    await expect(page.get_by_test_id(f"decision-{member_id}")).to_contain_text(
+        "Merged as a duplicate"
+    )
 
-    # q: a question to the submitter
+    # q: a question to the submitter; the held decline goes
     await focus(ids[3])
     await page.keyboard.press("q")
     await page.keyboard.type("Which customers asked for this?")
     await page.keyboard.press("Enter")
-    await expect(page.get_by_test_id(f"decision-{ids[3]}")).to_contain_text("question")
+    await expect(page.get_by_test_id(f"decision-{ids[2]}")).to_contain_text("Declined")
 
     # x on two ideas, then D: one reason for both
     for idea_id in ids[4:6]:
@@ -176,8 +197,27 @@ async def test_every_decision_has_its_key(ui, personas):
     await page.keyboard.press("Shift+D")
     await expect(page.locator("#batch-decline-note")).to_be_focused()
     await page.keyboard.type("Not something customers asked us for.")
-    async with page.expect_navigation():
+    # the batch is held too (the question goes now); sent once its undo lapsed
+    async with page.expect_navigation(timeout=30_000):
         await page.keyboard.press("Enter")
+        await expect(page.locator("#triage-undo-text")).to_contain_text("selected ideas")
+    await expect(page.get_by_test_id(f"decision-{ids[3]}")).to_contain_text("question")
     for idea_id in ids[4:6]:
         await expect(page.get_by_test_id(f"decision-{idea_id}")).to_contain_text("Declined")
     await ui.axe(page, "council-keys-after")
+
+    # leaving the page while a decision is held sends it (a beacon)
+    await focus(ids[6])
+    await page.keyboard.press("d")
+    await page.keyboard.type("Customers have not asked us for this one.")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("triage-undo-button")).to_be_visible()
+    await page.goto(page.url)
+    await heading(page, "Triage session of")
+    status = None
+    for _ in range(100):  # the beacon may land after the page came back
+        status = (await alice.api().get(f"/api/v1/ideas/{ids[6]}")).json()["status"]
+        if status == "declined":
+            break
+        await asyncio.sleep(0.1)
+    assert status == "declined"

@@ -11,17 +11,29 @@
    ?          show or hide this help
    Escape     close the open form
 
+   u          undo the last decision taken from the keyboard
+
    The forms are the page's own HTMX forms: a key only opens one and moves the
    focus; nothing is sent without Enter or a click. After a decision the next
-   item to decide gets the focus. */
+   item to decide gets the focus.
+
+   Undo: the lifecycle has no way back from a council decision, so a decision
+   sent from the keyboard (Enter: accept, decline, merge, question, "Decline
+   selected", a group merge) is HELD here for UNDO_MS with an "Undo" button
+   (and the u key) before it is sent; the next decision sends the held one at
+   once, and leaving the page sends it too. A click sends at once, as before. */
 (function () {
   "use strict";
 
   var DEPT_KEY = "touchpoint.triage.department";
   var REASONS_KEY = "touchpoint.triage.reasons";
 
+  var UNDO_MS = 5000;
+  var UNDOABLE = "form.decision-form, form#batch-decline, form[action$='/merge-group']";
+
   function items() {
-    return Array.prototype.slice.call(document.querySelectorAll("article.agenda-item[data-open]"));
+    return Array.prototype.slice.call(
+      document.querySelectorAll("article.agenda-item[data-open]:not(.decision-pending)"));
   }
 
   function current() {
@@ -134,6 +146,96 @@
     if (help.open) help.close(); else help.showModal();
   }
 
+  // -- the held decision ------------------------------------------------------------
+
+  var lastInput = "pointer";
+  var held = null; // {form, submitter, item, timer}
+  var undoText = document.getElementById("triage-undo-text");
+  var undoButton = document.getElementById("triage-undo-button");
+
+  document.addEventListener("keydown", function () { lastInput = "key"; }, true);
+  document.addEventListener("pointerdown", function () { lastInput = "pointer"; }, true);
+
+  function describe(form) {
+    var outcome = form.querySelector("input[name=outcome]");
+    var what = { accept: "Accept", decline: "Decline", duplicate: "Merge", needs_info: "Question" };
+    var item = form.closest("article.agenda-item");
+    var title = item && item.querySelector(".idea-title a");
+    if (outcome) return what[outcome.value] + " of “" + (title ? title.textContent : "this idea") + "”";
+    if (form.id === "batch-decline") return "Decline of the selected ideas";
+    return "Merge of the group";
+  }
+
+  function showHeld(text) {
+    if (undoText) undoText.textContent = text;
+    if (undoButton) undoButton.hidden = !held;
+  }
+
+  function send(h) {
+    clearTimeout(h.timer);
+    if (h.item) h.item.classList.remove("decision-pending");
+    h.form.setAttribute("data-released", "");
+    if (h.submitter) h.form.requestSubmit(h.submitter); else h.form.requestSubmit();
+  }
+
+  function sendHeld() {
+    var h = held;
+    held = null;
+    showHeld("");
+    if (h) send(h);
+  }
+
+  function hold(form, submitter) {
+    sendHeld(); // the previous one goes now
+    var item = form.closest("article.agenda-item");
+    held = { form: form, submitter: submitter, item: item, timer: setTimeout(sendHeld, UNDO_MS) };
+    showHeld(describe(form) + ": sent in " + UNDO_MS / 1000 + " seconds.");
+    if (item) {
+      item.classList.add("decision-pending");
+      var list = items();
+      var after = list.filter(function (el) { return item.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING; });
+      focusItem(after[0] || list[0]);
+    }
+  }
+
+  function undo() {
+    var h = held;
+    if (!h) return;
+    held = null;
+    clearTimeout(h.timer);
+    showHeld(describe(h.form) + " undone: nothing was sent.");
+    if (h.item) {
+      h.item.classList.remove("decision-pending");
+      var details = h.form.closest("details");
+      if (details) details.open = true;
+      (h.submitter || h.form.querySelector("button[type=submit]")).focus();
+    } else {
+      (h.submitter || h.form.querySelector("button[type=submit]") || h.form).focus();
+    }
+  }
+
+  // keyboard decisions are held; a click (and the held one, once released) goes through
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches(UNDOABLE)) return;
+    if (form.hasAttribute("data-released")) { form.removeAttribute("data-released"); return; }
+    if (lastInput !== "key") return;
+    event.preventDefault();
+    event.stopPropagation(); // HTMX listens on the form; "remember" (below) still runs
+    hold(form, event.submitter);
+  }, true);
+
+  if (undoButton) undoButton.addEventListener("click", undo);
+
+  // leaving the page sends what is held (a beacon: the page may be gone before a reply)
+  window.addEventListener("pagehide", function () {
+    var h = held;
+    if (!h) return;
+    held = null;
+    clearTimeout(h.timer);
+    navigator.sendBeacon(h.form.action, new FormData(h.form, h.submitter || undefined));
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === "Escape") {
@@ -150,6 +252,7 @@
     }
     if (typing(event)) return;
     if (event.key === "?") { toggleHelp(); event.preventDefault(); return; }
+    if (event.key === "u") { undo(); event.preventDefault(); return; }
     if (event.key === "j") { move(1); event.preventDefault(); return; }
     if (event.key === "k") { move(-1); event.preventDefault(); return; }
     var act = actions[event.key];
@@ -179,6 +282,9 @@
     if (!swapped || !swapped.id || swapped.id.indexOf("agenda-") !== 0) return;
     var item = document.getElementById(swapped.id);
     if (item && item.hasAttribute("data-open")) return; // the form came back with errors
+    // a held decision sent later: the council has moved on, leave the focus where it is
+    var active = document.activeElement;
+    if (active && active !== document.body && !(item && item.contains(active))) return;
     var list = items();
     var after = list.filter(function (el) {
       return item && (item.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
