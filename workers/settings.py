@@ -90,11 +90,21 @@ def ensure_logging() -> None:
     ours.setLevel(logging.INFO)
 
 
-async def startup(ctx: dict) -> None:
+async def _start(queue: str) -> None:
     ensure_logging()
     await db.open_pool()
     # one line that says the worker runs (its routine sweeps log at debug level)
-    logging.getLogger("touchpoint.jobs").info(json.dumps({"job": "worker", "outcome": "started"}))
+    logging.getLogger("touchpoint.jobs").info(
+        json.dumps({"job": "worker", "queue": queue, "outcome": "started"})
+    )
+
+
+async def startup(ctx: dict) -> None:
+    await _start("default")
+
+
+async def mail_startup(ctx: dict) -> None:
+    await _start("mail")
 
 
 async def shutdown(ctx: dict) -> None:
@@ -123,7 +133,7 @@ class MailWorkerSettings:
     queue_name = tasks.MAIL_QUEUE
     functions = mail_functions()
     redis_settings = redis_settings()
-    on_startup = startup
+    on_startup = mail_startup
     on_shutdown = shutdown
     max_tries = tasks.tuning().mail_max_tries
     job_timeout = tasks.tuning().mail_job_timeout_s

@@ -198,6 +198,8 @@ async def embed_sweep(ctx: dict) -> str:
     async with job_line(ctx, "embed_sweep") as line:
         line["embedded"] = await vector_index.embed_pending(limit=200)
         line["outcome"] = "ok" if embedding.status() == "ok" else "no model"
+        if not line["embedded"]:
+            line["routine"] = True  # nothing to embed: every minute, all day
         return line["outcome"]
 
 
@@ -296,6 +298,8 @@ async def webhook_sweep(ctx: dict) -> str:
             due=len(due),
             queued=await enqueue_webhooks(ctx["redis"], due),
         )
+        if not (released or summaries or due):
+            line["routine"] = True
         return "ok"
 
 
@@ -306,6 +310,8 @@ async def publish_batches(ctx: dict) -> str:
         with outbox.collecting() as events:
             published = await triage.publish_due()
         line.update(published=published, events_queued=await outbox.flush(events, ctx["redis"]))
+        if not published:
+            line["routine"] = True
         return "ok"
 
 
