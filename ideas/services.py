@@ -652,8 +652,12 @@ async def merged_into(idea_id: int) -> list[dict]:
 # -- timeline ----------------------------------------------------------------
 
 
-async def idea_events(idea_id: int) -> list[EventOut]:
-    """The public timeline: role labels only, never a person."""
+async def idea_events(idea_id: int, viewer: Viewer | None = None) -> list[EventOut]:
+    """The public timeline: role labels only, never a person. With `viewer`,
+    an idea not yet published is 'no such idea' to anyone but its
+    submitters (as its page is): a 200 would tell that the id exists."""
+    if viewer is not None:
+        await idea_row(idea_id, viewer)
     rows = await Event.raw(
         "SELECT created_at, status, note, actor_label FROM event "
         "WHERE idea = {} AND public = {} ORDER BY id",

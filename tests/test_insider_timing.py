@@ -135,6 +135,28 @@ async def test_a_new_idea_shows_to_others_only_with_its_batch(personas, batches)
     assert "visible to colleagues from" not in page.text
 
 
+async def test_a_pending_ideas_follow_and_timeline_are_404_to_others(personas, batches):
+    """Following an idea and its timeline answered 200 for a pending idea's
+    id: an insider learned that an idea was submitted in that minute."""
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    batches.set(at(10, 5))
+    idea = await submit(alice)
+    for method, url in (
+        ("PUT", f"/api/v1/ideas/{idea}/follow"),
+        ("DELETE", f"/api/v1/ideas/{idea}/follow"),
+        ("GET", f"/api/v1/ideas/{idea}/events"),
+    ):
+        r = await dan.api().request(method, url)
+        assert r.status_code == 404, (method, url, r.text)
+        assert (await alice.api().request(method, url)).status_code == 200, (method, url)
+    browser = await dan.browser()
+    assert (await browser.form(f"/ideas/{idea}/follow", {"action": "follow"})).status_code == 404
+    batches.set(BOUNDARY)
+    assert (await dan.api().put(f"/api/v1/ideas/{idea}/follow")).status_code == 200
+    assert (await dan.api().get(f"/api/v1/ideas/{idea}/events")).status_code == 200
+
+
 async def test_ideas_of_one_batch_appear_together_newest_first_by_batch(personas, batches):
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
