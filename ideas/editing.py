@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, StringConstraints
 
-from ideas import clock, vector_index
+from ideas import clock, publish, vector_index
 from ideas.blind import author_label, blind_idea, submitter_ids
 from ideas.comments import BODY_MAX, COMMENT_EDIT_MINUTES, CommentOut
 from ideas.db import write_transaction
@@ -79,7 +79,10 @@ async def edit_idea(viewer: Viewer, idea_id: int, data: IdeaEdit, now=None) -> I
 
 async def withdraw(viewer: Viewer, idea_id: int, now=None) -> IdeaOut:
     """Take the idea back before any decision: `withdrawn`, votes frozen,
-    voters and followers told."""
+    voters and followers told -- at the batch's moment (ideas.publish), like
+    a submitter's answer: the event is dated then and delivered only from
+    then (notify.deliver_event), so neither the notices nor the mail's
+    `Date:` tell the minute the submitter acted."""
     now = now or clock.now()
     await _own(viewer, idea_id)
     async with write_transaction():
@@ -103,6 +106,7 @@ async def withdraw(viewer: Viewer, idea_id: int, now=None) -> IdeaOut:
             note="The submitter withdrew this idea.",
             actor_label=move.actor_label,
             actor_id=viewer.id,
+            created_at=publish.visible_from(now),
         )
     return await blind_idea(await idea_row(idea_id), viewer)
 

@@ -30,14 +30,15 @@ async def start(user_id, idea_id: int) -> None:
 
 
 async def follow(viewer: Viewer, idea_id: int) -> FollowOut:
-    await idea_row(idea_id)
+    # with the viewer: an idea not yet published is 'no such idea' to others
+    await idea_row(idea_id, viewer)
     async with write_transaction():
         await start(viewer.id, idea_id)
     return FollowOut(following=True)
 
 
 async def unfollow(viewer: Viewer, idea_id: int) -> FollowOut:
-    await idea_row(idea_id)
+    await idea_row(idea_id, viewer)
     async with write_transaction():
         await Follow.delete().where(Follow.idea == idea_id, Follow.user == viewer.id).run()
     return FollowOut(following=False)

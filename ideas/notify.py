@@ -562,9 +562,25 @@ async def pending_mail(where) -> list[int]:
     return [r["id"] for r in rows]
 
 
+async def not_yet(event_id: int, now: dt.datetime | None = None) -> bool:
+    """The event is dated in the future (a submitter's withdrawal waits for
+    its batch, ideas.publish): nothing of it is delivered before that moment;
+    the outbox sweep (`undispatched_events`) brings it back from then."""
+    rows = await Event.select(Event.created_at).where(Event.id == event_id).run()
+    if not rows:
+        return False
+    at = rows[0]["created_at"]
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at > (now or clock.now())
+
+
 async def deliver_event(event_id: int, *, chunk: int = 1000, pause_s: float = 0.0) -> Delivery:
     """Create every notice of one event (idempotent), then mark it dispatched.
-    Returns the ids of notices whose e-mail is still to send."""
+    Returns the ids of notices whose e-mail is still to send. An event dated
+    in the future is left for later (`not_yet`)."""
+    if await not_yet(event_id):
+        return Delivery(event_id, "not yet")
     rows = (
         await Event.select(
             Event.id,

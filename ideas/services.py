@@ -402,7 +402,10 @@ _NOT_SUGGESTED = (DECLINED, DUPLICATE)
 async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tuple[int, float]]:
     """``(idea id, score)`` of the likely duplicates of a draft, best first:
     by meaning (sentence embeddings) when the model is available, else by
-    shared words. Declined and duplicate ideas are left out."""
+    shared words. Declined and duplicate ideas are left out, and so are ideas
+    not yet published (ideas.publish) -- before the cut to `limit` and the
+    closeness decision, so a pending idea cannot push a suggestion out or
+    change which ones are shown (that would tell its topic and minute)."""
     title = (title or "").strip()[:300]
     text = (text or "").strip()[:5000]
     if not title and not text:
@@ -412,13 +415,15 @@ async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tup
         return await _lexical_scores(title, text, limit)
     if found:
         ids = [i for i, _ in found]
-        closed = {
+        now = clock.now()
+        shown = {
             r["id"]
-            for r in await Idea.select(Idea.id)
-            .where(Idea.id.is_in(ids), Idea.status.is_in(list(_NOT_SUGGESTED)))
+            for r in await Idea.select(Idea.id, Idea.published_at)
+            .where(Idea.id.is_in(ids), Idea.status.not_in(list(_NOT_SUGGESTED)))
             .run()
+            if not publish.is_pending(r["published_at"], now)
         }
-        found = [(i, s) for i, s in found if i not in closed][:limit]
+        found = [(i, s) for i, s in found if i in shown][:limit]
         # the decision is the draft's: its best match close enough, or nothing
         if not found or found[0][1] < SEMANTIC_MIN_SCORE:
             found = []
@@ -647,8 +652,12 @@ async def merged_into(idea_id: int) -> list[dict]:
 # -- timeline ----------------------------------------------------------------
 
 
-async def idea_events(idea_id: int) -> list[EventOut]:
-    """The public timeline: role labels only, never a person."""
+async def idea_events(idea_id: int, viewer: Viewer | None = None) -> list[EventOut]:
+    """The public timeline: role labels only, never a person. With `viewer`,
+    an idea not yet published is 'no such idea' to anyone but its
+    submitters (as its page is): a 200 would tell that the id exists."""
+    if viewer is not None:
+        await idea_row(idea_id, viewer)
     rows = await Event.raw(
         "SELECT created_at, status, note, actor_label FROM event "
         "WHERE idea = {} AND public = {} ORDER BY id",

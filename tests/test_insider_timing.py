@@ -23,7 +23,7 @@ from ideas.config import get_settings, reset_settings
 from ideas.publish import visible_from
 from ideas.tables import Event, Notification
 from tests.factories import confirm_attendance, submit
-from tests.notify_helpers import clear_outbox, council, mails_to
+from tests.notify_helpers import clear_outbox, council, drain, mails_to, notices, vote
 
 
 def at(hour: int, minute: int = 0, second: int = 0, micro: int = 0) -> dt.datetime:
@@ -133,6 +133,28 @@ async def test_a_new_idea_shows_to_others_only_with_its_batch(personas, batches)
     assert title in (await dans_browser.get("/fragments/similar", params={"title": title})).text
     page = await (await alice.browser()).get(f"/ideas/{idea}")
     assert "visible to colleagues from" not in page.text
+
+
+async def test_a_pending_ideas_follow_and_timeline_are_404_to_others(personas, batches):
+    """Following an idea and its timeline answered 200 for a pending idea's
+    id: an insider learned that an idea was submitted in that minute."""
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    batches.set(at(10, 5))
+    idea = await submit(alice)
+    for method, url in (
+        ("PUT", f"/api/v1/ideas/{idea}/follow"),
+        ("DELETE", f"/api/v1/ideas/{idea}/follow"),
+        ("GET", f"/api/v1/ideas/{idea}/events"),
+    ):
+        r = await dan.api().request(method, url)
+        assert r.status_code == 404, (method, url, r.text)
+        assert (await alice.api().request(method, url)).status_code == 200, (method, url)
+    browser = await dan.browser()
+    assert (await browser.form(f"/ideas/{idea}/follow", {"action": "follow"})).status_code == 404
+    batches.set(BOUNDARY)
+    assert (await dan.api().put(f"/api/v1/ideas/{idea}/follow")).status_code == 200
+    assert (await dan.api().get(f"/api/v1/ideas/{idea}/events")).status_code == 200
 
 
 async def test_ideas_of_one_batch_appear_together_newest_first_by_batch(personas, batches):
@@ -326,3 +348,45 @@ async def test_the_digest_lists_a_new_idea_only_from_its_batch(personas, batches
     # ... the one made after its batch does
     later = await notify._top_new(week_start, at(12))
     assert idea in [i.idea_id for i in later]
+
+
+async def test_a_withdrawal_is_told_with_its_batch_not_at_its_minute(personas, batches):
+    """Withdrawing told voters and followers (notice, mail `Date:`) the
+    minute the submitter acted; now it is dated, and delivered, at the
+    batch's moment, like an answer to the council."""
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    batches.set(at(8))
+    idea = await submit(alice)
+    batches.set(at(9, 30))
+    await vote(dan, idea)
+    batches.set(at(10, 5))
+    r = await alice.api().post(f"/api/v1/ideas/{idea}/withdraw")
+    assert r.status_code == 200, r.text
+    [event] = await Event.select(Event.id, Event.created_at, Event.dispatched_at).where(
+        Event.idea == int(idea), Event.status == "withdrawn"
+    )
+    assert event["created_at"] == BOUNDARY
+    timeline = (await dan.api().get(f"/api/v1/ideas/{idea}/events")).json()["items"]
+    assert [e["at"] for e in timeline] == ["2026-11-23T00:00:00Z"]  # the day only
+    # the worker's after-commit job runs at once: it leaves the event for later
+    await drain()
+    assert await notify.deliver_event(event["id"]) == notify.Delivery(event["id"], "not yet")
+    assert await notices(user=dan.viewer.id) == []
+    assert await Notification.count().where(Notification.event == event["id"]).run() == 0
+    assert (await Event.select(Event.dispatched_at).where(Event.id == event["id"]))[0][
+        "dispatched_at"
+    ] is None
+    batches.set(JUST_BEFORE)
+    assert event["id"] not in await notify.undispatched_events(JUST_BEFORE, 5, 100)
+    # from its batch on, the sweep brings it back and it is delivered, dated then
+    batches.set(at(11, 0, 30))
+    assert event["id"] in await notify.undispatched_events(at(11, 0, 20), 5, 100)
+    result = await notify.deliver_event(event["id"])
+    assert result.outcome == "delivered"
+    [told] = await notices(user=dan.viewer.id)
+    assert told["kind"] == "vote_withdrawn"
+    clear_outbox()
+    await notify.email_notice(told["id"])
+    (message,) = mails_to(dan.email)
+    assert email.utils.parsedate_to_datetime(message["Date"]) == BOUNDARY

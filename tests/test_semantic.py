@@ -22,6 +22,7 @@ from ideas.tables import Idea, IdeaVector
 from tests.factories import submit
 from tests.notify_helpers import drain
 from tests.test_cli import touchpoint
+from tests.test_insider_timing import at, batches  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(scope="session")
@@ -136,6 +137,35 @@ async def test_similar_finds_a_paraphrase_and_leaves_out_declined_ideas(personas
     await Idea.update({Idea.status: DECLINED}).where(Idea.id == int(target.id)).run()
     assert await services.similar_ideas(alice, PARAPHRASE) == []
     assert len(others) == 3
+
+
+async def test_a_pending_idea_neither_shows_nor_moves_the_suggestions_others_get(
+    personas,
+    embedder,
+    batches,  # noqa: F811 - the fixture
+):
+    """A new idea is suggested to others only from its batch on: before that,
+    it must not push a published suggestion out of the cut either (the fifth
+    suggestion vanishing would tell its topic and minute)."""
+    alice = (await personas.get("alice_support")).viewer
+    dan = (await personas.get("dan_sales")).viewer
+    batches.set(at(8))
+    published = await services.submit_idea(dan, _idea(*PASSWORD_IDEA))
+    await vector_index.embed_pending()
+    batches.set(at(10, 5))
+
+    async def suggested(limit):
+        return [i.id for i in await services.similar_ideas(dan, PARAPHRASE, limit=limit)]
+
+    before = {n: await suggested(n) for n in (1, 5)}
+    assert before[1] == [published.id]
+    # alice's draft is the paraphrase itself: a closer match than the published one
+    pending = await services.submit_idea(alice, _idea(PARAPHRASE, PARAPHRASE))
+    assert await vector_index.embed_pending() == 1
+    assert int(pending.id) not in [i for i, _ in await services.similar_scores(PARAPHRASE, "", 1)]
+    assert {n: await suggested(n) for n in (1, 5)} == before
+    batches.set(at(11))  # its batch: now it is suggested, first
+    assert await suggested(1) == [pending.id]
 
 
 async def test_an_idea_not_embedded_yet_is_still_found_by_its_words(personas, embedder):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ideas import people, unsubscribe
+from ideas import notify, people, unsubscribe
 from ideas.errors import Invalid
 from ideas.tables import User
 from tests.factories import submit
@@ -30,7 +30,8 @@ async def test_notice_mail_carries_one_click_unsubscribe_that_switches_the_kind_
         transport=httpx.ASGITransport(app=app), base_url="http://testserver"
     ) as stranger:  # the mail client: no session, no CSRF token
         page = await stranger.get(path)
-        assert page.status_code == 200 and "Stop these e-mails" in page.text
+        assert page.status_code == 200
+        assert "Stop this kind of e-mail from Touchpoint?" in page.text
         off = (await User.select(User.email_off).where(User.id == alice.viewer.id))[0]
         assert "idea_status" not in str(off["email_off"])  # a GET changes nothing
         r = await stranger.post(
@@ -38,7 +39,7 @@ async def test_notice_mail_carries_one_click_unsubscribe_that_switches_the_kind_
             content=b"List-Unsubscribe=One-Click",
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
-        assert r.status_code == 200 and "you no longer get e-mails" in r.text
+        assert r.status_code == 200 and "Done" in r.text
         assert (
             await stranger.post(path, data={"List-Unsubscribe": "One-Click"})
         ).status_code == 200
@@ -63,6 +64,61 @@ async def test_notice_mail_carries_one_click_unsubscribe_that_switches_the_kind_
     await drain()
     statuses = [n["email_status"] for n in await notices(user=alice.viewer.id)]
     assert statuses == ["sent", "off"]
+
+
+async def test_the_pages_behind_the_link_never_name_the_kind_and_links_differ(app, personas):
+    """Anyone who saw a mail's List-Unsubscribe header (a mail gateway, a log)
+    can open the link: neither the page nor the one-click answer may say
+    that the mail was about an idea the recipient submitted, and two mails of
+    one kind to one person must not carry the same (linkable) link."""
+    alice = await personas.get("alice_support")
+    first = unsubscribe.token_for(alice.viewer.id, "idea_status")
+    second = unsubscribe.token_for(alice.viewer.id, "idea_status")
+    assert first != second
+    assert first.split(".")[1] != second.split(".")[1]
+    assert unsubscribe.read(first) == unsubscribe.read(second) == (alice.viewer.id, "idea_status")
+    # a nonce cannot be swapped onto another token's MAC
+    user, nonce, mac = first.split(".")
+    assert (await _stranger_post(app, f"{user}.{second.split('.')[1]}.{mac}")).status_code == 404
+    labels = [label for kind, label in notify.KINDS.items()]
+    async with _stranger(app) as stranger:
+        page = await stranger.get(f"/unsubscribe/{first}")
+        assert page.status_code == 200
+        done = await stranger.post(
+            f"/unsubscribe/{second}",
+            content=b"List-Unsubscribe=One-Click",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert done.status_code == 200 and "Done" in done.text
+    for text in (page.text, done.text):
+        for label in labels:
+            assert label not in text, label
+        assert "idea you submitted" not in text and "idea_status" not in text
+    off = (await User.select(User.email_off).where(User.id == alice.viewer.id))[0]["email_off"]
+    assert "idea_status" in str(off)
+
+
+async def test_links_of_the_older_form_still_work(app, personas):
+    import base64
+
+    dan = await personas.get("dan_sales")
+    user = dan.viewer.id
+    old = (
+        base64.urlsafe_b64encode(user.bytes).decode().rstrip("=")
+        + "."
+        + unsubscribe._sign(user.bytes + b":vote_shipped")
+    )
+    assert unsubscribe.read(old) == (user, "vote_shipped")
+    assert (await _stranger_post(app, old)).status_code == 200
+
+
+def _stranger(app):
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+async def _stranger_post(app, token):
+    async with _stranger(app) as stranger:
+        return await stranger.post(f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
 
 
 async def test_digest_link_switches_the_digest_off(personas):

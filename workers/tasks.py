@@ -143,6 +143,10 @@ async def deliver_event(ctx: dict, event_id: int) -> str:
     t = tuning()
     job_try = ctx.get("job_try", 1)
     async with job_line(ctx, DELIVER_EVENT, event=event_id) as line:
+        if await notify.not_yet(event_id):
+            # dated at its batch's moment (a withdrawal): the sweep delivers it then
+            line["outcome"] = "not yet"
+            return "not yet"
         try:
             # webhook and channel deliveries first: once the event is marked
             # dispatched, the sweep no longer brings it back

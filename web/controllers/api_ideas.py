@@ -120,9 +120,11 @@ class IdeasApi(Controller):
         return await follows.unfollow(viewer, services.parse_idea_id(idea_id))
 
     @get("/ideas/{idea_id:str}/events")
-    async def events(self, idea_id: FromPath[str]) -> Page[EventOut]:
+    async def events(
+        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
+    ) -> Page[EventOut]:
         """The public timeline: role labels only."""
-        items = await services.idea_events(services.parse_idea_id(idea_id))
+        items = await services.idea_events(services.parse_idea_id(idea_id), viewer)
         return Page[EventOut](items=items, next_cursor=None)
 
     @get("/me/ideas")

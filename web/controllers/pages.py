@@ -178,7 +178,7 @@ async def idea_oob(viewer: Viewer, number: int, timeline: bool = True) -> dict[s
     credit banner out of band, after an HTMX answer that changed them."""
     return {
         "oob_idea": await services.get_idea(viewer, number),
-        "oob_events": await services.idea_events(number) if timeline else None,
+        "oob_events": await services.idea_events(number, viewer) if timeline else None,
     }
 
 
@@ -401,7 +401,7 @@ class StaffPages(Controller):
         if notice:
             # opened from a notice: that notice is read (the viewer's own only)
             await inbox.mark_read_quietly(viewer, notice)
-        events = await services.idea_events(number)
+        events = await services.idea_events(number, viewer)
         ship_note, impact = await delivery.shipped_details(number)
         return page(
             request,
