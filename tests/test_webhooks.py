@@ -785,3 +785,34 @@ async def test_https_goes_to_the_checked_address_with_the_name_in_sni_and_the_ch
     )
     assert not wrong.ok and wrong.status_code is None and "certificate" in wrong.excerpt.lower()
     assert len(seen) == 1
+
+
+# -- review fixes: what comment.created may carry -------------------------------------------
+
+
+async def released_payloads(personas, events: list[str]) -> list[dict]:
+    """Run the batched release a minute from now (delay 0): the payloads made."""
+    await webhooks.release_batched(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
+    rows = await WebhookDelivery.select(WebhookDelivery.payload).run()
+    return [json.loads(r["payload"]) for r in rows if json.loads(r["payload"])["type"] in events]
+
+
+async def test_a_co_submitters_comment_reaches_the_webhook_as_co_submitter(
+    personas, loopback_allowed, receiver
+):
+    """dan's idea is merged into alice's: his comment there goes out as
+    "Co-submitter", never under his name."""
+    admin = await personas.get("adam_admin")
+    await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), ["comment.created"])
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    target = await submit(alice)
+    dup = await submit(dan)
+    bob, session = await open_session(personas)
+    await decide(bob, dup, session, "duplicate", duplicate_of=target)
+    r = await dan.api().post(f"/api/v1/ideas/{target}/comments", json={"body": "Same as mine!"})
+    assert r.status_code == 201 and r.json()["author"] == "Co-submitter", r.text
+    payloads = await released_payloads(personas, ["comment.created"])
+    assert [p["data"]["comment"]["author"] for p in payloads] == ["Co-submitter"]
+    for secret in dan.identity_strings():
+        assert secret not in json.dumps(payloads)

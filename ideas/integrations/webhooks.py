@@ -631,6 +631,7 @@ async def release_batched(now: dt.datetime | None = None) -> list[int]:
                     Comment.body,
                     Comment.as_council,
                     Comment.by_submitter,
+                    Comment.by_co_submitter,
                     Comment.created_at,
                     Comment.author.name.as_alias("author_name"),
                 )
@@ -646,7 +647,9 @@ async def release_batched(now: dt.datetime | None = None) -> list[int]:
                 due = release_at(r["created_at"], step)
                 comment = {
                     "id": str(r["id"]),
-                    "author": author_label(r["by_submitter"], r["as_council"], r["author_name"]),
+                    "author": author_label(
+                        r["by_submitter"], r["as_council"], r["author_name"], r["by_co_submitter"]
+                    ),
                     "body": r["body"],
                 }
                 payload = envelope(
