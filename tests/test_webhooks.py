@@ -816,3 +816,20 @@ async def test_a_co_submitters_comment_reaches_the_webhook_as_co_submitter(
     assert [p["data"]["comment"]["author"] for p in payloads] == ["Co-submitter"]
     for secret in dan.identity_strings():
         assert secret not in json.dumps(payloads)
+
+
+async def test_a_deleted_comment_never_reaches_the_webhook(personas, loopback_allowed, receiver):
+    admin = await personas.get("adam_admin")
+    await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), ["comment.created"])
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    idea = await submit(alice)
+    r = await alice.api().post(f"/api/v1/ideas/{idea}/comments", json={"body": "Oops, my name."})
+    assert r.status_code == 201, r.text
+    r = await alice.api().delete(f"/api/v1/comments/{r.json()['id']}")
+    assert r.status_code == 200, r.text
+    r = await dan.api().post(f"/api/v1/ideas/{idea}/comments", json={"body": "Yes please."})
+    assert r.status_code == 201, r.text
+    payloads = await released_payloads(personas, ["comment.created"])
+    assert [p["data"]["comment"]["body"] for p in payloads] == ["Yes please."]
+    assert "Oops" not in json.dumps(payloads)

@@ -636,6 +636,7 @@ async def release_batched(now: dt.datetime | None = None) -> list[int]:
                     Comment.author.name.as_alias("author_name"),
                 )
                 .where(Comment.created_at >= since, Comment.created_at < boundary)
+                .where(Comment.deleted_at.is_null())
                 .run()
             )
             done = await _sources_of(endpoint["id"], "comment:", since)
