@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ideas import notify, people
+from ideas import clock, notify, people, publish
 from ideas.config import get_settings, reset_settings
 from ideas.integrations import ssrf, webhooks
 from ideas.tables import Comment, Event, Idea, Notification, WebhookDelivery, WebhookEndpoint
@@ -514,10 +514,15 @@ async def test_new_ideas_and_comments_are_released_at_the_window_boundary(
     r = await dan.api().post(f"/api/v1/ideas/{idea}/comments", json={"body": "Yes please."})
     assert r.status_code == 201, r.text
     at = {"idea": day.replace(hour=10, minute=17, second=23)}
-    await Idea.update({Idea.created_at: at["idea"]}).where(Idea.id == int(idea))
-    comments = await Comment.select(Comment.id, Comment.author).order_by(Comment.id).run()
+    # as the product would have stamped them then (ideas.publish)
+    await Idea.update(
+        {Idea.created_at: at["idea"], Idea.published_at: publish.visible_from(at["idea"])}
+    ).where(Idea.id == int(idea))
+    comments = await Comment.select(Comment.id, Comment.published_at).order_by(Comment.id).run()
     for c, minute in zip(comments, (48, 52), strict=True):
-        await Comment.update({Comment.created_at: day.replace(hour=10, minute=minute)}).where(
+        made_at = day.replace(hour=10, minute=minute)
+        shown = publish.visible_from(made_at) if c["published_at"] is not None else None
+        await Comment.update({Comment.created_at: made_at, Comment.published_at: shown}).where(
             Comment.id == c["id"]
         )
 
@@ -568,7 +573,12 @@ async def test_a_submitters_answer_reaches_webhooks_at_the_next_boundary(
     )[-1]
     made_at = dt.datetime(2026, 3, 4, 10, 17, tzinfo=dt.UTC)
     await Event.update({Event.created_at: made_at}).where(Event.id == answer["id"])
-    await Idea.update({Idea.created_at: made_at - dt.timedelta(days=1)}).where(Idea.id == int(idea))
+    await Idea.update(
+        {
+            Idea.created_at: made_at - dt.timedelta(days=1),
+            Idea.published_at: publish.visible_from(made_at - dt.timedelta(days=1)),
+        }
+    ).where(Idea.id == int(idea))
     assert await webhooks.plan_event(answer["id"], now=made_at + dt.timedelta(minutes=1)) == []
     row = await WebhookDelivery.select(WebhookDelivery.due_at, WebhookDelivery.payload).first()
     assert row["due_at"] == dt.datetime(2026, 3, 4, 11, 0, tzinfo=dt.UTC)
@@ -673,8 +683,11 @@ def test_integration_settings_are_read(tmp_path):
     assert defaults.slack_api_url == "https://slack.com/api/" and defaults.slack_bot_token is None
 
 
-def test_release_boundaries_are_multiples_of_the_delay_from_midnight_utc():
+def test_release_boundaries_are_multiples_of_the_delay_from_the_epoch_utc():
     at = dt.datetime(2026, 3, 4, 10, 17, 23, tzinfo=dt.UTC)
+    seven = dt.timedelta(minutes=7)  # does not divide a day: 10:21, never 10:23
+    assert webhooks.release_at(at, seven) == dt.datetime(2026, 3, 4, 10, 21, tzinfo=dt.UTC)
+    assert webhooks.last_boundary(at, seven) == dt.datetime(2026, 3, 4, 10, 14, tzinfo=dt.UTC)
     hour, quarter = dt.timedelta(minutes=60), dt.timedelta(minutes=15)
     assert webhooks.release_at(at, hour) == dt.datetime(2026, 3, 4, 11, tzinfo=dt.UTC)
     assert webhooks.release_at(at, quarter) == dt.datetime(2026, 3, 4, 10, 30, tzinfo=dt.UTC)
@@ -716,9 +729,10 @@ async def test_a_change_to_an_unreleased_idea_waits_for_the_ideas_release(
     await open_session(personas)
     [event] = await Event.select(Event.id).where(Event.idea == int(idea)).run()
     day = dt.datetime(2026, 3, 4, tzinfo=dt.UTC)
-    await Idea.update({Idea.created_at: day.replace(hour=10, minute=17)}).where(
-        Idea.id == int(idea)
-    )
+    made_at = day.replace(hour=10, minute=17)
+    await Idea.update(
+        {Idea.created_at: made_at, Idea.published_at: publish.visible_from(made_at)}
+    ).where(Idea.id == int(idea))
     await Event.update({Event.created_at: day.replace(hour=10, minute=20)}).where(
         Event.id == event["id"]
     )
@@ -833,3 +847,58 @@ async def test_a_deleted_comment_never_reaches_the_webhook(personas, loopback_al
     payloads = await released_payloads(personas, ["comment.created"])
     assert [p["data"]["comment"]["body"] for p in payloads] == ["Yes please."]
     assert "Oops" not in json.dumps(payloads)
+
+
+async def test_webhook_windows_follow_the_products_publish_rule_with_delay_7(
+    personas, loopback_allowed, receiver
+):
+    """PUBLISH_DELAY_MINUTES=7 does not divide a day: the product shows an idea
+    made at 10:17:23 from 10:21 (multiples of 7 minutes since the epoch), and
+    a webhook must carry it then, not at 10:23 (counted from midnight), which
+    would tell a board poller more than the window."""
+    allow("127.0.0.1", delay=7)
+    made_at = dt.datetime(2026, 3, 4, 10, 17, 23, tzinfo=dt.UTC)
+    shown = dt.datetime(2026, 3, 4, 10, 21, tzinfo=dt.UTC)
+    assert publish.visible_from(made_at) == shown
+    clock.set_clock(lambda: made_at)
+    try:
+        admin = await personas.get("adam_admin")
+        await webhooks.create_endpoint(
+            admin.viewer, receiver.url("/ok"), ["idea.submitted", "comment.created"]
+        )
+        alice = await personas.get("alice_support")
+        idea = await submit(alice)
+        r = await alice.api().post(f"/api/v1/ideas/{idea}/comments", json={"body": "More."})
+        assert r.status_code == 201, r.text
+    finally:
+        clock.set_clock(None)
+    row = await Idea.select(Idea.published_at).where(Idea.id == int(idea)).first()
+    assert row["published_at"] == shown
+    assert webhooks.last_boundary(shown + dt.timedelta(minutes=1)) == shown
+    assert await webhooks.release_batched(shown - dt.timedelta(seconds=1)) == []
+    ids = await webhooks.release_batched(shown + dt.timedelta(seconds=5))
+    assert len(ids) == 2
+    rows = await WebhookDelivery.select(WebhookDelivery.due_at, WebhookDelivery.payload).run()
+    assert {r["due_at"] for r in rows} == {shown}
+    assert {json.loads(r["payload"])["timestamp"] for r in rows} == {shown.isoformat()}
+
+
+async def test_a_row_is_released_by_its_published_at(personas, loopback_allowed, receiver):
+    """Where an idea carries `published_at`, that is when a channel may learn
+    of it: not earlier, even if the window of its `created_at` is over."""
+    allow("127.0.0.1", delay=60)
+    day = dt.datetime(2026, 3, 4, tzinfo=dt.UTC)
+    admin = await personas.get("adam_admin")
+    made = await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), ["idea.submitted"])
+    await WebhookEndpoint.update({WebhookEndpoint.created_at: day}).where(
+        WebhookEndpoint.id == int(made.id)
+    )
+    alice = await personas.get("alice_support")
+    idea = await submit(alice)
+    await Idea.update(
+        {Idea.created_at: day.replace(hour=10, minute=17), Idea.published_at: day.replace(hour=12)}
+    ).where(Idea.id == int(idea))
+    assert await webhooks.release_batched(day.replace(hour=11, minute=1)) == []
+    assert len(await webhooks.release_batched(day.replace(hour=12, minute=0, second=5))) == 1
+    row = await WebhookDelivery.select(WebhookDelivery.due_at).first()
+    assert row["due_at"] == day.replace(hour=12)
