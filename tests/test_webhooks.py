@@ -397,6 +397,16 @@ async def test_delivery_gives_up_after_its_last_attempt(personas, loopback_allow
         "http://[fe80::1]/hook",
         "http://[fd00:ec2::254]/latest/",
         "http://[fc00::1]/hook",
+        # IPv6 forms that carry a non-public IPv4 (Python 3.11 calls them global)
+        "http://[64:ff9b::a9fe:a9fe]/latest/",  # NAT64 of 169.254.169.254
+        "http://[64:ff9b::7f00:1]/hook",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b:1::a00:1]/hook",  # local-use NAT64
+        "http://[2002:a9fe:a9fe::1]/latest/",  # 6to4 of 169.254.169.254
+        "http://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1
+        "http://[2002:a00:1::1]/hook",  # 6to4 of 10.0.0.1
+        "http://[::127.0.0.1]/hook",  # IPv4-compatible
+        "http://[::a00:1]/hook",  # IPv4-compatible 10.0.0.1
+        "http://[::ffff:a9fe:a9fe]/latest/",  # IPv4-mapped
     ],
 )
 async def test_ssrf_guard_refuses_non_public_addresses(url):
@@ -407,6 +417,13 @@ async def test_ssrf_guard_refuses_non_public_addresses(url):
 async def test_metadata_address_is_refused_even_inside_an_allowed_network():
     with pytest.raises(ssrf.Refused, match="metadata"):
         await ssrf.resolve("http://169.254.169.254/latest/", ("169.254.0.0/16",))
+    with pytest.raises(ssrf.Refused, match="metadata"):
+        await ssrf.resolve("http://[64:ff9b::a9fe:a9fe]/latest/", ("169.254.0.0/16",))
+
+
+async def test_an_ipv6_form_of_a_public_ipv4_is_still_public():
+    for url in ("http://[64:ff9b::5db8:d822]/x", "http://[2002:5db8:d822::1]/x"):
+        assert (await ssrf.resolve(url, ())).port == 80
 
 
 async def test_loopback_by_name_is_not_contacted_without_the_allow_list(
