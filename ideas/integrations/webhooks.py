@@ -46,7 +46,7 @@ from ideas.db import write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.integrations import ssrf
 from ideas.lifecycle import DUPLICATE, SHIPPED
-from ideas.publish import visible_from
+from ideas.publish import is_pending, visible_from
 from ideas.tables import (
     Comment,
     Event,
@@ -423,11 +423,23 @@ def _idea_json(idea) -> dict[str, Any]:
     return data
 
 
-async def staff_ideas(idea_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Ideas as the least-privileged reader sees them, by id."""
+async def staff_ideas(
+    idea_ids: Sequence[int], published_by: dt.datetime | None = None
+) -> dict[int, dict[str, Any]]:
+    """Ideas as the least-privileged reader sees them, by id; with
+    `published_by`, only those others may see at that time (ideas.publish)."""
     if not idea_ids:
         return {}
     rows = await Idea.select(*IDEA_COLUMNS).where(Idea.id.is_in(list(set(idea_ids)))).run()
+    if published_by is not None:
+        shown = {
+            r["id"]
+            for r in await Idea.select(Idea.id, Idea.published_at)
+            .where(Idea.id.is_in(list(set(idea_ids))))
+            .run()
+            if not is_pending(r["published_at"], published_by)
+        }
+        rows = [r for r in rows if r["id"] in shown]
     ideas = await blind_ideas(rows, STAFF_READER)
     return {int(i.id): _idea_json(i) for i in ideas}
 
