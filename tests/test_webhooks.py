@@ -347,8 +347,9 @@ async def test_endpoint_is_switched_off_after_failures_and_admins_are_told(
     )
     assert (await notify.email_notice(notice["id"])).outcome == "sent"
     [message] = mails_to(admin.email)
-    assert message["Subject"] == "A webhook was switched off"
-    assert "/admin/webhooks" in body_text(message)
+    # every notice's mail but a few work kinds has the generic subject (issue 13)
+    assert message["Subject"] == notify.PRIVATE_SUBJECT
+    assert "/me/notifications" in body_text(message)  # the details are behind log-in
 
 
 async def test_an_endpoint_removed_mid_attempt_logs_nothing(personas, loopback_allowed, receiver):
@@ -512,8 +513,9 @@ async def test_new_ideas_and_comments_are_released_at_the_window_boundary(
     personas, loopback_allowed, receiver
 ):
     """PUBLISH_DELAY_MINUTES (60): an idea made at 10:17 and a submitter's
-    comment at 10:48 reach the webhook together, stamped 11:00."""
-    allow("127.0.0.1", delay=60)
+    comment at 10:48 reach the webhook together, stamped 11:00. (Made at
+    once, then dated back and stamped as the product would have stamped
+    them, so that dan may comment: to him a pending idea does not exist.)"""
     admin = await personas.get("adam_admin")
     day = dt.datetime(2026, 3, 4, tzinfo=dt.UTC)
     made = await webhooks.create_endpoint(
@@ -530,15 +532,16 @@ async def test_new_ideas_and_comments_are_released_at_the_window_boundary(
     assert r.status_code == 201, r.text
     r = await dan.api().post(f"/api/v1/ideas/{idea}/comments", json={"body": "Yes please."})
     assert r.status_code == 201, r.text
+    allow("127.0.0.1", delay=60)
     at = {"idea": day.replace(hour=10, minute=17, second=23)}
     # as the product would have stamped them then (ideas.publish)
     await Idea.update(
         {Idea.created_at: at["idea"], Idea.published_at: publish.visible_from(at["idea"])}
     ).where(Idea.id == int(idea))
-    comments = await Comment.select(Comment.id, Comment.published_at).order_by(Comment.id).run()
+    comments = await Comment.select(Comment.id, Comment.by_submitter).order_by(Comment.id).run()
     for c, minute in zip(comments, (48, 52), strict=True):
         made_at = day.replace(hour=10, minute=minute)
-        shown = publish.visible_from(made_at) if c["published_at"] is not None else None
+        shown = publish.visible_from(made_at) if c["by_submitter"] else None
         await Comment.update({Comment.created_at: made_at, Comment.published_at: shown}).where(
             Comment.id == c["id"]
         )
@@ -571,17 +574,19 @@ async def test_new_ideas_and_comments_are_released_at_the_window_boundary(
 async def test_a_submitters_answer_reaches_webhooks_at_the_next_boundary(
     personas, loopback_allowed, receiver
 ):
-    allow("127.0.0.1", delay=60)
     admin = await personas.get("adam_admin")
     await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), ["idea.status_changed"])
     alice = await personas.get("alice_support")
-    idea = await submit(alice)
+    idea = await submit(alice)  # published at once: a pending idea is on no agenda
     bob, session = await open_session(personas)
     await decide(bob, idea, session, "needs_info", question="Which customers send POs?")
     r = await alice.api().post(
         f"/api/v1/ideas/{idea}/answer", json={"answer": "All of them, nearly."}
     )
     assert r.status_code == 200, r.text
+    # the product dates the answer's event to its batch already (triage.
+    # publish_due); an event dated inside a window must still wait for its end
+    allow("127.0.0.1", delay=60)
     answer = (
         await Event.select(Event.id, Event.created_at)
         .where(Event.idea == int(idea))
@@ -738,13 +743,13 @@ async def test_a_change_to_an_unreleased_idea_waits_for_the_ideas_release(
 ):
     """An idea made at 10:17 and put on an agenda at 10:20: its status change
     goes out at 11:00 with the idea, not at 10:20 (which would say it existed)."""
-    allow("127.0.0.1", delay=60)
     admin = await personas.get("adam_admin")
     await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), ["idea.status_changed"])
     alice = await personas.get("alice_support")
-    idea = await submit(alice)
+    idea = await submit(alice)  # made at once, then dated back below
     await open_session(personas)
     [event] = await Event.select(Event.id).where(Event.idea == int(idea)).run()
+    allow("127.0.0.1", delay=60)
     day = dt.datetime(2026, 3, 4, tzinfo=dt.UTC)
     made_at = day.replace(hour=10, minute=17)
     await Idea.update(
