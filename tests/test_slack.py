@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
+from ideas import clock, publish
 from ideas.config import get_settings, reset_settings
 from ideas.integrations import webhooks
 from ideas.tables import Idea
@@ -289,6 +290,7 @@ async def test_idea_links_unfurl_to_title_status_and_votes_only(client, fake_sla
         "type": "event_callback",
         "event": {
             "type": "link_shared",
+            "user": "U_ALICE",
             "channel": "C1",
             "message_ts": "1700000000.000100",
             "links": [
@@ -313,6 +315,61 @@ async def test_idea_links_unfurl_to_title_status_and_votes_only(client, fake_sla
     assert "Votes:* 0" in text and "New" in text
     for secret in [*alice.identity_strings(), alice.department, "Accounting departments"]:
         assert secret not in text
+
+
+async def share_link(client, idea: str, user: str | None) -> None:
+    """Slack tells of a message with an idea's link, shared by `user`."""
+    inner = {
+        "type": "link_shared",
+        "channel": "C1",
+        "message_ts": "1700000000.000200",
+        "links": [{"url": f"{get_settings().base_url}/ideas/{idea}", "domain": "testserver"}],
+    }
+    if user is not None:
+        inner["user"] = user
+    body = json.dumps({"type": "event_callback", "event": inner}).encode()
+    r = await client.post(
+        "/integrations/slack/events",
+        content=body,
+        headers={"Content-Type": "application/json", **signed(body)},
+    )
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("user", [None, "U_STRANGER", "U_UNCONFIRMED", "U_NOBODY"])
+async def test_a_link_shared_by_no_colleague_unfurls_nothing(client, fake_slack, personas, user):
+    """Anyone in a shared or Connect channel could paste idea ids one by one
+    to learn titles and how far each got: only a Slack user matched to an
+    active Touchpoint person gets an unfurl."""
+    alice = await personas.get("alice_support")
+    idea = await submit(alice)
+    await share_link(client, idea, user)
+    assert fake_slack.of("chat.unfurl") == []
+    await share_link(client, idea, "U_ALICE")
+    assert len(fake_slack.of("chat.unfurl")) == 1
+
+
+async def test_a_pending_idea_unfurls_nothing_until_its_batch(client, fake_slack, personas):
+    """PUBLISH_DELAY_MINUTES=60: an idea made at 10:17 is no idea to others
+    before 11:00, so its link (ids are guessable) unfurls nothing before then."""
+    import datetime as dt
+
+    reset_settings(dataclasses.replace(get_settings(), publish_delay_minutes=60))
+    made_at = dt.datetime(2026, 3, 4, 10, 17, tzinfo=dt.UTC)
+    now = [made_at]
+    clock.set_clock(lambda: now[0])
+    try:
+        alice = await personas.get("alice_support")
+        idea = await submit(alice)
+        now[0] = publish.visible_from(made_at) - dt.timedelta(seconds=1)
+        await share_link(client, idea, "U_ALICE")
+        assert fake_slack.of("chat.unfurl") == []
+        now[0] = publish.visible_from(made_at)
+        await share_link(client, idea, "U_ALICE")
+        [unfurl] = fake_slack.of("chat.unfurl")
+        assert "Print the customer's PO number on every invoice" in json.dumps(unfurl)
+    finally:
+        clock.set_clock(None)
 
 
 async def test_shipped_idea_and_weekly_summary_post_to_the_chosen_channel(

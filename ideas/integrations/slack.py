@@ -344,7 +344,10 @@ def unfurl_blocks(idea: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def event(payload: dict[str, Any]) -> dict[str, Any] | None:
-    """Events API: the URL check, and link unfurls of idea URLs."""
+    """Events API: the URL check, and link unfurls of idea URLs: only for a
+    sharer matched to an active Touchpoint person, and only of ideas others
+    may already see (a pending idea unfurls nothing, ideas.publish)."""
+    from ideas import clock
     from ideas.integrations.webhooks import staff_ideas
 
     if payload.get("type") == "url_verification":
@@ -356,7 +359,12 @@ async def event(payload: dict[str, Any]) -> dict[str, Any] | None:
         link.get("url", ""): idea_id_in(link.get("url", "")) for link in inner.get("links") or []
     }
     wanted = {u: i for u, i in links.items() if i is not None}
-    ideas = await staff_ideas(list(wanted.values()))
+    if not wanted:
+        return None
+    sharer = str(inner.get("user") or "")
+    if not sharer or await person_for(sharer) is None:
+        return None  # not a colleague: an idea link says nothing to them
+    ideas = await staff_ideas(list(wanted.values()), published_by=clock.now())
     unfurls = {u: {"blocks": unfurl_blocks(ideas[i])} for u, i in wanted.items() if i in ideas}
     if unfurls:
         await _call(

@@ -59,15 +59,35 @@ class Target:
         return host if self.port == default else f"{host}:{self.port}"
 
 
+#: NAT64 well-known prefix (RFC 6052): the last 32 bits are an IPv4 address
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+#: local-use NAT64 (RFC 8215): the IPv4 may sit anywhere; refused outright
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+#: deprecated IPv4-compatible addresses, ::a.b.c.d (:: and ::1 are not)
+_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
 def _plain(ip: IP) -> IP:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+    """The IPv4 address an IPv6 one carries and reaches (IPv4-mapped,
+    IPv4-compatible, 6to4, NAT64), else the address itself: Python 3.11's
+    `is_global` calls 64:ff9b::a9fe:a9fe or 2002:7f00:1:: global."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return ip
+    if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or (ip in _COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip
 
 
 def is_public(ip: IP) -> bool:
     """A globally routable unicast address (not private, loopback,
-    link-local, unique-local, shared, reserved, multicast, unspecified)."""
+    link-local, unique-local, shared, reserved, multicast, unspecified),
+    judged by the IPv4 address an IPv6 one embeds."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64_LOCAL:
+        return False
     ip = _plain(ip)
     return ip.is_global and not ip.is_multicast
 

@@ -46,6 +46,7 @@ from ideas.db import write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.integrations import ssrf
 from ideas.lifecycle import DUPLICATE, SHIPPED
+from ideas.publish import is_pending, visible_from
 from ideas.tables import (
     Comment,
     Event,
@@ -132,21 +133,31 @@ def period() -> dt.timedelta:
 
 
 def last_boundary(now: dt.datetime, step: dt.timedelta | None = None) -> dt.datetime:
-    """The latest multiple of `step` (UTC, from midnight) at or before `now`."""
+    """The latest release boundary at or before `now`: a multiple of `step`
+    counted from the Unix epoch (UTC), the same rule as `ideas.publish`."""
     step = period() if step is None else step
     if step <= dt.timedelta(0):
         return now
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight + step * ((now - midnight) // step)
+    return visible_from(now, _minutes(step)) - step
 
 
 def release_at(made: dt.datetime, step: dt.timedelta | None = None) -> dt.datetime:
-    """When something made at `made` may be seen by others: the next boundary."""
+    """When something made at `made` may be seen by others: exactly
+    `ideas.publish.visible_from` (one rule for the product and channels)."""
     step = period() if step is None else step
-    if step <= dt.timedelta(0):
-        return made
-    floor = last_boundary(made, step)
-    return floor if floor == made else floor + step
+    return visible_from(made, _minutes(step))
+
+
+def _minutes(step: dt.timedelta) -> int:
+    return max(0, int(step.total_seconds() // 60))
+
+
+def _released(published_at: dt.datetime | None, made: dt.datetime, step: dt.timedelta):
+    """When a row is released: its own `published_at` where it has one (the
+    moment the product shows it to others), else the next boundary."""
+    if published_at is not None:
+        return published_at if published_at.tzinfo else published_at.replace(tzinfo=dt.UTC)
+    return release_at(made, step)
 
 
 # -- admin: endpoints ---------------------------------------------------------------------
@@ -412,11 +423,23 @@ def _idea_json(idea) -> dict[str, Any]:
     return data
 
 
-async def staff_ideas(idea_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Ideas as the least-privileged reader sees them, by id."""
+async def staff_ideas(
+    idea_ids: Sequence[int], published_by: dt.datetime | None = None
+) -> dict[int, dict[str, Any]]:
+    """Ideas as the least-privileged reader sees them, by id; with
+    `published_by`, only those others may see at that time (ideas.publish)."""
     if not idea_ids:
         return {}
     rows = await Idea.select(*IDEA_COLUMNS).where(Idea.id.is_in(list(set(idea_ids)))).run()
+    if published_by is not None:
+        shown = {
+            r["id"]
+            for r in await Idea.select(Idea.id, Idea.published_at)
+            .where(Idea.id.is_in(list(set(idea_ids))))
+            .run()
+            if not is_pending(r["published_at"], published_by)
+        }
+        rows = [r for r in rows if r["id"] in shown]
     ideas = await blind_ideas(rows, STAFF_READER)
     return {int(i.id): _idea_json(i) for i in ideas}
 
@@ -537,12 +560,17 @@ async def plan_event(event_id: int, now: dt.datetime | None = None) -> list[int]
     by_submitter = event["actor_label"] == "Submitter" or bool(data.get("answered"))
     # a submitter's act reaches channels at the next release, like a new idea
     due = release_at(event["created_at"]) if by_submitter else event["created_at"]
-    made_at = await Idea.select(Idea.created_at).where(Idea.id == event["idea"]).first().run()
+    made_at = (
+        await Idea.select(Idea.created_at, Idea.published_at)
+        .where(Idea.id == event["idea"])
+        .first()
+        .run()
+    )
     idea = (await staff_ideas([event["idea"]])).get(event["idea"])
     if idea is None or made_at is None:
         return []
     # nor may a change of a brand-new idea say that it existed before its own release
-    first_seen = release_at(made_at["created_at"])
+    first_seen = _released(made_at["published_at"], made_at["created_at"], period())
     if due < first_seen:
         due, by_submitter = first_seen, True
     body: dict[str, Any] = {"idea": idea, "status": event["status"], "note": event["note"]}
@@ -608,7 +636,7 @@ async def release_batched(now: dt.datetime | None = None) -> list[int]:
         since = max(endpoint["created_at"], boundary - LOOKBACK)
         if "idea.submitted" in endpoint["events"]:
             rows = (
-                await Idea.select(Idea.id, Idea.created_at)
+                await Idea.select(Idea.id, Idea.created_at, Idea.published_at)
                 .where(Idea.created_at >= since, Idea.created_at < boundary)
                 .where(Idea.status != "withdrawn")
                 .run()
@@ -617,9 +645,9 @@ async def release_batched(now: dt.datetime | None = None) -> list[int]:
             todo = [r for r in rows if f"idea:{r['id']}:idea.submitted" not in done]
             ideas = await staff_ideas([r["id"] for r in todo])
             for r in todo:
-                if r["id"] not in ideas:
+                due = _released(r["published_at"], r["created_at"], step)
+                if r["id"] not in ideas or due > now:
                     continue
-                due = release_at(r["created_at"], step)
                 payload = envelope("idea.submitted", due, {"idea": ideas[r["id"]]})
                 source = f"idea:{r['id']}:idea.submitted"
                 made.append(_delivery(endpoint, source, "idea.submitted", payload, due, now))
@@ -631,22 +659,27 @@ async def release_batched(now: dt.datetime | None = None) -> list[int]:
                     Comment.body,
                     Comment.as_council,
                     Comment.by_submitter,
+                    Comment.by_co_submitter,
                     Comment.created_at,
+                    Comment.published_at,
                     Comment.author.name.as_alias("author_name"),
                 )
                 .where(Comment.created_at >= since, Comment.created_at < boundary)
+                .where(Comment.deleted_at.is_null())
                 .run()
             )
             done = await _sources_of(endpoint["id"], "comment:", since)
             todo = [r for r in rows if f"comment:{r['id']}:comment.created" not in done]
             ideas = await staff_ideas([r["idea"] for r in todo])
             for r in todo:
-                if r["idea"] not in ideas:
+                due = _released(r["published_at"], r["created_at"], step)
+                if r["idea"] not in ideas or due > now:
                     continue
-                due = release_at(r["created_at"], step)
                 comment = {
                     "id": str(r["id"]),
-                    "author": author_label(r["by_submitter"], r["as_council"], r["author_name"]),
+                    "author": author_label(
+                        r["by_submitter"], r["as_council"], r["author_name"], r["by_co_submitter"]
+                    ),
                     "body": r["body"],
                 }
                 payload = envelope(
