@@ -615,6 +615,8 @@ async def _funnel(
     median days to the first decision: one pass over the period's ideas."""
     first = _first_decision_sql("i")
     in_period, period_args = _period_sql("i.created_at", p)
+    published, published_args = _published_sql("i", now)
+    in_period, period_args = [*in_period, *published], [*period_args, *published_args]
     source = (
         f"(SELECT i.status AS status, i.created_at AS created_at, i.accepted_at AS accepted_at, "
         f"{first} AS decided_at FROM idea i{_where(in_period)}{_fence()}) c WHERE TRUE"

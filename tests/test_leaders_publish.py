@@ -1,5 +1,5 @@
 """Leadership figures and exports follow PUBLISH_DELAY_MINUTES too: a leader
-polling the ideas CSV learns of a new idea only with its
+polling the ideas CSV or the funnel learns of a new idea only with its
 batch, never the minute it was submitted."""
 
 from __future__ import annotations
@@ -45,3 +45,32 @@ async def test_the_ideas_csv_holds_a_new_idea_only_from_its_batch(personas, batc
         assert idea not in await _csv_ids(api), moment
     batches.set(BOUNDARY)
     assert idea in await _csv_ids(api)
+
+
+async def _funnels(api, browser) -> tuple:
+    funnels = []
+    for period in PERIODS:
+        r = await api.get(f"/api/v1/metrics?period={period}")
+        assert r.status_code == 200, r.text
+        funnels.append(r.json()["funnel"])
+    page = await browser.get("/leaders?period=2026-Q4")
+    assert page.status_code == 200
+    described = page.text.split('<desc id="chart-funnel-desc">', 1)[1].split("</desc>", 1)[0]
+    return funnels, described
+
+
+async def test_the_funnel_counts_a_new_idea_only_from_its_batch(personas, batches):  # noqa: F811
+    carol = await personas.get("carol_leader")
+    api, browser = carol.api(), await carol.browser()
+    batches.set(at(10))
+    before = await _funnels(api, browser)
+    assert [f["submitted"] for f in before[0]] == [0, 0]
+    batches.set(at(10, 5))
+    await _submit(personas)
+    for moment in (at(10, 5), at(10, 30), JUST_BEFORE):
+        batches.set(moment)
+        assert await _funnels(api, browser) == before, moment
+    batches.set(BOUNDARY)
+    funnels, described = await _funnels(api, browser)
+    assert [f["submitted"] for f in funnels] == [1, 1]
+    assert described != before[1]
