@@ -397,6 +397,13 @@ def _where(conditions: list[str]) -> str:
     return " WHERE " + " AND ".join(conditions) if conditions else ""
 
 
+def _published_sql(idea: str, now: dt.datetime) -> tuple[list[str], list]:
+    """Conditions (to AND) keeping only ideas of alias `idea` that others may
+    see at `now` (ideas.publish): a figure or row built from ideas by their
+    creation must not show a new one before its batch is published."""
+    return [f"({idea}.published_at IS NULL OR {idea}.published_at <= {{}})"], [now]
+
+
 def _sqlite_microseconds(column: str) -> str:
     """Microseconds since the epoch of a SQLite timestamp, exactly. Piccolo
     stores them as UTC text, 'YYYY-MM-DD HH:MM:SS[.ffffff]+00:00'; strftime
@@ -608,6 +615,8 @@ async def _funnel(
     median days to the first decision: one pass over the period's ideas."""
     first = _first_decision_sql("i")
     in_period, period_args = _period_sql("i.created_at", p)
+    published, published_args = _published_sql("i", now)
+    in_period, period_args = [*in_period, *published], [*period_args, *published_args]
     source = (
         f"(SELECT i.status AS status, i.created_at AS created_at, i.accepted_at AS accepted_at, "
         f"{first} AS decided_at FROM idea i{_where(in_period)}{_fence()}) c WHERE TRUE"
@@ -912,6 +921,8 @@ async def ideas_csv(period: str | None = "all") -> str:
     }
     first = _first_decision_sql("i")
     in_period, period_args = _period_sql("i.created_at", p)
+    published, published_args = _published_sql("i", clock.now())
+    in_period, period_args = [*in_period, *published], [*period_args, *published_args]
     rows = await Idea.raw(
         "SELECT i.id AS id, i.title AS title, i.status AS status, i.touchpoint AS touchpoint, "
         "i.votes AS votes, i.submitted_on AS submitted_on, i.accepted_at AS accepted_at, "

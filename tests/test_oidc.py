@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import datetime as dt
 import json
 import time
 from collections.abc import Callable
@@ -206,6 +207,35 @@ async def test_the_next_sign_in_brings_the_new_department_title_and_roles(sso, p
     assert (nina["is_council"], nina["is_leader"]) == (False, True)
     [change] = await AuditLog.select().where(AuditLog.action == "person.update").run()
     assert details(change)["department"] == {"before": "Customer Success", "after": "Finance"}
+
+
+async def test_a_new_department_claim_records_when_the_person_moved(sso, provider):
+    """Leadership counts only settled members of a department (k-anonymity):
+    a move by a sign-in's department claim records `department_since` like a
+    move on the admin pages."""
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+
+    async def since() -> dt.datetime | None:
+        rows = await User.select(User.department_since).where(User.email == "nina@corp.example")
+        return rows[0]["department_since"]
+
+    provider.set_account("nina", employee())
+    async with browser(sso) as client:
+        assert (await sign_in(client, "nina")).status_code == 303
+    await (
+        User.update({User.department_since: long_ago})
+        .where(User.email == "nina@corp.example")
+        .run()
+    )
+    async with browser(sso) as client:  # the same department: nothing moves
+        assert (await sign_in(client, "nina")).status_code == 303
+    assert await since() == long_ago
+    provider.set_account("nina", employee(department="Finance"))
+    async with browser(sso) as client:
+        assert (await sign_in(client, "nina")).status_code == 303
+    assert (await person("nina@corp.example"))["department"] == "Finance"
+    moved = await since()
+    assert moved is not None and moved > long_ago
 
 
 async def test_an_existing_person_is_linked_when_the_email_is_verified(sso, provider, personas):

@@ -5,12 +5,13 @@ show their provisioning services sending."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import httpx
 import pytest
 
-from ideas import people
+from ideas import clock, people
 from ideas.integrations import scim
 from ideas.tables import AuditLog, Department, User
 from tests.factories import BrowserClient
@@ -325,6 +326,66 @@ async def test_groups_are_departments_and_membership_moves_people(idp):
     assert (await idp.get(f"/Groups/{group['id']}")).status_code == 404
     assert (await person("omar@corp.example"))["department"] == "Unassigned"
     assert not await Department.exists().where(Department.name == "Billing").run()
+
+
+async def _since(email: str) -> dt.datetime | None:
+    rows = await User.select(User.department_since).where(User.email == email)
+    return rows[0]["department_since"]
+
+
+async def test_every_scim_move_records_when_the_person_moved(idp):
+    """Leadership counts only settled members of a department (k-anonymity):
+    a move by SCIM (PATCH, PUT, group membership) must record
+    `department_since` like a move on the admin pages, or a just-moved
+    person would count as settled there at once."""
+    moments = [dt.datetime(2026, 11, 23, 10, m, tzinfo=dt.UTC) for m in range(7)]
+    now = {"at": moments[0]}
+    clock.set_clock(lambda: now["at"])
+    try:
+        nina = await create(idp)
+        email = "nina@corp.example"
+        first = await _since(email)
+
+        now["at"] = moments[1]
+        patch = {
+            "schemas": [PATCH],
+            "Operations": [{"op": "Add", "path": f"{ENTERPRISE}:department", "value": "Finance"}],
+        }
+        assert (await idp.patch(f"/Users/{nina['id']}", json=patch)).status_code == 200
+        assert (await person(email))["department"] == "Finance"
+        assert await _since(email) == moments[1] != first
+
+        now["at"] = moments[2]
+        body = new_user(title="Team Lead")
+        body[ENTERPRISE] = {"department": "HR"}
+        assert (await idp.put(f"/Users/{nina['id']}", json=body)).status_code == 200
+        assert await _since(email) == moments[2]
+
+        now["at"] = moments[3]  # no move: nothing recorded
+        body["title"] = "Coach"
+        assert (await idp.put(f"/Users/{nina['id']}", json=body)).status_code == 200
+        assert await _since(email) == moments[2]
+
+        now["at"] = moments[4]
+        group = (await idp.post("/Groups", json={"displayName": "Support", "members": []})).json()
+        add = {
+            "schemas": [PATCH],
+            "Operations": [{"op": "Add", "path": "members", "value": [{"value": nina["id"]}]}],
+        }
+        assert (await idp.patch(f"/Groups/{group['id']}", json=add)).status_code == 200
+        assert (await person(email))["department"] == "Support"
+        assert await _since(email) == moments[4]
+
+        now["at"] = moments[5]
+        remove = {
+            "schemas": [PATCH],
+            "Operations": [{"op": "Remove", "path": "members", "value": [{"value": nina["id"]}]}],
+        }
+        assert (await idp.patch(f"/Groups/{group['id']}", json=remove)).status_code == 200
+        assert (await person(email))["department"] == "Unassigned"
+        assert await _since(email) == moments[5]
+    finally:
+        clock.set_clock(None)
 
 
 async def test_entra_group_member_add_and_remove(idp):

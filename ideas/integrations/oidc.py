@@ -331,8 +331,11 @@ async def _update(settings: OidcSettings, row: dict, profile: Profile) -> Viewer
     }
     values: dict[Any, Any] = {User.oidc_subject: profile.subject, User.name: profile.name}
     after: dict[str, Any] = {"name": profile.name}
+    user_id: UUID = row["id"]
     if profile.department and profile.department != row["dept"]:
-        values[User.department] = await people.department_by_name(profile.department, create=True)
+        department_id = await people.department_by_name(profile.department, create=True)
+        await people.note_moves(User.id == user_id, department_id)
+        values[User.department] = department_id
         after["department"] = profile.department
     if profile.title is not None:
         values[User.title] = profile.title
@@ -346,7 +349,6 @@ async def _update(settings: OidcSettings, row: dict, profile: Profile) -> Viewer
             }
         )
         after["roles"] = sorted(profile.roles)
-    user_id: UUID = row["id"]
     await User.update(values).where(User.id == user_id).run()
     changes = audit.diff(before, after)
     if not row["oidc_subject"]:

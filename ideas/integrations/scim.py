@@ -433,6 +433,7 @@ async def create_user(client: ScimClient, body: Any, base_url: str) -> dict[str,
         }
         if rows:  # provisioned again after a DELETE: the same person comes back
             user_id = rows[0]["id"]
+            await people.note_moves(Person.id == user_id, department_id)
             await Person.update(values).where(Person.id == user_id).run()
         else:
             person = Person(**{column._meta.name: value for column, value in values.items()})
@@ -478,7 +479,9 @@ async def _apply(
     }
     after = {"email": fields.email, "name": fields.name, "title": fields.title}
     if fields.department and fields.department != row["department_name"]:
-        values[Person.department] = await people.department_by_name(fields.department, create=True)
+        department_id = await people.department_by_name(fields.department, create=True)
+        await people.note_moves(Person.id == user_id, department_id)
+        values[Person.department] = department_id
         after["department"] = fields.department
     await Person.update(values).where(Person.id == user_id).run()
     changes = audit.diff(before, after)
@@ -682,12 +685,14 @@ async def _set_members(
                 400, f"members: the default department {name!r} keeps its people", "mutability"
             )
         fallback_id = await people.department_by_name(fallback, create=True)
+        await people.note_moves(Person.id.is_in(list(leaving)), fallback_id)
         await (
             Person.update({Person.department: fallback_id})
             .where(Person.id.is_in(list(leaving)))
             .run()
         )
     if joining:
+        await people.note_moves(Person.id.is_in(list(joining)), department_id)
         await (
             Person.update({Person.department: department_id})
             .where(Person.id.is_in(list(joining)))
