@@ -29,6 +29,7 @@ from ideas.config import ConfigError, get_settings, load_settings, reset_setting
 from ideas.integrations import oidc
 from ideas.tables import AuditLog, User
 from tests.factories import PASSWORD as TP_PASSWORD
+from tests.factories import _csrf_from
 from tests.oidc_provider import PASSWORD, TestProvider
 
 BASE = "http://testserver"
@@ -109,15 +110,15 @@ def claims_of(id_token: str) -> dict[str, Any]:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
-class Tamper(httpx.AsyncBaseTransport):
+class Tamper(oidc.http.AsyncBaseTransport):
     """The network between Touchpoint and the provider, rewriting the ID
     token in the token endpoint's answer."""
 
     def __init__(self, rewrite: Callable[[str], str]) -> None:
-        self.real = httpx.AsyncHTTPTransport()
+        self.real = oidc.http.AsyncHTTPTransport()
         self.rewrite = rewrite
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request):
         response = await self.real.handle_async_request(request)
         if request.method != "POST" or not request.url.path.endswith("/token"):
             return response
@@ -125,7 +126,7 @@ class Tamper(httpx.AsyncBaseTransport):
         body = response.json()
         if "id_token" in body:
             body["id_token"] = self.rewrite(body["id_token"])
-        return httpx.Response(response.status_code, json=body)
+        return oidc.http.Response(response.status_code, json=body)
 
 
 def employee(email: str = "nina@corp.example", **claims: Any) -> dict[str, Any]:
@@ -275,10 +276,8 @@ async def test_sign_out_also_signs_out_at_the_provider(sso, provider):
     provider.set_account("nina", employee())
     async with browser(sso) as client:
         await sign_in(client, "nina")
-        csrf = client.cookies.get("tp_csrf") or ""
-        if not csrf:
-            await client.get(f"{BASE}/login")
-            csrf = client.cookies.get("tp_csrf")
+        # the CSRF token is bound to the session: read it from a signed-in page
+        csrf = _csrf_from((await client.get(f"{BASE}/me")).text)
         r = await client.post(f"{BASE}/logout", data={"_csrf_token": csrf})
         assert r.status_code == 303
         end = urlsplit(r.headers["location"])

@@ -26,12 +26,19 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import BaseApp, OAuthError
 from authlib.integrations.base_client.async_app import AsyncOAuth2Mixin
 from authlib.integrations.base_client.async_openid import AsyncOpenIDMixin
 from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+# The HTTP client Authlib's integration uses: httpx2 when it is installed (it
+# comes with tokenizers' huggingface_hub), else httpx. Transports and errors
+# must be that module's, or a provider's failure escapes as a 500.
+try:
+    import httpx2 as http
+except ImportError:  # pragma: no cover - depends on what else is installed
+    import httpx as http
 from joserfc.errors import JoseError
 
 from ideas import audit, people
@@ -65,11 +72,11 @@ class _OidcApp(AsyncOAuth2Mixin, AsyncOpenIDMixin, BaseApp):
 
 #: tests may route the provider's answers through a transport of theirs
 #: (tests/test_oidc.py plays a tampering network this way)
-_transport: httpx.AsyncBaseTransport | None = None
+_transport: http.AsyncBaseTransport | None = None
 _apps: dict[tuple[str, str, int], _OidcApp] = {}
 
 
-def use_transport(transport: httpx.AsyncBaseTransport | None) -> None:
+def use_transport(transport: http.AsyncBaseTransport | None) -> None:
     global _transport
     _transport = transport
     _apps.clear()
@@ -113,7 +120,7 @@ async def start(settings: OidcSettings, redirect_uri: str) -> Started:
         made = await _app(settings).create_authorization_url(
             redirect_uri=redirect_uri, state=generate_token(32)
         )
-    except (httpx.HTTPError, ValueError, RuntimeError) as exc:
+    except (http.HTTPError, ValueError, RuntimeError) as exc:
         log.warning("OpenID Connect discovery failed: %s", exc)
         raise SignInRefused(
             "provider_unreachable",
@@ -139,7 +146,7 @@ async def claims_from_code(
             f"{settings.provider_name} did not confirm this sign-in ({exc.error}). Start again.",
             status=400,
         ) from None
-    except httpx.HTTPError as exc:
+    except http.HTTPError as exc:
         log.warning("OpenID Connect token request failed: %s", exc)
         raise SignInRefused(
             "provider_unreachable",
@@ -166,7 +173,7 @@ async def logout_url(
     app = _app(settings)
     try:
         metadata = await app.load_server_metadata()
-    except httpx.HTTPError:
+    except http.HTTPError:
         return None
     if not metadata.get("end_session_endpoint"):
         return None
