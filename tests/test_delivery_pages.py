@@ -320,6 +320,12 @@ async def test_council_adds_an_action_with_the_form(personas):
     assert r.status_code == 303 and r.headers["location"] == f"/ideas/{idea_id}"
 
 
+# a due date the form takes without asking on any day the tests run: TODAY is
+# fixed when tests.test_delivery is imported, and a run that crosses midnight
+# would make TODAY a past date the action form asks to confirm
+NEXT_WEEK = str(TODAY + dt.timedelta(days=7))
+
+
 async def test_add_action_form_shows_errors_inline(personas):
     _alice, bob, erin, idea_id = await accepted(personas)
     browser = await bob.browser()
@@ -336,14 +342,14 @@ async def test_add_action_form_shows_errors_inline(personas):
         {
             "title": "Fine title",
             "owner_id": "00000000-0000-0000-0000-000000000000",
-            "due_on": str(TODAY),
+            "due_on": NEXT_WEEK,
         },
         htmx=True,
     )
     assert r.status_code == 200 and f'id="add-{idea_id}-owner_id-error"' in r.text
     assert 'value="Fine title"' in r.text  # what was typed is kept
     r = await browser.form(
-        f"/ideas/{idea_id}/actions", {"title": "x", "owner_id": erin.id, "due_on": str(TODAY)}
+        f"/ideas/{idea_id}/actions", {"title": "x", "owner_id": erin.id, "due_on": NEXT_WEEK}
     )
     assert r.status_code == 422 and "title" in r.text
     assert (await bob.api().get(f"/api/v1/ideas/{idea_id}/actions")).json()["items"] == []
@@ -353,7 +359,7 @@ async def test_add_action_form_is_council_only(personas):
     alice, _bob, erin, idea_id = await accepted(personas)
     r = await (await erin.browser()).form(
         f"/ideas/{idea_id}/actions",
-        {"title": "Sneaky step", "owner_id": erin.id, "due_on": str(TODAY)},
+        {"title": "Sneaky step", "owner_id": erin.id, "due_on": NEXT_WEEK},
         htmx=True,
     )
     assert r.status_code == 403
@@ -361,7 +367,7 @@ async def test_add_action_form_is_council_only(personas):
     bob = await personas.get("bob_finance_council")
     r = await (await bob.browser()).form(
         f"/ideas/{new_id}/actions",
-        {"title": "Too early", "owner_id": erin.id, "due_on": str(TODAY)},
+        {"title": "Too early", "owner_id": erin.id, "due_on": NEXT_WEEK},
         htmx=True,
     )
     assert r.status_code == 409

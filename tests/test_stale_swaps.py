@@ -66,10 +66,13 @@ async def test_merge_refreshes_the_target_vote_count_on_the_session_page(persona
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
     erin = await personas.get("erin_it")
+    carol = await personas.get("carol_leader")
     target = await submit(alice, title="Invoices in the customer's language")
     duplicate = await submit(dan, title="Translated invoices for customers")
     await vote(erin, duplicate)
-    await vote(dan, target)
+    # carol, not dan: dan becomes a co-submitter of the target by the merge, and
+    # a new co-submitter's vote on the target is dropped (ideas.triage._merge_into)
+    await vote(carol, target)
     bob, session = await open_session(personas)
     web = await bob.browser()
     page = (await web.get(f"/triage/sessions/{session}")).text
