@@ -29,7 +29,15 @@ BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066
 BIDI_PATTERN = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 #: labels that stand for a role wherever people's names are shown
-ROLE_LABELS = ("Submitter", "CX council", "Council", "System", "Admin", "Action owner")
+ROLE_LABELS = (
+    "Submitter",
+    "Co-submitter",
+    "CX council",
+    "Council",
+    "System",
+    "Admin",
+    "Action owner",
+)
 
 
 def has_bidi_controls(value: str) -> bool:
