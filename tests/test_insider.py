@@ -495,7 +495,15 @@ async def test_a_link_in_a_council_question_is_plain_text_with_a_warning(persona
 
 # -- 12. names that imitate role labels ----------------------------------------------------
 
-ROLE_NAMES = ["Submitter", "Co-submitter", "  submitter ", "CX council", "cx-Council", "C X  COUNCIL", "Ѕubmіtter"]
+ROLE_NAMES = [
+    "Submitter",
+    "Co-submitter",
+    "  submitter ",
+    "CX council",
+    "cx-Council",
+    "C X  COUNCIL",
+    "Ѕubmіtter",
+]
 
 
 async def test_no_person_may_be_named_like_a_role_label(personas):
