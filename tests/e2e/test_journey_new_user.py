@@ -253,6 +253,36 @@ async def test_layout_header_menu_delivery_rows_inbox_and_favicon(ui, personas):
     await axe_both(ui, admin, "admin-settings")
 
 
+async def test_header_is_one_line_at_1280_for_someone_with_every_role(ui, personas):
+    # the longest navigation there is: admin, council and leader at once, with a long name
+    everyone = await personas.make(
+        "wilhelmina_all_roles",
+        "Wilhelmina Fairweather-Oyelaran",
+        "Head of Customer Experience",
+        "Support",
+        ("admin", "council", "leader"),
+    )
+    page = await ui.new_page()
+    await ui.login(page, everyone, next="/admin/settings")
+    await heading(page, "Organisation settings")
+    main_nav = page.get_by_role("navigation", name="Main")
+    for name in ("Triage", "Delivery", "Leaders", "Admin", "Notification settings"):
+        await expect(main_nav.get_by_role("link", name=name, exact=True)).to_be_visible()
+    profile = main_nav.get_by_role(
+        "link", name="Signed in as Wilhelmina Fairweather-Oyelaran, your profile"
+    )
+    await expect(profile).to_be_visible()
+    await expect(page.locator("#signed-in-as")).to_have_text("Wilhelmina Fairweather-Oyelaran")
+    assert (await page.locator(".site-header").bounding_box())["height"] < 80
+    controls = main_nav.locator("a, button")
+    tops = {
+        round((await controls.nth(i).bounding_box())["y"]) for i in range(await controls.count())
+    }
+    assert len(tops) == 1, tops
+    await ui.axe(page, "all-roles-1280")
+    await ui.screenshot(page, "all-roles-1280")
+
+
 async def test_inbox_has_no_stray_bullets(ui, personas):
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
