@@ -16,6 +16,7 @@ from ideas import people
 from ideas.tables import Idea
 from tests.e2e.conftest import DESKTOP
 from tests.e2e.journey import NoReload, click_nav, heading, post_idea
+from tests.factories import confirm_attendance
 
 pytestmark = pytest.mark.browser
 
@@ -105,6 +106,7 @@ async def test_submitter_edits_withdraws_and_answers_without_reloads(ui, persona
     )
     assert r.status_code == 201, r.text
     session = r.json()["id"]
+    await confirm_attendance(session, bob, cora, pat)
     r = await bob.api().post(
         f"/api/v1/ideas/{asked}/decision",
         json={"session_id": session, "outcome": "needs_info", "question": "Which plans?"},
@@ -158,7 +160,9 @@ async def test_owner_proposes_shipping_and_the_council_ships_from_the_delivery_b
         "/api/v1/triage/sessions",
         json={"held_on": dt.date.today().isoformat(), "attendee_ids": [bob.id, cora.id, pat.id]},
     )
+    assert r.status_code == 201, r.text
     session = r.json()["id"]
+    await confirm_attendance(session, bob, cora, pat)
     r = await bob.api().post(
         f"/api/v1/ideas/{idea}/decision",
         json={"session_id": session, "outcome": "accept", "owning_department_id": str(finance)},

@@ -59,6 +59,14 @@ CORPUS = [
     "<<script>alert('xss-nested');//<</script>",
 ]
 LONG = "Payloads follow, as text:\n\n" + "\n\n".join(CORPUS)
+#: the first idea's problem opens with a real sentence: its vector is built from
+#: title + problem, and the payloads alone leave too little meaning for the draft
+#: typed on /ideas/new (a paraphrase of its title) to reach the product's
+#: similarity threshold (ideas.services.SEMANTIC_MIN_SCORE)
+PO_PROBLEM = (
+    "Customers cannot match our invoices to their purchase orders because "
+    "invoices do not show the PO number. " + LONG
+)
 
 TITLES = [
     'Invoices <script>alert("xss-t1")</script> show PO numbers',
@@ -85,7 +93,9 @@ METRIC = "calls <img src=x onerror=alert('xss-metric')> " + TEMPLATE
 #: What the DOM must not contain (returns descriptions of offenders).
 DOM_CHECK = """() => {
   const bad = [];
-  const ownScripts = ['/static/htmx.min.js', '/static/app.js', '/static/axe.min.js'];
+  const ownScripts = [
+    '/static/htmx.min.js', '/static/app.js', '/static/axe.min.js', '/static/triage-keys.js',
+  ];
   const urlAttrs = ['href', 'src', 'action', 'formaction', 'xlink:href', 'data', 'poster'];
   const scriptScheme = /^(javascript|vbscript|data:text)/;
   for (const el of document.querySelectorAll('*')) {
@@ -137,12 +147,13 @@ async def _plant(personas) -> dict:
     sub, owner, council, dan = p["sub"], p["owner"], p["council"], p["dan"]
 
     ideas = []
-    for title in TITLES[:6]:
+    for n, title in enumerate(TITLES[:6]):
+        problem = PO_PROBLEM if n == 0 else LONG
         idea = await _api(
             sub,
             "POST",
             "/api/v1/ideas",
-            json={"title": title, "problem": LONG, "proposal": LONG, "touchpoint": "billing"},
+            json={"title": title, "problem": problem, "proposal": LONG, "touchpoint": "billing"},
         )
         ideas.append(idea["id"])
     shipped, declined, merged, asked, accepted, undecided = ideas
