@@ -53,6 +53,10 @@ CRAWLERS = ("bob_finance_council", "carol_leader", "adam_admin", "alice_support"
 PROBES = ("invoice", "subscription")
 
 
+#: an action's due date a month ahead, whatever day the tests run
+DUE = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()
+
+
 def identity(persona) -> Identity:
     return Identity(
         label=persona.name,
@@ -174,7 +178,7 @@ async def build_world(personas) -> dict:
 
     action = await bob.api().post(
         f"/api/v1/ideas/{ids['z_accepted']}/actions",
-        json={"title": "Design the pause screen", "owner_id": alice.id, "due_on": "2026-12-15"},
+        json={"title": "Design the pause screen", "owner_id": alice.id, "due_on": DUE},
     )
     assert action.status_code == 201, action.text
 
