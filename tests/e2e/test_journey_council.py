@@ -93,17 +93,19 @@ async def test_council_runs_a_session_with_every_decision_and_reads_the_answer(u
     # two departments are not a quorum: the page says how many are needed
     today = dt.datetime.now(dt.UTC).date()
     await page.get_by_label("Date").fill(today.isoformat())
-    await expect(page.get_by_label(re.compile(bob.name))).to_be_checked()  # the opener
-    await page.get_by_label(re.compile(cora.name)).check()
+    # the opener is ticked (checkboxes by role: the header's profile link names the viewer too)
+    await expect(page.get_by_role("checkbox", name=re.compile(bob.name))).to_be_checked()
+    await page.get_by_role("checkbox", name=re.compile(cora.name)).check()
     ui.allow_console(r"status of 409")  # Chromium logs the (expected) 409 answer
     async with page.expect_navigation() as nav:
         await page.get_by_role("button", name="Open session").click()
     assert (await nav.value).status == 409
     await expect(page.get_by_test_id("session-error")).to_contain_text("3")
-    await expect(page.get_by_label(re.compile(cora.name))).to_be_checked()  # choices kept
+    # the choices are kept
+    await expect(page.get_by_role("checkbox", name=re.compile(cora.name))).to_be_checked()
     await check_page(ui, page, "triage-sessions-quorum-refused")
 
-    await page.get_by_label(re.compile(pat.name)).check()
+    await page.get_by_role("checkbox", name=re.compile(pat.name)).check()
     async with page.expect_navigation():
         await page.get_by_role("button", name="Open session").click()
     await expect(page).to_have_url(re.compile(r"/triage/sessions/[^/]+$"))
