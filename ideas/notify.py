@@ -32,7 +32,7 @@ from typing import Any
 from ideas import clock, mail, unsubscribe
 from ideas.blind import original_submitter_ids, submitter_ids
 from ideas.config import get_settings
-from ideas.db import write_transaction
+from ideas.db import is_postgres, write_transaction
 from ideas.lifecycle import (
     ACCEPTED,
     DECLINED,
@@ -457,6 +457,13 @@ async def _insert(
         )
         args += [idea_id, kind]
     async with write_transaction():
+        if batch and is_postgres():
+            # two comment events delivered at once must not both find "no unread
+            # notice" and both insert: one batch per idea at a time (SQLite's
+            # writes are serialised already)
+            await Notification.raw(
+                "SELECT pg_advisory_xact_lock({})", BATCH_LOCK_BASE + int(idea_id or 0)
+            ).run()
         rows = await Notification.raw(
             _INSERT + where + _TAIL,
             event_id,
@@ -469,6 +476,10 @@ async def _insert(
             *args,
         ).run()
     return len(rows)
+
+
+#: advisory-lock keys of batched notices: this base plus the idea's id (ids < 2**31)
+BATCH_LOCK_BASE = 0x7470_0000_0000
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
