@@ -4,6 +4,7 @@ explicitly where a function takes it)."""
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 from collections.abc import Callable
 
@@ -13,10 +14,22 @@ def _system() -> dt.datetime:
 
 
 _clock: Callable[[], dt.datetime] = _system
+#: the `now` of the unit of work running in this task (set by ideas.context)
+_moment: contextvars.ContextVar[dt.datetime | None] = contextvars.ContextVar(
+    "touchpoint_now", default=None
+)
 
 
 def now() -> dt.datetime:
-    """The current time, timezone-aware UTC (the system's, unless a test set it)."""
+    """The current time, timezone-aware UTC: the moment of the unit of work
+    running (`ideas.context`), else the clock's (the system's, unless a test
+    set it)."""
+    moment = _moment.get()
+    return moment if moment is not None else _clock()
+
+
+def source_now() -> dt.datetime:
+    """The clock itself (what a new unit of work takes as its `now`)."""
     return _clock()
 
 

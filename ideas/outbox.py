@@ -83,9 +83,9 @@ def record_job(function: str, *args: Any, job_id: str) -> None:
 
 
 @contextmanager
-def collecting() -> Iterator[list]:
-    """Collect the ids of events recorded inside the block."""
-    events: list[int] = []
+def collecting(events: list | None = None) -> Iterator[list]:
+    """Collect the ids of events recorded inside the block (into `events`)."""
+    events = [] if events is None else events
     token = _pending.set(events)
     try:
         yield events

@@ -181,3 +181,11 @@ class Personas:
         for p in self._made.values():
             for c in p._clients:
                 await c.aclose()
+
+
+def ctx_for(actor: Any, now: Any = None):
+    """A unit-of-work context for calling a use case directly from a test:
+    `triage.decide(ctx_for(viewer), ...)` (`now`: the moment it acts at)."""
+    from ideas import context
+
+    return context.make(actor, now=now)

@@ -62,13 +62,16 @@ def _run_db(work: Callable[[], Awaitable[T]]) -> T:
     async def runner() -> T:
         from piccolo.engine.postgres import PostgresEngine
 
-        from ideas import db
+        from ideas import context, db
 
         engine = db.engine()
         if isinstance(engine, PostgresEngine) and engine.pool is None:
             await engine.start_connection_pool(min_size=1, max_size=4)
         try:
-            return await work()
+            # the command's unit of work: the command line acts, one `now`
+            # (its outbox events are left to the workers' sweep)
+            async with context.unit_of_work(context.COMMAND_LINE, transaction=False):
+                return await work()
         finally:
             await db.close_pool()
 

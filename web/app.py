@@ -25,7 +25,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from ideas import db, outbox, vector_index
+from ideas import context, db, outbox, vector_index
 from ideas.config import Settings, get_settings
 from ideas.text import has_bidi_controls
 from web import templating
@@ -48,25 +48,36 @@ log = logging.getLogger("touchpoint.web")
 HERE = Path(__file__).resolve().parent
 
 
-class OutboxMiddleware:
-    """Collects the events a request records and enqueues them after the
-    response (so after the commit). A failed enqueue only delays delivery."""
+class UnitOfWorkMiddleware:
+    """Every request is one unit of work (`ideas.context`): the caller (or
+    the visitor) as its actor, one `now`, and the outbox events it records
+    enqueued after the response (so after the commit). A failed enqueue only
+    delays delivery (the workers' sweep catches up)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        with outbox.collecting() as events:
+        actor = scope.get("user") or context.VISITOR
+        async with context.unit_of_work(actor, transaction=False, flush=False) as ctx:
             await self.app(scope, receive, send)
+        events = ctx.events
         guard = guard_of(scope["app"].state) if events else None
         if guard is not None:
             try:
                 await guard.run(lambda redis: outbox.flush(events, redis, raise_errors=True))
             except RedisUnavailable as exc:
                 log.warning("events %s not enqueued (%s); the sweep will", events, exc)
+
+
+async def provide_context() -> context.Context:
+    """The request's unit of work (opened by `UnitOfWorkMiddleware`)."""
+    ctx = context.current()
+    assert ctx is not None, "UnitOfWorkMiddleware opens a context for every request"
+    return ctx
 
 
 async def announce_retry_after(response: Response) -> Response:
@@ -184,7 +195,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, static],
-        middleware=[AuthMiddleware, BodyLimitMiddleware, IdempotencyMiddleware, OutboxMiddleware],
+        middleware=[AuthMiddleware, BodyLimitMiddleware, IdempotencyMiddleware, UnitOfWorkMiddleware],
         request_max_body_size=max(settings.request_max_bytes, MULTIPART_MAX_BYTES),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
@@ -224,7 +235,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
         ),
         stores={"sessions": session_store},
-        dependencies={"viewer": Provide(provide_viewer)},
+        dependencies={"viewer": Provide(provide_viewer), "ctx": Provide(provide_context)},
         state=State({"settings": settings, "redis": None}),
         debug=False,
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 from arq import Retry
 
-from ideas import clock, embedding, mail, notify, outbox, triage, vector_index
+from ideas import clock, context, embedding, mail, notify, outbox, triage, vector_index
 from ideas.config import WorkerTuning, get_settings
 from ideas.integrations import webhooks
 from ideas.outbox import DELIVER_EVENT, job_id_for
@@ -70,7 +70,10 @@ async def job_line(ctx: dict, job: str, **fields: Any) -> AsyncIterator[dict]:
     started = time.monotonic()
     line: dict[str, Any] = {"job": job, **fields, "try": ctx.get("job_try", 1)}
     try:
-        yield line
+        # the job's unit of work: the worker acts, one `now`, its outbox
+        # events enqueued when it ends (services commit their own transactions)
+        async with context.unit_of_work(context.WORKER, redis=ctx.get("redis"), transaction=False):
+            yield line
     except Retry:
         line.setdefault("outcome", "retry")
         raise
@@ -311,9 +314,8 @@ async def publish_batches(ctx: dict) -> str:
     """Every minute: publish the submitters' answers whose batch has come
     (PUBLISH_DELAY_MINUTES); their events, notices and mail start then."""
     async with job_line(ctx, "publish_batches") as line:
-        with outbox.collecting() as events:
-            published = await triage.publish_due()
-        line.update(published=published, events_queued=await outbox.flush(events, ctx["redis"]))
+        published = await triage.publish_due()
+        line.update(published=published)
         if not published:
             line["routine"] = True
         return "ok"

@@ -1,0 +1,14 @@
+"""The SQL dialects, once: every place where PostgreSQL and SQLite need
+different SQL asks this module, so the differences are read in one file.
+
+Each helper returns the text (or the Piccolo clause) for the engine in use;
+callers never branch on the engine themselves.
+"""
+
+from __future__ import annotations
+
+from ideas.db import is_postgres
+
+__all__ = ["is_postgres"]
+
+# -- sections below are grouped by the package that uses them -----------------
