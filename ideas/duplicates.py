@@ -11,7 +11,7 @@ alone. The suggested target of a group is its most-voted idea, the oldest
 on a tie.
 
 Merging a group is the council's ordinary "duplicate" decision
-(``ideas.triage.decide``) taken for every other member, in one transaction:
+(``ideas.triage.decisions.decide``) taken for every other member, in one transaction:
 votes move once per person, every merged submitter becomes a co-submitter
 of the target and hears of it, as with a single merge; if any member cannot
 be merged, nothing is.
@@ -22,13 +22,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ideas import clock, embedding, publish, similarity, triage, vector_index
+from ideas import clock, embedding, policy, publish, similarity, vector_index
 from ideas.blind import IDEA_COLUMNS, blind_ideas
+from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.errors import Invalid
 from ideas.lifecycle import DECLINED, DUPLICATE
 from ideas.schemas import IdeaOut
 from ideas.tables import Idea, IdeaVector
+from ideas.triage.decisions import DecisionIn, decide
 from ideas.viewer import Viewer, require_role
 
 #: cosine (centred MiniLM vectors of title, problem and proposal) from which
@@ -189,11 +191,11 @@ async def possible_duplicates(
 
 
 async def merge_group(
-    viewer: Viewer, session_id: str, target_id: int, member_ids: Sequence[int]
+    ctx: Context, session_id: str, target_id: int, member_ids: Sequence[int]
 ) -> list[IdeaOut]:
     """Merge every member but the target into the target, in one transaction
     (the council's duplicate decision, taken for each)."""
-    require_role(viewer, "council")
+    policy.authorize(ctx.actor, "triage.session")
     others = list(dict.fromkeys(int(m) for m in member_ids if int(m) != int(target_id)))
     if not others:
         raise Invalid("member_ids", "name at least one idea to merge into the target")
@@ -203,11 +205,11 @@ async def merge_group(
     merged = []
     async with write_transaction():
         for member in others:
-            decision = triage.DecisionIn(
+            decision = DecisionIn(
                 session_id=str(session_id),
                 outcome="duplicate",
                 duplicate_of=str(target_id),
                 note=note,
             )
-            merged.append(await triage.decide(viewer, member, decision))
+            merged.append(await decide(ctx, member, decision))
     return merged

@@ -18,7 +18,9 @@ learns nothing.
 
 from __future__ import annotations
 
-from ideas import notify
+import re
+
+from ideas import blind, notify
 from ideas.tables import Event, Idea, Notification, Submission, Vote
 from tests.factories import confirm_attendance, submit
 from tests.notify_helpers import council, undispatched
@@ -152,6 +154,29 @@ async def test_shipped_declined_and_duplicate_ideas_are_not_merge_targets(person
     subs = await Submission.select(Submission.idea).where(Submission.user == dan.viewer.id)
     assert [s["idea"] for s in subs] == [int(mine)]  # no co-submission anywhere
     assert (await dan.api().get(f"/api/v1/ideas/{mine}")).json()["status"] == "in_review"
+
+
+async def test_the_merge_picker_names_ideas_through_the_blind_projection(personas, monkeypatch):
+    """A marker planted in the projection shows in every picker entry: the
+    picker has no idea text of its own (so nothing the projection withholds)."""
+    alice = await personas.get("alice_support")
+    bob, cora, pat = await council(personas)
+    target = await submit(alice, title="Print the PO number on every invoice")
+    session = await _session(bob, [bob, cora, pat], confirm=(cora, pat))
+    project = blind.blind_ideas
+
+    async def marked(rows, viewer):
+        return [
+            i.model_copy(update={"title": f"{i.title} [blind]"})
+            for i in await project(rows, viewer)
+        ]
+
+    monkeypatch.setattr(blind, "blind_ideas", marked)
+    page = await (await bob.browser()).get(f"/triage/sessions/{session}")
+    picker = page.text.split('<datalist id="merge-targets">', 1)[1].split("</datalist>", 1)[0]
+    options = re.findall(r'<option value="(\d+)">([^<]*)</option>', picker)
+    assert (target, "Print the PO number on every invoice [blind]") in options
+    assert options and all(name.endswith(" [blind]") for _id, name in options)
 
 
 # -- item 3: nobody judges their own idea ----------------------------------------------------

@@ -18,11 +18,11 @@ import email.utils
 
 import pytest
 
-from ideas import clock, notify, triage
+from ideas import clock, context, notify, triage
 from ideas.config import get_settings, reset_settings
 from ideas.publish import visible_from
 from ideas.tables import Event, Notification
-from tests.factories import confirm_attendance, submit
+from tests.factories import confirm_attendance, ctx_for, submit
 from tests.notify_helpers import clear_outbox, council, drain, mails_to, notices, vote
 
 
@@ -260,7 +260,7 @@ async def test_an_answer_its_notices_and_its_mail_wait_for_the_batch(personas, b
 
     for moment in (at(10, 10), at(10, 45), JUST_BEFORE):
         batches.set(moment)
-        assert await triage.publish_due() == 0
+        assert await triage.publish_due(ctx_for(context.WORKER)) == 0
         assert (await erin.api().get(f"/api/v1/ideas/{idea}")).json()["status"] == "needs_info"
         queue = (await bob.api().get("/api/v1/triage/queue")).json()["items"]
         assert idea not in [i["id"] for i in queue]

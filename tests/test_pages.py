@@ -15,7 +15,7 @@ from markupsafe import escape
 from ideas import reveal, services, triage
 from ideas.schemas import IdeaIn
 from ideas.tables import Event, Idea, Vote
-from tests.factories import PASSWORD, BrowserClient, idea_payload
+from tests.factories import PASSWORD, BrowserClient, ctx_for, idea_payload
 
 HTMX = {"HX-Request": "true"}
 
@@ -489,11 +489,13 @@ async def test_idea_page_shows_the_idea_and_its_public_timeline(personas):
         await personas.get("cora_hr_council"),
         await personas.get("pat_product_council"),
     ]
-    session = await triage.open_session(bob.viewer, dt.date.today(), [m.id for m in members])
+    session = await triage.open_session(
+        ctx_for(bob.viewer), dt.date.today(), [m.id for m in members]
+    )
     for member in members[1:]:
-        await triage.attend(member.viewer, session.id)
+        await triage.attend(ctx_for(member.viewer), session.id)
     await triage.decide(
-        bob.viewer,
+        ctx_for(bob.viewer),
         idea_id,
         triage.DecisionIn(
             session_id=session.id,

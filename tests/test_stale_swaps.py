@@ -71,7 +71,7 @@ async def test_merge_refreshes_the_target_vote_count_on_the_session_page(persona
     duplicate = await submit(dan, title="Translated invoices for customers")
     await vote(erin, duplicate)
     # carol, not dan: dan becomes a co-submitter of the target by the merge, and
-    # a new co-submitter's vote on the target is dropped (ideas.triage._merge_into)
+    # a new co-submitter's vote on the target is dropped (ideas.triage.merge.merge_into)
     await vote(carol, target)
     bob, session = await open_session(personas)
     web = await bob.browser()

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
-from ideas import clock, comments, delivery, editing, people, security, services, triage
+from ideas import clock, comments, context, delivery, editing, people, security, services, triage
 from ideas.db import write_transaction
 from ideas.errors import Conflict, DomainError
 from ideas.lifecycle import STATUSES
@@ -331,6 +331,12 @@ def email_for(name: str) -> str:
     return f"{'.'.join(plain.lower().split())}@{EMAIL_DOMAIN}"
 
 
+def _as(person: Person) -> context.Context:
+    """A demo person acting in the demo's unit of work (its `now`)."""
+    assert person.viewer is not None
+    return context.make(person.viewer, now=clock.now())
+
+
 def load_idea_data() -> list[dict]:
     text = resources.files("touchpoint").joinpath("data/ideas.jsonl").read_text("utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -512,12 +518,12 @@ class Demo:
         async def step() -> None:
             opener = self.council[len(self.sessions) % len(self.council)]
             session = await triage.open_session(
-                opener.viewer,
+                _as(opener),
                 (self.now - dt.timedelta(days=day)).date(),
                 [str(p.viewer.id) for p in self.council],
             )
             for member in self.council:  # every attendee confirms attending
-                await triage.attend(member.viewer, session.id)
+                await triage.attend(_as(member), session.id)
             self.sessions[day] = session.id
 
         return step
@@ -542,7 +548,8 @@ class Demo:
                 fields["duplicate_of"] = str(target.id)
             else:
                 fields["question"] = self.rng.choice(QUESTIONS)
-            await triage.decide(self._decider(idea).viewer, idea.id, triage.DecisionIn(**fields))
+            decider = _as(self._decider(idea))
+            await triage.decide(decider, idea.id, triage.DecisionIn(**fields))
 
         return step
 
@@ -554,7 +561,7 @@ class Demo:
 
     def _answer_step(self, idea: DemoIdea):
         async def step() -> None:
-            await triage.answer_question(idea.submitter.viewer, idea.id, ANSWER)
+            await triage.answer_question(_as(idea.submitter), idea.id, ANSWER)
 
         return step
 

@@ -15,10 +15,11 @@ from arq.connections import ArqRedis
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.params import SkipValidation
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -78,6 +79,12 @@ async def provide_context() -> context.Context:
     ctx = context.current()
     assert ctx is not None, "UnitOfWorkMiddleware opens a context for every request"
     return ctx
+
+
+#: how a handler asks for the request's unit of work: `ctx: Ctx`. Handed over
+#: as it is, not validated: a plain `ctx: Context` makes Litestar validate it
+#: with msgspec, which refuses its actor (a union of two dataclasses) at run time
+Ctx = NamedDependency[SkipValidation[context.Context]]
 
 
 async def announce_retry_after(response: Response) -> Response:

@@ -19,7 +19,7 @@ from typing import Any
 
 from arq import Retry
 
-from ideas import clock, context, embedding, mail, notify, outbox, triage, vector_index
+from ideas import clock, context, embedding, mail, notify, triage, vector_index
 from ideas.config import WorkerTuning, get_settings
 from ideas.integrations import webhooks
 from ideas.outbox import DELIVER_EVENT, job_id_for
@@ -314,7 +314,9 @@ async def publish_batches(ctx: dict) -> str:
     """Every minute: publish the submitters' answers whose batch has come
     (PUBLISH_DELAY_MINUTES); their events, notices and mail start then."""
     async with job_line(ctx, "publish_batches") as line:
-        published = await triage.publish_due()
+        work = context.current()  # job_line's unit of work: the worker, one `now`
+        assert work is not None
+        published = await triage.publish_due(work)
         line.update(published=published)
         if not published:
             line["routine"] = True

@@ -12,11 +12,13 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
-from ideas import duplicates, services, triage_batch
+from ideas import duplicates, services
 from ideas.errors import DomainError
 from ideas.lifecycle import IN_REVIEW, NEW
 from ideas.schemas import IdeaOut
+from ideas.triage.batch import decline_many
 from ideas.viewer import Viewer
+from web.app import Ctx
 from web.auth import council
 from web.controllers.pages import form_errors, page
 
@@ -79,7 +81,7 @@ class DuplicatePages(Controller):
     async def merge_group_form(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         session_id: FromPath[str],
     ) -> Redirect | Template:
         """One action: every other member of a group merged into its target."""
@@ -89,7 +91,7 @@ class DuplicatePages(Controller):
         try:
             target = services.parse_idea_id(raw_target, "target_id")
             members = [services.parse_idea_id(m, "member_ids") for m in raw_members]
-            merged = await duplicates.merge_group(viewer, session_id, target, members)
+            merged = await duplicates.merge_group(ctx, session_id, target, members)
         except DomainError as exc:
             return page(
                 request,
@@ -105,7 +107,7 @@ class DuplicatePages(Controller):
 
     @post("/sessions/{session_id:str}/batch-decline")
     async def batch_decline_form(
-        self, request: Request, viewer: NamedDependency[Viewer], session_id: FromPath[str]
+        self, request: Request, ctx: Ctx, session_id: FromPath[str]
     ) -> Redirect | Template:
         """Decline the selected agenda items with one reason (all or none)."""
         form = await request.form()
@@ -113,7 +115,7 @@ class DuplicatePages(Controller):
         note = str(form.get("note") or "").strip()
         try:
             ids = [services.parse_idea_id(i, "idea_ids") for i in raw_ids]
-            declined = await triage_batch.decline_many(viewer, session_id, ids, note)
+            declined = await decline_many(ctx, session_id, ids, note)
         except (DomainError, ValidationError) as exc:
             status = exc.status if isinstance(exc, DomainError) else 422
             detail = exc.detail if isinstance(exc, DomainError) else form_errors(exc)

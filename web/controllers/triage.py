@@ -14,23 +14,18 @@ from litestar.response import Redirect, Response, Template
 from markupsafe import Markup
 from pydantic import ValidationError
 
-from ideas import clock, comments, reveal, services, triage
+from ideas import comments, reveal, services, triage
 from ideas.comments import CommentIn, CommentOut
 from ideas.duplicates import GROUP_MIN_SCORE
 from ideas.errors import DomainError, Invalid
 from ideas.schemas import LIMIT_MAX, IdeaOut, Page, Touchpoint
-from ideas.triage import (
-    AnswerIn,
-    DecisionIn,
-    QuestionOut,
-    QueueItem,
-    QueueSort,
-    SessionIn,
-    SessionOut,
-    SessionSummary,
-)
+from ideas.triage.agenda import SessionOut
+from ideas.triage.decisions import DecisionIn
+from ideas.triage.questions import AnswerIn, QuestionOut
+from ideas.triage.queue import QueueItem, QueueSort
+from ideas.triage.sessions import SessionIn, SessionSummary
 from ideas.viewer import Viewer
-from web.app import limiter_of
+from web.app import Ctx, limiter_of
 from web.auth import admin, council, staff
 from web.controllers import duplicates as duplicate_pages
 from web.controllers.pages import form_errors, idea_oob, page, safe_next
@@ -64,7 +59,7 @@ class TriageApi(Controller):
     @get("/queue")
     async def queue(
         self,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         sort: FromQuery[QueueSort] = "votes",
         touchpoint: FromQuery[Touchpoint | None] = None,
         limit: Limit = 25,
@@ -72,37 +67,29 @@ class TriageApi(Controller):
     ) -> Page[QueueItem]:
         """`new` and `in_review` ideas (answered ones flagged), blind, with
         `age_days`, `votes` and `sla_breached`; sort by votes or age."""
-        return await triage.queue(
-            viewer, sort=sort, touchpoint=touchpoint, limit=limit, cursor=cursor
-        )
+        return await triage.queue(ctx, sort=sort, touchpoint=touchpoint, limit=limit, cursor=cursor)
 
     @post("/sessions", status_code=201, opt=IDEMPOTENT)
-    async def open_session(
-        self, viewer: NamedDependency[Viewer], data: JSONBody[SessionIn]
-    ) -> SessionOut:
+    async def open_session(self, ctx: Ctx, data: JSONBody[SessionIn]) -> SessionOut:
         """Open a session: attendees are council members spanning the quorum of
         departments (409 otherwise); the agenda takes the waiting ideas."""
-        return await triage.open_session(viewer, data.held_on, data.attendee_ids)
+        return await triage.open_session(ctx, data.held_on, data.attendee_ids)
 
     @get("/sessions")
-    async def list_sessions(self, viewer: NamedDependency[Viewer]) -> Page[SessionSummary]:
+    async def list_sessions(self, ctx: Ctx) -> Page[SessionSummary]:
         """Sessions, latest first."""
-        return Page[SessionSummary](items=await triage.list_sessions(viewer), next_cursor=None)
+        return Page[SessionSummary](items=await triage.list_sessions(ctx), next_cursor=None)
 
     @get("/sessions/{session_id:str}")
-    async def get_session(
-        self, viewer: NamedDependency[Viewer], session_id: FromPath[str]
-    ) -> SessionOut:
+    async def get_session(self, ctx: Ctx, session_id: FromPath[str]) -> SessionOut:
         """A session's attendees, agenda and decisions (who decided: council only)."""
-        return await triage.get_session(viewer, session_id)
+        return await triage.get_session(ctx, session_id)
 
     @post("/sessions/{session_id:str}/attend", status_code=200)
-    async def attend(
-        self, viewer: NamedDependency[Viewer], session_id: FromPath[str]
-    ) -> SessionOut:
+    async def attend(self, ctx: Ctx, session_id: FromPath[str]) -> SessionOut:
         """A listed attendee confirms attending (403 for anyone else). The
         session decides only once confirmed attendees span the quorum."""
-        return await triage.attend(viewer, session_id)
+        return await triage.attend(ctx, session_id)
 
 
 class DecisionApi(Controller):
@@ -113,13 +100,13 @@ class DecisionApi(Controller):
     @post("/{idea_id:str}/decision", status_code=200)
     async def decide(
         self,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: JSONBody[DecisionIn],
     ) -> IdeaOut:
         """Decide an `in_review` idea in a session you attend: accept, decline,
         duplicate or needs_info. Answers the updated idea."""
-        return await triage.decide(viewer, services.parse_idea_id(idea_id), data)
+        return await triage.decide(ctx, services.parse_idea_id(idea_id), data)
 
 
 class IdeaConversationApi(Controller):
@@ -130,20 +117,18 @@ class IdeaConversationApi(Controller):
     @post("/{idea_id:str}/answer", status_code=200)
     async def answer(
         self,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: JSONBody[AnswerIn],
     ) -> IdeaOut:
         """The submitter answers the council's question: `needs_info` → `in_review`."""
-        return await triage.answer_question(viewer, services.parse_idea_id(idea_id), data.answer)
+        return await triage.answer_question(ctx, services.parse_idea_id(idea_id), data.answer)
 
     @get("/{idea_id:str}/questions")
-    async def questions(
-        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
-    ) -> Page[QuestionOut]:
+    async def questions(self, ctx: Ctx, idea_id: FromPath[str]) -> Page[QuestionOut]:
         """The council's questions and the answers: for the submitter and the
         council; an empty list for anyone else."""
-        thread = await triage.question_thread(viewer, services.parse_idea_id(idea_id))
+        thread = await triage.question_thread(ctx, services.parse_idea_id(idea_id))
         return Page[QuestionOut](items=thread.questions if thread else [], next_cursor=None)
 
     @get("/{idea_id:str}/comments")
@@ -184,14 +169,14 @@ class TriagePages(Controller):
     async def queue_page(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         sort: FromQuery[str] = "votes",
         touchpoint: FromQuery[str | None] = None,
         cursor: Cursor = None,
     ) -> Template:
         try:
             result = await triage.queue(
-                viewer, sort=sort, touchpoint=touchpoint or None, limit=50, cursor=cursor
+                ctx, sort=sort, touchpoint=touchpoint or None, limit=50, cursor=cursor
             )
             error = None
         except DomainError as exc:
@@ -211,13 +196,13 @@ class TriagePages(Controller):
     async def _sessions_page(
         self,
         request: Request,
-        viewer: Viewer,
+        ctx: Ctx,
         status_code: int = 200,
         errors: dict[str, str] | None = None,
         held_on: str = "",
         chosen: list[str] | None = None,
     ) -> Template:
-        overview = await triage.sessions_overview(viewer)
+        overview = await triage.sessions_overview(ctx)
         return page(
             request,
             "triage_sessions.html",
@@ -226,18 +211,16 @@ class TriagePages(Controller):
             members=overview.members,
             quorum=overview.quorum,
             errors=errors or {},
-            held_on=held_on or clock.today().isoformat(),
-            chosen=set(chosen) if chosen is not None else {str(viewer.id)},
+            held_on=held_on or ctx.now.date().isoformat(),
+            chosen=set(chosen) if chosen is not None else {str(ctx.actor.id)},
         )
 
     @get("/sessions")
-    async def sessions_page(self, request: Request, viewer: NamedDependency[Viewer]) -> Template:
-        return await self._sessions_page(request, viewer)
+    async def sessions_page(self, request: Request, ctx: Ctx) -> Template:
+        return await self._sessions_page(request, ctx)
 
     @post("/sessions")
-    async def open_session_form(
-        self, request: Request, viewer: NamedDependency[Viewer]
-    ) -> Response | Template:
+    async def open_session_form(self, request: Request, ctx: Ctx) -> Response | Template:
         form = await request.form()
         held_on_raw = str(form.get("held_on") or "").strip()
         attendee_ids = (
@@ -248,18 +231,18 @@ class TriagePages(Controller):
         except ValueError:
             return await self._sessions_page(
                 request,
-                viewer,
+                ctx,
                 status_code=422,
                 errors={"held_on": "Give the session's date."},
                 held_on=held_on_raw,
                 chosen=attendee_ids,
             )
         try:
-            session = await triage.open_session(viewer, held_on, attendee_ids)
+            session = await triage.open_session(ctx, held_on, attendee_ids)
         except DomainError as exc:
             return await self._sessions_page(
                 request,
-                viewer,
+                ctx,
                 status_code=_status_of(exc),
                 errors=form_errors(exc, detail_sentence=True),
                 held_on=held_on_raw,
@@ -267,8 +250,8 @@ class TriagePages(Controller):
             )
         return Redirect(path=f"/triage/sessions/{session.id}", status_code=303)
 
-    async def _session_context(self, viewer: Viewer, session_id: str) -> dict[str, Any]:
-        view = await triage.session_view(viewer, session_id)
+    async def _session_context(self, ctx: Ctx, session_id: str) -> dict[str, Any]:
+        view = await triage.session_view(ctx, session_id)
         return {
             "session": view.session,
             "attends": view.attends,
@@ -284,24 +267,24 @@ class TriagePages(Controller):
 
     @get("/sessions/{session_id:str}")
     async def session_page(
-        self, request: Request, viewer: NamedDependency[Viewer], session_id: FromPath[str]
+        self, request: Request, ctx: Ctx, session_id: FromPath[str]
     ) -> Template:
-        context = await self._session_context(viewer, session_id)
+        context = await self._session_context(ctx, session_id)
         return page(request, "triage_session.html", errors={}, values={}, failed=None, **context)
 
     @post("/sessions/{session_id:str}/attend")
     async def attend_form(
-        self, request: Request, viewer: NamedDependency[Viewer], session_id: FromPath[str]
+        self, request: Request, ctx: Ctx, session_id: FromPath[str]
     ) -> Response:
         """The "I attend" button of the session page."""
-        session = await triage.attend(viewer, session_id)
+        session = await triage.attend(ctx, session_id)
         return Redirect(path=f"/triage/sessions/{session.id}", status_code=303)
 
     @post("/sessions/{session_id:str}/ideas/{idea_id:str}/decision")
     async def decide_form(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         session_id: FromPath[str],
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
@@ -322,10 +305,10 @@ class TriagePages(Controller):
                 duplicate_of=values["duplicate_of"] or None,
                 question=values["question"] or None,
             )
-            await triage.decide(viewer, number, decision)
+            await triage.decide(ctx, number, decision)
         except (ValidationError, DomainError) as exc:
             errors, status_code = form_errors(exc, detail_sentence=True), _status_of(exc)
-        context = await self._session_context(viewer, session_id)
+        context = await self._session_context(ctx, session_id)
         if is_htmx(request):
             entry = next((e for e in context["session"].agenda if e.idea.id == str(number)), None)
             if entry is None:
@@ -386,11 +369,11 @@ class IdeaConversationPages(Controller):
 
     @get("/fragments/ideas/{idea_id:str}/question")
     async def question_fragment(
-        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
+        self, request: Request, ctx: Ctx, idea_id: FromPath[str]
     ) -> Response | Template:
         """Council: the questions and answers. Submitter: the question and an
         answer form while it waits. Anyone else: nothing."""
-        thread = await triage.question_thread(viewer, services.parse_idea_id(idea_id))
+        thread = await triage.question_thread(ctx, services.parse_idea_id(idea_id))
         if thread is None or not thread.questions:
             return _empty()
         return page(request, "_question.html", thread=thread, errors={}, answer="", thanks=False)
@@ -399,7 +382,7 @@ class IdeaConversationPages(Controller):
     async def answer_form(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -408,12 +391,12 @@ class IdeaConversationPages(Controller):
         errors: dict[str, str] = {}
         status_code = 200
         try:
-            await triage.answer_question(viewer, number, answer)
+            await triage.answer_question(ctx, number, answer)
         except DomainError as exc:
             errors, status_code = form_errors(exc, detail_sentence=True), _status_of(exc)
         if not is_htmx(request) and not errors:
             return Redirect(path=safe_next(data.get("back") or f"/ideas/{number}"), status_code=303)
-        thread = await triage.question_thread(viewer, number)
+        thread = await triage.question_thread(ctx, number)
         if thread is None:
             return Response(
                 content=errors.get("form", "Not allowed."), media_type="text/plain", status_code=403
@@ -427,7 +410,7 @@ class IdeaConversationPages(Controller):
             answer=answer if errors else "",
             thanks=not errors,
             # the status and the timeline changed too: refresh them out of band
-            **(await idea_oob(viewer, number) if not errors else {}),
+            **(await idea_oob(ctx.actor, number) if not errors else {}),
         )
 
     async def _comments(

@@ -7,20 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ideas import triage
+from ideas import policy
+from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.errors import Invalid
 from ideas.schemas import IdeaOut
-from ideas.viewer import Viewer, require_role
+from ideas.triage.decisions import DecisionIn, decide
 
 #: the most ideas one batch takes
 MAX_BATCH = 100
 
 
 async def decline_many(
-    viewer: Viewer, session_id: str, idea_ids: Sequence[int], note: str
+    ctx: Context, session_id: str, idea_ids: Sequence[int], note: str
 ) -> list[IdeaOut]:
-    require_role(viewer, "council")
+    policy.authorize(ctx.actor, "triage.session")
     ids = list(dict.fromkeys(int(i) for i in idea_ids))
     if not ids:
         raise Invalid("idea_ids", "select at least one idea to decline")
@@ -29,6 +30,6 @@ async def decline_many(
     declined = []
     async with write_transaction():
         for idea_id in ids:
-            decision = triage.DecisionIn(session_id=str(session_id), outcome="decline", note=note)
-            declined.append(await triage.decide(viewer, idea_id, decision))
+            decision = DecisionIn(session_id=str(session_id), outcome="decline", note=note)
+            declined.append(await decide(ctx, idea_id, decision))
     return declined
