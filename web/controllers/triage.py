@@ -266,16 +266,12 @@ class TriagePages(Controller):
         }
 
     @get("/sessions/{session_id:str}")
-    async def session_page(
-        self, request: Request, ctx: Ctx, session_id: FromPath[str]
-    ) -> Template:
+    async def session_page(self, request: Request, ctx: Ctx, session_id: FromPath[str]) -> Template:
         context = await self._session_context(ctx, session_id)
         return page(request, "triage_session.html", errors={}, values={}, failed=None, **context)
 
     @post("/sessions/{session_id:str}/attend")
-    async def attend_form(
-        self, request: Request, ctx: Ctx, session_id: FromPath[str]
-    ) -> Response:
+    async def attend_form(self, request: Request, ctx: Ctx, session_id: FromPath[str]) -> Response:
         """The "I attend" button of the session page."""
         session = await triage.attend(ctx, session_id)
         return Redirect(path=f"/triage/sessions/{session.id}", status_code=303)
