@@ -24,6 +24,7 @@ from ideas.publish import visible_from
 from ideas.tables import Event, Notification
 from tests.factories import confirm_attendance, ctx_for, submit
 from tests.notify_helpers import clear_outbox, council, drain, mails_to, notices, vote
+from workers import tasks
 
 
 def at(hour: int, minute: int = 0, second: int = 0, micro: int = 0) -> dt.datetime:
@@ -272,6 +273,8 @@ async def test_an_answer_its_notices_and_its_mail_wait_for_the_batch(personas, b
         assert await Notification.count().run() == notices_before
 
     batches.set(BOUNDARY)
+    assert await tasks.publish_batches({}) == "ok"  # the workers' minute job publishes it
+    assert (await erin.api().get(f"/api/v1/ideas/{idea}")).json()["status"] == "in_review"
     queue = (await bob.api().get("/api/v1/triage/queue")).json()["items"]
     assert [i["answered"] for i in queue if i["id"] == idea] == [True]
     questions = (await bob.api().get(f"/api/v1/ideas/{idea}/questions")).json()["items"]
