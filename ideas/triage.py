@@ -471,7 +471,12 @@ async def get_session(viewer: Viewer, session_id: int | str) -> SessionOut:
             await Idea.select(*IDEA_COLUMNS).where(Idea.id.is_in([i["idea"] for i in items])).run()
         ):
             idea_rows[r["id"]] = r
-    ideas = {int(i.id): i for i in await blind_ideas([idea_rows[i["idea"]] for i in items], viewer)}
+    # a confirmed attendee decides here (`idea.can.decide`, ideas.policy)
+    confirmed = any(
+        str(a["user"]) == str(viewer.id) and a["confirmed_at"] is not None for a in attendee_rows
+    )
+    agenda = [idea_rows[i["idea"]] for i in items]
+    ideas = {int(i.id): i for i in await blind_ideas(agenda, viewer, attends=confirmed)}
     notes: dict[tuple[int, str], str] = {}
     for e in (
         await Event.select(Event.idea, Event.status, Event.note)

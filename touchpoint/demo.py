@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
-from ideas import clock, comments, delivery, editing, people, security, services, triage
+from ideas import clock, comments, context, delivery, editing, people, security, services, triage
 from ideas.db import write_transaction
 from ideas.errors import Conflict, DomainError
 from ideas.lifecycle import STATUSES
@@ -548,7 +548,7 @@ class Demo:
 
     def _withdraw_step(self, idea: DemoIdea):
         async def step() -> None:
-            await editing.withdraw(idea.submitter.viewer, idea.id)
+            await editing.withdraw(_as(idea.submitter.viewer), idea.id)
 
         return step
 
@@ -618,7 +618,7 @@ class Demo:
         async def step() -> None:
             if idea.id is None:
                 return
-            await comments.add_comment(who.viewer, idea.id, comments.CommentIn(body=body))
+            await comments.add_comment(_as(who.viewer), idea.id, comments.CommentIn(body=body))
 
         return step
 
@@ -690,6 +690,11 @@ class Demo:
             by_status=dict(by_status),
             problems=self.problems,
         )
+
+
+def _as(viewer) -> context.Context:
+    """A use case's context for a demo person acting at the simulated moment."""
+    return context.make(viewer, now=clock.now())
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

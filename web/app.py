@@ -15,10 +15,11 @@ from arq.connections import ArqRedis
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.params import SkipValidation
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -71,6 +72,11 @@ class UnitOfWorkMiddleware:
                 await guard.run(lambda redis: outbox.flush(events, redis, raise_errors=True))
             except RedisUnavailable as exc:
                 log.warning("events %s not enqueued (%s); the sweep will", events, exc)
+
+
+#: how a handler asks for its unit of work: `ctx: Ctx` (built by the
+#: middleware, so not validated: its actor is a person or a System)
+Ctx = NamedDependency[SkipValidation[context.Context]]
 
 
 async def provide_context() -> context.Context:
@@ -195,7 +201,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, static],
-        middleware=[AuthMiddleware, BodyLimitMiddleware, IdempotencyMiddleware, UnitOfWorkMiddleware],
+        middleware=[
+            AuthMiddleware,
+            BodyLimitMiddleware,
+            IdempotencyMiddleware,
+            UnitOfWorkMiddleware,
+        ],
         request_max_body_size=max(settings.request_max_bytes, MULTIPART_MAX_BYTES),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
