@@ -179,6 +179,8 @@ class CommentThread(BaseModel):
     #: the viewer wrote the idea (a co-submitter by merge does not): their
     #: comments show as "Submitter"
     viewer_is_submitter: bool
+    #: the viewer may comment as "CX council" (ideas.policy)
+    can_comment_as_council: bool = False
 
 
 async def comment_thread(ctx: Context, idea_id: int) -> CommentThread:
@@ -189,6 +191,9 @@ async def comment_thread(ctx: Context, idea_id: int) -> CommentThread:
         comments=items,
         viewer_is_co_submitter=bool(roles) and "submitter" not in roles,
         viewer_is_submitter="submitter" in roles,
+        can_comment_as_council=policy.allowed(
+            "idea.comment_as_council", frozenset(ctx.actor.roles)
+        ),
     )
 
 

@@ -112,6 +112,7 @@ class EditingPages(Controller):
             idea_id=idea_id,
             comments=_comment_views(thread.comments),
             viewer_is_submitter=thread.viewer_is_submitter,
+            can_comment_as_council=thread.can_comment_as_council,
             errors=extra.pop("errors", {}),
             body="",
             as_council=False,

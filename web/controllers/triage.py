@@ -448,6 +448,7 @@ class IdeaConversationPages(Controller):
             comments=_comment_views(thread.comments),
             viewer_is_submitter=thread.viewer_is_submitter,
             viewer_is_co_submitter=thread.viewer_is_co_submitter,
+            can_comment_as_council=thread.can_comment_as_council,
             errors=errors or {},
             body=body,
             as_council=as_council,
