@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from ideas import clock, publish
+from ideas import clock, policy, publish
 from ideas.db import is_postgres
 from ideas.lifecycle import SHIPPED
-from ideas.schemas import Credit, IdeaOut, Ref
+from ideas.policy import Facts
+from ideas.schemas import Can, Credit, IdeaOut, Ref
 from ideas.tables import Idea, Submission, Vote
 from ideas.viewer import Viewer
 
@@ -134,41 +135,57 @@ def _day(at) -> dt.date | None:
     return at.date()
 
 
-async def blind_ideas(rows: Sequence[dict], viewer: Viewer) -> list[IdeaOut]:
-    """Project idea rows (selected with IDEA_COLUMNS) for `viewer`, in order."""
+def can(roles: frozenset[str], status: str, is_own: bool, attends: bool = False) -> Can:
+    """What someone with `roles` may do to an idea (ideas.policy.PERMISSIONS)."""
+    facts = Facts(status=status, is_own=is_own, attends=attends)
+    return Can(
+        vote=policy.allowed("idea.vote", roles, facts),
+        takes_votes=status in policy.OPEN_FOR_VOTES,
+        edit=policy.allowed("idea.edit", roles, facts),
+        withdraw=policy.allowed("idea.withdraw", roles, facts),
+        decide=policy.allowed("triage.decide", roles, facts),
+        triage=policy.allowed("triage.queue", roles, facts),
+        reveal=policy.allowed("admin.reveal", roles, facts),
+    )
+
+
+async def blind_ideas(
+    rows: Sequence[dict], viewer: Viewer, *, attends: bool = False
+) -> list[IdeaOut]:
+    """Project idea rows (selected with IDEA_COLUMNS) for `viewer`, in order;
+    `attends`: the viewer may decide in the triage session shown (`can.decide`)."""
     if not rows:
         return []
     voted, mine, departments, credits, following, comments = await _viewer_facts(rows, viewer)
     now = clock.now()
+    roles = frozenset(viewer.roles)
     out = []
     for r in rows:
         dept = r["owning_department"]
         pending = publish.is_pending(r.get("published_at"), now)
-        out.append(
-            IdeaOut(
-                id=str(r["id"]),
-                title=r["title"],
-                problem=r["problem"],
-                proposal=r["proposal"],
-                touchpoint=r["touchpoint"],
-                status=r["status"],
-                votes=r["votes"],
-                voted=r["id"] in voted,
-                submitted_on=r["submitted_on"],
-                owning_department=Ref(id=str(dept), name=departments[dept]) if dept else None,
-                duplicate_of=str(r["duplicate_of"]) if r["duplicate_of"] else None,
-                is_mine=r["id"] in mine,
-                credited_to=credits.get(r["id"], []),
-                answered=bool(r.get("answered")),
-                comments=comments.get(r["id"], 0),
-                following=r["id"] in following,
-                # the day of the submitter's last edit: to council and the submitter only
-                edited_on=_day(r.get("edited_at"))
-                if (viewer.is_council or r["id"] in mine)
-                else None,
-                visible_from=r["published_at"] if pending and r["id"] in mine else None,
-            )
+        idea = IdeaOut(
+            id=str(r["id"]),
+            title=r["title"],
+            problem=r["problem"],
+            proposal=r["proposal"],
+            touchpoint=r["touchpoint"],
+            status=r["status"],
+            votes=r["votes"],
+            voted=r["id"] in voted,
+            submitted_on=r["submitted_on"],
+            owning_department=Ref(id=str(dept), name=departments[dept]) if dept else None,
+            duplicate_of=str(r["duplicate_of"]) if r["duplicate_of"] else None,
+            is_mine=r["id"] in mine,
+            credited_to=credits.get(r["id"], []),
+            answered=bool(r.get("answered")),
+            comments=comments.get(r["id"], 0),
+            following=r["id"] in following,
+            # the day of the submitter's last edit: to council and the submitter only
+            edited_on=_day(r.get("edited_at")) if (viewer.is_council or r["id"] in mine) else None,
+            visible_from=r["published_at"] if pending and r["id"] in mine else None,
         )
+        idea._can = can(roles, r["status"], r["id"] in mine, attends)
+        out.append(idea)
     return out
 
 

@@ -23,16 +23,15 @@ import nh3
 from markdown_it import MarkdownIt
 from pydantic import AfterValidator, BaseModel, StringConstraints
 
-from ideas import clock, publish
+from ideas import policy, publish
 from ideas.blind import author_label, submitter_roles
+from ideas.context import Context
 from ideas.db import write_transaction
-from ideas.errors import Forbidden
 from ideas.outbox import record_event
 from ideas.schemas import DayTime, Strict
 from ideas.services import idea_row, random_id
 from ideas.tables import Comment
 from ideas.text import visible
-from ideas.viewer import Viewer
 
 BODY_MAX = 5000
 #: a comment's author may edit it this long after writing it (and delete it any time)
@@ -108,14 +107,15 @@ def render_body(text: str) -> str:
     )
 
 
-async def list_comments(viewer: Viewer, idea_id: int) -> list[CommentOut]:
+async def list_comments(ctx: Context, idea_id: int) -> list[CommentOut]:
     """The comments on an idea in the order others could first see them,
     each author shown per the blind rules. A "Submitter" comment waiting
     for its batch (PUBLISH_DELAY_MINUTES) shows only to its author, and
     then takes its place after everything visible before its batch: where it
     stands says nothing finer than the batch of when it was written."""
+    viewer, now = ctx.actor, ctx.now
+    policy.authorize(viewer, "idea.view")
     await idea_row(idea_id, viewer)
-    now = clock.now()
     rows = (
         await Comment.select(
             Comment.id,
@@ -179,33 +179,39 @@ class CommentThread(BaseModel):
     #: the viewer wrote the idea (a co-submitter by merge does not): their
     #: comments show as "Submitter"
     viewer_is_submitter: bool
+    #: the viewer may comment as "CX council" (ideas.policy)
+    can_comment_as_council: bool = False
 
 
-async def comment_thread(viewer: Viewer, idea_id: int) -> CommentThread:
+async def comment_thread(ctx: Context, idea_id: int) -> CommentThread:
     """The comments of an idea and whether the viewer is its submitter."""
-    items = await list_comments(viewer, idea_id)
-    roles = await submitter_roles(viewer, idea_id)
+    items = await list_comments(ctx, idea_id)
+    roles = await submitter_roles(ctx.actor, idea_id)
     return CommentThread(
         comments=items,
         viewer_is_co_submitter=bool(roles) and "submitter" not in roles,
         viewer_is_submitter="submitter" in roles,
+        can_comment_as_council=policy.allowed(
+            "idea.comment_as_council", frozenset(ctx.actor.roles)
+        ),
     )
 
 
-async def add_comment(viewer: Viewer, idea_id: int, data: CommentIn) -> CommentOut:
+async def add_comment(ctx: Context, idea_id: int, data: CommentIn) -> CommentOut:
     """Add a comment; only council members may comment as the council. A
     comment shown as "Submitter" is published with its batch
     (PUBLISH_DELAY_MINUTES): until then only its author sees it."""
+    viewer, now = ctx.actor, ctx.now
+    policy.authorize(viewer, "idea.comment")
     await idea_row(idea_id, viewer)
-    if data.as_council and not viewer.is_council:
-        raise Forbidden("only council members may comment as the CX council")
+    if data.as_council:
+        policy.authorize(viewer, "idea.comment_as_council")
     # only who wrote the idea shows as "Submitter": a co-submitter by merge
     # shows as "Co-submitter" (a merge never lets anyone speak for the
     # target's submitter, nor names the duplicate's)
     roles = await submitter_roles(viewer, idea_id)
     by_submitter = "submitter" in roles
     by_co_submitter = not by_submitter and bool(roles)
-    now = clock.now()
     anonymous = by_submitter or (by_co_submitter and not data.as_council)
     published_at = publish.visible_from(now) if anonymous else None
     if published_at is not None and published_at <= now:

@@ -15,18 +15,18 @@ from typing import Annotated
 
 from pydantic import BaseModel, StringConstraints
 
-from ideas import clock, publish, vector_index
+from ideas import policy, publish, vector_index
 from ideas.blind import author_label, blind_idea, submitter_ids
 from ideas.comments import BODY_MAX, COMMENT_EDIT_MINUTES, CommentOut
+from ideas.context import Context
 from ideas.db import write_transaction
-from ideas.errors import Conflict, Forbidden, Invalid, NotFound
+from ideas.errors import Conflict, Invalid, NotFound
 from ideas.lifecycle import NEW, SUBMITTER, WITHDRAWN, check_transition
 from ideas.outbox import record_event
-from ideas.policy import WITHDRAWABLE
+from ideas.policy import Facts
 from ideas.schemas import IdeaOut, LongText, Strict, Title, Touchpoint
 from ideas.services import idea_row, index_terms, parse_id
 from ideas.tables import Comment, Idea
-from ideas.viewer import Viewer
 
 
 class IdeaEdit(Strict):
@@ -38,28 +38,38 @@ class IdeaEdit(Strict):
     touchpoint: Touchpoint | None = None
 
 
-async def _own(viewer: Viewer, idea_id: int) -> dict:
-    row = await idea_row(idea_id)
-    if viewer.id not in set(await submitter_ids(idea_id)):
-        raise Forbidden("only the idea's submitter may do this")
-    return row
+async def _own(ctx: Context, action: str, idea_id: int) -> None:
+    """Anyone but the idea's submitter (or a co-submitter) is refused `action`
+    (403, whatever the idea's status); the status is checked in the write's
+    transaction (`_in_time`)."""
+    await idea_row(idea_id)
+    own = ctx.actor.id is not None and ctx.actor.id in set(await submitter_ids(idea_id))
+    if not own:
+        policy.authorize(ctx.actor, action, Facts(is_own=False))
 
 
-async def edit_idea(viewer: Viewer, idea_id: int, data: IdeaEdit, now=None) -> IdeaOut:
+def _in_time(ctx: Context, action: str, status: str, refusal: str) -> None:
+    """The submitter acting at a status the permission does not allow: 409."""
+    if not policy.allowed(action, frozenset(ctx.actor.roles), Facts(status=status, is_own=True)):
+        raise Conflict(refusal, {"current_status": status})
+
+
+async def edit_idea(ctx: Context, idea_id: int, data: IdeaEdit) -> IdeaOut:
     """Change a `new` idea (409 once triage has started)."""
-    now = now or clock.now()
-    await _own(viewer, idea_id)
+    viewer, now = ctx.actor, ctx.now
+    await _own(ctx, "idea.edit", idea_id)
     changes = data.model_dump(exclude_none=True)
     if not changes:
         raise Invalid("title", "change at least one of title, problem, proposal or touchpoint")
     async with write_transaction():
         rows = await Idea.select(Idea.status, Idea.title, Idea.problem).where(Idea.id == idea_id)
         current = rows[0]
-        if current["status"] != NEW:
-            raise Conflict(
-                "an idea can be edited only while it is new, before the council takes it up",
-                {"current_status": current["status"]},
-            )
+        _in_time(
+            ctx,
+            "idea.edit",
+            current["status"],
+            "an idea can be edited only while it is new, before the council takes it up",
+        )
         values = {getattr(Idea, k): v for k, v in changes.items()}
         values[Idea.edited_at] = now
         values[Idea.updated_at] = now
@@ -77,22 +87,23 @@ async def edit_idea(viewer: Viewer, idea_id: int, data: IdeaEdit, now=None) -> I
     return await blind_idea(await idea_row(idea_id), viewer)
 
 
-async def withdraw(viewer: Viewer, idea_id: int, now=None) -> IdeaOut:
+async def withdraw(ctx: Context, idea_id: int) -> IdeaOut:
     """Take the idea back before any decision: `withdrawn`, votes frozen,
     voters and followers told -- at the batch's moment (ideas.publish), like
     a submitter's answer: the event is dated then and delivered only from
     then (notify.deliver_event), so neither the notices nor the mail's
     `Date:` tell the minute the submitter acted."""
-    now = now or clock.now()
-    await _own(viewer, idea_id)
+    viewer, now = ctx.actor, ctx.now
+    await _own(ctx, "idea.withdraw", idea_id)
     async with write_transaction():
         rows = await Idea.select(Idea.status).where(Idea.id == idea_id).run()
         status = rows[0]["status"]
-        if status not in WITHDRAWABLE:
-            raise Conflict(
-                "an idea can be withdrawn only before the council decides on it",
-                {"current_status": status},
-            )
+        _in_time(
+            ctx,
+            "idea.withdraw",
+            status,
+            "an idea can be withdrawn only before the council decides on it",
+        )
         move = check_transition(status, WITHDRAWN, SUBMITTER)
         await (
             Idea.update({Idea.status: WITHDRAWN, Idea.answered: False, Idea.updated_at: now})
@@ -127,7 +138,7 @@ class CommentChanged(BaseModel):
     idea_id: str
 
 
-async def _own_comment(viewer: Viewer, comment_id: str | int) -> dict:
+async def _own_comment(ctx: Context, comment_id: str | int) -> dict:
     number = parse_id(comment_id, "comment")
     rows = (
         await Comment.select(
@@ -147,8 +158,8 @@ async def _own_comment(viewer: Viewer, comment_id: str | int) -> dict:
     if not rows:
         raise NotFound("no such comment")
     row = rows[0]
-    if str(row["author"]) != str(viewer.id):
-        raise Forbidden("only the comment's author may change it")
+    is_author = str(row["author"]) == str(ctx.actor.id)
+    policy.authorize(ctx.actor, "comment.change", Facts(is_own=is_author))
     if row["deleted_at"] is not None:
         raise Conflict("this comment was deleted")
     return row
@@ -158,11 +169,9 @@ def can_edit(created_at: dt.datetime, now: dt.datetime) -> bool:
     return now - created_at <= dt.timedelta(minutes=COMMENT_EDIT_MINUTES)
 
 
-async def edit_comment(
-    viewer: Viewer, comment_id: str | int, data: CommentEdit, now=None
-) -> CommentChanged:
-    now = now or clock.now()
-    row = await _own_comment(viewer, comment_id)
+async def edit_comment(ctx: Context, comment_id: str | int, data: CommentEdit) -> CommentChanged:
+    viewer, now = ctx.actor, ctx.now
+    row = await _own_comment(ctx, comment_id)
     if not can_edit(row["created_at"], now):
         raise Conflict(f"a comment can be edited for {COMMENT_EDIT_MINUTES} minutes after writing")
     async with write_transaction():
@@ -182,9 +191,9 @@ async def edit_comment(
     return CommentChanged(comment=out, idea_id=str(row["idea"]))
 
 
-async def delete_comment(viewer: Viewer, comment_id: str | int, now=None) -> CommentChanged:
-    now = now or clock.now()
-    row = await _own_comment(viewer, comment_id)
+async def delete_comment(ctx: Context, comment_id: str | int) -> CommentChanged:
+    now = ctx.now
+    row = await _own_comment(ctx, comment_id)
     async with write_transaction():
         await Comment.update({Comment.deleted_at: now}).where(Comment.id == row["id"]).run()
     out = CommentOut(id=str(row["id"]), at=row["created_at"], author="", body="", deleted=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from ideas import policy
+from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.services import idea_row
 from ideas.tables import Follow
-from ideas.viewer import Viewer
 
 
 class FollowOut(BaseModel):
@@ -29,7 +30,9 @@ async def start(user_id, idea_id: int) -> None:
     ).run()
 
 
-async def follow(viewer: Viewer, idea_id: int) -> FollowOut:
+async def follow(ctx: Context, idea_id: int) -> FollowOut:
+    viewer = ctx.actor
+    policy.authorize(viewer, "idea.follow")
     # with the viewer: an idea not yet published is 'no such idea' to others
     await idea_row(idea_id, viewer)
     async with write_transaction():
@@ -37,15 +40,13 @@ async def follow(viewer: Viewer, idea_id: int) -> FollowOut:
     return FollowOut(following=True)
 
 
-async def unfollow(viewer: Viewer, idea_id: int) -> FollowOut:
+async def unfollow(ctx: Context, idea_id: int) -> FollowOut:
+    viewer = ctx.actor
+    policy.authorize(viewer, "idea.follow")
     await idea_row(idea_id, viewer)
     async with write_transaction():
         await Follow.delete().where(Follow.idea == idea_id, Follow.user == viewer.id).run()
     return FollowOut(following=False)
 
 
-async def is_following(viewer: Viewer, idea_id: int) -> bool:
-    return await Follow.exists().where(Follow.idea == idea_id, Follow.user == viewer.id).run()
-
-
-__all__ = ["FollowOut", "follow", "unfollow", "is_following", "start"]
+__all__ = ["FollowOut", "follow", "unfollow", "start"]

@@ -27,6 +27,7 @@ from ideas.lifecycle import (
     COUNCIL,
     IN_REVIEW,
     MOVES,
+    NEW,
     STATUSES,
     SUBMITTER,
 )
@@ -191,9 +192,22 @@ PERMISSIONS: dict[str, Permission] = {
     "idea.submit": _p("staff"),
     "idea.view": _p("staff"),
     "idea.comment": _p("staff"),
+    "idea.comment_as_council": _p("council", says="only council members comment as the council"),
+    "comment.change": _p("staff", lambda r, f: f.is_own, "only the comment's author may change it"),
     "idea.vote": _p(
-        "staff", lambda r, f: f.status in OPEN_FOR_VOTES, "open ideas only: new to in_progress"
+        "staff",
+        lambda r, f: f.status in OPEN_FOR_VOTES and not f.is_own,
+        "open ideas only (new to in_progress), never one's own",
     ),
+    "idea.edit": _p(
+        "staff", lambda r, f: f.is_own and f.status == NEW, "the submitter, while the idea is new"
+    ),
+    "idea.withdraw": _p(
+        "staff",
+        lambda r, f: f.is_own and f.status in WITHDRAWABLE,
+        "the submitter, before the council decides",
+    ),
+    "idea.follow": _p("staff"),
     "idea.answer": _p(
         "staff", lambda r, f: f.is_own and f.status == "needs_info", "the submitter, on needs_info"
     ),
@@ -202,8 +216,8 @@ PERMISSIONS: dict[str, Permission] = {
     "triage.session": _p("council"),
     "triage.decide": _p(
         "council",
-        lambda r, f: f.attends and f.status == IN_REVIEW,
-        "an attendee of the session, on an in_review idea",
+        lambda r, f: f.attends and f.status == IN_REVIEW and not f.is_own,
+        "an attendee of the session, on an in_review idea not their own",
     ),
     "delivery.plan": _p(
         "council", lambda r, f: f.status in IN_DELIVERY, "on an accepted or in_progress idea"
@@ -231,9 +245,13 @@ def allowed(action: str, roles: frozenset[str], facts: Facts = Facts()) -> bool:
 
 
 def authorize(viewer, action: str, facts: Facts = Facts()) -> None:
-    """Raise Forbidden unless the viewer may do `action`."""
-    if not allowed(action, frozenset(viewer.roles), facts):
+    """Raise Forbidden unless the viewer may do `action`: naming the role
+    when the viewer lacks it, else saying what the rule asks."""
+    roles = frozenset(viewer.roles)
+    if not allowed(action, roles, facts):
         permission = PERMISSIONS[action]
+        if permission.roles & roles and permission.says:
+            raise Forbidden(permission.says)
         needs = " or ".join(r for r in ROLES if r in permission.roles)
         detail = f"this needs the {needs} role"
         raise Forbidden(f"{detail}: {permission.says}" if permission.says else detail)

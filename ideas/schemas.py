@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr, StringConstraints
 
 from ideas.text import visible
 
@@ -74,8 +75,38 @@ class Credit(BaseModel):
     department: str
 
 
+@dataclass(frozen=True)
+class Can:
+    """What the viewer may do to one idea, answered by `ideas.policy`'s
+    PERMISSIONS on the idea's facts (filled by the projection): the pages
+    read these instead of deciding from roles or statuses. Not part of the
+    JSON API (an `IdeaOut` private attribute, never serialised)."""
+
+    #: vote or take the vote back (an open idea, not one's own)
+    vote: bool = False
+    #: the idea takes votes at all (closed ones show their status instead)
+    takes_votes: bool = False
+    #: the submitter edits it (while new)
+    edit: bool = False
+    #: the submitter withdraws it (before any decision)
+    withdraw: bool = False
+    #: decide on it in the triage session at hand
+    decide: bool = False
+    #: the council's tools on it (its likely duplicates)
+    triage: bool = False
+    #: an admin reveals who submitted it
+    reveal: bool = False
+
+
 class IdeaOut(BaseModel):
     """An idea as one viewer may see it: built only by `ideas.blind`."""
+
+    #: what the viewer may do to it; for templates, never in the JSON
+    _can: Can = PrivateAttr(default_factory=Can)
+
+    @property
+    def can(self) -> Can:
+        return self._can
 
     id: str
     title: str

@@ -213,3 +213,47 @@ async def personas(app) -> AsyncIterator[Personas]:
     made = Personas(app)
     yield made
     await made.close()
+
+
+# -- a real SMTP server (tests/test_insider.py, tests/test_projection_marker.py) ---------
+
+
+class SmtpSink:
+    """aiosmtpd handler keeping every message it accepts, raw."""
+
+    def __init__(self) -> None:
+        self.raw: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.raw.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server on loopback, and SMTP_URL pointing at it."""
+    import dataclasses
+
+    from aiosmtpd.controller import Controller
+
+    from ideas.config import get_settings, reset_settings
+
+    sink = SmtpSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings = get_settings()
+    reset_settings(dataclasses.replace(settings, smtp_url=f"smtp://127.0.0.1:{port}"))
+    try:
+        yield sink
+    finally:
+        reset_settings(settings)
+        controller.stop()

@@ -11,7 +11,7 @@ from ideas import comments, services
 from ideas.comments import CommentIn
 from ideas.schemas import IdeaIn
 from ideas.tables import Idea
-from tests.factories import idea_payload
+from tests.factories import ctx_for, idea_payload
 from tests.test_pages import titles_in
 
 
@@ -38,8 +38,10 @@ async def world(personas):
     accepted = await submit(dan, "Accepted idea still open for votes")
     await set_status(accepted, "accepted", votes=3)
     for n in range(3):
-        await comments.add_comment(dan.viewer, talked, CommentIn(body=f"Comment number {n}"))
-    await comments.add_comment(alice.viewer, waiting, CommentIn(body="One comment here"))
+        await comments.add_comment(
+            ctx_for(dan.viewer), talked, CommentIn(body=f"Comment number {n}")
+        )
+    await comments.add_comment(ctx_for(alice.viewer), waiting, CommentIn(body="One comment here"))
     return alice, dan, {"shipped": shipped, "declined": declined, "waiting": waiting,
                         "talked": talked, "accepted": accepted}  # fmt: skip
 

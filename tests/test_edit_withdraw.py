@@ -12,7 +12,7 @@ from ideas import comments, editing, services
 from ideas.comments import CommentIn
 from ideas.editing import CommentEdit
 from ideas.tables import Event, Idea
-from tests.factories import submit
+from tests.factories import ctx_for, submit
 from tests.notify_helpers import decide, drain, notices, open_session, vote
 from tests.test_similarity import _doc_freq, _doc_freq_recounted
 
@@ -137,17 +137,21 @@ async def test_comment_author_edits_within_15_minutes_and_deletes(personas):
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
     idea = int(await submit(alice))
-    written = await comments.add_comment(dan.viewer, idea, CommentIn(body="First thoughts"))
+    written = await comments.add_comment(
+        ctx_for(dan.viewer), idea, CommentIn(body="First thoughts")
+    )
     at = written.at  # the day only; the edit window is checked against the stored time
     changed = await editing.edit_comment(
-        dan.viewer, written.id, CommentEdit(body="Second thoughts")
+        ctx_for(dan.viewer), written.id, CommentEdit(body="Second thoughts")
     )
     assert changed.comment.body == "Second thoughts" and changed.comment.edited
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=16)
     r = await dan.api().patch(f"/api/v1/comments/{written.id}", json={"body": "Too late"})
     assert r.status_code == 200  # still within the window now
     try:
-        await editing.edit_comment(dan.viewer, written.id, CommentEdit(body="Late"), now=later)
+        await editing.edit_comment(
+            ctx_for(dan.viewer, now=later), written.id, CommentEdit(body="Late")
+        )
     except Exception as exc:  # noqa: BLE001 - the error class is what is checked
         assert getattr(exc, "status", None) == 409
     else:
@@ -171,7 +175,9 @@ async def test_comment_edit_and_delete_forms(personas):
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
     idea = int(await submit(alice))
-    written = await comments.add_comment(dan.viewer, idea, CommentIn(body="Typo in thsi one"))
+    written = await comments.add_comment(
+        ctx_for(dan.viewer), idea, CommentIn(body="Typo in thsi one")
+    )
     c = await dan.browser()
     thread = (await c.htmx_get(f"/fragments/ideas/{idea}/comments")).text
     assert f'action="/comments/{written.id}/edit"' in thread

@@ -284,47 +284,6 @@ async def test_deactivate_reveal_reactivate_cannot_silence_the_notice(personas):
 # -- 6. mail reveals the link ---------------------------------------------------------------
 
 
-class _Sink:
-    """aiosmtpd handler keeping every message it accepts, raw."""
-
-    def __init__(self) -> None:
-        self.raw: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.raw.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_sink():
-    """A real SMTP server on loopback, and SMTP_URL pointing at it."""
-    import dataclasses
-
-    from aiosmtpd.controller import Controller
-
-    from ideas.config import get_settings, reset_settings
-
-    sink = _Sink()
-    port = _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings = get_settings()
-    reset_settings(dataclasses.replace(settings, smtp_url=f"smtp://127.0.0.1:{port}"))
-    try:
-        yield sink
-    finally:
-        reset_settings(settings)
-        controller.stop()
-
-
 async def test_no_mail_of_a_full_journey_pairs_an_address_with_its_idea(personas, smtp_sink):
     """Submit, question, answer, accept, act, ship, reveal and a weekly digest,
     with every mail through a real SMTP server: whoever reads the mail log

@@ -116,17 +116,29 @@ ALLOWED = [
     ("idea.vote", STAFF, Facts(status="in_progress"), True),
     ("idea.vote", STAFF, Facts(status="shipped"), False),
     ("idea.vote", STAFF, Facts(status="declined"), False),
+    ("idea.vote", STAFF, Facts(status="new", is_own=True), False),  # nobody votes for their own
+    ("idea.edit", STAFF, Facts(status="new", is_own=True), True),
+    ("idea.edit", STAFF, Facts(status="in_review", is_own=True), False),
+    ("idea.edit", ADMIN, Facts(status="new"), False),
+    ("idea.withdraw", STAFF, Facts(status="needs_info", is_own=True), True),
+    ("idea.withdraw", STAFF, Facts(status="accepted", is_own=True), False),
+    ("idea.withdraw", COUNCIL, Facts(status="new"), False),
     ("idea.answer", STAFF, Facts(status="needs_info", is_own=True), True),
     ("idea.answer", STAFF, Facts(status="needs_info"), False),
     ("idea.answer", COUNCIL, Facts(status="in_review", is_own=True), False),
     ("idea.credit", STAFF, Facts(is_own=True), True),
     ("idea.credit", ADMIN, Facts(), False),
+    ("idea.comment_as_council", COUNCIL, Facts(), True),
+    ("idea.comment_as_council", ADMIN, Facts(), False),
+    ("comment.change", STAFF, Facts(is_own=True), True),
+    ("comment.change", ADMIN, Facts(), False),
     ("triage.queue", STAFF, Facts(), False),
     ("triage.queue", COUNCIL, Facts(), True),
     ("triage.queue", ADMIN, Facts(), False),
     ("triage.decide", COUNCIL, Facts(status="in_review", attends=True), True),
     ("triage.decide", COUNCIL, Facts(status="in_review"), False),  # not an attendee
     ("triage.decide", COUNCIL, Facts(status="new", attends=True), False),
+    ("triage.decide", COUNCIL, Facts(status="in_review", attends=True, is_own=True), False),
     ("triage.decide", STAFF, Facts(status="in_review", attends=True), False),
     ("delivery.plan", COUNCIL, Facts(status="accepted"), True),
     ("delivery.plan", COUNCIL, Facts(status="shipped"), False),
@@ -154,6 +166,7 @@ def test_every_permission_has_a_case_here():
     assert {row[0] for row in ALLOWED} >= set(policy.PERMISSIONS) - {
         "idea.view",
         "idea.comment",
+        "idea.follow",
         "triage.session",
     }
 

@@ -555,7 +555,7 @@ class Demo:
 
     def _withdraw_step(self, idea: DemoIdea):
         async def step() -> None:
-            await editing.withdraw(idea.submitter.viewer, idea.id)
+            await editing.withdraw(_as(idea.submitter.viewer), idea.id)
 
         return step
 
@@ -625,7 +625,7 @@ class Demo:
         async def step() -> None:
             if idea.id is None:
                 return
-            await comments.add_comment(who.viewer, idea.id, comments.CommentIn(body=body))
+            await comments.add_comment(_as(who.viewer), idea.id, comments.CommentIn(body=body))
 
         return step
 
@@ -697,6 +697,11 @@ class Demo:
             by_status=dict(by_status),
             problems=self.problems,
         )
+
+
+def _as(viewer) -> context.Context:
+    """A use case's context for a demo person acting at the simulated moment."""
+    return context.make(viewer, now=clock.now())
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

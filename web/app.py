@@ -74,17 +74,16 @@ class UnitOfWorkMiddleware:
                 log.warning("events %s not enqueued (%s); the sweep will", events, exc)
 
 
+#: how a handler asks for its unit of work: `ctx: Ctx` (built by the
+#: middleware, so not validated: its actor is a person or a System)
+Ctx = NamedDependency[SkipValidation[context.Context]]
+
+
 async def provide_context() -> context.Context:
     """The request's unit of work (opened by `UnitOfWorkMiddleware`)."""
     ctx = context.current()
     assert ctx is not None, "UnitOfWorkMiddleware opens a context for every request"
     return ctx
-
-
-#: how a handler asks for the request's unit of work: `ctx: Ctx`. Handed over
-#: as it is, not validated: a plain `ctx: Context` makes Litestar validate it
-#: with msgspec, which refuses its actor (a union of two dataclasses) at run time
-Ctx = NamedDependency[SkipValidation[context.Context]]
 
 
 async def announce_retry_after(response: Response) -> Response:

@@ -123,7 +123,13 @@ async def get_session(ctx: Context, session_id: int | str) -> SessionOut:
             await Idea.select(*IDEA_COLUMNS).where(Idea.id.is_in([i["idea"] for i in items])).run()
         ):
             idea_rows[r["id"]] = r
-    blind = await blind_ideas([idea_rows[i["idea"]] for i in items], ctx.actor)
+    # a confirmed attendee decides here (`idea.can.decide`, ideas.policy)
+    confirmed = any(
+        str(a["user"]) == str(ctx.actor.id) and a["confirmed_at"] is not None
+        for a in attendee_rows
+    )
+    agenda = [idea_rows[i["idea"]] for i in items]
+    blind = await blind_ideas(agenda, ctx.actor, attends=confirmed)
     ideas = {int(i.id): i for i in blind}
     notes: dict[tuple[int, str], str] = {}
     for e in (

@@ -23,7 +23,7 @@ from ideas.schemas import (
     VoteOut,
 )
 from ideas.viewer import Viewer
-from web.app import limiter_of
+from web.app import Ctx, limiter_of
 from web.auth import staff
 from web.idempotency import IDEMPOTENT
 
@@ -88,10 +88,10 @@ class IdeasApi(Controller):
 
     @patch("/ideas/{idea_id:str}")
     async def edit_idea(
-        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[IdeaEdit]
+        self, ctx: Ctx, idea_id: FromPath[str], data: JSONBody[IdeaEdit]
     ) -> IdeaOut:
         """The submitter changes their idea while it is `new` (409 after)."""
-        return await editing.edit_idea(viewer, services.parse_idea_id(idea_id), data)
+        return await editing.edit_idea(ctx, services.parse_idea_id(idea_id), data)
 
     @put("/ideas/{idea_id:str}/vote")
     async def vote(
@@ -110,14 +110,14 @@ class IdeasApi(Controller):
         return await services.unvote(viewer, services.parse_idea_id(idea_id))
 
     @put("/ideas/{idea_id:str}/follow")
-    async def follow(self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]) -> FollowOut:
+    async def follow(self, ctx: Ctx, idea_id: FromPath[str]) -> FollowOut:
         """Follow an idea: told of its new comments and status changes."""
-        return await follows.follow(viewer, services.parse_idea_id(idea_id))
+        return await follows.follow(ctx, services.parse_idea_id(idea_id))
 
     @delete("/ideas/{idea_id:str}/follow", status_code=200)
-    async def unfollow(self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]) -> FollowOut:
+    async def unfollow(self, ctx: Ctx, idea_id: FromPath[str]) -> FollowOut:
         """Stop following an idea."""
-        return await follows.unfollow(viewer, services.parse_idea_id(idea_id))
+        return await follows.unfollow(ctx, services.parse_idea_id(idea_id))
 
     @get("/ideas/{idea_id:str}/events")
     async def events(

@@ -11,10 +11,12 @@ from pydantic import ValidationError
 
 from ideas import comments, editing, services
 from ideas.comments import CommentOut
+from ideas.context import Context
 from ideas.editing import CommentEdit, IdeaEdit
 from ideas.errors import DomainError, Forbidden
 from ideas.schemas import IdeaOut
 from ideas.viewer import Viewer
+from web.app import Ctx
 from web.auth import staff
 from web.controllers.pages import form_errors, page, pydantic_errors
 from web.controllers.triage import _comment_views
@@ -29,26 +31,24 @@ class EditingApi(Controller):
     tags = ["ideas"]
 
     @post("/ideas/{idea_id:str}/withdraw", status_code=200)
-    async def withdraw(self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]) -> IdeaOut:
+    async def withdraw(self, ctx: Ctx, idea_id: FromPath[str]) -> IdeaOut:
         """The submitter withdraws their idea before any decision (409 after)."""
-        return await editing.withdraw(viewer, services.parse_idea_id(idea_id))
+        return await editing.withdraw(ctx, services.parse_idea_id(idea_id))
 
     @patch("/comments/{comment_id:str}")
     async def edit_comment(
         self,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         comment_id: FromPath[str],
         data: JSONBody[CommentEdit],
     ) -> CommentOut:
         """The author changes their comment, within 15 minutes of writing it."""
-        return (await editing.edit_comment(viewer, comment_id, data)).comment
+        return (await editing.edit_comment(ctx, comment_id, data)).comment
 
     @delete("/comments/{comment_id:str}", status_code=200)
-    async def delete_comment(
-        self, viewer: NamedDependency[Viewer], comment_id: FromPath[str]
-    ) -> CommentOut:
+    async def delete_comment(self, ctx: Ctx, comment_id: FromPath[str]) -> CommentOut:
         """The author deletes their comment: it shows as deleted."""
-        return (await editing.delete_comment(viewer, comment_id)).comment
+        return (await editing.delete_comment(ctx, comment_id)).comment
 
 
 class EditingPages(Controller):
@@ -65,7 +65,7 @@ class EditingPages(Controller):
         errors = {}
         if not idea.is_mine:
             raise Forbidden("only the idea's submitter may edit it")
-        if idea.status != "new":
+        if not idea.can.edit:
             errors = {"form": "The CX council has taken this idea up: it can no longer be edited."}
         values = {k: getattr(idea, k) for k in FIELDS}
         return page(request, "idea_new.html", values=values, errors=errors, editing=str(number))
@@ -74,7 +74,7 @@ class EditingPages(Controller):
     async def edit_save(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -82,7 +82,7 @@ class EditingPages(Controller):
         values = {k: data.get(k, "") for k in FIELDS}
         try:
             changes = IdeaEdit(**values)
-            await editing.edit_idea(viewer, number, changes)
+            await editing.edit_idea(ctx, number, changes)
         except ValidationError as exc:
             errors = pydantic_errors(exc)
             return page(
@@ -98,22 +98,21 @@ class EditingPages(Controller):
         return Redirect(path=f"/ideas/{number}", status_code=303)
 
     @post("/ideas/{idea_id:str}/withdraw")
-    async def withdraw(
-        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
-    ) -> Response:
+    async def withdraw(self, request: Request, ctx: Ctx, idea_id: FromPath[str]) -> Response:
         number = services.parse_idea_id(idea_id)
-        await editing.withdraw(viewer, number)
+        await editing.withdraw(ctx, number)
         return Redirect(path=f"/ideas/{number}", status_code=303)
 
-    async def _thread(self, request: Request, viewer: Viewer, idea_id: str, **extra) -> Template:
+    async def _thread(self, request: Request, ctx: Context, idea_id: str, **extra) -> Template:
         number = int(idea_id)
-        thread = await comments.comment_thread(viewer, number)
+        thread = await comments.comment_thread(ctx, number)
         return page(
             request,
             "_comments.html",
             idea_id=idea_id,
             comments=_comment_views(thread.comments),
             viewer_is_submitter=thread.viewer_is_submitter,
+            can_comment_as_council=thread.can_comment_as_council,
             errors=extra.pop("errors", {}),
             body="",
             as_council=False,
@@ -124,13 +123,13 @@ class EditingPages(Controller):
     async def comment_edit(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         comment_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         try:
             changed = await editing.edit_comment(
-                viewer, comment_id, CommentEdit(body=data.get("body") or "")
+                ctx, comment_id, CommentEdit(body=data.get("body") or "")
             )
         except ValidationError:
             return Response(
@@ -139,16 +138,16 @@ class EditingPages(Controller):
                 status_code=422,
             )
         if is_htmx(request):
-            return await self._thread(request, viewer, changed.idea_id)
+            return await self._thread(request, ctx, changed.idea_id)
         return Redirect(path=f"/ideas/{changed.idea_id}#comment-{comment_id}", status_code=303)
 
     @post("/comments/{comment_id:str}/delete")
     async def comment_delete(
-        self, request: Request, viewer: NamedDependency[Viewer], comment_id: FromPath[str]
+        self, request: Request, ctx: Ctx, comment_id: FromPath[str]
     ) -> Response | Template:
-        changed = await editing.delete_comment(viewer, comment_id)
+        changed = await editing.delete_comment(ctx, comment_id)
         if is_htmx(request):
-            return await self._thread(request, viewer, changed.idea_id)
+            return await self._thread(request, ctx, changed.idea_id)
         return Redirect(path=f"/ideas/{changed.idea_id}#idea-comments", status_code=303)
 
 

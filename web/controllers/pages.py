@@ -17,10 +17,9 @@ from ideas import delivery, follows, inbox, leadership, people, roadmap, service
 from ideas.errors import DomainError, Invalid, RateLimited
 from ideas.integrations import oidc
 from ideas.lifecycle import ACCEPTED, IN_PROGRESS, SHIPPED
-from ideas.policy import OPEN_FOR_VOTES
 from ideas.schemas import IdeaIn
 from ideas.viewer import Viewer
-from web.app import client_address, limiter_of
+from web.app import Ctx, client_address, limiter_of
 from web.auth import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
@@ -333,7 +332,6 @@ class StaffPages(Controller):
             "drill_query": "".join(f"&{k}={quote(v)}" for k, v in drill.items()),
             "q": q or "",
             "error": error,
-            "open_for_votes": OPEN_FOR_VOTES,
         }
         if is_htmx(request) and request.headers.get("hx-target") == "idea-list":
             return page(request, "_idea_list.html", **context)
@@ -384,7 +382,6 @@ class StaffPages(Controller):
             request,
             "_similar.html",
             similar=items,
-            open_for_votes=OPEN_FOR_VOTES,
             being_worked_on=BEING_WORKED_ON,
         )
 
@@ -408,7 +405,6 @@ class StaffPages(Controller):
             "idea.html",
             idea=idea,
             events=events,
-            open_for_votes=OPEN_FOR_VOTES,
             ship_note=ship_note,
             impact=impact,
             merged=await services.merged_into(number),
@@ -447,7 +443,7 @@ class StaffPages(Controller):
     async def toggle_follow(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -455,9 +451,9 @@ class StaffPages(Controller):
         from the idea's page or a notice."""
         number = services.parse_idea_id(idea_id)
         if data.get("action") == "unfollow":
-            result = await follows.unfollow(viewer, number)
+            result = await follows.unfollow(ctx, number)
         else:
-            result = await follows.follow(viewer, number)
+            result = await follows.follow(ctx, number)
         if is_htmx(request):
             return page(
                 request,
@@ -494,7 +490,6 @@ class StaffPages(Controller):
             roadmap=result,
             error=error,
             recent_days=roadmap.RECENT_SHIPPED_DAYS,
-            open_for_votes=OPEN_FOR_VOTES,
         )
 
     @get("/me/ideas")
@@ -506,7 +501,6 @@ class StaffPages(Controller):
             "my_ideas.html",
             my_ideas=result.items,
             timelines={str(k): v for k, v in timelines.items()},
-            open_for_votes=OPEN_FOR_VOTES,
         )
 
 

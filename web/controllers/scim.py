@@ -1,6 +1,6 @@
 """SCIM 2.0 at `/scim/v2` (RFC 7644), for the identity provider's
 provisioning: callers authenticate with a SCIM bearer token (made by an
-admin, see ideas/integrations/scim.py), never with a person's session or
+admin, see ideas/integrations/scim/), never with a person's session or
 API token. Every answer, errors included, is `application/scim+json`."""
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from ideas import comments, reveal, services, triage
 from ideas.comments import CommentIn, CommentOut
+from ideas.context import Context
 from ideas.duplicates import GROUP_MIN_SCORE
 from ideas.errors import DomainError, Invalid
 from ideas.schemas import LIMIT_MAX, IdeaOut, Page, Touchpoint
@@ -132,25 +133,23 @@ class IdeaConversationApi(Controller):
         return Page[QuestionOut](items=thread.questions if thread else [], next_cursor=None)
 
     @get("/{idea_id:str}/comments")
-    async def list_comments(
-        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
-    ) -> Page[CommentOut]:
+    async def list_comments(self, ctx: Ctx, idea_id: FromPath[str]) -> Page[CommentOut]:
         """Comments, oldest first; the submitter shows as "Submitter"."""
-        items = await comments.list_comments(viewer, services.parse_idea_id(idea_id))
+        items = await comments.list_comments(ctx, services.parse_idea_id(idea_id))
         return Page[CommentOut](items=items, next_cursor=None)
 
     @post("/{idea_id:str}/comments", status_code=201, opt=IDEMPOTENT)
     async def add_comment(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: JSONBody[CommentIn],
     ) -> CommentOut:
         """Comment (plain text or Markdown); council members may set `as_council`."""
         number = services.parse_idea_id(idea_id)
-        await limiter_of(request).hit("comment", str(viewer.id))
-        return await comments.add_comment(viewer, number, data)
+        await limiter_of(request).hit("comment", str(ctx.actor.id))
+        return await comments.add_comment(ctx, number, data)
 
 
 # -- council pages ------------------------------------------------------------------------
@@ -412,14 +411,14 @@ class IdeaConversationPages(Controller):
     async def _comments(
         self,
         request: Request,
-        viewer: Viewer,
+        ctx: Context,
         number: int,
         status_code: int = 200,
         errors: dict[str, str] | None = None,
         body: str = "",
         as_council: bool = False,
     ) -> Template:
-        thread = await comments.comment_thread(viewer, number)
+        thread = await comments.comment_thread(ctx, number)
         return page(
             request,
             "_comments.html",
@@ -428,6 +427,7 @@ class IdeaConversationPages(Controller):
             comments=_comment_views(thread.comments),
             viewer_is_submitter=thread.viewer_is_submitter,
             viewer_is_co_submitter=thread.viewer_is_co_submitter,
+            can_comment_as_council=thread.can_comment_as_council,
             errors=errors or {},
             body=body,
             as_council=as_council,
@@ -435,15 +435,15 @@ class IdeaConversationPages(Controller):
 
     @get("/fragments/ideas/{idea_id:str}/comments")
     async def comments_fragment(
-        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
+        self, request: Request, ctx: Ctx, idea_id: FromPath[str]
     ) -> Template:
-        return await self._comments(request, viewer, services.parse_idea_id(idea_id))
+        return await self._comments(request, ctx, services.parse_idea_id(idea_id))
 
     @post("/ideas/{idea_id:str}/comments")
     async def comment_form(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -451,16 +451,14 @@ class IdeaConversationPages(Controller):
         body = data.get("body") or ""
         as_council = data.get("as_council") in ("1", "on", "true")
         try:
-            await limiter_of(request).hit("comment", str(viewer.id))
-            await comments.add_comment(viewer, number, CommentIn(body=body, as_council=as_council))
+            await limiter_of(request).hit("comment", str(ctx.actor.id))
+            await comments.add_comment(ctx, number, CommentIn(body=body, as_council=as_council))
         except (ValidationError, DomainError) as exc:
             errors = form_errors(exc, detail_sentence=True)
             status_code = 200 if is_htmx(request) else _status_of(exc)
-            return await self._comments(
-                request, viewer, number, status_code, errors, body, as_council
-            )
+            return await self._comments(request, ctx, number, status_code, errors, body, as_council)
         if is_htmx(request):
-            return await self._comments(request, viewer, number)
+            return await self._comments(request, ctx, number)
         return Redirect(path=f"/ideas/{number}#idea-comments", status_code=303)
 
 
