@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from ideas import clock, publish
 from ideas.db import is_postgres
 from ideas.lifecycle import SHIPPED
+from ideas.policy import owning_department_shown
 from ideas.schemas import Credit, IdeaOut, Ref
 from ideas.tables import Idea, Submission, Vote
 from ideas.viewer import Viewer
@@ -144,6 +145,7 @@ async def blind_ideas(rows: Sequence[dict], viewer: Viewer) -> list[IdeaOut]:
     for r in rows:
         dept = r["owning_department"]
         pending = publish.is_pending(r.get("published_at"), now)
+        shown = owning_department_shown(dept, departments)
         out.append(
             IdeaOut(
                 id=str(r["id"]),
@@ -155,7 +157,7 @@ async def blind_ideas(rows: Sequence[dict], viewer: Viewer) -> list[IdeaOut]:
                 votes=r["votes"],
                 voted=r["id"] in voted,
                 submitted_on=r["submitted_on"],
-                owning_department=Ref(id=str(dept), name=departments[dept]) if dept else None,
+                owning_department=Ref(id=str(dept), name=shown) if shown is not None else None,
                 duplicate_of=str(r["duplicate_of"]) if r["duplicate_of"] else None,
                 is_mine=r["id"] in mine,
                 credited_to=credits.get(r["id"], []),
