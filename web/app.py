@@ -15,10 +15,11 @@ from arq.connections import ArqRedis
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.params import SkipValidation
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -78,6 +79,12 @@ async def provide_context() -> context.Context:
     ctx = context.current()
     assert ctx is not None, "UnitOfWorkMiddleware opens a context for every request"
     return ctx
+
+
+#: How a handler asks for the request's unit of work: a parameter
+#: `ctx: ContextParam`, injected by name and not validated (the middleware
+#: makes it; its actor, a person or a System, is no type msgspec can convert).
+ContextParam = NamedDependency[SkipValidation[context.Context]]
 
 
 async def announce_retry_after(response: Response) -> Response:

@@ -14,7 +14,6 @@ from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
 from ideas import services
-from ideas.context import Context
 from ideas.delivery import actions, credit, proposals, shipping, views
 from ideas.delivery.actions import ActionIn, ActionOut, ActionPatch
 from ideas.delivery.credit import CreditIn
@@ -23,6 +22,7 @@ from ideas.delivery.shipping import ShipIn
 from ideas.errors import Invalid
 from ideas.schemas import IdeaOut, Page
 from ideas.viewer import Viewer
+from web.app import ContextParam
 from web.auth import council, staff
 from web.controllers.pages import form_errors, idea_oob, page, safe_next
 from web.errors import is_htmx
@@ -47,7 +47,7 @@ FRIENDLY = {
 
 async def _panel(
     request: Request,
-    ctx: Context,
+    ctx: ContextParam,
     idea_id: int,
     status_code: int = 200,
     **context: Any,
@@ -95,7 +95,7 @@ class DeliveryApi(Controller):
 
     @post("/ideas/{idea_id:str}/actions", status_code=201, guards=[council], opt=IDEMPOTENT)
     async def add_action(
-        self, ctx: Context, idea_id: FromPath[str], data: JSONBody[ActionIn]
+        self, ctx: ContextParam, idea_id: FromPath[str], data: JSONBody[ActionIn]
     ) -> ActionOut:
         """Add an action (council) to an accepted or in-progress idea; its owner is told."""
         return await actions.add_action(ctx, services.parse_idea_id(idea_id), data)
@@ -109,7 +109,7 @@ class DeliveryApi(Controller):
     @patch("/actions/{action_id:str}")
     async def update_action(
         self,
-        ctx: Context,
+        ctx: ContextParam,
         action_id: FromPath[str],
         data: JSONBody[ActionPatch],
     ) -> ActionOut:
@@ -118,18 +118,20 @@ class DeliveryApi(Controller):
         return await actions.update_action(ctx, services.parse_id(action_id, "action"), data)
 
     @delete("/actions/{action_id:str}", status_code=204, guards=[council])
-    async def remove_action(self, ctx: Context, action_id: FromPath[str]) -> None:
+    async def remove_action(self, ctx: ContextParam, action_id: FromPath[str]) -> None:
         """Remove an action (council) while its idea is accepted or in progress."""
         await actions.remove_action(ctx, services.parse_id(action_id, "action"))
 
     @post("/ideas/{idea_id:str}/ship", status_code=200, guards=[council])
-    async def ship(self, ctx: Context, idea_id: FromPath[str], data: JSONBody[ShipIn]) -> IdeaOut:
+    async def ship(
+        self, ctx: ContextParam, idea_id: FromPath[str], data: JSONBody[ShipIn]
+    ) -> IdeaOut:
         """Ship (council): `409` unless there is an action and every action is done."""
         return await shipping.ship(ctx, services.parse_idea_id(idea_id), data)
 
     @post("/ideas/{idea_id:str}/ship-proposal", status_code=200)
     async def propose_ship(
-        self, ctx: Context, idea_id: FromPath[str], data: JSONBody[ShipIn]
+        self, ctx: ContextParam, idea_id: FromPath[str], data: JSONBody[ShipIn]
     ) -> IdeaOut:
         """An owner of one of the idea's actions proposes shipping it (every
         action done): a draft note and impact for the council."""
@@ -137,13 +139,13 @@ class DeliveryApi(Controller):
 
     @put("/ideas/{idea_id:str}/credit")
     async def set_credit(
-        self, ctx: Context, idea_id: FromPath[str], data: JSONBody[CreditIn]
+        self, ctx: ContextParam, idea_id: FromPath[str], data: JSONBody[CreditIn]
     ) -> IdeaOut:
         """The submitter's (or a co-submitter's) own credit choice; shown once shipped."""
         return await credit.set_credit(ctx, services.parse_idea_id(idea_id), data.credit)
 
     @get("/me/actions")
-    async def my_actions(self, ctx: Context) -> Page[ActionOut]:
+    async def my_actions(self, ctx: ContextParam) -> Page[ActionOut]:
         """The caller's actions: overdue first, then by due date, done last."""
         items = [m.action for m in await views.my_actions(ctx)]
         return Page[ActionOut](items=items, next_cursor=None)
@@ -157,12 +159,12 @@ class DeliveryPages(Controller):
     # -- pages ----------------------------------------------------------------------
 
     @get("/me/actions")
-    async def my_actions(self, request: Request, ctx: Context) -> Template:
+    async def my_actions(self, request: Request, ctx: ContextParam) -> Template:
         items = await views.my_actions(ctx)
         return page(request, "my_actions.html", items=items, labels=actions.ACTION_STATUS_LABELS)
 
     @get("/delivery", guards=[council])
-    async def delivery_board(self, request: Request, ctx: Context) -> Template:
+    async def delivery_board(self, request: Request, ctx: ContextParam) -> Template:
         board = await views.delivery_board(ctx)
         return page(request, "delivery_board.html", board=board)
 
@@ -170,7 +172,7 @@ class DeliveryPages(Controller):
     async def shipped(
         self,
         request: Request,
-        ctx: Context,
+        ctx: ContextParam,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> Template:
         feed = await shipping.shipped_feed(ctx, cursor=cursor)
@@ -180,7 +182,7 @@ class DeliveryPages(Controller):
     async def owner_options(
         self,
         request: Request,
-        ctx: Context,
+        ctx: ContextParam,
         q: Annotated[str, QueryParameter(max_length=120)] = "",
         prefix: Annotated[str, QueryParameter(max_length=40)] = "owner",
     ) -> Template:
@@ -193,7 +195,7 @@ class DeliveryPages(Controller):
 
     @get("/fragments/ideas/{idea_id:str}/actions")
     async def actions_fragment(
-        self, request: Request, ctx: Context, idea_id: FromPath[str]
+        self, request: Request, ctx: ContextParam, idea_id: FromPath[str]
     ) -> Response | Template:
         return await _panel(request, ctx, services.parse_idea_id(idea_id))
 
@@ -201,7 +203,7 @@ class DeliveryPages(Controller):
     async def add_action_form(
         self,
         request: Request,
-        ctx: Context,
+        ctx: ContextParam,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -227,7 +229,7 @@ class DeliveryPages(Controller):
     async def move_action_form(
         self,
         request: Request,
-        ctx: Context,
+        ctx: ContextParam,
         action_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -249,7 +251,7 @@ class DeliveryPages(Controller):
     async def edit_action_form(
         self,
         request: Request,
-        ctx: Context,
+        ctx: ContextParam,
         action_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -289,7 +291,7 @@ class DeliveryPages(Controller):
     async def remove_action_form(
         self,
         request: Request,
-        ctx: Context,
+        ctx: ContextParam,
         action_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -302,7 +304,7 @@ class DeliveryPages(Controller):
     async def ship_form(
         self,
         request: Request,
-        ctx: Context,
+        ctx: ContextParam,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -332,7 +334,7 @@ class DeliveryPages(Controller):
     async def propose_ship_form(
         self,
         request: Request,
-        ctx: Context,
+        ctx: ContextParam,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -360,7 +362,7 @@ class DeliveryPages(Controller):
     async def ship_changes_form(
         self,
         request: Request,
-        ctx: Context,
+        ctx: ContextParam,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response:
@@ -376,7 +378,7 @@ class DeliveryPages(Controller):
 
     @get("/fragments/ideas/{idea_id:str}/credit")
     async def credit_fragment(
-        self, request: Request, ctx: Context, idea_id: FromPath[str]
+        self, request: Request, ctx: ContextParam, idea_id: FromPath[str]
     ) -> Response | Template:
         state = await credit.credit_state(ctx, services.parse_idea_id(idea_id))
         if state is None:
@@ -387,7 +389,7 @@ class DeliveryPages(Controller):
     async def credit_form(
         self,
         request: Request,
-        ctx: Context,
+        ctx: ContextParam,
         viewer: NamedDependency[Viewer],
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],

@@ -15,11 +15,11 @@ from litestar.params import QueryParameter
 from litestar.response import Response, Template
 
 from ideas import charts
-from ideas.context import Context
 from ideas.errors import Invalid
 from ideas.leadership import board, exports, metrics, page
 from ideas.leadership.board import Leaderboard
 from ideas.leadership.metrics import Metrics
+from web.app import ContextParam
 from web.auth import leader_or_admin
 from web.controllers.pages import page as render
 from web.errors import is_htmx
@@ -85,7 +85,7 @@ class LeadersPage(Controller):
 
     @get("/leaders")
     async def leaders(
-        self, request: Request, ctx: Context, period: PeriodParam = "all"
+        self, request: Request, ctx: ContextParam, period: PeriodParam = "all"
     ) -> Template:
         """The page; to an HTMX request aimed at #leaders-body, only that part."""
         try:
@@ -123,28 +123,30 @@ class LeadershipApi(Controller):
     tags = ["leadership"]
 
     @get("/leaderboard")
-    async def leaderboard(self, ctx: Context, period: PeriodParam = "all") -> Leaderboard:
+    async def leaderboard(self, ctx: ContextParam, period: PeriodParam = "all") -> Leaderboard:
         """Shipped ideas in the period by credited submitters' department
         ("Anonymous" when uncredited; small departments left out or pooled as
         "Other"), by opted-in person, and by owning department."""
         return await board.leaderboard(ctx, period)
 
     @get("/metrics")
-    async def metrics(self, ctx: Context, period: PeriodParam = "all") -> Metrics:
+    async def metrics(self, ctx: ContextParam, period: PeriodParam = "all") -> Metrics:
         """Funnel of ideas submitted in the period, median days to first
         decision and acceptance to ship, share within the triage SLA,
         participation by department (k-anonymous), shipped per quarter."""
         return await metrics.metrics(ctx, period)
 
     @get("/export/ideas.csv", media_type="text/csv", response_description="CSV file")
-    async def ideas_csv(self, ctx: Context, period: PeriodParam = "all") -> Response[str]:
+    async def ideas_csv(self, ctx: ContextParam, period: PeriodParam = "all") -> Response[str]:
         """Every idea submitted in the period and its dates; no submitter
         identity except the names of credited submitters of shipped ideas."""
         filename = exports.csv_filename("ideas", period)
         return csv_response(await exports.ideas_csv(ctx, period), filename)
 
     @get("/export/leaderboard.csv", media_type="text/csv", response_description="CSV file")
-    async def leaderboard_csv(self, ctx: Context, period: PeriodParam = "all") -> Response[str]:
+    async def leaderboard_csv(
+        self, ctx: ContextParam, period: PeriodParam = "all"
+    ) -> Response[str]:
         """The three leaderboards of the period: board, rank, name, shipped."""
         filename = exports.csv_filename("leaderboard", period)
         return csv_response(await exports.leaderboard_csv(ctx, period), filename)
