@@ -101,9 +101,9 @@ class DeliveryApi(Controller):
         return await actions.add_action(ctx, services.parse_idea_id(idea_id), data)
 
     @get("/ideas/{idea_id:str}/actions")
-    async def list_actions(self, idea_id: FromPath[str]) -> Page[ActionOut]:
+    async def list_actions(self, ctx: ContextParam, idea_id: FromPath[str]) -> Page[ActionOut]:
         """An idea's actions with status, due date and owner (name, department)."""
-        items = await actions.list_actions(services.parse_idea_id(idea_id))
+        items = await actions.list_actions(ctx, services.parse_idea_id(idea_id))
         return Page[ActionOut](items=items, next_cursor=None)
 
     @patch("/actions/{action_id:str}")
