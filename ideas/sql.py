@@ -17,10 +17,7 @@ __all__ = ["is_postgres"]
 # -- sections below are grouped by the package that uses them -----------------
 
 
-# -- leadership --
-#
-# Every leadership figure is counted in the database with plain SQL
-# (`Table.raw()`, "{}" placeholders), the same on both engines but for these.
+# -- shared (the blind projection, leadership) --
 
 
 def in_list(column: str, values: Iterable) -> tuple[str, list]:
@@ -30,6 +27,12 @@ def in_list(column: str, values: Iterable) -> tuple[str, list]:
     if is_postgres():
         return f"{column} = ANY({{}})", [values]
     return f"{column} IN ({', '.join('{}' for _ in values)})", values
+
+
+# -- leadership --
+#
+# Every leadership figure is counted in the database with plain SQL
+# (`Table.raw()`, "{}" placeholders), the same on both engines but for these.
 
 
 def fence() -> str:
