@@ -12,10 +12,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from ideas import clock, policy, publish
-from ideas.db import is_postgres
 from ideas.lifecycle import SHIPPED
-from ideas.policy import Facts
+from ideas.policy import Facts, owning_department_shown
 from ideas.schemas import Can, Credit, IdeaOut, Ref
+from ideas.sql import in_list
 from ideas.tables import Idea, Submission, Vote
 from ideas.viewer import Viewer
 
@@ -53,14 +53,6 @@ async def mine_ids(viewer: Viewer, idea_ids: Iterable[int]) -> set[int]:
     return {r["idea"] for r in rows}
 
 
-def _in(column: str, ids: list[int]) -> tuple[str, list]:
-    """`column IN (ids)` as SQL text with placeholders: one array parameter on
-    PostgreSQL (a stable statement, prepared once), a list on SQLite."""
-    if is_postgres():
-        return f"{column} = ANY({{}})", [ids]
-    return f"{column} IN ({', '.join('{}' for _ in ids)})", list(ids)
-
-
 async def _viewer_facts(rows: Sequence[dict], viewer: Viewer):
     """What the viewer may know about these ideas beyond their rows, in one
     round trip: which they voted for, which are theirs, the owning
@@ -68,7 +60,7 @@ async def _viewer_facts(rows: Sequence[dict], viewer: Viewer):
     ids = [r["id"] for r in rows]
     user = str(viewer.id)
     parts, args = [], []
-    ids_sql, ids_args = _in("idea", ids)
+    ids_sql, ids_args = in_list("idea", ids)
     parts.append(
         f"SELECT 'v' AS k, idea AS i, NULL AS a, NULL AS b, 0 AS o FROM vote "
         f'WHERE "user" = {{}} AND {ids_sql}'
@@ -91,12 +83,12 @@ async def _viewer_facts(rows: Sequence[dict], viewer: Viewer):
     args += [*ids_args, clock.now()]
     dept_ids = sorted({r["owning_department"] for r in rows if r["owning_department"]})
     if dept_ids:
-        sql, more = _in("id", dept_ids)
+        sql, more = in_list("id", dept_ids)
         parts.append(f"SELECT 'd', id, name, NULL, 0 FROM department WHERE {sql}")
         args += more
     shipped = [r["id"] for r in rows if r["status"] == SHIPPED]
     if shipped:
-        sql, more = _in("s.idea", shipped)
+        sql, more = in_list("s.idea", shipped)
         parts.append(
             "SELECT 'c', s.idea, u.name, d.name, s.id FROM submission s "
             'JOIN tp_user u ON u.id = s."user" JOIN department d ON d.id = u.department '
@@ -163,6 +155,7 @@ async def blind_ideas(
     for r in rows:
         dept = r["owning_department"]
         pending = publish.is_pending(r.get("published_at"), now)
+        shown = owning_department_shown(dept, departments)
         idea = IdeaOut(
             id=str(r["id"]),
             title=r["title"],
@@ -173,7 +166,7 @@ async def blind_ideas(
             votes=r["votes"],
             voted=r["id"] in voted,
             submitted_on=r["submitted_on"],
-            owning_department=Ref(id=str(dept), name=departments[dept]) if dept else None,
+            owning_department=Ref(id=str(dept), name=shown) if shown is not None else None,
             duplicate_of=str(r["duplicate_of"]) if r["duplicate_of"] else None,
             is_mine=r["id"] in mine,
             credited_to=credits.get(r["id"], []),

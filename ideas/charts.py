@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from ideas.leadership import Funnel, ParticipationEntry, QuarterCount
+from ideas.leadership.metrics import Funnel, ParticipationEntry, QuarterCount
 
 #: a narrow canvas, so the text stays legible when scaled down to a phone
 WIDTH = 360

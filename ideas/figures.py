@@ -1,7 +1,7 @@
 """The version of what the leadership figures count: bumped in the same
 transaction as every change they count at once (a status change — a
 decision, a merge, a ship, a withdrawal — and a credit choice), and part of
-the key of the kept figures (ideas/leadership.py `_reused`), so a leader who
+the key of the kept figures (ideas/leadership/kept.py), so a leader who
 opens /leaders right after a ship sees it; votes and submissions, which
 change all day, show within LEADERS_CACHE_SECONDS."""
 

@@ -226,6 +226,8 @@ PERMISSIONS: dict[str, Permission] = {
         "staff", lambda r, f: "council" in r or f.is_owner, "the action's owner, or council"
     ),
     "delivery.ship": _p("council", lambda r, f: f.status in IN_DELIVERY),
+    "delivery.propose": _p("staff", lambda r, f: f.is_owner, "an owner of one of its actions"),
+    "delivery.board": _p("council"),
     "leaders.view": _p("leader admin"),
     "admin.manage": _p("admin"),
     "admin.reveal": _p("admin"),

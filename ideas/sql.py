@@ -7,8 +7,113 @@ callers never branch on the engine themselves.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+
 from ideas.db import is_postgres
 
 __all__ = ["is_postgres"]
 
 # -- sections below are grouped by the package that uses them -----------------
+
+
+# -- shared (the blind projection, leadership) --
+
+
+def in_list(column: str, values: Iterable) -> tuple[str, list]:
+    """`column IN (values)` with its arguments: one array parameter on
+    PostgreSQL (a stable statement, prepared once), a list on SQLite."""
+    values = list(values)
+    if is_postgres():
+        return f"{column} = ANY({{}})", [values]
+    return f"{column} IN ({', '.join('{}' for _ in values)})", values
+
+
+# -- leadership --
+#
+# Every leadership figure is counted in the database with plain SQL
+# (`Table.raw()`, "{}" placeholders), the same on both engines but for these.
+
+
+def fence() -> str:
+    """Ends a subquery that PostgreSQL must not flatten: it would otherwise
+    inline a computed column (the first decision, with its event look-up)
+    into every aggregate that reads it, and evaluate it again in each (40-70x
+    the CPU of the query at 10,000 ideas). Nothing on SQLite."""
+    return " OFFSET 0" if is_postgres() else ""
+
+
+def _sqlite_microseconds(column: str) -> str:
+    """Microseconds since the epoch of a SQLite timestamp, exactly. Piccolo
+    stores them as UTC text, 'YYYY-MM-DD HH:MM:SS[.ffffff]+00:00'; strftime
+    alone would round the fraction to milliseconds."""
+    return (
+        f"(CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000 + "
+        f"CASE WHEN substr({column}, 20, 1) = '.' "
+        f"THEN CAST(substr({column}, 21, 6) AS INTEGER) ELSE 0 END)"
+    )
+
+
+def duration(end: str, start: str) -> str:
+    """`end - start` as SQL, exact: an interval on PostgreSQL, integer
+    microseconds on SQLite (`duration_arg` makes a parameter to compare)."""
+    if is_postgres():
+        return f"({end} - {start})"
+    return f"({_sqlite_microseconds(end)} - {_sqlite_microseconds(start)})"
+
+
+def duration_arg(delta: dt.timedelta) -> dt.timedelta | int:
+    """A timedelta as a parameter to compare with a `duration`."""
+    return delta if is_postgres() else delta // dt.timedelta(microseconds=1)
+
+
+#: percentile_disc(f) is the ceil(f * n)-th value: 0.5 gives the middle of an
+#: odd n and the lower middle of an even n; 0.5 plus less than 1/(2n) gives
+#: the middle of an odd n and the upper middle of an even n. Both from one sort.
+_MIDDLES = "ARRAY[0.5, 0.5 + 1e-12]"
+
+
+def middle_sql(duration: str) -> str:
+    """A column to add to an aggregate query: on PostgreSQL the middle one or
+    two of the `duration`s, in the same pass as the counts; nothing on
+    SQLite (`middle_durations` reads them there)."""
+    if not is_postgres():
+        return ""
+    return f", percentile_disc({_MIDDLES}) WITHIN GROUP (ORDER BY {duration}) AS middle"
+
+
+async def middle_durations(
+    row: dict, n: int, source: str, duration: str, args: list
+) -> list[dt.timedelta | int]:
+    """The middle one (odd `n`) or two (even `n`) of the `n` non-null
+    `duration`s of `source` (SQL after SELECT … FROM, ending in a WHERE):
+    from the aggregate `row` on PostgreSQL (`middle_sql`), with one query
+    reading just those values on SQLite."""
+    if is_postgres():
+        return row["middle"][:1] if n % 2 else row["middle"]
+    from ideas.tables import Idea
+
+    rows = await Idea.raw(
+        f"SELECT {duration} AS d FROM {source} AND {duration} IS NOT NULL "
+        "ORDER BY d LIMIT {} OFFSET {}",
+        *args,
+        1 if n % 2 else 2,
+        (n - 1) // 2,
+    ).run()
+    return [r["d"] for r in rows]
+
+
+# -- delivery --
+
+
+def locked(query):
+    """A Piccolo select that locks its rows for the transaction on
+    PostgreSQL; as is on SQLite, whose write transaction already holds the
+    database's write lock."""
+    return query.lock_rows() if is_postgres() else query
+
+
+def name_contains(column, pattern: str):
+    """`column` matches the LIKE `pattern`, ignoring case: ILIKE on
+    PostgreSQL; SQLite's LIKE already ignores ASCII case (and has no ILIKE)."""
+    return column.ilike(pattern) if is_postgres() else column.like(pattern)

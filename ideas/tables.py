@@ -54,7 +54,7 @@ class User(Table, tablename="tp_user"):
     created_at = Timestamptz(default=TimestamptzNow())
     #: when an admin last moved this person to another department (None:
     #: never moved). Leadership does not lean on just-moved people: see
-    #: `ideas.leadership.department_groups`.
+    #: `ideas.leadership.groups.department_groups`.
     department_since = Timestamptz(null=True, default=None)
     #: may sign in with a password while SSO_ONLY is on (marked by an admin)
     break_glass = Boolean(default=False)

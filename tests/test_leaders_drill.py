@@ -8,7 +8,8 @@ from __future__ import annotations
 import html
 import re
 
-from ideas import clock, leadership
+from ideas import clock
+from ideas.leadership.periods import quarter_label, quarter_of
 from ideas.org_settings import set_setting
 from tests.test_delivery import accepted, ship_it
 from tests.test_pages import titles_in
@@ -25,7 +26,7 @@ async def test_each_count_links_to_the_ideas_it_counts(personas):
     await ship_it(bob, erin, first)
     carol = await personas.get("carol_leader")
     web = await carol.browser()
-    period = leadership.quarter_label(*leadership.quarter_of(clock.now()))
+    period = quarter_label(*quarter_of(clock.now()))
     page = (await web.get("/leaders", params={"period": period})).text
 
     owner_links = links_in(page, "board-owner")

@@ -19,11 +19,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from ideas import admin, charts, clock, leadership, participation, services
+from ideas import admin, charts, clock, participation, services
+from ideas.leadership.board import leaderboard
+from ideas.leadership.counting import COUNCIL_DECISION, IS_CREDITED, IS_SHIPPED
+from ideas.leadership.kept import forget_kept_figures
+from ideas.leadership.metrics import Funnel, ParticipationEntry, QuarterCount
+from ideas.leadership.page import leaders_view
 from ideas.org_settings import set_setting
 from ideas.schemas import IdeaIn
 from ideas.tables import Department, Event, Idea, Participation, Submission, Vote
-from tests.factories import confirm_attendance, idea_payload
+from tests.factories import confirm_attendance, ctx_for, idea_payload
 
 UTC = dt.UTC
 SLA_DAYS = 14
@@ -675,6 +680,59 @@ async def test_ideas_csv_lists_every_idea_with_its_dates(org):
     assert rows[str(org.specs["l3"].idea_id)]["credited_to"] == ""
 
 
+async def test_ideas_csv_is_built_from_the_blind_projection(org, monkeypatch):
+    """The CSV's idea text and credit list come from the one projection: a
+    marker planted in it shows in the file (and nothing else names anyone)."""
+    from ideas import blind
+    from ideas.schemas import Credit
+
+    projected = blind.blind_ideas
+
+    async def marked(rows, viewer):
+        out = await projected(rows, viewer)
+        return [
+            i.model_copy(
+                update={
+                    "title": f"{i.title} [projected]",
+                    "credited_to": [*i.credited_to, Credit(name="Planted", department="X")],
+                }
+            )
+            for i in out
+        ]
+
+    monkeypatch.setattr(blind, "blind_ideas", marked)
+    r = await org.people["lena"].api().get("/api/v1/export/ideas.csv")
+    assert r.status_code == 200
+    rows = parse_csv(r.text)
+    assert len(rows) == len(SPECS)
+    assert all(row["title"].endswith(" [projected]") for row in rows)
+    assert all(row["credited_to"].endswith("Planted") for row in rows)
+
+
+async def test_the_figures_check_the_leader_role_themselves(org, personas):
+    """The use cases check "leaders.view" whoever calls them, not only the
+    web's guard: council and staff are refused, a leader and an admin read."""
+    from ideas.errors import Forbidden
+    from ideas.leadership import exports, metrics
+
+    calls = (
+        lambda c: leaderboard(c, "all"),
+        lambda c: metrics.metrics(c, "all"),
+        lambda c: leaders_view(c, "all"),
+        lambda c: exports.ideas_csv(c, "all"),
+        lambda c: exports.leaderboard_csv(c, "all"),
+    )
+    for key in ("alice_support", "bob_finance_council"):
+        someone = ctx_for((await personas.get(key)).viewer)
+        for call in calls:
+            with pytest.raises(Forbidden):
+                await call(someone)
+    for key in ("carol_leader", "adam_admin"):
+        reader = ctx_for((await personas.get(key)).viewer)
+        for call in calls:
+            assert await call(reader)
+
+
 async def test_ideas_csv_for_a_quarter_holds_ideas_submitted_in_it(org):
     r = await org.people["lena"].api().get("/api/v1/export/ideas.csv?period=2025-Q2")
     assert r.headers["content-disposition"] == 'attachment; filename="touchpoint-ideas-2025-Q2.csv"'
@@ -829,12 +887,10 @@ async def test_openapi_describes_the_leadership_routes(client):
 
 
 def test_charts_are_accessible_svg_without_inline_styles():
-    funnel = leadership.Funnel(
-        submitted=9, triaged=7, accepted=4, shipped=2, declined=2, duplicate=1
-    )
-    quarters = [leadership.QuarterCount(quarter=f"2025-Q{q}", shipped=q) for q in range(1, 5)]
+    funnel = Funnel(submitted=9, triaged=7, accepted=4, shipped=2, declined=2, duplicate=1)
+    quarters = [QuarterCount(quarter=f"2025-Q{q}", shipped=q) for q in range(1, 5)]
     entries = [
-        leadership.ParticipationEntry(
+        ParticipationEntry(
             name='R&D <"Lab">', people=8, participants=2, share=0.25, kind="department"
         )
     ]
@@ -939,18 +995,20 @@ async def test_an_idea_taken_through_triage_and_delivery_counts_once_shipped(per
 
 def test_queries_spell_the_partial_indexes_conditions():
     """PostgreSQL uses a partial index only when a query's conditions imply the
-    index's: the literals in ideas/leadership.py must stay those of the
+    index's: the literals in ideas/leadership/counting.py must stay those of the
     migration that made the indexes."""
     import importlib
 
     migration = importlib.import_module("ideas.piccolo_migrations.ideas_2026_11_23t03_45_00_000000")
     statements = " ".join(migration.STATEMENTS)
-    assert f"WHERE {leadership.IS_SHIPPED}" in statements
-    assert f"WHERE {leadership.IS_CREDITED}" in statements
-    assert f"WHERE {leadership.COUNCIL_DECISION.replace('e.', '')}" in statements
+    assert f"WHERE {IS_SHIPPED}" in statements
+    assert f"WHERE {IS_CREDITED}" in statements
+    assert f"WHERE {COUNCIL_DECISION.replace('e.', '')}" in statements
 
 
-async def test_leaders_page_figures_are_reused_for_a_while_but_never_past_a_settings_change(org):
+async def test_leaders_page_figures_are_reused_for_a_while_but_never_past_a_settings_change(
+    org, personas
+):
     """/leaders figures are kept per process for LEADERS_CACHE_SECONDS (the
     suite runs with 0): within that time a newly shipped idea waits, while a
     stricter k-anonymity (part of the key) applies at once."""
@@ -960,27 +1018,28 @@ async def test_leaders_page_figures_are_reused_for_a_while_but_never_past_a_sett
 
     settings = get_settings()
     reset_settings(dataclasses.replace(settings, leaders_cache_seconds=60))
-    leadership.forget_kept_figures()
+    leader = ctx_for((await personas.get("carol_leader")).viewer)
+    forget_kept_figures()
     try:
-        first = await leadership.leaders_view("all")
+        first = await leaders_view(leader, "all")
         waiting = await Idea.select(Idea.id).where(Idea.status != "shipped").limit(1).first().run()
         await (
             Idea.update({Idea.status: "shipped", Idea.shipped_at: clock.now()})
             .where(Idea.id == waiting["id"])
             .run()
         )
-        assert await leadership.leaders_view("all") is first
-        board = await leadership.leaderboard("all")
-        assert await leadership.leaderboard("all") is board
+        assert await leaders_view(leader, "all") is first
+        board = await leaderboard(leader, "all")
+        assert await leaderboard(leader, "all") is board
         await set_setting("k_anonymity", 6)
-        stricter = await leadership.leaders_view("all")
+        stricter = await leaders_view(leader, "all")
         assert stricter is not first
         assert stricter.metrics.k_anonymity == 6
         assert stricter.leaderboard.shipped_total == first.leaderboard.shipped_total + 1
         assert "Finance" not in {e.name for e in stricter.leaderboard.by_department}
-        assert await leadership.leaderboard("all") is not board
-        leadership.forget_kept_figures()
-        assert await leadership.leaders_view("all") is not stricter
+        assert await leaderboard(leader, "all") is not board
+        forget_kept_figures()
+        assert await leaders_view(leader, "all") is not stricter
     finally:
         reset_settings(settings)
-        leadership.forget_kept_figures()
+        forget_kept_figures()

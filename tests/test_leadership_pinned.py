@@ -38,11 +38,14 @@ from pathlib import Path
 
 import pytest
 
-from ideas import clock, leadership, participation
+from ideas import clock, context, participation
+from ideas.leadership import exports, metrics, page
+from ideas.leadership.periods import quarter_of, quarter_start, shift_quarter
 from ideas.lifecycle import STATUSES as ALL_STATUSES
 from ideas.lifecycle import TOUCHPOINTS
 from ideas.org_settings import set_setting
 from ideas.tables import Department, Event, Idea, Submission, User, Vote
+from tests.factories import ctx_for
 
 #: the eight statuses the pinned dataset was made with (a status added later,
 #: such as "withdrawn", must not reshuffle it)
@@ -154,8 +157,8 @@ async def build_dataset(seed: int = 20261123) -> None:
                 microseconds=rng.randrange(10**6),
             )
             if rng.random() < 0.08:  # on a quarter boundary, or just before one
-                q = leadership.quarter_of(shipped_at)
-                boundary = leadership.quarter_start(*leadership.shift_quarter(*q, 1))
+                q = quarter_of(shipped_at)
+                boundary = quarter_start(*shift_quarter(*q, 1))
                 shipped_at = boundary - dt.timedelta(microseconds=rng.choice([0, 1]))
             shipped_at = min(shipped_at, NOW - dt.timedelta(hours=1))
         if status == "in_progress" and rng.random() < 0.1:
@@ -281,7 +284,7 @@ async def build_dataset(seed: int = 20261123) -> None:
 
 
 def _dump(value):
-    if isinstance(value, leadership.LeadersView):
+    if isinstance(value, page.LeadersView):
         return {
             "period": value.period,
             "periods": value.periods,
@@ -295,20 +298,22 @@ QUARTERS = [f"{y}-Q{q}" for y in (2023, 2024, 2025) for q in (1, 2, 3, 4)] + ["2
 
 
 async def current_outputs() -> dict:
+    # a leader's reading (the command line holds every role) at the pinned moment
+    ctx = ctx_for(context.COMMAND_LINE, now=NOW)
     out: dict = {}
     for k in (5, 6, 30):
         await set_setting("k_anonymity", k)
         periods = ["all", *QUARTERS] if k == 5 else ["all", "2024-Q4", "2025-Q3"]
         for period in periods:
-            out[f"k{k} view {period}"] = _dump(await leadership.leaders_view(period))
-        out[f"k{k} leaderboard_csv all"] = await leadership.leaderboard_csv("all")
+            out[f"k{k} view {period}"] = _dump(await page.leaders_view(ctx, period))
+        out[f"k{k} leaderboard_csv all"] = await exports.leaderboard_csv(ctx, "all")
     await set_setting("k_anonymity", 5)
     for period in ("all", "2024-Q2", "2025-Q4"):
-        out[f"ideas_csv {period}"] = await leadership.ideas_csv(period)
-    out["leaderboard_csv 2025-Q1"] = await leadership.leaderboard_csv("2025-Q1")
+        out[f"ideas_csv {period}"] = await exports.ideas_csv(ctx, period)
+    out["leaderboard_csv 2025-Q1"] = await exports.leaderboard_csv(ctx, "2025-Q1")
     await set_setting("triage_sla_days", 3)
-    out["sla3 metrics all"] = _dump(await leadership.metrics("all"))
-    out["sla3 metrics 2025-Q2"] = _dump(await leadership.metrics("2025-Q2"))
+    out["sla3 metrics all"] = _dump(await metrics.metrics(ctx, "all"))
+    out["sla3 metrics 2025-Q2"] = _dump(await metrics.metrics(ctx, "2025-Q2"))
     return out
 
 

@@ -147,7 +147,6 @@ async def test_the_merge_picker(personas):
 # -- exports ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="leadership CSV converted on branch leaddel")
 async def test_the_leadership_csv(personas):
     alice = await personas.get("alice_support")
     carol = await personas.get("carol_leader")

@@ -89,7 +89,7 @@ def test_a_full_participation_label_is_not_clipped():
     import re as _re
 
     from ideas import charts
-    from ideas.leadership import ParticipationEntry
+    from ideas.leadership.metrics import ParticipationEntry
 
     entry = ParticipationEntry(
         name="Support", people=14, participants=14, share=1.0, kind="department"

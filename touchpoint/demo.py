@@ -23,8 +23,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
-from ideas import clock, comments, context, delivery, editing, people, security, services, triage
+from ideas import clock, comments, context, editing, people, security, services, triage
 from ideas.db import write_transaction
+from ideas.delivery import actions, credit, shipping
 from ideas.errors import Conflict, DomainError
 from ideas.lifecycle import STATUSES
 from ideas.schemas import IdeaIn
@@ -331,10 +332,12 @@ def email_for(name: str) -> str:
     return f"{'.'.join(plain.lower().split())}@{EMAIL_DOMAIN}"
 
 
-def _as(person: Person) -> context.Context:
-    """A demo person acting in the demo's unit of work (its `now`)."""
-    assert person.viewer is not None
-    return context.make(person.viewer, now=clock.now())
+def _as(who) -> context.Context:
+    """A demo person (a `Person` or their `Viewer`) acting in the demo's unit
+    of work (its `now`)."""
+    viewer = getattr(who, "viewer", who)
+    assert viewer is not None
+    return context.make(viewer, now=clock.now())
 
 
 def load_idea_data() -> list[dict]:
@@ -579,10 +582,10 @@ class Demo:
             title = ACTION_TITLES[which].format(
                 department=idea.department, touchpoint=idea.data["touchpoint"]
             )
-            action = await delivery.add_action(
-                self._decider(idea).viewer,
+            action = await actions.add_action(
+                _as(self._decider(idea)),
                 idea.id,
-                delivery.ActionIn(
+                actions.ActionIn(
                     title=title,
                     owner_id=str(owner.viewer.id),
                     due_on=(self.now - dt.timedelta(days=due)).date(),
@@ -596,7 +599,7 @@ class Demo:
 
     def _move_step(self, owner: Person, action_id: int, status: str):
         async def step() -> None:
-            await delivery.update_action_status(owner.viewer, action_id, status)
+            await actions.update_action_status(_as(owner), action_id, status)
 
         return step
 
@@ -609,15 +612,17 @@ class Demo:
             if self.rng.random() < 0.6:
                 after = round(before * self.rng.uniform(0.3, 0.7))
                 impact = {"impact_metric": metric, "impact_before": before, "impact_after": after}
-            await delivery.ship(
-                self._decider(idea).viewer, idea.id, delivery.ShipIn(note=note, **impact)
+            await shipping.ship(
+                _as(self._decider(idea)),
+                idea.id,
+                shipping.ShipIn(note=note, **impact),
             )
 
         return step
 
     def _credit_step(self, idea: DemoIdea):
         async def step() -> None:
-            await delivery.set_credit(idea.submitter.viewer, idea.id, True)
+            await credit.set_credit(_as(idea.submitter), idea.id, True)
 
         return step
 
@@ -697,11 +702,6 @@ class Demo:
             by_status=dict(by_status),
             problems=self.problems,
         )
-
-
-def _as(viewer) -> context.Context:
-    """A use case's context for a demo person acting at the simulated moment."""
-    return context.make(viewer, now=clock.now())
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

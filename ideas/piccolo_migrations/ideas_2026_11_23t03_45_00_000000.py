@@ -1,4 +1,4 @@
-"""Partial indexes for the leadership figures (ideas/leadership.py).
+"""Partial indexes for the leadership figures (ideas/leadership/).
 
 - idea_shipped_ix: shipped ideas only, with every column the leaderboard, the
   time to ship and shipped-per-quarter read, so those are index-only scans of
@@ -10,7 +10,7 @@
 - event_council_decision_ix: the CX council's decision events, where the
   first decision of an idea without `first_decided_at` is looked up.
 
-The conditions repeat, literally, the ones ideas/leadership.py writes in its
+The conditions repeat, literally, the ones ideas/leadership/counting.py writes in its
 queries (IS_SHIPPED, IS_CREDITED, COUNCIL_DECISION); PostgreSQL uses a partial
 index only for a query whose conditions imply the index's. Partial indexes
 work on SQLite too.

@@ -13,12 +13,16 @@ from litestar.plugins.htmx import ClientRefresh
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import delivery, proposals, services
-from ideas.delivery import ActionIn, ActionOut, ActionPatch, CreditIn, ShipIn
+from ideas import services
+from ideas.delivery import actions, credit, proposals, shipping, views
+from ideas.delivery.actions import ActionIn, ActionOut, ActionPatch
+from ideas.delivery.credit import CreditIn
+from ideas.delivery.proposals import ChangesIn
+from ideas.delivery.shipping import ShipIn
 from ideas.errors import Invalid
-from ideas.proposals import ChangesIn
 from ideas.schemas import IdeaOut, Page
 from ideas.viewer import Viewer
+from web.app import Ctx
 from web.auth import council, staff
 from web.controllers.pages import form_errors, idea_oob, page, safe_next
 from web.errors import is_htmx
@@ -43,13 +47,13 @@ FRIENDLY = {
 
 async def _panel(
     request: Request,
-    viewer: Viewer,
+    ctx: Ctx,
     idea_id: int,
     status_code: int = 200,
     **context: Any,
 ) -> Response | Template:
     """The idea page's actions section for this viewer (empty when nothing)."""
-    panel = await delivery.actions_panel(viewer, idea_id)
+    panel = await views.actions_panel(ctx, idea_id)
     if panel is None:
         return Response("", status_code=200, media_type="text/html")
     shown = context.pop("shown_status", None)
@@ -74,7 +78,7 @@ async def _panel(
         "_actions.html",
         status_code=status_code,
         panel=panel,
-        labels=delivery.ACTION_STATUS_LABELS,
+        labels=actions.ACTION_STATUS_LABELS,
         **context,
     )
 
@@ -91,61 +95,59 @@ class DeliveryApi(Controller):
 
     @post("/ideas/{idea_id:str}/actions", status_code=201, guards=[council], opt=IDEMPOTENT)
     async def add_action(
-        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[ActionIn]
+        self, ctx: Ctx, idea_id: FromPath[str], data: JSONBody[ActionIn]
     ) -> ActionOut:
         """Add an action (council) to an accepted or in-progress idea; its owner is told."""
-        return await delivery.add_action(viewer, services.parse_idea_id(idea_id), data)
+        return await actions.add_action(ctx, services.parse_idea_id(idea_id), data)
 
     @get("/ideas/{idea_id:str}/actions")
-    async def list_actions(self, idea_id: FromPath[str]) -> Page[ActionOut]:
+    async def list_actions(self, ctx: Ctx, idea_id: FromPath[str]) -> Page[ActionOut]:
         """An idea's actions with status, due date and owner (name, department)."""
-        items = await delivery.list_actions(services.parse_idea_id(idea_id))
+        items = await actions.list_actions(ctx, services.parse_idea_id(idea_id))
         return Page[ActionOut](items=items, next_cursor=None)
 
     @patch("/actions/{action_id:str}")
     async def update_action(
         self,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         action_id: FromPath[str],
         data: JSONBody[ActionPatch],
     ) -> ActionOut:
         """Move an action (`status`: its owner or council; the first to leave
         `todo` moves the idea to `in_progress`) or edit it (council)."""
-        return await delivery.update_action(viewer, services.parse_id(action_id, "action"), data)
+        return await actions.update_action(ctx, services.parse_id(action_id, "action"), data)
 
     @delete("/actions/{action_id:str}", status_code=204, guards=[council])
-    async def remove_action(
-        self, viewer: NamedDependency[Viewer], action_id: FromPath[str]
-    ) -> None:
+    async def remove_action(self, ctx: Ctx, action_id: FromPath[str]) -> None:
         """Remove an action (council) while its idea is accepted or in progress."""
-        await delivery.remove_action(viewer, services.parse_id(action_id, "action"))
+        await actions.remove_action(ctx, services.parse_id(action_id, "action"))
 
     @post("/ideas/{idea_id:str}/ship", status_code=200, guards=[council])
     async def ship(
-        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[ShipIn]
+        self, ctx: Ctx, idea_id: FromPath[str], data: JSONBody[ShipIn]
     ) -> IdeaOut:
         """Ship (council): `409` unless there is an action and every action is done."""
-        return await delivery.ship(viewer, services.parse_idea_id(idea_id), data)
+        return await shipping.ship(ctx, services.parse_idea_id(idea_id), data)
 
     @post("/ideas/{idea_id:str}/ship-proposal", status_code=200)
     async def propose_ship(
-        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[ShipIn]
+        self, ctx: Ctx, idea_id: FromPath[str], data: JSONBody[ShipIn]
     ) -> IdeaOut:
         """An owner of one of the idea's actions proposes shipping it (every
         action done): a draft note and impact for the council."""
-        return await proposals.propose(viewer, services.parse_idea_id(idea_id), data)
+        return await proposals.propose(ctx, services.parse_idea_id(idea_id), data)
 
     @put("/ideas/{idea_id:str}/credit")
     async def set_credit(
-        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[CreditIn]
+        self, ctx: Ctx, idea_id: FromPath[str], data: JSONBody[CreditIn]
     ) -> IdeaOut:
         """The submitter's (or a co-submitter's) own credit choice; shown once shipped."""
-        return await delivery.set_credit(viewer, services.parse_idea_id(idea_id), data.credit)
+        return await credit.set_credit(ctx, services.parse_idea_id(idea_id), data.credit)
 
     @get("/me/actions")
-    async def my_actions(self, viewer: NamedDependency[Viewer]) -> Page[ActionOut]:
+    async def my_actions(self, ctx: Ctx) -> Page[ActionOut]:
         """The caller's actions: overdue first, then by due date, done last."""
-        items = [m.action for m in await delivery.my_actions(viewer)]
+        items = [m.action for m in await views.my_actions(ctx)]
         return Page[ActionOut](items=items, next_cursor=None)
 
 
@@ -157,50 +159,51 @@ class DeliveryPages(Controller):
     # -- pages ----------------------------------------------------------------------
 
     @get("/me/actions")
-    async def my_actions(self, request: Request, viewer: NamedDependency[Viewer]) -> Template:
-        items = await delivery.my_actions(viewer)
-        return page(request, "my_actions.html", items=items, labels=delivery.ACTION_STATUS_LABELS)
+    async def my_actions(self, request: Request, ctx: Ctx) -> Template:
+        items = await views.my_actions(ctx)
+        return page(request, "my_actions.html", items=items, labels=actions.ACTION_STATUS_LABELS)
 
     @get("/delivery", guards=[council])
-    async def delivery_board(self, request: Request, viewer: NamedDependency[Viewer]) -> Template:
-        board = await delivery.delivery_board(viewer)
+    async def delivery_board(self, request: Request, ctx: Ctx) -> Template:
+        board = await views.delivery_board(ctx)
         return page(request, "delivery_board.html", board=board)
 
     @get("/shipped")
     async def shipped(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> Template:
-        feed = await delivery.shipped_feed(viewer, cursor=cursor)
+        feed = await shipping.shipped_feed(ctx, cursor=cursor)
         return page(request, "shipped.html", items=feed.items, next_cursor=feed.next_cursor)
 
     @get("/fragments/people", guards=[council])
     async def owner_options(
         self,
         request: Request,
+        ctx: Ctx,
         q: Annotated[str, QueryParameter(max_length=120)] = "",
         prefix: Annotated[str, QueryParameter(max_length=40)] = "owner",
     ) -> Template:
         """The owner picker's choices: people by name (a directory, no idea)."""
         prefix = prefix if _PREFIX.match(prefix) else "owner"
-        people = await delivery.search_people(q) if len(q.strip()) >= 2 else []
+        people = await views.search_people(ctx, q) if len(q.strip()) >= 2 else []
         return page(request, "_actions_people.html", people=people, prefix=prefix, q=q.strip())
 
     # -- the idea page's actions section -----------------------------------------------
 
     @get("/fragments/ideas/{idea_id:str}/actions")
     async def actions_fragment(
-        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
+        self, request: Request, ctx: Ctx, idea_id: FromPath[str]
     ) -> Response | Template:
-        return await _panel(request, viewer, services.parse_idea_id(idea_id))
+        return await _panel(request, ctx, services.parse_idea_id(idea_id))
 
     @post("/ideas/{idea_id:str}/actions", guards=[council], status_code=200)
     async def add_action_form(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -208,49 +211,47 @@ class DeliveryPages(Controller):
         values = _form_values(data, ("title", "owner_id", "due_on"))
         try:
             action_in = ActionIn(**values)
-            await delivery.add_action(
-                viewer, number, action_in, allow_past=data.get("past_ok") == "1"
-            )
+            await actions.add_action(ctx, number, action_in, allow_past=data.get("past_ok") == "1")
         except ValidationError as exc:
             errors = form_errors(exc, FRIENDLY)
         except Invalid as exc:
             errors = form_errors(exc)
         else:
             if is_htmx(request):
-                return await _panel(request, viewer, number, shown_status=data.get("shown_status"))
+                return await _panel(request, ctx, number, shown_status=data.get("shown_status"))
             return Redirect(path=_back(data, f"/ideas/{number}"), status_code=303)
         if not is_htmx(request):
             first = next(iter(errors.items()))
             raise Invalid(first[0], first[1])
-        return await _panel(request, viewer, number, errors=errors, values=values, open_add=True)
+        return await _panel(request, ctx, number, errors=errors, values=values, open_add=True)
 
     @post("/actions/{action_id:str}/status", status_code=200)
     async def move_action_form(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         action_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         """One-click status change, from My actions (`view=row`) or the idea page."""
         number = services.parse_id(action_id, "action")
-        action = await delivery.update_action_status(viewer, number, data.get("status", ""))
+        action = await actions.update_action_status(ctx, number, data.get("status", ""))
         if not is_htmx(request):
             return Redirect(path=_back(data, f"/ideas/{action.idea_id}"), status_code=303)
         if data.get("view") == "row":
-            item = await delivery.my_action(viewer, number)
+            item = await views.my_action(ctx, number)
             return page(
-                request, "_actions_row.html", item=item, labels=delivery.ACTION_STATUS_LABELS
+                request, "_actions_row.html", item=item, labels=actions.ACTION_STATUS_LABELS
             )
         return await _panel(
-            request, viewer, int(action.idea_id), shown_status=data.get("shown_status")
+            request, ctx, int(action.idea_id), shown_status=data.get("shown_status")
         )
 
     @post("/actions/{action_id:str}/edit", guards=[council], status_code=200)
     async def edit_action_form(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         action_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -258,8 +259,8 @@ class DeliveryPages(Controller):
         values = _form_values(data, ("title", "owner_id", "due_on"))
         try:
             patch_in = ActionPatch(**_without_blanks(values))
-            action = await delivery.edit_action(
-                viewer,
+            action = await actions.edit_action(
+                ctx,
                 number,
                 title=patch_in.title,
                 owner_id=patch_in.owner_id,
@@ -272,15 +273,15 @@ class DeliveryPages(Controller):
             errors = form_errors(exc)
         else:
             if is_htmx(request):
-                return await _panel(request, viewer, int(action.idea_id))
+                return await _panel(request, ctx, int(action.idea_id))
             return Redirect(path=_back(data, f"/ideas/{action.idea_id}"), status_code=303)
         if not is_htmx(request):
             first = next(iter(errors.items()))
             raise Invalid(first[0], first[1])
-        current = await delivery.get_action(number)
+        current = await actions.get_action(ctx, number)
         return await _panel(
             request,
-            viewer,
+            ctx,
             int(current.idea_id),
             edit_errors={current.id: errors},
             edit_values={current.id: values},
@@ -290,20 +291,20 @@ class DeliveryPages(Controller):
     async def remove_action_form(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         action_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        idea_id = await delivery.remove_action(viewer, services.parse_id(action_id, "action"))
+        idea_id = await actions.remove_action(ctx, services.parse_id(action_id, "action"))
         if is_htmx(request):
-            return await _panel(request, viewer, int(idea_id))
+            return await _panel(request, ctx, int(idea_id))
         return Redirect(path=_back(data, f"/ideas/{idea_id}"), status_code=303)
 
     @post("/ideas/{idea_id:str}/ship", guards=[council], status_code=200)
     async def ship_form(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -311,7 +312,7 @@ class DeliveryPages(Controller):
         values = _form_values(data, ("note", "impact_metric", "impact_before", "impact_after"))
         try:
             ship_in = ShipIn(**_without_blanks(values))
-            await delivery.ship(viewer, number, ship_in)
+            await shipping.ship(ctx, number, ship_in)
         except ValidationError as exc:
             errors = form_errors(exc, FRIENDLY)
             if "note" in errors and "characters" in errors["note"]:
@@ -325,7 +326,7 @@ class DeliveryPages(Controller):
         if not is_htmx(request):
             first = next(iter(errors.items()))
             raise Invalid(first[0], first[1])
-        return await _panel(request, viewer, number, ship_errors=errors, ship_values=values)
+        return await _panel(request, ctx, number, ship_errors=errors, ship_values=values)
 
     # -- an owner proposes shipping; the council ships or asks for changes ---------
 
@@ -333,7 +334,7 @@ class DeliveryPages(Controller):
     async def propose_ship_form(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -341,7 +342,7 @@ class DeliveryPages(Controller):
         number = services.parse_idea_id(idea_id)
         values = _form_values(data, ("note", "impact_metric", "impact_before", "impact_after"))
         try:
-            await proposals.propose(viewer, number, ShipIn(**_without_blanks(values)))
+            await proposals.propose(ctx, number, ShipIn(**_without_blanks(values)))
         except ValidationError as exc:
             errors = form_errors(exc, FRIENDLY)
             if "note" in errors and "characters" in errors["note"]:
@@ -350,25 +351,25 @@ class DeliveryPages(Controller):
             errors = form_errors(exc)
         else:
             if is_htmx(request):
-                return await _panel(request, viewer, number, proposed=True)
+                return await _panel(request, ctx, number, proposed=True)
             return Redirect(path=f"/ideas/{number}", status_code=303)
         if not is_htmx(request):
             first = next(iter(errors.items()))
             raise Invalid(first[0], first[1])
-        return await _panel(request, viewer, number, ship_errors=errors, ship_values=values)
+        return await _panel(request, ctx, number, ship_errors=errors, ship_values=values)
 
     @post("/ideas/{idea_id:str}/ship-changes", guards=[council], status_code=200)
     async def ship_changes_form(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response:
         """The council sends a proposal back with what to change."""
         number = services.parse_idea_id(idea_id)
         try:
-            await proposals.ask_changes(viewer, number, ChangesIn(note=data.get("note") or ""))
+            await proposals.ask_changes(ctx, number, ChangesIn(note=data.get("note") or ""))
         except ValidationError:
             raise Invalid("note", "say what should change, in 10 characters or more") from None
         return Redirect(path=_back(data, "/delivery"), status_code=303)
@@ -377,9 +378,9 @@ class DeliveryPages(Controller):
 
     @get("/fragments/ideas/{idea_id:str}/credit")
     async def credit_fragment(
-        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
+        self, request: Request, ctx: Ctx, idea_id: FromPath[str]
     ) -> Response | Template:
-        state = await delivery.credit_state(viewer, services.parse_idea_id(idea_id))
+        state = await credit.credit_state(ctx, services.parse_idea_id(idea_id))
         if state is None:
             return Response("", status_code=200, media_type="text/html")
         return page(request, "_credit.html", state=state)
@@ -388,6 +389,7 @@ class DeliveryPages(Controller):
     async def credit_form(
         self,
         request: Request,
+        ctx: Ctx,
         viewer: NamedDependency[Viewer],
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
@@ -396,9 +398,9 @@ class DeliveryPages(Controller):
         choice = data.get("credit", "")
         if choice not in ("yes", "no"):
             raise Invalid("credit", "choose 'yes' or 'no'")
-        await delivery.set_credit(viewer, number, choice == "yes")
+        await credit.set_credit(ctx, number, choice == "yes")
         if is_htmx(request):
-            state = await delivery.credit_state(viewer, number)
+            state = await credit.credit_state(ctx, number)
             if state is None:
                 return Response("", status_code=200, media_type="text/html")
             # the "Credited to…" banner changes with the choice (once shipped)

@@ -1,7 +1,8 @@
 """Leadership: the /leaders page, the leaderboard and metrics API, CSV exports.
 
 Every route is guarded by `leader_or_admin`, checked on each request, so an
-export link works only for whoever holds the role when they download it.
+export link works only for whoever holds the role when they download it; the
+use cases check "leaders.view" themselves too.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 from litestar.response import Response, Template
 
-from ideas import charts, leadership
+from ideas import charts
 from ideas.errors import Invalid
-from ideas.leadership import Leaderboard, Metrics
+from ideas.leadership import board, exports, metrics, page
+from ideas.leadership.board import Leaderboard
+from ideas.leadership.metrics import Metrics
+from web.app import Ctx
 from web.auth import leader_or_admin
-from web.controllers.pages import page
+from web.controllers.pages import page as render
 from web.errors import is_htmx
 
 PeriodParam = Annotated[
@@ -49,7 +53,7 @@ FUNNEL_FILTERS = (
 )
 
 
-def drill_links(view: leadership.LeadersView) -> dict:
+def drill_links(view: page.LeadersView) -> dict:
     """Links from the figures to the ideas they count, on the board, as far
     as the blind promise and k-anonymity allow: the funnel (ideas submitted
     in the period, by how far they came), shipped per quarter and per owning
@@ -80,21 +84,23 @@ class LeadersPage(Controller):
     include_in_schema = False
 
     @get("/leaders")
-    async def leaders(self, request: Request, period: PeriodParam = "all") -> Template:
+    async def leaders(
+        self, request: Request, ctx: Ctx, period: PeriodParam = "all"
+    ) -> Template:
         """The page; to an HTMX request aimed at #leaders-body, only that part."""
         try:
-            view = await leadership.leaders_view(period)
+            view = await page.leaders_view(ctx, period)
         except Invalid as exc:
-            context = self.context(await leadership.leaders_view("all"))
+            context = self.context(await page.leaders_view(ctx, "all"))
             context["period_error"] = exc.reason
-            return page(request, "leaders.html", status_code=422, **context)
+            return render(request, "leaders.html", status_code=422, **context)
         context = self.context(view)
         if is_htmx(request) and request.headers.get("hx-target") == "leaders-body":
-            return page(request, "_leaders_body.html", **context)
-        return page(request, "leaders.html", **context)
+            return render(request, "_leaders_body.html", **context)
+        return render(request, "leaders.html", **context)
 
     @staticmethod
-    def context(view: leadership.LeadersView) -> dict:
+    def context(view: page.LeadersView) -> dict:
         name = period_name(view.period)
         m = view.metrics
         return {
@@ -117,31 +123,33 @@ class LeadershipApi(Controller):
     tags = ["leadership"]
 
     @get("/leaderboard")
-    async def leaderboard(self, period: PeriodParam = "all") -> Leaderboard:
+    async def leaderboard(self, ctx: Ctx, period: PeriodParam = "all") -> Leaderboard:
         """Shipped ideas in the period by credited submitters' department
         ("Anonymous" when uncredited; small departments left out or pooled as
         "Other"), by opted-in person, and by owning department."""
-        return await leadership.leaderboard(period)
+        return await board.leaderboard(ctx, period)
 
     @get("/metrics")
-    async def metrics(self, period: PeriodParam = "all") -> Metrics:
+    async def metrics(self, ctx: Ctx, period: PeriodParam = "all") -> Metrics:
         """Funnel of ideas submitted in the period, median days to first
         decision and acceptance to ship, share within the triage SLA,
         participation by department (k-anonymous), shipped per quarter."""
-        return await leadership.metrics(period)
+        return await metrics.metrics(ctx, period)
 
     @get("/export/ideas.csv", media_type="text/csv", response_description="CSV file")
-    async def ideas_csv(self, period: PeriodParam = "all") -> Response[str]:
+    async def ideas_csv(self, ctx: Ctx, period: PeriodParam = "all") -> Response[str]:
         """Every idea submitted in the period and its dates; no submitter
         identity except the names of credited submitters of shipped ideas."""
-        filename = leadership.csv_filename("ideas", period)
-        return csv_response(await leadership.ideas_csv(period), filename)
+        filename = exports.csv_filename("ideas", period)
+        return csv_response(await exports.ideas_csv(ctx, period), filename)
 
     @get("/export/leaderboard.csv", media_type="text/csv", response_description="CSV file")
-    async def leaderboard_csv(self, period: PeriodParam = "all") -> Response[str]:
+    async def leaderboard_csv(
+        self, ctx: Ctx, period: PeriodParam = "all"
+    ) -> Response[str]:
         """The three leaderboards of the period: board, rank, name, shipped."""
-        filename = leadership.csv_filename("leaderboard", period)
-        return csv_response(await leadership.leaderboard_csv(period), filename)
+        filename = exports.csv_filename("leaderboard", period)
+        return csv_response(await exports.leaderboard_csv(ctx, period), filename)
 
 
 ROUTES: list = [LeadersPage, LeadershipApi]

@@ -13,9 +13,11 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import delivery, follows, inbox, leadership, people, roadmap, services
+from ideas import follows, inbox, people, roadmap, services
+from ideas.delivery.shipping import shipped_details
 from ideas.errors import DomainError, Invalid, RateLimited
 from ideas.integrations import oidc
+from ideas.leadership.periods import parse_period
 from ideas.lifecycle import ACCEPTED, IN_PROGRESS, SHIPPED
 from ideas.schemas import IdeaIn
 from ideas.viewer import Viewer
@@ -294,7 +296,7 @@ class StaffPages(Controller):
             windows = {}
             for name in ("submitted", "shipped"):
                 if drill.get(name):
-                    period = leadership.parse_period(drill[name])
+                    period = parse_period(drill[name])
                     if period.start is not None:
                         windows[name] = period
             result = await services.list_ideas(
@@ -399,7 +401,7 @@ class StaffPages(Controller):
             # opened from a notice: that notice is read (the viewer's own only)
             await inbox.mark_read_quietly(viewer, notice)
         events = await services.idea_events(number, viewer)
-        ship_note, impact = await delivery.shipped_details(number)
+        ship_note, impact = await shipped_details(number)
         return page(
             request,
             "idea.html",

@@ -10,15 +10,17 @@ from typing import Annotated
 
 from pydantic import BaseModel, StringConstraints
 
+from ideas import policy
 from ideas.blind import blind_idea
+from ideas.context import Context
 from ideas.db import write_transaction
-from ideas.delivery import WORKING, ShipIn, _check_impact
-from ideas.errors import Conflict, Forbidden
+from ideas.delivery.actions import WORKING, check_role
+from ideas.delivery.shipping import ShipIn, check_impact
+from ideas.errors import Conflict
 from ideas.outbox import record_event
 from ideas.schemas import IdeaOut, Strict
 from ideas.services import idea_row
 from ideas.tables import Action, Idea
-from ideas.viewer import Viewer, require_role
 
 
 class ShipProposal(BaseModel):
@@ -32,7 +34,8 @@ class ChangesIn(Strict):
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000)]
 
 
-def _proposal(raw) -> ShipProposal | None:
+def parse_proposal(raw) -> ShipProposal | None:
+    """The stored draft (JSON text on SQLite), or None when there is none."""
     if isinstance(raw, str):
         raw = json.loads(raw or "{}")
     if not raw or not raw.get("note"):
@@ -42,7 +45,7 @@ def _proposal(raw) -> ShipProposal | None:
 
 async def proposal_of(idea_id: int) -> ShipProposal | None:
     rows = await Idea.select(Idea.ship_proposal).where(Idea.id == idea_id).run()
-    return _proposal(rows[0]["ship_proposal"]) if rows else None
+    return parse_proposal(rows[0]["ship_proposal"]) if rows else None
 
 
 async def _all_done(idea_id: int) -> tuple[list[dict], bool]:
@@ -50,15 +53,15 @@ async def _all_done(idea_id: int) -> tuple[list[dict], bool]:
     return actions, bool(actions) and all(a["status"] == "done" for a in actions)
 
 
-async def propose(viewer: Viewer, idea_id: int, data: ShipIn) -> IdeaOut:
+async def propose(ctx: Context, idea_id: int, data: ShipIn) -> IdeaOut:
     """An owner of one of the idea's actions drafts the ship: every action
     must be done; the council is told."""
-    metric, before, after = _check_impact(data)
+    metric, before, after = check_impact(data)
     async with write_transaction():
         row = await idea_row(idea_id)
         actions, done = await _all_done(idea_id)
-        if not any(str(a["owner"]) == str(viewer.id) for a in actions):
-            raise Forbidden("only an owner of one of this idea's actions may propose shipping it")
+        is_owner = any(str(a["owner"]) == str(ctx.actor.id) for a in actions)
+        policy.authorize(ctx.actor, "delivery.propose", policy.Facts(is_owner=is_owner))
         if row["status"] not in WORKING:
             raise Conflict(
                 f"only an idea being delivered can be proposed for shipping; this one is "
@@ -70,14 +73,16 @@ async def propose(viewer: Viewer, idea_id: int, data: ShipIn) -> IdeaOut:
         draft = {"note": data.note.strip(), "impact_metric": metric,
                  "impact_before": before, "impact_after": after}  # fmt: skip
         await Idea.update({Idea.ship_proposal: draft}).where(Idea.id == idea_id).run()
-        await record_event(idea_id=idea_id, kind="ship_proposed", actor_id=viewer.id, public=False)
-    return await blind_idea(await idea_row(idea_id), viewer)
+        await record_event(
+            idea_id=idea_id, kind="ship_proposed", actor_id=ctx.actor.id, public=False
+        )
+    return await blind_idea(await idea_row(idea_id), ctx.actor)
 
 
-async def ask_changes(viewer: Viewer, idea_id: int, data: ChangesIn) -> IdeaOut:
+async def ask_changes(ctx: Context, idea_id: int, data: ChangesIn) -> IdeaOut:
     """The council sends the draft back: the proposal is cleared and the
     action owners are told what to change."""
-    require_role(viewer, "council")
+    check_role(ctx.actor, "delivery.ship")
     async with write_transaction():
         await idea_row(idea_id)
         if await proposal_of(idea_id) is None:
@@ -88,10 +93,10 @@ async def ask_changes(viewer: Viewer, idea_id: int, data: ChangesIn) -> IdeaOut:
             kind="ship_changes",
             note=data.note,
             actor_label="CX council",
-            actor_id=viewer.id,
+            actor_id=ctx.actor.id,
             public=False,
         )
-    return await blind_idea(await idea_row(idea_id), viewer)
+    return await blind_idea(await idea_row(idea_id), ctx.actor)
 
 
-__all__ = ["ChangesIn", "ShipProposal", "ask_changes", "proposal_of", "propose"]
+__all__ = ["ChangesIn", "ShipProposal", "ask_changes", "parse_proposal", "proposal_of", "propose"]
