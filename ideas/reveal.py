@@ -140,9 +140,9 @@ async def _tell_submitters(
     """The submitters' notices, written now, whatever their account's state;
     the worker's own fan-out for the event finds them there (same dedup key)
     and adds nothing."""
-    from ideas import notify
+    from ideas.notify import fanout, kinds
 
-    text = notify.reveal_text(title, reason)
+    text = kinds.reveal_text(title, reason)
     users = await Submission.select(Submission.user).where(Submission.idea == idea_id).run()
     for user_id in dict.fromkeys(r["user"] for r in users):
         await (
@@ -153,7 +153,7 @@ async def _tell_submitters(
                     idea=idea_id,
                     kind="identity_revealed",
                     text=text,
-                    dedup_key=f"{notify.event_key(event_id)}{user_id}",
+                    dedup_key=f"{fanout.event_key(event_id)}{user_id}",
                     created_at=now,
                     email_status="pending",
                 )
@@ -169,9 +169,9 @@ async def _tell_other_admins(
     """Every other active admin is told of every reveal (never only of some:
     a notice that depended on the submitter's state would say something
     about the submitter)."""
-    from ideas import notify
+    from ideas.notify import kinds
 
-    text = notify.admin_reveal_text(viewer.name, idea_id, reason, now)
+    text = kinds.admin_reveal_text(viewer.name, idea_id, reason, now)
     admins = (
         await User.select(User.id)
         .where(User.is_admin.eq(True), User.active.eq(True), User.id != viewer.id)
