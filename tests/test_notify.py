@@ -36,6 +36,7 @@ from tests.notify_helpers import (
     undispatched,
     vote,
 )
+from tests.test_delivery import add
 from workers import tasks
 
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
@@ -262,11 +263,7 @@ async def test_every_notice_reminder_digest_and_mail_shows_the_idea_through_the_
     bob, session = await open_session(personas)
     await decide(bob, idea, session, "accept", owning_department_id=str(bob.viewer.department_id))
     moment = next_digest_moment()
-    due = (moment.date() + dt.timedelta(days=1)).isoformat()
-    r = await bob.api().post(
-        f"/api/v1/ideas/{idea}/actions",
-        json={"title": "Add a PO field to checkout", "owner_id": erin.id, "due_on": due},
-    )
+    r = await add(bob, idea, erin, due_on=(moment.date() + dt.timedelta(days=1)).isoformat())
     assert r.status_code == 201, r.text
     await drain()
     assert (await reminders.send_action_reminders(worker(moment + dt.timedelta(hours=1)))).notices
