@@ -124,7 +124,7 @@ async def plan(event: dict) -> list[Audience]:
     if kind == "reveal":
         # written in the reveal's own transaction (ideas.reveal); this finds
         # them there and adds nothing
-        text = reveal_text(idea.title, data.get("reason") or note)
+        text = reveal_text(idea, data.get("reason") or note)
         return [Audience("identity_revealed", text, idea_id, users=await submitter_ids(idea_id))]
     if kind == "action_removed":
         if not data.get("owner"):

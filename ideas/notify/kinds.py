@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ideas.blind import IdeaText
+
 #: notice kinds → what the person is told about (settings page, e-mail opt-out)
 KINDS: dict[str, str] = {
     "idea_status": "A status change of an idea you submitted",
@@ -84,10 +86,10 @@ def with_note(text: str, label: str, note: str) -> str:
     return f"{text} {label}: {note}" if note else text
 
 
-def reveal_text(title: str, reason: str) -> str:
+def reveal_text(idea: IdeaText, reason: str) -> str:
     """The in-app notice to a revealed submitter (behind log-in)."""
     return with_note(
-        f"An admin revealed that you submitted “{title}”. This was recorded in the audit log.",
+        f"An admin revealed that you submitted {idea.quoted}. This was recorded in the audit log.",
         "Reason",
         reason,
     )
