@@ -33,7 +33,6 @@ SEND_MAIL = "send_pending_email"
 #: e-mail jobs have their own queue (and worker slots), so a slow or hung
 #: mail server never delays the in-app notices of the default queue
 MAIL_QUEUE = "arq:queue:mail"
-STATS_KEY = JOB_STATS_KEY
 
 
 DELIVER_WEBHOOK = webhooks.DELIVER_WEBHOOK
@@ -60,7 +59,7 @@ def backoff(job_try: int, t: Tuning | None = None) -> float:
 
 async def count(ctx: dict, job: str, outcome: str) -> None:
     try:
-        await ctx["redis"].hincrby(STATS_KEY, f"{job}:{outcome}", 1)
+        await ctx["redis"].hincrby(JOB_STATS_KEY, f"{job}:{outcome}", 1)
     except Exception:  # counters are best effort; the log line is the record
         pass
 
