@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from ideas import clock, policy, publish
-from ideas.lifecycle import SHIPPED
+from ideas.lifecycle import SHIPPED, STATUS_LABELS
 from ideas.policy import Facts, owning_department_shown
 from ideas.schemas import Can, Credit, IdeaOut, Ref
 from ideas.sql import in_list
@@ -239,12 +240,63 @@ def author_label(
     return name
 
 
+# -- an idea as plain text: notices, e-mail, the digest -----------------------------------
+
+
+@dataclass(frozen=True)
+class IdeaText:
+    """An idea as a notice, an e-mail or the digest shows it. One notice's
+    text goes to all its recipients and mail is read beyond its recipient,
+    so this holds only what anyone may see of an idea: its id, title, status
+    and link; never who submitted it, their department, or when they acted."""
+
+    id: int
+    title: str
+    status: str
+    duplicate_of: int | None = None
+
+    @property
+    def quoted(self) -> str:
+        return f"“{self.title}”"
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def path(self) -> str:
+        """The idea's page, relative to the site's base URL."""
+        return f"/ideas/{self.id}"
+
+
+#: the Idea columns an IdeaText is made of
+TEXT_COLUMNS = (Idea.id, Idea.title, Idea.status, Idea.duplicate_of)
+
+
+def idea_text(row: dict) -> IdeaText:
+    """The IdeaText of a row selected with TEXT_COLUMNS (or IDEA_COLUMNS)."""
+    return IdeaText(row["id"], row["title"], row["status"], row.get("duplicate_of"))
+
+
+async def idea_texts(idea_ids: Iterable[int]) -> dict[int, IdeaText]:
+    """The IdeaText of each of these ideas that exists, by id."""
+    ids = sorted(set(idea_ids))
+    if not ids:
+        return {}
+    rows = await Idea.select(*TEXT_COLUMNS).where(Idea.id.is_in(ids)).run()
+    return {r["id"]: idea_text(r) for r in rows}
+
+
 __all__ = [
     "IDEA_COLUMNS",
     "IDEA_SQL_COLUMNS",
+    "TEXT_COLUMNS",
+    "IdeaText",
     "author_label",
     "blind_idea",
     "blind_ideas",
+    "idea_text",
+    "idea_texts",
     "is_original_submitter",
     "mine_ids",
     "original_submitter_ids",

@@ -91,7 +91,7 @@ async def withdraw(ctx: Context, idea_id: int) -> IdeaOut:
     """Take the idea back before any decision: `withdrawn`, votes frozen,
     voters and followers told -- at the batch's moment (ideas.publish), like
     a submitter's answer: the event is dated then and delivered only from
-    then (notify.deliver_event), so neither the notices nor the mail's
+    then (notify.fanout.deliver_event), so neither the notices nor the mail's
     `Date:` tell the minute the submitter acted."""
     viewer, now = ctx.actor, ctx.now
     await _own(ctx, "idea.withdraw", idea_id)

@@ -34,6 +34,10 @@ def job_id_for(event_id: int) -> str:
     return f"event:{event_id}"
 
 
+#: Redis hash where workers count job outcomes, "<job>:<outcome>" → n (/health)
+JOB_STATS_KEY = "touchpoint:job_stats"
+
+
 async def record_event(
     *,
     idea_id: int | None,

@@ -11,6 +11,7 @@ when an idea is overdue for triage, and how the owning department is shown.
   triage queue, the daily reminder to the council and the leadership figures
   use them. `tests/test_policy.py` holds the twins to the function on both
   engines.
+- `mail_detail` says how much the e-mail of each notice kind may say.
 
 docs/product.md describes these rules in words.
 """
@@ -152,6 +153,44 @@ def owning_department_shown(department_id: int | None, names: dict[int, str]) ->
     if department_id is None:
         return None
     return names.get(department_id)
+
+
+# -- what an e-mail may say -----------------------------------------------------------------
+
+#: the e-mail names the idea (subject and link) and carries the notice's text
+MAIL_DETAILED = "detailed"
+#: the e-mail counts what waits behind log-in and names nothing
+MAIL_COUNTS = "counts"
+#: the e-mail says only "You have an update in Touchpoint", with a link to the inbox
+MAIL_PRIVATE = "private"
+
+#: kinds whose recipient's relation to the idea is no secret: work given to
+#: them (an action they own) and the council's own queue (which never names
+#: a submitter)
+_DETAILED_MAIL_KINDS = frozenset(
+    {"action_assigned", "action_due_soon", "action_overdue", "council_answer", "council_sla"}
+)
+#: kinds whose e-mail only counts: the weekly digest (a person's own ideas,
+#: their votes and the week's top ideas, often their own, are all in it)
+_COUNTED_MAIL_KINDS = frozenset({"weekly_digest"})
+
+
+def mail_detail(kind: str) -> str:
+    """How much the e-mail of a notice of `kind` may say: MAIL_DETAILED,
+    MAIL_COUNTS or MAIL_PRIVATE (every other kind, and any new kind until
+    it is listed here).
+
+    Mail is read by more than its recipient: mail administrators, gateways
+    and mailbox and server logs see every address, subject and body. So an
+    e-mail carries only what this rule allows, and no reader of mail can
+    pair an address with an idea the person submitted, voted for or follows
+    (docs/threat-model.md, channel 6); the details are behind log-in.
+    """
+    if kind in _DETAILED_MAIL_KINDS:
+        return MAIL_DETAILED
+    if kind in _COUNTED_MAIL_KINDS:
+        return MAIL_COUNTS
+    return MAIL_PRIVATE
 
 
 # -- permissions -----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import datetime as dt
 
 from pydantic import BaseModel
 
-from ideas import clock, outbox
+from ideas import blind, clock, outbox
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid
 from ideas.services import idea_row
@@ -116,7 +116,7 @@ async def reveal_submitter(viewer: Viewer, idea_id: int, reason: str) -> RevealO
             public=False,
             data={"audit_id": audit.id, "reason": reason},
         )
-        await _tell_submitters(event_id, idea_id, idea["title"], reason, now)
+        await _tell_submitters(event_id, idea_id, reason, now)
         await _tell_other_admins(viewer, event_id, idea_id, reason, now)
     return RevealOut(
         idea_id=str(idea_id),
@@ -134,15 +134,13 @@ async def reveal_submitter(viewer: Viewer, idea_id: int, reason: str) -> RevealO
     )
 
 
-async def _tell_submitters(
-    event_id: int, idea_id: int, title: str, reason: str, now: dt.datetime
-) -> None:
+async def _tell_submitters(event_id: int, idea_id: int, reason: str, now: dt.datetime) -> None:
     """The submitters' notices, written now, whatever their account's state;
     the worker's own fan-out for the event finds them there (same dedup key)
     and adds nothing."""
-    from ideas import notify
+    from ideas.notify import fanout, kinds
 
-    text = notify.reveal_text(title, reason)
+    text = kinds.reveal_text((await blind.idea_texts([idea_id]))[idea_id], reason)
     users = await Submission.select(Submission.user).where(Submission.idea == idea_id).run()
     for user_id in dict.fromkeys(r["user"] for r in users):
         await (
@@ -153,7 +151,7 @@ async def _tell_submitters(
                     idea=idea_id,
                     kind="identity_revealed",
                     text=text,
-                    dedup_key=f"{notify.event_key(event_id)}{user_id}",
+                    dedup_key=f"{fanout.event_key(event_id)}{user_id}",
                     created_at=now,
                     email_status="pending",
                 )
@@ -169,9 +167,9 @@ async def _tell_other_admins(
     """Every other active admin is told of every reveal (never only of some:
     a notice that depended on the submitter's state would say something
     about the submitter)."""
-    from ideas import notify
+    from ideas.notify import kinds
 
-    text = notify.admin_reveal_text(viewer.name, idea_id, reason, now)
+    text = kinds.admin_reveal_text(viewer.name, idea_id, reason, now)
     admins = (
         await User.select(User.id)
         .where(User.is_admin.eq(True), User.active.eq(True), User.id != viewer.id)

@@ -117,3 +117,20 @@ def name_contains(column, pattern: str):
     """`column` matches the LIKE `pattern`, ignoring case: ILIKE on
     PostgreSQL; SQLite's LIKE already ignores ASCII case (and has no ILIKE)."""
     return column.ilike(pattern) if is_postgres() else column.like(pattern)
+
+
+# -- notify --
+
+#: advisory-lock keys of batched notices: this base plus the idea's id (ids < 2**31)
+NOTICE_BATCH_LOCK_BASE = 0x7470_0000_0000
+
+
+def notice_batch_lock(idea_id: int | None) -> tuple[str, list] | None:
+    """The statement (and its arguments) that makes one batched fan-out on an
+    idea wait for another in progress, inside the insert's transaction: two
+    comment events delivered at once must not both find "no unread notice"
+    and both insert. PostgreSQL takes a transaction-scoped advisory lock;
+    SQLite serialises writes already, so None."""
+    if not is_postgres():
+        return None
+    return "SELECT pg_advisory_xact_lock({})", [NOTICE_BATCH_LOCK_BASE + int(idea_id or 0)]

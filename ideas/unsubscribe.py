@@ -27,6 +27,7 @@ import uuid
 from ideas.config import get_settings
 from ideas.db import write_transaction
 from ideas.errors import NotFound
+from ideas.notify.kinds import EMAIL_OPTIONAL, KINDS
 from ideas.tables import User
 
 #: the digest's switch (User.digest), beside the per-kind ones (User.email_off)
@@ -44,8 +45,6 @@ def _b64(data: bytes) -> str:
 
 
 def _kinds() -> list[str]:
-    from ideas.notify import EMAIL_OPTIONAL
-
     return [*EMAIL_OPTIONAL, DIGEST]
 
 
@@ -92,8 +91,6 @@ def read(token: str) -> tuple[uuid.UUID, str]:
 
 
 def _kind_label(kind: str) -> str:
-    from ideas.notify import KINDS
-
     return KINDS.get(kind, kind)
 
 
@@ -108,8 +105,6 @@ async def describe(token: str) -> str:
 async def apply(token: str) -> str:
     """Switch the token's kind of e-mail off for its recipient (idempotent);
     answers what was switched off, in words."""
-    from ideas.notify import EMAIL_OPTIONAL
-
     user_id, kind = read(token)
     async with write_transaction():
         rows = await User.select(User.email_off).where(User.id == user_id).run()

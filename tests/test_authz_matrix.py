@@ -34,9 +34,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from ideas import accounts, invitations, notify, people, unsubscribe
+from ideas import accounts, invitations, people, unsubscribe
 from ideas import admin as admin_service
 from ideas.integrations import scim, webhooks
+from ideas.notify import fanout
 from ideas.tables import Event, Notification, WebhookDelivery
 from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload, submit
 
@@ -523,7 +524,7 @@ async def build_world(personas) -> World:
 
     # what the worker does with the council's question: alice's notice
     question = await Event.select(Event.id).where(Event.idea == int(ids["asked"])).run()
-    await notify.deliver_event(question[-1]["id"])
+    await fanout.deliver_event(question[-1]["id"])
     notice = await Notification.select(Notification.id).where(Notification.user == alice.viewer.id)
     w["notice"] = str(notice[0]["id"])
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ideas import notify
+from ideas.notify import digest
 from tests.factories import submit
 from tests.notify_helpers import decide, notices, open_session, vote
 from tests.test_delivery import accepted, all_done
-from tests.test_notify import next_digest_moment
+from tests.test_notify import next_digest_moment, worker
 
 
 async def test_shipped_idea_shows_its_impact_on_its_page(personas):
@@ -51,9 +51,9 @@ async def test_weekly_digest_notice_names_what_is_in_it_and_links_on(personas):
     bob, session = await open_session(personas)
     await decide(bob, idea, session, "accept", owning_department_id=str(bob.viewer.department_id))
     moment = next_digest_moment()
-    run = await notify.send_weekly_digest(moment + dt.timedelta(hours=1))
+    run = await digest.send_weekly_digest(worker(moment + dt.timedelta(hours=1)))
     assert run.outcome == "done"
-    [digest] = await notices(kind="weekly_digest", user=dan.viewer.id)
-    assert "“Print the PO number on invoices”: Accepted" in digest["text"]
+    [notice] = await notices(kind="weekly_digest", user=dan.viewer.id)
+    assert "“Print the PO number on invoices”: Accepted" in notice["text"]
     inbox = (await (await dan.browser()).get("/me/notifications")).text
     assert 'href="/?sort=new"' in inbox and 'href="/roadmap"' in inbox

@@ -13,10 +13,10 @@ import re
 
 import pytest
 
-from ideas import clock
+from ideas import clock, context
 from ideas.org_settings import set_setting
 from ideas.tables import Department, Event, Notification, Participation, User
-from tests.factories import idea_payload
+from tests.factories import ctx_for, idea_payload
 
 UTC = dt.UTC
 #: "now" for the leadership figures and the services (2026-Q2)
@@ -269,10 +269,10 @@ async def test_deactivate_reveal_reactivate_cannot_silence_the_notice(personas):
     assert alice.name not in flagged[0]["text"]
     assert (await web.form(f"/admin/people/{alice.id}/reactivate", {})).status_code == 303
     # the worker's delivery of the event adds nothing
-    from ideas import notify
+    from ideas.notify import fanout
 
     event = (await Event.select(Event.id).where(Event.kind == "reveal").run())[0]["id"]
-    await notify.deliver_event(event)
+    await fanout.deliver_event(event)
     assert await Notification.count().where(Notification.user == alice.viewer.id).run() == 1
     # at the next log-in
     alice_web = await alice.browser()
@@ -288,7 +288,7 @@ async def test_no_mail_of_a_full_journey_pairs_an_address_with_its_idea(personas
     """Submit, question, answer, accept, act, ship, reveal and a weekly digest,
     with every mail through a real SMTP server: whoever reads the mail log
     finds no idea (title or link) in any mail to its submitter or voters."""
-    from ideas import notify
+    from ideas.notify import digest, mailing
     from tests.notify_helpers import decide, drain, open_session, vote
 
     alice = await personas.get("alice_support")
@@ -321,9 +321,10 @@ async def test_no_mail_of_a_full_journey_pairs_an_address_with_its_idea(personas
     # a weekly digest covering it all
     now = dt.datetime.now(UTC)
     monday = now.date() + dt.timedelta(days=(7 - now.weekday()) % 7 or 7)
-    run = await notify.send_weekly_digest(dt.datetime.combine(monday, dt.time(9), tzinfo=UTC))
+    at = dt.datetime.combine(monday, dt.time(9), tzinfo=UTC)
+    run = await digest.send_weekly_digest(ctx_for(context.WORKER, now=at))
     for notice_id in run.mail_ids:
-        await notify.email_notice(notice_id)
+        await mailing.email_notice(notice_id)
 
     import email
     import email.policy

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 
-from ideas import blind, notify
+from ideas import blind
+from ideas.notify import fanout
 from ideas.tables import Event, Idea, Notification, Submission, Vote
 from tests.factories import confirm_attendance, submit
 from tests.notify_helpers import council, undispatched
@@ -70,7 +71,7 @@ async def test_a_merged_co_submitter_gets_credit_and_notices_but_not_the_submitt
     r = await _decide(bob, target, session, "needs_info", question="Which customers ask?")
     assert r.status_code == 200, r.text
     for event_id in await undispatched():  # the workers' job, done here
-        await notify.deliver_event(event_id)
+        await fanout.deliver_event(event_id)
 
     # credit and notices: dan shares the target ("is_mine") and hears of it
     assert (await dan.api().get(f"/api/v1/ideas/{target}")).json()["is_mine"] is True

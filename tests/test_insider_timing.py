@@ -18,8 +18,9 @@ import email.utils
 
 import pytest
 
-from ideas import clock, context, notify, triage
+from ideas import clock, context, triage
 from ideas.config import get_settings, reset_settings
+from ideas.notify import digest, fanout, mailing
 from ideas.publish import visible_from
 from ideas.tables import Event, Notification
 from tests.factories import confirm_attendance, ctx_for, submit
@@ -248,7 +249,7 @@ async def test_an_answer_its_notices_and_its_mail_wait_for_the_batch(personas, b
         )
         assert r.status_code == 200, r.text
     for event_id in [e["id"] for e in await Event.select(Event.id).run()]:
-        await notify.deliver_event(event_id)
+        await fanout.deliver_event(event_id)
     events_before = await Event.count().run()
     notices_before = await Notification.count().run()
 
@@ -284,7 +285,7 @@ async def test_an_answer_its_notices_and_its_mail_wait_for_the_batch(personas, b
     new = [e for e in new if e["created_at"] >= BOUNDARY]
     assert [e["created_at"] for e in new] == [BOUNDARY]
     batches.set(at(11, 7, 33))  # the worker gets to it a little later
-    await notify.deliver_event(new[0]["id"])
+    await fanout.deliver_event(new[0]["id"])
     told = await Notification.select(
         Notification.id, Notification.user, Notification.kind, Notification.created_at
     ).where(Notification.event == new[0]["id"])
@@ -294,7 +295,7 @@ async def test_an_answer_its_notices_and_its_mail_wait_for_the_batch(personas, b
     assert str(dan.viewer.id) in {str(n["user"]) for n in told}
     clear_outbox()
     for n in told:
-        await notify.email_notice(n["id"])
+        await mailing.email_notice(n["id"])
     for person in (*members, dan):
         (message,) = mails_to(person.email)
         assert email.utils.parsedate_to_datetime(message["Date"]) == BOUNDARY
@@ -346,11 +347,11 @@ async def test_the_digest_lists_a_new_idea_only_from_its_batch(personas, batches
     idea = int(await submit(alice, title="An idea made just before the digest"))
     week_start = at(0) - dt.timedelta(days=6)
     # a digest made at 10:30 does not list it (others cannot see it yet) ...
-    early = await notify._top_new(week_start, at(10, 30))
-    assert idea not in [i.idea_id for i in early]
+    early = await digest.top_new(week_start, at(10, 30))
+    assert idea not in [i.id for i in early]
     # ... the one made after its batch does
-    later = await notify._top_new(week_start, at(12))
-    assert idea in [i.idea_id for i in later]
+    later = await digest.top_new(week_start, at(12))
+    assert idea in [i.id for i in later]
 
 
 async def test_a_withdrawal_is_told_with_its_batch_not_at_its_minute(personas, batches):
@@ -374,22 +375,22 @@ async def test_a_withdrawal_is_told_with_its_batch_not_at_its_minute(personas, b
     assert [e["at"] for e in timeline] == ["2026-11-23T00:00:00Z"]  # the day only
     # the worker's after-commit job runs at once: it leaves the event for later
     await drain()
-    assert await notify.deliver_event(event["id"]) == notify.Delivery(event["id"], "not yet")
+    assert await fanout.deliver_event(event["id"]) == fanout.Delivery(event["id"], "not yet")
     assert await notices(user=dan.viewer.id) == []
     assert await Notification.count().where(Notification.event == event["id"]).run() == 0
     assert (await Event.select(Event.dispatched_at).where(Event.id == event["id"]))[0][
         "dispatched_at"
     ] is None
     batches.set(JUST_BEFORE)
-    assert event["id"] not in await notify.undispatched_events(JUST_BEFORE, 5, 100)
+    assert event["id"] not in await fanout.undispatched_events(JUST_BEFORE, 5, 100)
     # from its batch on, the sweep brings it back and it is delivered, dated then
     batches.set(at(11, 0, 30))
-    assert event["id"] in await notify.undispatched_events(at(11, 0, 20), 5, 100)
-    result = await notify.deliver_event(event["id"])
+    assert event["id"] in await fanout.undispatched_events(at(11, 0, 20), 5, 100)
+    result = await fanout.deliver_event(event["id"])
     assert result.outcome == "delivered"
     [told] = await notices(user=dan.viewer.id)
     assert told["kind"] == "vote_withdrawn"
     clear_outbox()
-    await notify.email_notice(told["id"])
+    await mailing.email_notice(told["id"])
     (message,) = mails_to(dan.email)
     assert email.utils.parsedate_to_datetime(message["Date"]) == BOUNDARY

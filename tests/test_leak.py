@@ -202,12 +202,12 @@ async def build_world(personas) -> dict:
 async def deliver_all_events() -> None:
     """Create the in-app notices and the webhook and channel deliveries of
     every event, so inboxes and delivery logs are crawled too."""
-    from ideas import notify
+    from ideas.notify import fanout
     from ideas.tables import Event
 
     for row in await Event.select(Event.id).order_by(Event.id).run():
         await webhooks.plan_event(row["id"])
-        await notify.deliver_event(row["id"])
+        await fanout.deliver_event(row["id"])
 
 
 def crawler_for(world: dict) -> LeakCrawler:

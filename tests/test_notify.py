@@ -10,13 +10,16 @@ import asyncio
 import datetime as dt
 import json
 import logging
+from dataclasses import replace
 
 import pytest
 
-from ideas import mail, notify, outbox
+from ideas import blind, mail, outbox
+from ideas.context import WORKER
 from ideas.db import write_transaction
+from ideas.notify import digest, fanout, kinds, mailing, reminders
 from ideas.tables import Action, Event, Idea, JobRun, Notification, User, Vote
-from tests.factories import submit
+from tests.factories import IDEA, ctx_for, submit
 from tests.notify_helpers import (
     DECLINE_NOTE,
     SHIP_NOTE,
@@ -33,6 +36,7 @@ from tests.notify_helpers import (
     undispatched,
     vote,
 )
+from tests.test_delivery import add
 from workers import tasks
 
 pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
@@ -212,7 +216,7 @@ async def test_only_the_submitter_is_told_of_an_identity_reveal(personas):
             public=False,
             data={"reason": "Abuse report 17: the idea text insults a colleague."},
         )
-    await notify.deliver_event((await undispatched())[0])
+    await fanout.deliver_event((await undispatched())[0])
     got = await notices(kind="identity_revealed")
     assert [n["user"] for n in got] == [alice.viewer.id]
     assert "Abuse report 17" in got[0]["text"]
@@ -239,6 +243,48 @@ async def test_no_notice_or_mail_to_others_carries_the_submitters_identity(perso
             assert secret not in m.as_string()
 
 
+async def test_every_notice_reminder_digest_and_mail_shows_the_idea_through_the_projection(
+    personas, monkeypatch
+):
+    """A marker planted in the blind projection's plain-text idea
+    (`blind.idea_text`) reaches every notice about the idea, the action
+    reminder, the digest and a detailed mail's subject: none of them builds
+    its own idea text, so none can show more of an idea than the projection."""
+    marker = "[projected]"
+    project = blind.idea_text
+    monkeypatch.setattr(
+        blind, "idea_text", lambda row: replace(project(row), title=f"{row['title']} {marker}")
+    )
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    erin = await personas.get("erin_it")
+    idea = await submit(alice)
+    await vote(dan, idea)
+    bob, session = await open_session(personas)
+    await decide(bob, idea, session, "accept", owning_department_id=str(bob.viewer.department_id))
+    moment = next_digest_moment()
+    r = await add(bob, idea, erin, due_on=(moment.date() + dt.timedelta(days=1)).isoformat())
+    assert r.status_code == 201, r.text
+    await drain()
+    assert (await reminders.send_action_reminders(worker(moment + dt.timedelta(hours=1)))).notices
+    assert (await digest.send_weekly_digest(worker(moment + dt.timedelta(hours=1)))).notices
+
+    title = IDEA["title"]
+    shown = [n for n in await notices() if n["idea"] == int(idea) or n["kind"] == "weekly_digest"]
+    assert {n["kind"] for n in shown} == {
+        "idea_status",
+        "vote_accepted",
+        "action_assigned",
+        "action_due_soon",
+        "weekly_digest",
+    }
+    for n in shown:
+        assert f"{title} {marker}" in n["text"], n
+        assert n["text"].count(title) == n["text"].count(f"{title} {marker}"), n
+    (assigned,) = mails_to(erin.email)
+    assert assigned["Subject"] == f"New action for you: {title} {marker}"
+
+
 # -- exactly once, preferences, send-time checks ---------------------------------------------
 
 
@@ -251,8 +297,8 @@ async def test_delivering_an_event_twice_or_concurrently_gives_one_notice_each(p
     bob, session = await open_session(personas)
     await decide(bob, idea, session, "decline", note=DECLINE_NOTE)
     event_id = max(await undispatched())
-    results = await asyncio.gather(*(notify.deliver_event(event_id, chunk=2) for _ in range(3)))
-    again = await notify.deliver_event(event_id)
+    results = await asyncio.gather(*(fanout.deliver_event(event_id, chunk=2) for _ in range(3)))
+    again = await fanout.deliver_event(event_id)
     assert again.outcome == "already"
     assert sum(r.inserted for r in results) == 6
     rows = await notices(event=event_id)
@@ -269,7 +315,7 @@ async def test_email_preferences_are_honoured_and_inbox_is_unaffected(personas):
     r = await browser.get("/me/settings")
     assert r.status_code == 200 and 'name="email_vote_declined"' in r.text
     assert "council_answer" not in r.text  # council kinds only on council forms
-    on = {f"email_{k}": "on" for k in notify.EMAIL_OPTIONAL if k != "vote_declined"}
+    on = {f"email_{k}": "on" for k in kinds.EMAIL_OPTIONAL if k != "vote_declined"}
     r = await browser.form("/me/settings", on)
     assert r.status_code == 200 and "saved" in r.text
     assert (
@@ -316,13 +362,13 @@ async def test_inactive_people_get_no_notice_and_no_mail(personas):
     bob, session = await open_session(personas)
     await decide(bob, idea, session, "decline", note=DECLINE_NOTE)
     event_id = max(await undispatched())
-    delivered = await notify.deliver_event(event_id)
+    delivered = await fanout.deliver_event(event_id)
     assert await notices(user=dan.viewer.id) == []
     # erin leaves between the fan-out and the e-mail: re-checked at send time
     await User.update({User.active: False}).where(User.id == erin.viewer.id).run()
     erins = (await notices(user=erin.viewer.id))[0]
     assert erins["id"] in delivered.mail_ids
-    result = await notify.email_notice(erins["id"])
+    result = await mailing.email_notice(erins["id"])
     assert result.outcome == "skipped"
     assert (await notices(user=erin.viewer.id))[0]["email_status"] == "off"
     assert mails_to(erin.email) == []
@@ -357,7 +403,7 @@ async def test_each_mail_has_one_recipient_and_a_stable_message_id(personas):
         .run()
     )
     clear_outbox()
-    assert (await notify.email_notice(row["id"])).outcome == "sent"
+    assert (await mailing.email_notice(row["id"])).outcome == "sent"
     (again,) = outbox_messages()
     assert again["Message-ID"] == first_id and again["To"] == by_id[first_id]["To"]
 
@@ -409,7 +455,7 @@ async def test_sweep_also_requeues_pending_mail(personas, environment):
     alice = await personas.get("alice_support")
     await submit(alice)
     await open_session(personas)
-    await notify.deliver_event((await undispatched())[0])  # the mail job is never queued
+    await fanout.deliver_event((await undispatched())[0])  # the mail job is never queued
     (row,) = await notices(user=alice.viewer.id)
     assert row["email_status"] == "pending"
     environment(TOUCHPOINT_OUTBOX_GRACE_S="0")
@@ -581,6 +627,11 @@ def at(day: dt.date, hour: int) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC)
 
 
+def worker(moment: dt.datetime):
+    """The context a scheduled job runs with: the worker, at `moment`."""
+    return ctx_for(WORKER, now=moment)
+
+
 async def test_council_hears_of_ideas_past_the_sla_once_a_day(personas):
     alice = await personas.get("alice_support")
     bob = await personas.get("bob_finance_council")
@@ -590,19 +641,19 @@ async def test_council_hears_of_ideas_past_the_sla_once_a_day(personas):
     old = dt.datetime.now(dt.UTC) - dt.timedelta(days=20)
     await Idea.update({Idea.created_at: old}).where(Idea.id == int(late)).run()
 
-    early = await notify.send_sla_reminders(at(TODAY, 3))
+    early = await reminders.send_sla_reminders(worker(at(TODAY, 3)))
     assert early.outcome == "not_due"
-    run = await notify.send_sla_reminders(at(TODAY, 9))
+    run = await reminders.send_sla_reminders(worker(at(TODAY, 9)))
     assert run.outcome == "done" and run.notices == 2 and len(run.mail_ids) == 2
-    assert (await notify.send_sla_reminders(at(TODAY, 10))).outcome == "already"
+    assert (await reminders.send_sla_reminders(worker(at(TODAY, 10)))).outcome == "already"
     got = await notices(user=bob.viewer.id)
     assert [n["kind"] for n in got] == ["council_sla"]
     assert "1 idea is still awaiting triage after the 14-day triage SLA" in got[0]["text"]
     assert await notices(user=alice.viewer.id) == []
-    tomorrow = await notify.send_sla_reminders(at(TODAY + dt.timedelta(days=1), 9))
+    tomorrow = await reminders.send_sla_reminders(worker(at(TODAY + dt.timedelta(days=1), 9)))
     assert tomorrow.notices == 2
     assert await JobRun.count().run() == 2
-    result = await notify.email_notice(got[0]["id"])
+    result = await mailing.email_notice(got[0]["id"])
     assert result.outcome == "sent"
     (message,) = mails_to(bob.email)
     assert "http://testserver/triage" in body_text(message)
@@ -642,7 +693,7 @@ async def test_owners_are_reminded_of_due_and_overdue_actions_once_per_period(pe
             due_on=monday + dt.timedelta(days=30),
         ),
     ).run()
-    run = await notify.send_action_reminders(at(monday, 9))
+    run = await reminders.send_action_reminders(worker(at(monday, 9)))
     assert run.outcome == "done" and run.notices == 2
     got = {n["kind"]: n["text"] for n in await notices(user=erin.viewer.id)}
     assert set(got) == {"action_due_soon", "action_overdue"}
@@ -650,10 +701,10 @@ async def test_owners_are_reminded_of_due_and_overdue_actions_once_per_period(pe
     assert (
         "Tell the billing team" in got["action_overdue"] and "not done yet" in got["action_overdue"]
     )
-    assert (await notify.send_action_reminders(at(monday, 11))).outcome == "already"
-    next_day = await notify.send_action_reminders(at(monday + dt.timedelta(days=1), 9))
+    assert (await reminders.send_action_reminders(worker(at(monday, 11)))).outcome == "already"
+    next_day = await reminders.send_action_reminders(worker(at(monday + dt.timedelta(days=1), 9)))
     assert next_day.outcome == "done" and next_day.notices == 0  # same due date, same week
-    week_later = await notify.send_action_reminders(at(monday + dt.timedelta(days=7), 9))
+    week_later = await reminders.send_action_reminders(worker(at(monday + dt.timedelta(days=7), 9)))
     assert week_later.notices == 2  # a new week: both are overdue now, one reminder each
     assert len(await notices(user=erin.viewer.id)) == 4
 
@@ -680,10 +731,14 @@ async def test_weekly_digest_once_a_week_for_those_who_want_it(personas):
     await User.update({User.digest: False}).where(User.id == carol.viewer.id).run()
     moment = next_digest_moment()
 
-    assert (await notify.send_weekly_digest(moment - dt.timedelta(hours=1))).outcome == "not_due"
-    run = await notify.send_weekly_digest(moment + dt.timedelta(hours=2))
+    assert (
+        await digest.send_weekly_digest(worker(moment - dt.timedelta(hours=1)))
+    ).outcome == "not_due"
+    run = await digest.send_weekly_digest(worker(moment + dt.timedelta(hours=2)))
     assert run.outcome == "done"
-    assert (await notify.send_weekly_digest(moment + dt.timedelta(hours=3))).outcome == "already"
+    assert (
+        await digest.send_weekly_digest(worker(moment + dt.timedelta(hours=3)))
+    ).outcome == "already"
     digests = {n["user"]: n for n in await notices(kind="weekly_digest")}
     assert carol.viewer.id not in digests
     assert {alice.viewer.id, dan.viewer.id, erin.viewer.id, bob.viewer.id} <= set(digests)
@@ -691,7 +746,7 @@ async def test_weekly_digest_once_a_week_for_those_who_want_it(personas):
     assert "update" not in digests[bob.viewer.id]["text"]  # bob follows nothing: new ideas only
 
     for n in digests.values():
-        assert (await notify.email_notice(n["id"])).outcome == "sent"
+        assert (await mailing.email_notice(n["id"])).outcome == "sent"
     (dans,) = mails_to(dan.email)
     text = body_text(dans)
     # the mail counts the updates and new ideas; their titles are behind
@@ -702,7 +757,7 @@ async def test_weekly_digest_once_a_week_for_those_who_want_it(personas):
     assert "your idea" not in body_text(alices) and "Print the" not in body_text(alices)
     for secret in alice.identity_strings():
         assert secret not in text
-    next_week = await notify.send_weekly_digest(moment + dt.timedelta(days=7, hours=1))
+    next_week = await digest.send_weekly_digest(worker(moment + dt.timedelta(days=7, hours=1)))
     assert next_week.outcome == "done" and next_week.notices == 0  # a quiet week: nothing sent
 
 

@@ -102,6 +102,53 @@ def test_the_owning_department_is_always_named():
     assert policy.owning_department_shown(None, names) is None
 
 
+# -- what an e-mail may say -------------------------------------------------------------------
+
+#: every notice kind, and how much its e-mail may say
+MAIL = {
+    # about the recipient's own idea, vote or follow: nothing that pairs them
+    "idea_status": policy.MAIL_PRIVATE,
+    "idea_question": policy.MAIL_PRIVATE,
+    "vote_accepted": policy.MAIL_PRIVATE,
+    "vote_in_progress": policy.MAIL_PRIVATE,
+    "vote_shipped": policy.MAIL_PRIVATE,
+    "vote_declined": policy.MAIL_PRIVATE,
+    "vote_withdrawn": policy.MAIL_PRIVATE,
+    "vote_merged": policy.MAIL_PRIVATE,
+    "idea_comments": policy.MAIL_PRIVATE,
+    "identity_revealed": policy.MAIL_PRIVATE,
+    "admin_reveal": policy.MAIL_PRIVATE,
+    "action_removed": policy.MAIL_PRIVATE,
+    "council_ship_proposed": policy.MAIL_PRIVATE,
+    "action_ship_changes": policy.MAIL_PRIVATE,
+    "webhook_disabled": policy.MAIL_PRIVATE,
+    # work given to the recipient, the council's own queue: no secret
+    "action_assigned": policy.MAIL_DETAILED,
+    "action_due_soon": policy.MAIL_DETAILED,
+    "action_overdue": policy.MAIL_DETAILED,
+    "council_answer": policy.MAIL_DETAILED,
+    "council_sla": policy.MAIL_DETAILED,
+    # the digest counts, names nothing
+    "weekly_digest": policy.MAIL_COUNTS,
+}
+
+
+@pytest.mark.parametrize(("kind", "expected"), sorted(MAIL.items()))
+def test_how_much_each_kind_of_mail_may_say(kind: str, expected: str):
+    assert policy.mail_detail(kind) == expected
+
+
+def test_every_notice_kind_has_a_mail_case_here():
+    from ideas.notify.kinds import KINDS
+
+    assert set(MAIL) == set(KINDS)
+
+
+def test_a_kind_not_yet_decided_is_mailed_privately():
+    assert policy.mail_detail("something_new") == policy.MAIL_PRIVATE
+    assert policy.mail_detail("") == policy.MAIL_PRIVATE
+
+
 # -- permissions ------------------------------------------------------------------------------
 
 STAFF = frozenset({"staff"})

@@ -6,11 +6,10 @@ text from the table shows the bare title and fails here.
 
 The marker is planted where the projection builds its `IdeaOut`
 (`ideas.blind.IdeaOut`); a producer goes through the projection by calling
-`blind_ideas` / `blind_idea` (or anything in ideas/blind.py that builds them).
-
-Producers converted on other branches at the time of writing are marked
-`xfail(strict=True)` with the branch: once merged, the mark must go (a
-strict xfail that passes fails the run)."""
+`blind_ideas` / `blind_idea` (or anything in ideas/blind.py that builds them);
+notices, e-mail and the digest through `blind.idea_text` / `idea_texts`
+(`IdeaText`), which carries the same marker.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +22,9 @@ import re
 import pytest
 from markupsafe import escape
 
-from ideas import blind, notify
+from ideas import blind
 from ideas.integrations import webhooks
+from ideas.notify import digest
 from tests.factories import IDEA, submit
 from tests.notify_helpers import (
     TODAY,
@@ -36,7 +36,7 @@ from tests.notify_helpers import (
     open_session,
     vote,
 )
-from tests.test_notify import next_digest_moment
+from tests.test_notify import next_digest_moment, worker
 from tests.test_slack import fake_slack  # noqa: F401 - a fixture
 from tests.test_webhooks import (  # noqa: F401 - fixtures
     fast_retries,
@@ -61,6 +61,13 @@ def marked(monkeypatch):
         return original(**{**fields, "title": MARK + fields["title"]})
 
     monkeypatch.setattr(blind, "IdeaOut", projected)
+    # notices, e-mail and the digest show an idea as the projection's IdeaText
+    original_text = blind.IdeaText
+
+    def projected_text(idea_id, title, *rest, **fields):
+        return original_text(idea_id, MARK + title, *rest, **fields)
+
+    monkeypatch.setattr(blind, "IdeaText", projected_text)
 
 
 @pytest.fixture(autouse=True)
@@ -161,7 +168,6 @@ async def test_the_leadership_csv(personas):
 # -- notices, e-mail, digest ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="notices converted on branch notify")
 async def test_the_inbox_notice(personas):
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
@@ -177,7 +183,6 @@ async def test_the_inbox_notice(personas):
     assert_marked(page)
 
 
-@pytest.mark.xfail(strict=True, reason="notice e-mail converted on branch notify")
 async def test_the_action_owners_email(personas, smtp_sink):
     """The submitter's and voters' mail names no idea (issue 13); the owner
     of an action, whose relation to it is no secret, is told its title."""
@@ -204,13 +209,12 @@ async def test_the_action_owners_email(personas, smtp_sink):
     assert_marked("\n".join(to_erin))
 
 
-@pytest.mark.xfail(strict=True, reason="digest converted on branch notify")
 async def test_the_weekly_digest(personas):
     alice = await personas.get("alice_support")
     bob = await personas.get("bob_finance_council")
     await submit(alice, title=TITLE)
     moment = next_digest_moment()
-    run = await notify.send_weekly_digest(moment + dt.timedelta(hours=2))
+    run = await digest.send_weekly_digest(worker(moment + dt.timedelta(hours=2)))
     assert run.outcome == "done"
     digests = [n["text"] for n in await notices(kind="weekly_digest", user=bob.viewer.id)]
     assert digests

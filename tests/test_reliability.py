@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from ideas import mail, notify
+from ideas import mail
 from ideas.config import get_settings
+from ideas.notify import fanout
 from ideas.tables import Department, Event, Idea, Notification, User, Vote
 from tests.conftest import ROOT
 from tests.factories import Personas, submit
@@ -390,7 +391,7 @@ async def test_failing_jobs_are_logged_counted_and_do_not_block_others(
     async with redis_pool() as pool:
         for event_id in await undispatched():
             if event_id != bad:
-                delivered = await notify.deliver_event(event_id)
+                delivered = await fanout.deliver_event(event_id)
                 await tasks.enqueue_mail(pool, delivered.mail_ids)
     assert len(await notices(user=erin.viewer.id)) == 1
     await User.delete().where(User.id == erin.viewer.id).run()

@@ -37,7 +37,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from ideas import notify, people
+from ideas import people
+from ideas.notify import fanout
 from ideas.tables import Event, Notification
 from tests.factories import confirm_attendance, idea_payload
 
@@ -88,7 +89,7 @@ async def _real_ids(personas) -> dict[str, list[str]]:
     action_id = (await bobs.post(f"/api/v1/ideas/{ideas[1]}/actions", json=action)).json()["id"]
     ideas.append((await alices.post("/api/v1/ideas", json=idea_payload())).json()["id"])
     first = await Event.select(Event.id).where(Event.idea == int(ideas[1])).run()
-    await notify.deliver_event(first[0]["id"])
+    await fanout.deliver_event(first[0]["id"])
     notices = await Notification.select(Notification.id).run()
     return {
         "idea_id": ideas,

@@ -8,8 +8,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ideas import notify, people, unsubscribe
+from ideas import people, unsubscribe
 from ideas.errors import Invalid
+from ideas.notify import kinds
 from ideas.tables import User
 from tests.factories import submit
 from tests.notify_helpers import clear_outbox, drain, mails_to, notices, open_session
@@ -80,7 +81,7 @@ async def test_the_pages_behind_the_link_never_name_the_kind_and_links_differ(ap
     # a nonce cannot be swapped onto another token's MAC
     user, nonce, mac = first.split(".")
     assert (await _stranger_post(app, f"{user}.{second.split('.')[1]}.{mac}")).status_code == 404
-    labels = [label for kind, label in notify.KINDS.items()]
+    labels = [label for kind, label in kinds.KINDS.items()]
     async with _stranger(app) as stranger:
         page = await stranger.get(f"/unsubscribe/{first}")
         assert page.status_code == 200

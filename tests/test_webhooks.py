@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from ideas import clock, notify, people, publish
+from ideas import clock, people, publish
 from ideas.config import get_settings, reset_settings
 from ideas.integrations import ssrf, webhooks
+from ideas.notify import kinds, mailing
 from ideas.tables import Comment, Event, Idea, Notification, WebhookDelivery, WebhookEndpoint
 from tests.factories import submit
 from tests.notify_helpers import (
@@ -345,10 +346,10 @@ async def test_endpoint_is_switched_off_after_failures_and_admins_are_told(
     [notice] = await Notification.select(Notification.id).where(
         Notification.kind == "webhook_disabled"
     )
-    assert (await notify.email_notice(notice["id"])).outcome == "sent"
+    assert (await mailing.email_notice(notice["id"])).outcome == "sent"
     [message] = mails_to(admin.email)
     # every notice's mail but a few work kinds has the generic subject (issue 13)
-    assert message["Subject"] == notify.PRIVATE_SUBJECT
+    assert message["Subject"] == kinds.PRIVATE_SUBJECT
     assert "/me/notifications" in body_text(message)  # the details are behind log-in
 
 

@@ -762,12 +762,12 @@ async def mark_history_delivered(now: dt.datetime) -> None:
     """The demo's ten weeks of history are history: their notices exist in
     the inbox, but no e-mail goes out for them, and today's reminders and
     this week's digest count as done (a first start sends nothing)."""
-    from ideas import notify
+    from ideas.notify import digest, fanout, reminders
     from ideas.tables import Event, JobRun, Notification
 
     pending = await Event.select(Event.id).where(Event.dispatched_at.is_null()).run()
     for row in pending:
-        await notify.deliver_event(row["id"])
+        await fanout.deliver_event(row["id"])
     await (
         Notification.update(
             {Notification.email_status: "off", Notification.email_error: "demo history: not mailed"}
@@ -775,9 +775,9 @@ async def mark_history_delivered(now: dt.datetime) -> None:
         .where(Notification.email_status == "pending")
         .run()
     )
-    moment = await notify.digest_moment(now)
+    moment = await digest.digest_moment(now)
     keys = [
-        f"digest:{notify.iso_week(moment.date())}",
+        f"digest:{reminders.iso_week(moment.date())}",
         f"sla:{now.date().isoformat()}",
         f"actions:{now.date().isoformat()}",
     ]

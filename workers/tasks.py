@@ -19,10 +19,11 @@ from typing import Any
 
 from arq import Retry
 
-from ideas import clock, context, embedding, mail, notify, triage, vector_index
+from ideas import clock, context, embedding, mail, triage, vector_index
 from ideas.config import WorkerTuning, get_settings
 from ideas.integrations import webhooks
-from ideas.outbox import DELIVER_EVENT, job_id_for
+from ideas.notify import digest, fanout, mailing, reminders
+from ideas.outbox import DELIVER_EVENT, JOB_STATS_KEY, job_id_for
 from ideas.vector_index import EMBED_JOB
 
 log = logging.getLogger("touchpoint.jobs")
@@ -32,7 +33,6 @@ SEND_MAIL = "send_pending_email"
 #: e-mail jobs have their own queue (and worker slots), so a slow or hung
 #: mail server never delays the in-app notices of the default queue
 MAIL_QUEUE = "arq:queue:mail"
-STATS_KEY = notify.JOB_STATS_KEY
 
 
 DELIVER_WEBHOOK = webhooks.DELIVER_WEBHOOK
@@ -59,7 +59,7 @@ def backoff(job_try: int, t: Tuning | None = None) -> float:
 
 async def count(ctx: dict, job: str, outcome: str) -> None:
     try:
-        await ctx["redis"].hincrby(STATS_KEY, f"{job}:{outcome}", 1)
+        await ctx["redis"].hincrby(JOB_STATS_KEY, f"{job}:{outcome}", 1)
     except Exception:  # counters are best effort; the log line is the record
         pass
 
@@ -146,7 +146,7 @@ async def deliver_event(ctx: dict, event_id: int) -> str:
     t = tuning()
     job_try = ctx.get("job_try", 1)
     async with job_line(ctx, DELIVER_EVENT, event=event_id) as line:
-        if await notify.not_yet(event_id):
+        if await fanout.not_yet(event_id):
             # dated at its batch's moment (a withdrawal): the sweep delivers it then
             line["outcome"] = "not yet"
             return "not yet"
@@ -154,7 +154,7 @@ async def deliver_event(ctx: dict, event_id: int) -> str:
             # webhook and channel deliveries first: once the event is marked
             # dispatched, the sweep no longer brings it back
             hooks = await webhooks.plan_event(event_id)
-            result = await notify.deliver_event(
+            result = await fanout.deliver_event(
                 event_id, chunk=t.fanout_chunk, pause_s=t.fanout_pause_s
             )
         except Exception as exc:
@@ -229,7 +229,7 @@ async def send_pending_email(ctx: dict, notification_id: int) -> str:
     async with job_line(ctx, SEND_MAIL, notice=notification_id) as line:
         if await redis.exists(accepted_key(notification_id)):
             try:
-                await notify.mark_mail_sent(notification_id)
+                await mailing.mark_mail_sent(notification_id)
             except Exception as exc:
                 line.update(outcome="retry", error=f"bookkeeping: {exc}")
                 raise Retry(defer=backoff(job_try, t)) from exc
@@ -240,11 +240,11 @@ async def send_pending_email(ctx: dict, notification_id: int) -> str:
             await redis.set(accepted_key(notification_id), b"1", ex=7 * 24 * 3600)
 
         try:
-            result = await notify.email_notice(notification_id, final=final, on_accepted=remember)
-        except notify.MailBookkeepingFailed as exc:
+            result = await mailing.email_notice(notification_id, final=final, on_accepted=remember)
+        except mailing.MailBookkeepingFailed as exc:
             line.update(outcome="retry", error=f"bookkeeping: {exc}")
             raise Retry(defer=backoff(job_try, t)) from exc
-        except (notify.NoticeGone, mail.MailPermanentError) as exc:
+        except (mailing.NoticeGone, mail.MailPermanentError) as exc:
             line.update(outcome="failed", error=str(exc))
             return "failed"
         except mail.MailTemporaryError as exc:
@@ -271,14 +271,14 @@ async def sweep_outbox(ctx: dict) -> str:
     t = tuning()
     async with job_line(ctx, "sweep_outbox") as line:
         cutoff = clock.now() - dt.timedelta(seconds=t.grace_s)
-        events = await notify.undispatched_events(cutoff, t.event_max_attempts, t.sweep_limit)
+        events = await fanout.undispatched_events(cutoff, t.event_max_attempts, t.sweep_limit)
         queued = 0
         for event_id in events:
             job = await ctx["redis"].enqueue_job(
                 DELIVER_EVENT, event_id, _job_id=job_id_for(event_id)
             )
             queued += job is not None
-        mails = await notify.unsent_mail(cutoff, t.sweep_limit)
+        mails = await mailing.unsent_mail(cutoff, t.sweep_limit)
         line.update(
             events=len(events),
             events_queued=queued,
@@ -324,8 +324,9 @@ async def publish_batches(ctx: dict) -> str:
 
 
 async def _scheduled(ctx: dict, job: str, run) -> str:
+    """A scheduled notice job, run with the job's unit of work (its `now`)."""
     async with job_line(ctx, job) as line:
-        result = await run(clock.now())
+        result = await run(context.current())
         line.update(period=result.key, outcome=result.outcome, recipients=result.notices)
         if result.outcome in ("not_due", "already"):
             line["routine"] = True
@@ -335,14 +336,14 @@ async def _scheduled(ctx: dict, job: str, run) -> str:
 
 async def sla_reminders(ctx: dict) -> str:
     """Once a day: the council hears of ideas past the triage SLA."""
-    return await _scheduled(ctx, "sla_reminders", notify.send_sla_reminders)
+    return await _scheduled(ctx, "sla_reminders", reminders.send_sla_reminders)
 
 
 async def action_reminders(ctx: dict) -> str:
     """Once a day: owners hear of actions due soon or overdue."""
-    return await _scheduled(ctx, "action_reminders", notify.send_action_reminders)
+    return await _scheduled(ctx, "action_reminders", reminders.send_action_reminders)
 
 
 async def weekly_digest(ctx: dict) -> str:
     """Once a week: the digest for everyone who wants one."""
-    return await _scheduled(ctx, "weekly_digest", notify.send_weekly_digest)
+    return await _scheduled(ctx, "weekly_digest", digest.send_weekly_digest)

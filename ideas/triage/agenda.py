@@ -125,8 +125,7 @@ async def get_session(ctx: Context, session_id: int | str) -> SessionOut:
             idea_rows[r["id"]] = r
     # a confirmed attendee decides here (`idea.can.decide`, ideas.policy)
     confirmed = any(
-        str(a["user"]) == str(ctx.actor.id) and a["confirmed_at"] is not None
-        for a in attendee_rows
+        str(a["user"]) == str(ctx.actor.id) and a["confirmed_at"] is not None for a in attendee_rows
     )
     agenda = [idea_rows[i["idea"]] for i in items]
     blind = await blind_ideas(agenda, ctx.actor, attends=confirmed)

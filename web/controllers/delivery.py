@@ -123,9 +123,7 @@ class DeliveryApi(Controller):
         await actions.remove_action(ctx, services.parse_id(action_id, "action"))
 
     @post("/ideas/{idea_id:str}/ship", status_code=200, guards=[council])
-    async def ship(
-        self, ctx: Ctx, idea_id: FromPath[str], data: JSONBody[ShipIn]
-    ) -> IdeaOut:
+    async def ship(self, ctx: Ctx, idea_id: FromPath[str], data: JSONBody[ShipIn]) -> IdeaOut:
         """Ship (council): `409` unless there is an action and every action is done."""
         return await shipping.ship(ctx, services.parse_idea_id(idea_id), data)
 

@@ -17,7 +17,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 
 from ideas import clock, embedding
-from ideas.notify import JOB_STATS_KEY
+from ideas.outbox import JOB_STATS_KEY
 from ideas.schemas import HealthOut
 from ideas.tables import Event
 from web.auth import public

@@ -84,9 +84,7 @@ class LeadersPage(Controller):
     include_in_schema = False
 
     @get("/leaders")
-    async def leaders(
-        self, request: Request, ctx: Ctx, period: PeriodParam = "all"
-    ) -> Template:
+    async def leaders(self, request: Request, ctx: Ctx, period: PeriodParam = "all") -> Template:
         """The page; to an HTMX request aimed at #leaders-body, only that part."""
         try:
             view = await page.leaders_view(ctx, period)
@@ -144,9 +142,7 @@ class LeadershipApi(Controller):
         return csv_response(await exports.ideas_csv(ctx, period), filename)
 
     @get("/export/leaderboard.csv", media_type="text/csv", response_description="CSV file")
-    async def leaderboard_csv(
-        self, ctx: Ctx, period: PeriodParam = "all"
-    ) -> Response[str]:
+    async def leaderboard_csv(self, ctx: Ctx, period: PeriodParam = "all") -> Response[str]:
         """The three leaderboards of the period: board, rank, name, shipped."""
         filename = exports.csv_filename("leaderboard", period)
         return csv_response(await exports.leaderboard_csv(ctx, period), filename)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ideas import inbox
 from ideas.inbox import MarkedOut, NoticeOut, NotificationSettings
-from ideas.notify import EMAIL_OPTIONAL
+from ideas.notify.kinds import EMAIL_OPTIONAL
 from ideas.schemas import LIMIT_MAX, Page
 from ideas.viewer import Viewer
 from web.auth import staff
