@@ -29,7 +29,8 @@ from ideas.db import write_transaction
 from ideas.errors import Forbidden
 from ideas.outbox import record_event
 from ideas.schemas import DayTime, Strict
-from ideas.services import idea_row, random_id
+from ideas.board.ids import random_id
+from ideas.board.view import idea_row
 from ideas.tables import Comment
 from ideas.text import visible
 from ideas.viewer import Viewer

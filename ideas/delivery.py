@@ -32,7 +32,8 @@ from ideas.lifecycle import (
 from ideas.outbox import record_event
 from ideas.policy import IN_DELIVERY as WORKING  # actions are added, edited, moved
 from ideas.schemas import IdeaOut, Page, Strict
-from ideas.services import idea_row, next_offset_cursor, offset_from_cursor
+from ideas.board.listing import next_offset_cursor, offset_from_cursor
+from ideas.board.view import idea_row
 from ideas.tables import Action, Event, Idea, Notification, Submission, User
 from ideas.text import visible
 from ideas.viewer import Viewer, require_role

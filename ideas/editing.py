@@ -24,7 +24,9 @@ from ideas.lifecycle import NEW, SUBMITTER, WITHDRAWN, check_transition
 from ideas.outbox import record_event
 from ideas.policy import WITHDRAWABLE
 from ideas.schemas import IdeaOut, LongText, Strict, Title, Touchpoint
-from ideas.services import idea_row, index_terms, parse_id
+from ideas.board.ids import parse_id
+from ideas.board.similar import index_terms
+from ideas.board.view import idea_row
 from ideas.tables import Comment, Idea
 from ideas.viewer import Viewer
 

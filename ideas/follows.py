@@ -11,7 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from ideas.db import write_transaction
-from ideas.services import idea_row
+from ideas.board.view import idea_row
 from ideas.tables import Follow
 from ideas.viewer import Viewer
 

@@ -230,10 +230,22 @@ def allowed(action: str, roles: frozenset[str], facts: Facts = Facts()) -> bool:
     return bool(permission.roles & roles) and permission.rule(roles, facts)
 
 
+def _refuse(action: str) -> None:
+    permission = PERMISSIONS[action]
+    needs = " or ".join(r for r in ROLES if r in permission.roles)
+    detail = f"this needs the {needs} role"
+    raise Forbidden(f"{detail}: {permission.says}" if permission.says else detail)
+
+
 def authorize(viewer, action: str, facts: Facts = Facts()) -> None:
     """Raise Forbidden unless the viewer may do `action`."""
     if not allowed(action, frozenset(viewer.roles), facts):
-        permission = PERMISSIONS[action]
-        needs = " or ".join(r for r in ROLES if r in permission.roles)
-        detail = f"this needs the {needs} role"
-        raise Forbidden(f"{detail}: {permission.says}" if permission.says else detail)
+        _refuse(action)
+
+
+def authorize_attempt(viewer, action: str) -> None:
+    """Raise Forbidden unless the viewer's roles may attempt `action`: for a
+    use case that checks the rule on the idea's facts in its own SQL (a vote
+    on a closed idea is a 409 conflict, never a 403)."""
+    if not PERMISSIONS[action].roles & viewer.roles:
+        _refuse(action)

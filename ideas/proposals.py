@@ -16,7 +16,7 @@ from ideas.delivery import WORKING, ShipIn, _check_impact
 from ideas.errors import Conflict, Forbidden
 from ideas.outbox import record_event
 from ideas.schemas import IdeaOut, Strict
-from ideas.services import idea_row
+from ideas.board.view import idea_row
 from ideas.tables import Action, Idea
 from ideas.viewer import Viewer, require_role
 

@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from ideas import clock, outbox
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid
-from ideas.services import idea_row
+from ideas.board.view import idea_row
 from ideas.tables import AuditLog, Notification, Submission, User
 from ideas.viewer import Viewer
 

@@ -41,14 +41,9 @@ from ideas.org_settings import get_setting
 from ideas.policy import AWAITING_TRIAGE, is_overdue
 from ideas.policy import MERGE_TARGETS as VALID_MERGE_TARGETS
 from ideas.schemas import IdeaOut, Page, Ref, Strict
-from ideas.services import (
-    check_limit,
-    idea_row,
-    next_offset_cursor,
-    offset_from_cursor,
-    parse_id,
-    parse_idea_id,
-)
+from ideas.board.ids import parse_id, parse_idea_id
+from ideas.board.listing import check_limit, next_offset_cursor, offset_from_cursor
+from ideas.board.view import idea_row
 from ideas.tables import (
     AgendaItem,
     Department,

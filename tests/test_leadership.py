@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from ideas import admin, charts, clock, leadership, participation, services
+from ideas import admin, charts, clock, leadership, participation
 from ideas.org_settings import set_setting
 from ideas.schemas import IdeaIn
 from ideas.tables import Department, Event, Idea, Participation, Submission, Vote
-from tests.factories import confirm_attendance, idea_payload
+from tests.factories import confirm_attendance, ctx_for, idea_payload
 
 UTC = dt.UTC
 SLA_DAYS = 14
@@ -205,8 +205,8 @@ async def build_org(personas, specs=SPECS, votes=VOTES, extra_people=None) -> Or
     for n, spec in enumerate(specs):
         spec = Spec(**{**spec.__dict__})
         spec.title = spec.title or f"Improvement number {n + 1} for customers"
-        idea = await services.submit_idea(
-            made[spec.submitter].viewer,
+        idea = await submit_idea(
+            ctx_for(made[spec.submitter].viewer),
             IdeaIn(
                 title=spec.title,
                 problem="Customers tell us this part of the journey is slow and confusing.",
@@ -217,7 +217,7 @@ async def build_org(personas, specs=SPECS, votes=VOTES, extra_people=None) -> Or
         spec.idea_id = int(idea.id)
         by_key[spec.key] = spec
     for voter, key, day in votes:
-        await services.vote(made[voter].viewer, by_key[key].idea_id)
+        await vote(ctx_for(made[voter].viewer), by_key[key].idea_id)
         await (
             Vote.update({Vote.created_at: at(day)})
             .where(Vote.idea == by_key[key].idea_id, Vote.user == made[voter].viewer.id)

@@ -13,7 +13,9 @@ from litestar.plugins.htmx import ClientRefresh
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import delivery, proposals, services
+from ideas import delivery, proposals
+from ideas.board.ids import parse_id, parse_idea_id
+from ideas.context import Context
 from ideas.delivery import ActionIn, ActionOut, ActionPatch, CreditIn, ShipIn
 from ideas.errors import Invalid
 from ideas.proposals import ChangesIn
@@ -94,12 +96,12 @@ class DeliveryApi(Controller):
         self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[ActionIn]
     ) -> ActionOut:
         """Add an action (council) to an accepted or in-progress idea; its owner is told."""
-        return await delivery.add_action(viewer, services.parse_idea_id(idea_id), data)
+        return await delivery.add_action(viewer, parse_idea_id(idea_id), data)
 
     @get("/ideas/{idea_id:str}/actions")
     async def list_actions(self, idea_id: FromPath[str]) -> Page[ActionOut]:
         """An idea's actions with status, due date and owner (name, department)."""
-        items = await delivery.list_actions(services.parse_idea_id(idea_id))
+        items = await delivery.list_actions(parse_idea_id(idea_id))
         return Page[ActionOut](items=items, next_cursor=None)
 
     @patch("/actions/{action_id:str}")
@@ -111,21 +113,21 @@ class DeliveryApi(Controller):
     ) -> ActionOut:
         """Move an action (`status`: its owner or council; the first to leave
         `todo` moves the idea to `in_progress`) or edit it (council)."""
-        return await delivery.update_action(viewer, services.parse_id(action_id, "action"), data)
+        return await delivery.update_action(viewer, parse_id(action_id, "action"), data)
 
     @delete("/actions/{action_id:str}", status_code=204, guards=[council])
     async def remove_action(
         self, viewer: NamedDependency[Viewer], action_id: FromPath[str]
     ) -> None:
         """Remove an action (council) while its idea is accepted or in progress."""
-        await delivery.remove_action(viewer, services.parse_id(action_id, "action"))
+        await delivery.remove_action(viewer, parse_id(action_id, "action"))
 
     @post("/ideas/{idea_id:str}/ship", status_code=200, guards=[council])
     async def ship(
         self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[ShipIn]
     ) -> IdeaOut:
         """Ship (council): `409` unless there is an action and every action is done."""
-        return await delivery.ship(viewer, services.parse_idea_id(idea_id), data)
+        return await delivery.ship(viewer, parse_idea_id(idea_id), data)
 
     @post("/ideas/{idea_id:str}/ship-proposal", status_code=200)
     async def propose_ship(
@@ -133,14 +135,14 @@ class DeliveryApi(Controller):
     ) -> IdeaOut:
         """An owner of one of the idea's actions proposes shipping it (every
         action done): a draft note and impact for the council."""
-        return await proposals.propose(viewer, services.parse_idea_id(idea_id), data)
+        return await proposals.propose(viewer, parse_idea_id(idea_id), data)
 
     @put("/ideas/{idea_id:str}/credit")
     async def set_credit(
         self, viewer: NamedDependency[Viewer], idea_id: FromPath[str], data: JSONBody[CreditIn]
     ) -> IdeaOut:
         """The submitter's (or a co-submitter's) own credit choice; shown once shipped."""
-        return await delivery.set_credit(viewer, services.parse_idea_id(idea_id), data.credit)
+        return await delivery.set_credit(viewer, parse_idea_id(idea_id), data.credit)
 
     @get("/me/actions")
     async def my_actions(self, viewer: NamedDependency[Viewer]) -> Page[ActionOut]:
@@ -194,7 +196,7 @@ class DeliveryPages(Controller):
     async def actions_fragment(
         self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
     ) -> Response | Template:
-        return await _panel(request, viewer, services.parse_idea_id(idea_id))
+        return await _panel(request, viewer, parse_idea_id(idea_id))
 
     @post("/ideas/{idea_id:str}/actions", guards=[council], status_code=200)
     async def add_action_form(
@@ -204,7 +206,7 @@ class DeliveryPages(Controller):
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         values = _form_values(data, ("title", "owner_id", "due_on"))
         try:
             action_in = ActionIn(**values)
@@ -233,7 +235,7 @@ class DeliveryPages(Controller):
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         """One-click status change, from My actions (`view=row`) or the idea page."""
-        number = services.parse_id(action_id, "action")
+        number = parse_id(action_id, "action")
         action = await delivery.update_action_status(viewer, number, data.get("status", ""))
         if not is_htmx(request):
             return Redirect(path=_back(data, f"/ideas/{action.idea_id}"), status_code=303)
@@ -254,7 +256,7 @@ class DeliveryPages(Controller):
         action_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        number = services.parse_id(action_id, "action")
+        number = parse_id(action_id, "action")
         values = _form_values(data, ("title", "owner_id", "due_on"))
         try:
             patch_in = ActionPatch(**_without_blanks(values))
@@ -294,7 +296,7 @@ class DeliveryPages(Controller):
         action_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        idea_id = await delivery.remove_action(viewer, services.parse_id(action_id, "action"))
+        idea_id = await delivery.remove_action(viewer, parse_id(action_id, "action"))
         if is_htmx(request):
             return await _panel(request, viewer, int(idea_id))
         return Redirect(path=_back(data, f"/ideas/{idea_id}"), status_code=303)
@@ -307,7 +309,7 @@ class DeliveryPages(Controller):
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         values = _form_values(data, ("note", "impact_metric", "impact_before", "impact_after"))
         try:
             ship_in = ShipIn(**_without_blanks(values))
@@ -338,7 +340,7 @@ class DeliveryPages(Controller):
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         """An action owner drafts the ship note and impact once all is done."""
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         values = _form_values(data, ("note", "impact_metric", "impact_before", "impact_after"))
         try:
             await proposals.propose(viewer, number, ShipIn(**_without_blanks(values)))
@@ -366,7 +368,7 @@ class DeliveryPages(Controller):
         data: URLEncodedBody[dict[str, str]],
     ) -> Response:
         """The council sends a proposal back with what to change."""
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         try:
             await proposals.ask_changes(viewer, number, ChangesIn(note=data.get("note") or ""))
         except ValidationError:
@@ -379,7 +381,7 @@ class DeliveryPages(Controller):
     async def credit_fragment(
         self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
     ) -> Response | Template:
-        state = await delivery.credit_state(viewer, services.parse_idea_id(idea_id))
+        state = await delivery.credit_state(viewer, parse_idea_id(idea_id))
         if state is None:
             return Response("", status_code=200, media_type="text/html")
         return page(request, "_credit.html", state=state)
@@ -389,10 +391,11 @@ class DeliveryPages(Controller):
         self,
         request: Request,
         viewer: NamedDependency[Viewer],
+        ctx: Context,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         choice = data.get("credit", "")
         if choice not in ("yes", "no"):
             raise Invalid("credit", "choose 'yes' or 'no'")
@@ -407,7 +410,7 @@ class DeliveryPages(Controller):
                 "_credit.html",
                 state=state,
                 saved=True,
-                **await idea_oob(viewer, number, False),
+                **await idea_oob(ctx, number, False),
             )
         return Redirect(path=_back(data, f"/ideas/{number}"), status_code=303)
 

@@ -9,7 +9,10 @@ from litestar.params import FromPath, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import comments, editing, services
+from ideas import comments, editing
+from ideas.board import view
+from ideas.board.ids import parse_idea_id
+from ideas.context import Context
 from ideas.comments import CommentOut
 from ideas.editing import CommentEdit, IdeaEdit
 from ideas.errors import DomainError, Forbidden
@@ -31,7 +34,7 @@ class EditingApi(Controller):
     @post("/ideas/{idea_id:str}/withdraw", status_code=200)
     async def withdraw(self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]) -> IdeaOut:
         """The submitter withdraws their idea before any decision (409 after)."""
-        return await editing.withdraw(viewer, services.parse_idea_id(idea_id))
+        return await editing.withdraw(viewer, parse_idea_id(idea_id))
 
     @patch("/comments/{comment_id:str}")
     async def edit_comment(
@@ -57,11 +60,9 @@ class EditingPages(Controller):
     include_in_schema = False
 
     @get("/ideas/{idea_id:str}/edit")
-    async def edit_form(
-        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
-    ) -> Template:
-        number = services.parse_idea_id(idea_id)
-        idea = await services.get_idea(viewer, number)
+    async def edit_form(self, request: Request, ctx: Context, idea_id: FromPath[str]) -> Template:
+        number = parse_idea_id(idea_id)
+        idea = await view.get_idea(ctx, number)
         errors = {}
         if not idea.is_mine:
             raise Forbidden("only the idea's submitter may edit it")
@@ -78,7 +79,7 @@ class EditingPages(Controller):
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         values = {k: data.get(k, "") for k in FIELDS}
         try:
             changes = IdeaEdit(**values)
@@ -101,7 +102,7 @@ class EditingPages(Controller):
     async def withdraw(
         self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
     ) -> Response:
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         await editing.withdraw(viewer, number)
         return Redirect(path=f"/ideas/{number}", status_code=303)
 
