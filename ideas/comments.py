@@ -25,12 +25,12 @@ from pydantic import AfterValidator, BaseModel, StringConstraints
 
 from ideas import clock, publish
 from ideas.blind import author_label, submitter_roles
+from ideas.board.ids import random_id
+from ideas.board.view import idea_row
 from ideas.db import write_transaction
 from ideas.errors import Forbidden
 from ideas.outbox import record_event
 from ideas.schemas import DayTime, Strict
-from ideas.board.ids import random_id
-from ideas.board.view import idea_row
 from ideas.tables import Comment
 from ideas.text import visible
 from ideas.viewer import Viewer

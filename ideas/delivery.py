@@ -19,6 +19,8 @@ from pydantic import AfterValidator, BaseModel, StringConstraints
 
 from ideas import clock, figures
 from ideas.blind import IDEA_COLUMNS, blind_idea, blind_ideas
+from ideas.board.listing import next_offset_cursor, offset_from_cursor
+from ideas.board.view import idea_row
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid, NotFound
 from ideas.lifecycle import (
@@ -32,8 +34,6 @@ from ideas.lifecycle import (
 from ideas.outbox import record_event
 from ideas.policy import IN_DELIVERY as WORKING  # actions are added, edited, moved
 from ideas.schemas import IdeaOut, Page, Strict
-from ideas.board.listing import next_offset_cursor, offset_from_cursor
-from ideas.board.view import idea_row
 from ideas.tables import Action, Event, Idea, Notification, Submission, User
 from ideas.text import visible
 from ideas.viewer import Viewer, require_role

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from ideas.db import write_transaction
 from ideas.board.view import idea_row
+from ideas.db import write_transaction
 from ideas.tables import Follow
 from ideas.viewer import Viewer
 

@@ -11,12 +11,12 @@ from typing import Annotated
 from pydantic import BaseModel, StringConstraints
 
 from ideas.blind import blind_idea
+from ideas.board.view import idea_row
 from ideas.db import write_transaction
 from ideas.delivery import WORKING, ShipIn, _check_impact
 from ideas.errors import Conflict, Forbidden
 from ideas.outbox import record_event
 from ideas.schemas import IdeaOut, Strict
-from ideas.board.view import idea_row
 from ideas.tables import Action, Idea
 from ideas.viewer import Viewer, require_role
 

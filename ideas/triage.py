@@ -24,6 +24,9 @@ from ideas.blind import (
     original_submitter_ids,
     submitter_ids,
 )
+from ideas.board.ids import parse_id, parse_idea_id
+from ideas.board.listing import check_limit, next_offset_cursor, offset_from_cursor
+from ideas.board.view import idea_row
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid, NotFound, TransitionRefused
 from ideas.lifecycle import (
@@ -41,9 +44,6 @@ from ideas.org_settings import get_setting
 from ideas.policy import AWAITING_TRIAGE, is_overdue
 from ideas.policy import MERGE_TARGETS as VALID_MERGE_TARGETS
 from ideas.schemas import IdeaOut, Page, Ref, Strict
-from ideas.board.ids import parse_id, parse_idea_id
-from ideas.board.listing import check_limit, next_offset_cursor, offset_from_cursor
-from ideas.board.view import idea_row
 from ideas.tables import (
     AgendaItem,
     Department,

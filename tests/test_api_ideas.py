@@ -9,7 +9,7 @@ import pytest
 from ideas.board.view import get_idea
 from ideas.board.vote import unvote, vote
 from ideas.tables import Vote
-from tests.factories import idea_payload, ctx_for
+from tests.factories import ctx_for, idea_payload
 
 
 async def test_create_idea_answers_201_with_a_new_idea(personas):

@@ -13,12 +13,13 @@ from ideas.board.vote import vote
 from ideas.comments import CommentIn
 from ideas.schemas import IdeaIn
 from ideas.tables import Idea
-from tests.factories import idea_payload, ctx_for
+from tests.factories import ctx_for, idea_payload
 from tests.test_pages import titles_in
 
 
 async def submit(persona, title: str, **overrides) -> int:
-    idea = await submit_idea(ctx_for(persona.viewer), IdeaIn(**idea_payload(title=title, **overrides))
+    idea = await submit_idea(
+        ctx_for(persona.viewer), IdeaIn(**idea_payload(title=title, **overrides))
     )
     return int(idea.id)
 

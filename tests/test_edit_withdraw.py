@@ -13,7 +13,7 @@ from ideas.board.similar import similar_ideas
 from ideas.comments import CommentIn
 from ideas.editing import CommentEdit
 from ideas.tables import Event, Idea
-from tests.factories import submit, ctx_for
+from tests.factories import ctx_for, submit
 from tests.notify_helpers import decide, drain, notices, open_session, vote
 from tests.test_similarity import _doc_freq, _doc_freq_recounted
 

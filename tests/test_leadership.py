@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import pytest
 
 from ideas import admin, charts, clock, leadership, participation
+from ideas.board.submit import submit_idea
+from ideas.board.vote import vote
 from ideas.org_settings import set_setting
 from ideas.schemas import IdeaIn
 from ideas.tables import Department, Event, Idea, Participation, Submission, Vote

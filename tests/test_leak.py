@@ -39,6 +39,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ideas import blind
 from ideas.integrations import slack, teams, webhooks
 from ideas.org_settings import set_setting
 from ideas.tables import WebhookDelivery

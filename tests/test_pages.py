@@ -17,7 +17,7 @@ from ideas.board.submit import submit_idea
 from ideas.board.vote import vote
 from ideas.schemas import IdeaIn
 from ideas.tables import Event, Idea, Vote
-from tests.factories import PASSWORD, BrowserClient, idea_payload, ctx_for
+from tests.factories import PASSWORD, BrowserClient, ctx_for, idea_payload
 
 HTMX = {"HX-Request": "true"}
 

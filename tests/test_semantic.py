@@ -21,7 +21,7 @@ from ideas.config import ConfigError, load_settings
 from ideas.lifecycle import DECLINED
 from ideas.schemas import IdeaIn
 from ideas.tables import Idea, IdeaVector
-from tests.factories import submit, ctx_for
+from tests.factories import ctx_for, submit
 from tests.notify_helpers import drain
 from tests.test_cli import touchpoint
 from tests.test_insider_timing import at, batches  # noqa: F401 (a fixture)
@@ -174,7 +174,8 @@ async def test_an_idea_not_embedded_yet_is_still_found_by_its_words(personas, em
     alice = (await personas.get("alice_support")).viewer
     old = await submit_idea(ctx_for(alice), _idea(*PASSWORD_IDEA))
     await vector_index.embed_pending()
-    fresh = await submit_idea(ctx_for(alice), _idea("Portal password reset link", "Nobody can reset it alone.")
+    fresh = await submit_idea(
+        ctx_for(alice), _idea("Portal password reset link", "Nobody can reset it alone.")
     )
     found = [i.id for i in await similar_ideas(ctx_for(alice), "password reset for the portal")]
     assert found[0] == old.id and fresh.id in found

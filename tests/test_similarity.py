@@ -19,7 +19,6 @@ import pytest
 from ideas import similarity
 from ideas.board.similar import index_terms, similar_ideas
 from ideas.board.submit import submit_idea
-from tests.factories import ctx_for
 from ideas.lifecycle import DECLINED, DUPLICATE
 from ideas.schemas import IdeaIn
 from ideas.similarity import (
@@ -38,6 +37,7 @@ from ideas.similarity import (
     stem,
 )
 from ideas.tables import Idea, IdeaTerm, TermDocFreq
+from tests.factories import ctx_for
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ideas.jsonl"
 _BUNDLED = Path(__file__).resolve().parents[1] / "touchpoint" / "data" / "ideas.jsonl"

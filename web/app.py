@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Annotated
 
 from arq.connections import ArqRedis
 from litestar import Litestar, Request, Response
@@ -19,6 +20,7 @@ from litestar.di import Provide
 from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.params import Dependency
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -71,6 +73,12 @@ class UnitOfWorkMiddleware:
                 await guard.run(lambda redis: outbox.flush(events, redis, raise_errors=True))
             except RedisUnavailable as exc:
                 log.warning("events %s not enqueued (%s); the sweep will", events, exc)
+
+
+#: how a handler asks for the request's unit of work: `ctx: Ctx` (made by
+#: UnitOfWorkMiddleware, so not validated: msgspec cannot read Context's
+#: `Viewer | System` actor, and there is nothing to check)
+Ctx = Annotated[context.Context, Dependency(skip_validation=True)]
 
 
 async def provide_context() -> context.Context:
@@ -206,7 +214,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, static],
-        middleware=[AuthMiddleware, BodyLimitMiddleware, IdempotencyMiddleware, UnitOfWorkMiddleware],
+        middleware=[
+            AuthMiddleware,
+            BodyLimitMiddleware,
+            IdempotencyMiddleware,
+            UnitOfWorkMiddleware,
+        ],
         request_max_body_size=max(settings.request_max_bytes, MULTIPART_MAX_BYTES),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

@@ -138,8 +138,6 @@ async def _lexical_scores(title: str, text: str, limit: int) -> list[tuple[int, 
     )
 
 
-
-
 async def index_terms(idea_id: int, title: str, text: str) -> None:
     """(Re)write the similar-search terms of one idea, and in the same
     transaction the document frequencies (`TermDocFreq`) they change."""

@@ -8,7 +8,7 @@ from ideas import participation, policy, publish
 from ideas.board.view import idea_row, published_sql
 from ideas.context import Context
 from ideas.db import is_postgres, write_transaction
-from ideas.errors import Conflict, Forbidden
+from ideas.errors import Conflict, Forbidden, NotFound
 from ideas.policy import OPEN_FOR_VOTES
 from ideas.schemas import VoteOut
 from ideas.tables import Idea, Submission, Vote

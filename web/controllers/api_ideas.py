@@ -11,7 +11,6 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from ideas import editing, follows
 from ideas.board import listing, similar, submit, view, vote
 from ideas.board.ids import parse_idea_id
-from ideas.context import Context
 from ideas.editing import IdeaEdit
 from ideas.follows import FollowOut
 from ideas.schemas import (
@@ -26,7 +25,7 @@ from ideas.schemas import (
     VoteOut,
 )
 from ideas.viewer import Viewer
-from web.app import limiter_of
+from web.app import Ctx, limiter_of
 from web.auth import staff
 from web.idempotency import IDEMPOTENT
 
@@ -39,7 +38,7 @@ class IdeasApi(Controller):
     tags = ["ideas"]
 
     @post("/ideas", status_code=201, opt=IDEMPOTENT)
-    async def create_idea(self, request: Request, ctx: Context, data: JSONBody[IdeaIn]) -> IdeaOut:
+    async def create_idea(self, request: Request, ctx: Ctx, data: JSONBody[IdeaIn]) -> IdeaOut:
         """Submit an idea; it starts as `new`."""
         await limiter_of(request).hit("idea", str(ctx.actor.id))
         return await submit.submit_idea(ctx, data)
@@ -47,7 +46,7 @@ class IdeasApi(Controller):
     @get("/ideas")
     async def list_ideas(
         self,
-        ctx: Context,
+        ctx: Ctx,
         status: FromQuery[Status | None] = None,
         touchpoint: FromQuery[Touchpoint | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=200)] = None,
@@ -75,7 +74,7 @@ class IdeasApi(Controller):
     @get("/ideas/similar")
     async def similar(
         self,
-        ctx: Context,
+        ctx: Ctx,
         title: Annotated[str, QueryParameter(max_length=300)] = "",
         text: Annotated[str, QueryParameter(max_length=5000)] = "",
     ) -> Page[IdeaOut]:
@@ -84,7 +83,7 @@ class IdeasApi(Controller):
         return Page[IdeaOut](items=items, next_cursor=None)
 
     @get("/ideas/{idea_id:str}")
-    async def get_idea(self, ctx: Context, idea_id: FromPath[str]) -> IdeaOut:
+    async def get_idea(self, ctx: Ctx, idea_id: FromPath[str]) -> IdeaOut:
         return await view.get_idea(ctx, parse_idea_id(idea_id))
 
     @patch("/ideas/{idea_id:str}")
@@ -95,13 +94,13 @@ class IdeasApi(Controller):
         return await editing.edit_idea(viewer, parse_idea_id(idea_id), data)
 
     @put("/ideas/{idea_id:str}/vote")
-    async def vote(self, request: Request, ctx: Context, idea_id: FromPath[str]) -> VoteOut:
+    async def vote(self, request: Request, ctx: Ctx, idea_id: FromPath[str]) -> VoteOut:
         """Vote (idempotent)."""
         await limiter_of(request).hit("vote", str(ctx.actor.id))
         return await vote.vote(ctx, parse_idea_id(idea_id))
 
     @delete("/ideas/{idea_id:str}/vote", status_code=200)
-    async def unvote(self, request: Request, ctx: Context, idea_id: FromPath[str]) -> VoteOut:
+    async def unvote(self, request: Request, ctx: Ctx, idea_id: FromPath[str]) -> VoteOut:
         """Retract a vote (idempotent)."""
         await limiter_of(request).hit("vote", str(ctx.actor.id))
         return await vote.unvote(ctx, parse_idea_id(idea_id))
@@ -117,7 +116,7 @@ class IdeasApi(Controller):
         return await follows.unfollow(viewer, parse_idea_id(idea_id))
 
     @get("/ideas/{idea_id:str}/events")
-    async def events(self, ctx: Context, idea_id: FromPath[str]) -> Page[EventOut]:
+    async def events(self, ctx: Ctx, idea_id: FromPath[str]) -> Page[EventOut]:
         """The public timeline: role labels only."""
         items = await view.idea_events(ctx, parse_idea_id(idea_id))
         return Page[EventOut](items=items, next_cursor=None)
@@ -125,14 +124,12 @@ class IdeasApi(Controller):
     @get("/me/ideas")
     async def my_ideas(
         self,
-        ctx: Context,
+        ctx: Ctx,
         limit: Limit = 25,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> Page[IdeaOut]:
         """The caller's own ideas (and co-submitted ones), any status."""
-        return await listing.list_ideas(
-            ctx, sort="new", limit=limit, cursor=cursor, mine_only=True
-        )
+        return await listing.list_ideas(ctx, sort="new", limit=limit, cursor=cursor, mine_only=True)
 
 
 ROUTES = [IdeasApi]

@@ -15,12 +15,12 @@ from pydantic import ValidationError
 
 from ideas import delivery, proposals
 from ideas.board.ids import parse_id, parse_idea_id
-from ideas.context import Context
 from ideas.delivery import ActionIn, ActionOut, ActionPatch, CreditIn, ShipIn
 from ideas.errors import Invalid
 from ideas.proposals import ChangesIn
 from ideas.schemas import IdeaOut, Page
 from ideas.viewer import Viewer
+from web.app import Ctx
 from web.auth import council, staff
 from web.controllers.pages import form_errors, idea_oob, page, safe_next
 from web.errors import is_htmx
@@ -391,7 +391,7 @@ class DeliveryPages(Controller):
         self,
         request: Request,
         viewer: NamedDependency[Viewer],
-        ctx: Context,
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:

@@ -15,11 +15,11 @@ from pydantic import ValidationError
 from ideas import duplicates, triage_batch
 from ideas.board import view
 from ideas.board.ids import parse_idea_id
-from ideas.context import Context
 from ideas.errors import DomainError
 from ideas.lifecycle import IN_REVIEW, NEW
 from ideas.schemas import IdeaOut
 from ideas.viewer import Viewer
+from web.app import Ctx
 from web.auth import council
 from web.controllers.pages import form_errors, page
 
@@ -139,7 +139,7 @@ class DuplicatePages(Controller):
         self,
         request: Request,
         viewer: NamedDependency[Viewer],
-        ctx: Context,
+        ctx: Ctx,
         idea_id: FromPath[str],
     ) -> Template:
         """The "possible duplicates" panel of an idea (council only)."""

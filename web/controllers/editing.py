@@ -12,12 +12,12 @@ from pydantic import ValidationError
 from ideas import comments, editing
 from ideas.board import view
 from ideas.board.ids import parse_idea_id
-from ideas.context import Context
 from ideas.comments import CommentOut
 from ideas.editing import CommentEdit, IdeaEdit
 from ideas.errors import DomainError, Forbidden
 from ideas.schemas import IdeaOut
 from ideas.viewer import Viewer
+from web.app import Ctx
 from web.auth import staff
 from web.controllers.pages import form_errors, page, pydantic_errors
 from web.controllers.triage import _comment_views
@@ -60,7 +60,7 @@ class EditingPages(Controller):
     include_in_schema = False
 
     @get("/ideas/{idea_id:str}/edit")
-    async def edit_form(self, request: Request, ctx: Context, idea_id: FromPath[str]) -> Template:
+    async def edit_form(self, request: Request, ctx: Ctx, idea_id: FromPath[str]) -> Template:
         number = parse_idea_id(idea_id)
         idea = await view.get_idea(ctx, number)
         errors = {}

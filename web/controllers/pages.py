@@ -16,14 +16,13 @@ from pydantic import ValidationError
 from ideas import delivery, follows, inbox, leadership, people, roadmap
 from ideas.board import listing, similar, submit, view, vote
 from ideas.board.ids import parse_idea_id
-from ideas.context import Context
 from ideas.errors import DomainError, Invalid, RateLimited
 from ideas.integrations import oidc
 from ideas.lifecycle import ACCEPTED, IN_PROGRESS, SHIPPED
 from ideas.policy import OPEN_FOR_VOTES
 from ideas.schemas import IdeaIn
 from ideas.viewer import Viewer
-from web.app import client_address, limiter_of
+from web.app import Ctx, client_address, limiter_of
 from web.auth import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
@@ -176,7 +175,7 @@ BOARD_SCOPES = {
 }
 
 
-async def idea_oob(ctx: Context, number: int, timeline: bool = True) -> dict[str, Any]:
+async def idea_oob(ctx: Ctx, number: int, timeline: bool = True) -> dict[str, Any]:
     """What `_idea_oob.html` needs to refresh an idea's status, timeline and
     credit banner out of band, after an HTMX answer that changed them."""
     return {
@@ -278,7 +277,7 @@ class StaffPages(Controller):
     async def board(
         self,
         request: Request,
-        ctx: Context,
+        ctx: Ctx,
         sort: FromQuery[str] = "top",
         status: FromQuery[str | None] = None,
         touchpoint: FromQuery[str | None] = None,
@@ -350,7 +349,7 @@ class StaffPages(Controller):
     async def submit_idea(
         self,
         request: Request,
-        ctx: Context,
+        ctx: Ctx,
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         values = {k: data.get(k, "") for k in ("title", "problem", "proposal", "touchpoint")}
@@ -376,7 +375,7 @@ class StaffPages(Controller):
     async def similar_fragment(
         self,
         request: Request,
-        ctx: Context,
+        ctx: Ctx,
         title: Annotated[str, QueryParameter(max_length=300)] = "",
         problem: Annotated[str, QueryParameter(max_length=5000)] = "",
     ) -> Template:
@@ -396,7 +395,7 @@ class StaffPages(Controller):
         self,
         request: Request,
         viewer: NamedDependency[Viewer],
-        ctx: Context,
+        ctx: Ctx,
         idea_id: FromPath[str],
         notice: Annotated[str | None, QueryParameter(max_length=20)] = None,
     ) -> Template:
@@ -422,7 +421,7 @@ class StaffPages(Controller):
     async def toggle_vote(
         self,
         request: Request,
-        ctx: Context,
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -502,7 +501,7 @@ class StaffPages(Controller):
         )
 
     @get("/me/ideas")
-    async def my_ideas(self, request: Request, ctx: Context) -> Template:
+    async def my_ideas(self, request: Request, ctx: Ctx) -> Template:
         result = await listing.list_ideas(ctx, sort="new", limit=100, mine_only=True)
         timelines = await view.events_for([int(i.id) for i in result.items])
         return page(

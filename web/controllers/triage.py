@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from ideas import clock, comments, reveal, triage
 from ideas.board import view
 from ideas.board.ids import parse_idea_id
-from ideas.context import Context
 from ideas.comments import CommentIn, CommentOut
 from ideas.duplicates import GROUP_MIN_SCORE
 from ideas.errors import DomainError, Invalid
@@ -33,7 +32,7 @@ from ideas.triage import (
     SessionSummary,
 )
 from ideas.viewer import Viewer
-from web.app import limiter_of
+from web.app import Ctx, limiter_of
 from web.auth import admin, council, staff
 from web.controllers import duplicates as duplicate_pages
 from web.controllers.pages import form_errors, idea_oob, page, safe_next
@@ -403,7 +402,7 @@ class IdeaConversationPages(Controller):
         self,
         request: Request,
         viewer: NamedDependency[Viewer],
-        ctx: Context,
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
@@ -498,7 +497,7 @@ class RevealPages(Controller):
     include_in_schema = False
 
     @get("/{idea_id:str}/reveal")
-    async def reveal_form(self, request: Request, ctx: Context, idea_id: FromPath[str]) -> Template:
+    async def reveal_form(self, request: Request, ctx: Ctx, idea_id: FromPath[str]) -> Template:
         idea = await view.get_idea(ctx, parse_idea_id(idea_id))
         return page(
             request,
@@ -515,7 +514,7 @@ class RevealPages(Controller):
         self,
         request: Request,
         viewer: NamedDependency[Viewer],
-        ctx: Context,
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Template:
