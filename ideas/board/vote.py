@@ -1,6 +1,7 @@
 """Votes: add and retract, exact under concurrency (the unique (idea, user)
 index decides, and the counter moves only on a real change). On PostgreSQL
-each is one SQL statement when it changes something."""
+each is one SQL statement when it changes something (the vote, its counter
+and the participation ledger together)."""
 
 from __future__ import annotations
 
@@ -70,16 +71,23 @@ async def vote(ctx: Context, idea_id: int) -> VoteOut:
                    AND {published_sql(None, now)[0]}
                    AND NOT EXISTS (SELECT 1 FROM submission s
                                    WHERE s.idea = idea.id AND s."user" = {{}})
-                   ON CONFLICT DO NOTHING RETURNING idea)
+                   ON CONFLICT DO NOTHING RETURNING idea),
+                 -- the participation ledger, in the same statement (ideas.participation)
+                 took_part AS (
+                   INSERT INTO participation ("user", department, quarter, created_at)
+                   SELECT {{}}, {{}}, {{}}, {{}} FROM ins ON CONFLICT DO NOTHING)
                 UPDATE idea SET votes = votes + 1 WHERE id IN (SELECT idea FROM ins)
                 RETURNING votes""",
             viewer.id,
             now,
             idea_id,
             viewer.id,
+            viewer.id,
+            viewer.department_id,
+            participation.quarter_label_of(now),
+            now,
         ).run()
         if rows:
-            await participation.record_viewer(viewer, now)
             return VoteOut(votes=rows[0]["votes"], voted=True)
         status, votes, voted = await _vote_state(ctx, viewer, idea_id)
         _refuse_closed(status)
