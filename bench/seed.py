@@ -528,7 +528,7 @@ async def seed(conn: asyncpg.Connection, scale: Scale, *, seed_value: int = 7) -
         "submissions",
     )
 
-    # -- similar-search terms (as ideas.services.index_terms writes them) ---------
+    # -- similar-search terms (as ideas.board.similar.index_terms writes them) ---------
     term_cache: dict[tuple[str, str], dict[str, float]] = {}
 
     def terms_of(i: int) -> dict[str, float]:
@@ -556,7 +556,7 @@ async def seed(conn: asyncpg.Connection, scale: Scale, *, seed_value: int = 7) -
         "idea terms",
     )
     # their document frequencies, and under the empty term the number of
-    # indexed ideas (as ideas.services.index_terms keeps them)
+    # indexed ideas (as ideas.board.similar.index_terms keeps them)
     doc_freq: Counter[str] = Counter()
     for i in range(total_ideas):
         bag = terms_of(i)

@@ -58,7 +58,7 @@ MAX_SHARED = 0.5
 #: false alarms allowed on the training folds when picking a threshold
 FA_BUDGET = 0.10
 #: when suggestions are shown: the top 3 within this much of the best
-#: (ideas.services.SEMANTIC_RELATED_MARGIN)
+#: (ideas.board.similar.SEMANTIC_RELATED_MARGIN)
 RELATED_MARGIN = 0.15
 
 
@@ -171,7 +171,7 @@ def semantic_scores(ideas, drafts, with_text, embedder, proposal=False):
 # A method = a ranking (scores of every idea for a draft) + a DECISION whether
 # to show suggestions at all: a number per draft compared with a threshold.
 # When the decision says yes the top 3 are shown (the service does the same,
-# ideas.services.similar_scores). A hit: the original or a member of its
+# ideas.board.similar.similar_scores). A hit: the original or a member of its
 # cluster among them. The threshold -- and, for the logistic decisions, the
 # model -- are fitted on the training folds only.
 

@@ -4,7 +4,7 @@ Usage: python -m bench.similar_probe postgresql://postgres@127.0.0.1:5432/tp_ben
        [--drafts 40] [--repeat 5]
 
 For each sample draft (the bench's draft titles, built from
-touchpoint/data/ideas.jsonl) it calls ``ideas.services.similar_ideas`` as a
+touchpoint/data/ideas.jsonl) it calls ``ideas.board.similar.similar_ideas`` as a
 staff member would, ``--repeat`` times, and keeps the best wall time. It then
 re-runs every SQL statement of one call under ``EXPLAIN (ANALYZE, BUFFERS)``
 and adds up the rows that the scan nodes returned and the shared buffers they
@@ -71,7 +71,8 @@ async def main(argv: list[str]) -> None:
     for name in ("POSTINGS_PER_TERM", "POSTINGS_BUDGET", "SHORTLIST"):
         if os.environ.get(f"PROBE_{name}"):
             setattr(similarity, name, int(os.environ[f"PROBE_{name}"]))
-    from ideas.services import similar_ideas
+    from ideas import context
+    from ideas.board.similar import similar_ideas
     from ideas.tables import User
     from ideas.viewer import viewer_from_row
 
@@ -100,12 +101,12 @@ async def main(argv: list[str]) -> None:
         best = float("inf")
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            found = await similar_ideas(viewer, title)
+            found = await similar_ideas(context.make(viewer), title)
             best = min(best, time.perf_counter() - t0)
         captured.clear()
         engine_class.run_querystring = capture
         try:
-            await similar_ideas(viewer, title)
+            await similar_ideas(context.make(viewer), title)
         finally:
             engine_class.run_querystring = original
         rows = buffers = 0

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ideas import clock, policy, publish
+from ideas import clock, policy, publish, sql
 from ideas.lifecycle import SHIPPED, STATUS_LABELS
 from ideas.policy import Facts, owning_department_shown
 from ideas.schemas import Can, Credit, IdeaOut, Ref
@@ -142,6 +142,63 @@ def can(roles: frozenset[str], status: str, is_own: bool, attends: bool = False)
     )
 
 
+def _date(value) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _moment(value) -> dt.datetime | None:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _card(
+    r: dict,
+    viewer: Viewer,
+    now: dt.datetime,
+    *,
+    voted: bool,
+    mine: bool,
+    following: bool,
+    comments: int,
+    department: str | None,
+    credits: list[Credit],
+    attends: bool = False,
+) -> IdeaOut:
+    """One idea row and the viewer's facts about it, as the viewer may see it.
+    Built without validation (`model_construct`): every value comes typed
+    from the database or from here, and the answer is the same JSON."""
+    dept = r["owning_department"]
+    published_at = _moment(r.get("published_at"))
+    pending = publish.is_pending(published_at, now)
+    card = IdeaOut.model_construct(
+        id=str(r["id"]),
+        title=r["title"],
+        problem=r["problem"],
+        proposal=r["proposal"],
+        touchpoint=r["touchpoint"],
+        status=r["status"],
+        votes=r["votes"],
+        voted=voted,
+        submitted_on=_date(r["submitted_on"]),
+        owning_department=Ref.model_construct(id=str(dept), name=department) if dept else None,
+        duplicate_of=str(r["duplicate_of"]) if r["duplicate_of"] else None,
+        is_mine=mine,
+        credited_to=credits,
+        answered=bool(r.get("answered")),
+        comments=comments,
+        following=following,
+        # the day of the submitter's last edit: to council and the submitter only
+        edited_on=_day(r.get("edited_at")) if (viewer.is_council or mine) else None,
+        visible_from=published_at if pending and mine else None,
+    )
+    # what the viewer may do to it, from the policy's table (never serialised)
+    card._can = can(frozenset(viewer.roles), r["status"], mine, attends)
+    return card
+
+
 async def blind_ideas(
     rows: Sequence[dict], viewer: Viewer, *, attends: bool = False
 ) -> list[IdeaOut]:
@@ -151,36 +208,63 @@ async def blind_ideas(
         return []
     voted, mine, departments, credits, following, comments = await _viewer_facts(rows, viewer)
     now = clock.now()
-    roles = frozenset(viewer.roles)
-    out = []
-    for r in rows:
-        dept = r["owning_department"]
-        pending = publish.is_pending(r.get("published_at"), now)
-        shown = owning_department_shown(dept, departments)
-        idea = IdeaOut(
-            id=str(r["id"]),
-            title=r["title"],
-            problem=r["problem"],
-            proposal=r["proposal"],
-            touchpoint=r["touchpoint"],
-            status=r["status"],
-            votes=r["votes"],
+    return [
+        _card(
+            r,
+            viewer,
+            now,
             voted=r["id"] in voted,
-            submitted_on=r["submitted_on"],
-            owning_department=Ref(id=str(dept), name=shown) if shown is not None else None,
-            duplicate_of=str(r["duplicate_of"]) if r["duplicate_of"] else None,
-            is_mine=r["id"] in mine,
-            credited_to=credits.get(r["id"], []),
-            answered=bool(r.get("answered")),
-            comments=comments.get(r["id"], 0),
+            mine=r["id"] in mine,
             following=r["id"] in following,
-            # the day of the submitter's last edit: to council and the submitter only
-            edited_on=_day(r.get("edited_at")) if (viewer.is_council or r["id"] in mine) else None,
-            visible_from=r["published_at"] if pending and r["id"] in mine else None,
+            comments=comments.get(r["id"], 0),
+            department=owning_department_shown(r["owning_department"], departments),
+            credits=credits.get(r["id"], []),
+            attends=attends,
         )
-        idea._can = can(roles, r["status"], r["id"] in mine, attends)
-        out.append(idea)
-    return out
+        for r in rows
+    ]
+
+
+def facts_columns(viewer: Viewer, now: dt.datetime) -> tuple[str, list]:
+    """`_viewer_facts` as columns of a query over the `idea` table (its
+    SELECT list after the idea's columns), with Piccolo's `{}` placeholders
+    and their arguments: the list of the board answers in one round trip.
+    Rows selected with them go to `blind_rows`."""
+    user = str(viewer.id)
+    columns = (
+        ', EXISTS (SELECT 1 FROM vote v WHERE v.idea = idea.id AND v."user" = {}) AS f_voted'
+        ', EXISTS (SELECT 1 FROM submission s WHERE s.idea = idea.id AND s."user" = {}) AS f_mine'
+        ", EXISTS (SELECT 1 FROM idea_follow f WHERE f.idea = idea.id "
+        'AND f."user" = {}) AS f_following'
+        # comments others can see: a "Submitter" comment counts from its
+        # batch on (ideas.publish), or the count would date it to the minute
+        ", (SELECT COUNT(*) FROM comment c WHERE c.idea = idea.id AND c.deleted_at IS NULL "
+        "AND (c.published_at IS NULL OR c.published_at <= {})) AS f_comments"
+        ", (SELECT name FROM department d WHERE d.id = idea.owning_department) AS f_department"
+        f", {sql.credits_json(SHIPPED)} AS f_credits"
+    )
+    return columns, [user, user, user, now]
+
+
+def blind_rows(rows: Sequence[dict], viewer: Viewer, now: dt.datetime) -> list[IdeaOut]:
+    """Project idea rows selected with IDEA_SQL_COLUMNS and `facts_columns`."""
+    return [
+        _card(
+            r,
+            viewer,
+            now,
+            voted=bool(r["f_voted"]),
+            mine=bool(r["f_mine"]),
+            following=bool(r["f_following"]),
+            comments=int(r["f_comments"]),
+            department=r["f_department"],
+            credits=[
+                Credit.model_construct(name=name, department=department)
+                for name, department in sql.json_rows(r["f_credits"])
+            ],
+        )
+        for r in rows
+    ]
 
 
 async def blind_idea(row: dict, viewer: Viewer) -> IdeaOut:
@@ -297,6 +381,8 @@ __all__ = [
     "blind_ideas",
     "idea_text",
     "idea_texts",
+    "blind_rows",
+    "facts_columns",
     "is_original_submitter",
     "mine_ids",
     "original_submitter_ids",

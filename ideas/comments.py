@@ -25,11 +25,12 @@ from pydantic import AfterValidator, BaseModel, StringConstraints
 
 from ideas import policy, publish
 from ideas.blind import author_label, submitter_roles
+from ideas.board.ids import random_id
+from ideas.board.view import idea_row
 from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.outbox import record_event
 from ideas.schemas import DayTime, Strict
-from ideas.services import idea_row, random_id
 from ideas.tables import Comment
 from ideas.text import visible
 

@@ -28,13 +28,14 @@ import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from ideas import clock, outbox
-from ideas.viewer import ROLES, Viewer
 
-if TYPE_CHECKING:
-    from ideas.config import Settings
+# at run time, not only for type checkers: the web reads Context's annotations
+# to inject it into handlers (`ctx: NamedDependency[Context]`)
+from ideas.config import Settings
+from ideas.viewer import ROLES, Viewer
 
 T = TypeVar("T")
 

@@ -163,11 +163,11 @@ async def possible_duplicates(
             if i != idea_id and s >= GROUP_MIN_SCORE
         ]
     else:
-        from ideas import services
+        from ideas.board import similar
 
         found = [
             (i, s)
-            for i, s in await services.similar_scores(rows[0]["title"], rows[0]["problem"], 10)
+            for i, s in await similar.similar_scores(rows[0]["title"], rows[0]["problem"], 10)
             if i != idea_id
         ]
     if not found:

@@ -17,6 +17,9 @@ from pydantic import BaseModel, StringConstraints
 
 from ideas import policy, publish, vector_index
 from ideas.blind import author_label, blind_idea, submitter_ids
+from ideas.board.ids import parse_id
+from ideas.board.similar import index_terms
+from ideas.board.view import idea_row
 from ideas.comments import BODY_MAX, COMMENT_EDIT_MINUTES, CommentOut
 from ideas.context import Context
 from ideas.db import write_transaction
@@ -25,7 +28,6 @@ from ideas.lifecycle import NEW, SUBMITTER, WITHDRAWN, check_transition
 from ideas.outbox import record_event
 from ideas.policy import Facts
 from ideas.schemas import IdeaOut, LongText, Strict, Title, Touchpoint
-from ideas.services import idea_row, index_terms, parse_id
 from ideas.tables import Comment, Idea
 
 

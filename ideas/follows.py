@@ -11,9 +11,9 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from ideas import policy
+from ideas.board.view import idea_row
 from ideas.context import Context
 from ideas.db import write_transaction
-from ideas.services import idea_row
 from ideas.tables import Follow
 
 

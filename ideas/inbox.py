@@ -8,11 +8,12 @@ import json
 from pydantic import BaseModel
 
 from ideas import clock
+from ideas.board.ids import parse_id
+from ideas.board.listing import check_limit, cursor_int, decode_cursor, encode_cursor
 from ideas.db import write_transaction
 from ideas.errors import Invalid, NotFound
 from ideas.notify.kinds import EMAIL_OPTIONAL, KINDS, NOTICE_OPTIONAL
 from ideas.schemas import Page, to_day
-from ideas.services import check_limit, cursor_int, decode_cursor, encode_cursor, parse_id
 from ideas.tables import Notification, User
 from ideas.viewer import Viewer
 

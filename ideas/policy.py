@@ -296,3 +296,13 @@ def authorize(viewer, action: str, facts: Facts = Facts()) -> None:
         needs = " or ".join(r for r in ROLES if r in permission.roles)
         detail = f"this needs the {needs} role"
         raise Forbidden(f"{detail}: {permission.says}" if permission.says else detail)
+
+
+def authorize_attempt(viewer, action: str) -> None:
+    """Raise Forbidden unless the viewer's roles may attempt `action`: for a
+    use case that checks the rule on the idea's facts in its own SQL (a vote
+    on a closed idea is a 409 conflict, never a 403)."""
+    permission = PERMISSIONS[action]
+    if not permission.roles & frozenset(viewer.roles):
+        needs = " or ".join(r for r in ROLES if r in permission.roles)
+        raise Forbidden(f"this needs the {needs} role")

@@ -29,9 +29,9 @@ import datetime as dt
 from pydantic import BaseModel
 
 from ideas import blind, clock, outbox
+from ideas.board.view import idea_row
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid
-from ideas.services import idea_row
 from ideas.tables import AuditLog, Notification, Submission, User
 from ideas.viewer import Viewer
 

@@ -10,10 +10,10 @@ from pydantic import BaseModel
 
 from ideas import clock
 from ideas.blind import IDEA_COLUMNS, blind_ideas
+from ideas.board.ids import parse_id
 from ideas.errors import Invalid
 from ideas.lifecycle import ACCEPTED, IN_PROGRESS, SHIPPED, TOUCHPOINTS
 from ideas.schemas import IdeaOut, Ref
-from ideas.services import parse_id
 from ideas.tables import Action, Department, Idea
 from ideas.viewer import Viewer
 

@@ -8,6 +8,7 @@ callers never branch on the engine themselves.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 
 from ideas.db import is_postgres
@@ -134,3 +135,33 @@ def notice_batch_lock(idea_id: int | None) -> tuple[str, list] | None:
     if not is_postgres():
         return None
     return "SELECT pg_advisory_xact_lock({})", [NOTICE_BATCH_LOCK_BASE + int(idea_id or 0)]
+
+
+# -- board (ideas/board/, ideas/blind.py) ---------------------------------------
+
+
+def credits_json(shipped: str) -> str:
+    """A correlated subquery on `idea`: the credited submitters of a shipped
+    idea as a JSON array of [name, department] pairs in the order they were
+    linked (NULL for any other idea, or none credited)."""
+    people = (
+        'FROM submission s JOIN tp_user u ON u.id = s."user" '
+        "JOIN department d ON d.id = u.department "
+        f"WHERE s.idea = idea.id AND s.credit AND idea.status = '{shipped}'"
+    )
+    if is_postgres():
+        return f"(SELECT json_agg(json_build_array(u.name, d.name) ORDER BY s.id) {people})"
+    return (
+        "(SELECT json_group_array(json_array(n, dn)) FROM "
+        f"(SELECT u.name AS n, d.name AS dn {people} ORDER BY s.id))"
+    )
+
+
+def json_rows(value) -> list:
+    """A JSON array from the database: text on either engine (a list when a
+    codec already decoded it); None is an empty list."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return json.loads(value)
+    return value

@@ -90,6 +90,8 @@ reset_settings()
 from ideas import db, vector_index  # noqa: E402
 from ideas.tables import User  # noqa: E402
 from tests.factories import Personas  # noqa: E402
+from web import ratelimit  # noqa: E402
+from web.auth import viewer_cache  # noqa: E402
 
 ENGINE = "postgres" if _PG_ADMIN_URL else "sqlite"
 
@@ -153,6 +155,11 @@ async def clean_state(request, migrated, redis_client) -> AsyncIterator[None]:
     """Empty tables and Redis db before each test."""
     await truncate_all()
     await redis_client.flushdb()
+    ratelimit.forget_local_counts()  # what the limiters counted, not yet in Redis
+    # the suite revokes and checks at once: no viewer cached across requests
+    # (tests/test_viewer_cache.py turns it on, with the clock moved)
+    viewer_cache.clear()
+    viewer_cache.seconds = 0
     vector_index.reset_index()  # the process's copy of the idea vectors
     yield
 

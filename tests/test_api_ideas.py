@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
-from ideas import services
+from ideas.board.view import get_idea
+from ideas.board.vote import unvote, vote
 from ideas.tables import Vote
-from tests.factories import idea_payload
+from tests.factories import ctx_for, idea_payload
 
 
 async def test_create_idea_answers_201_with_a_new_idea(personas):
@@ -123,13 +124,13 @@ async def test_200_concurrent_votes_are_counted_exactly(personas):
         for i in range(200)
     ]
     # every voter votes twice at once: 400 concurrent calls, 200 distinct votes
-    results = await asyncio.gather(*[services.vote(v, idea_id) for v in voters for _ in range(2)])
+    results = await asyncio.gather(*[vote(ctx_for(v), idea_id) for v in voters for _ in range(2)])
     assert all(r.voted for r in results)
-    row = await services.get_idea(voters[0], idea_id)
+    row = await get_idea(ctx_for(voters[0]), idea_id)
     assert row.votes == 200
     assert await Vote.count().where(Vote.idea == idea_id).run() == 200
-    await asyncio.gather(*[services.unvote(v, idea_id) for v in voters[:50]])
-    assert (await services.get_idea(voters[0], idea_id)).votes == 150
+    await asyncio.gather(*[unvote(ctx_for(v), idea_id) for v in voters[:50]])
+    assert (await get_idea(ctx_for(voters[0]), idea_id)).votes == 150
 
 
 async def test_list_filters_sort_search_and_cursor(personas):

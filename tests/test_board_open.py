@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 
-from ideas import comments, services
+from ideas import comments
+from ideas.board.submit import submit_idea
+from ideas.board.vote import vote
 from ideas.comments import CommentIn
 from ideas.schemas import IdeaIn
 from ideas.tables import Idea
@@ -16,8 +18,8 @@ from tests.test_pages import titles_in
 
 
 async def submit(persona, title: str, **overrides) -> int:
-    idea = await services.submit_idea(
-        persona.viewer, IdeaIn(**idea_payload(title=title, **overrides))
+    idea = await submit_idea(
+        ctx_for(persona.viewer), IdeaIn(**idea_payload(title=title, **overrides))
     )
     return int(idea.id)
 
@@ -94,7 +96,7 @@ async def test_cards_show_comment_counts_and_most_discussed_sorts_by_them(person
 
 async def test_my_votes_and_my_ideas_filters(personas):
     alice, dan, ids = await world(personas)
-    await services.vote(alice.viewer, ids["talked"])
+    await vote(ctx_for(alice.viewer), ids["talked"])
     c = await alice.browser()
     assert titles_in((await c.get("/?mine=votes")).text) == ["Talked about idea from dan"]
     assert titles_in((await c.get("/?mine=ideas")).text) == ["Waiting idea from the submitter"]

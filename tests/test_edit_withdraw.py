@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ideas import comments, editing, services
+from ideas import comments, editing
+from ideas.board.similar import similar_ideas
 from ideas.comments import CommentIn
 from ideas.editing import CommentEdit
 from ideas.tables import Event, Idea
@@ -33,9 +34,9 @@ async def test_submitter_edits_a_new_idea_reindexed_and_seen_by_the_council(pers
     assert body["title"] == NEW_TITLE and body["touchpoint"] == "renewal"
     assert body["edited_on"] is not None and body["status"] == "new"
     # the similar search finds it by its new words, no longer by the old ones
-    found = await services.similar_ideas(dan.viewer, "wholesale statements every quarter")
+    found = await similar_ideas(ctx_for(dan.viewer), "wholesale statements every quarter")
     assert [i.id for i in found] == [idea]
-    old = await services.similar_ideas(dan.viewer, "customer's own language invoices")
+    old = await similar_ideas(ctx_for(dan.viewer), "customer's own language invoices")
     assert idea not in [i.id for i in old]
     assert await _doc_freq() == await _doc_freq_recounted()
     # the council sees the day of the edit; other staff do not

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from ideas import admin, charts, clock, participation, services
+from ideas import admin, charts, clock, participation
+from ideas.board.submit import submit_idea
+from ideas.board.vote import vote
 from ideas.leadership.board import leaderboard
 from ideas.leadership.counting import COUNCIL_DECISION, IS_CREDITED, IS_SHIPPED
 from ideas.leadership.kept import forget_kept_figures
@@ -210,8 +212,8 @@ async def build_org(personas, specs=SPECS, votes=VOTES, extra_people=None) -> Or
     for n, spec in enumerate(specs):
         spec = Spec(**{**spec.__dict__})
         spec.title = spec.title or f"Improvement number {n + 1} for customers"
-        idea = await services.submit_idea(
-            made[spec.submitter].viewer,
+        idea = await submit_idea(
+            ctx_for(made[spec.submitter].viewer),
             IdeaIn(
                 title=spec.title,
                 problem="Customers tell us this part of the journey is slow and confusing.",
@@ -222,7 +224,7 @@ async def build_org(personas, specs=SPECS, votes=VOTES, extra_people=None) -> Or
         spec.idea_id = int(idea.id)
         by_key[spec.key] = spec
     for voter, key, day in votes:
-        await services.vote(made[voter].viewer, by_key[key].idea_id)
+        await vote(ctx_for(made[voter].viewer), by_key[key].idea_id)
         await (
             Vote.update({Vote.created_at: at(day)})
             .where(Vote.idea == by_key[key].idea_id, Vote.user == made[voter].viewer.id)

@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ideas import services
+from ideas import blind
 from ideas.integrations import slack, teams, webhooks
 from ideas.org_settings import set_setting
 from ideas.tables import WebhookDelivery
@@ -323,20 +323,20 @@ async def test_no_webhook_payload_or_channel_message_names_a_submitter(personas)
 
 
 async def test_the_crawler_catches_a_planted_leak(personas, monkeypatch):
-    """Plant the kind of bug the crawl exists for — the list projection
+    """Plant the kind of bug the crawl exists for — the projection of a card
     appending the submitter's title, and a template filter printing their
     email and department next to every date — and watch it get reported."""
     zeb, otto = await make_submitters(personas)
     idea = await submit(zeb, "Let customers pause a subscription for a month")
     alice = await personas.get("alice_support")
 
-    real_blind_ideas = services.blind_ideas
+    real_card = blind._card
 
-    async def leaky_blind_ideas(rows, viewer):
-        out = await real_blind_ideas(rows, viewer)
-        return [i.model_copy(update={"title": f"{i.title} ({zeb.title})"}) for i in out]
+    def leaky_card(*args, **kwargs):
+        card = real_card(*args, **kwargs)
+        return card.model_copy(update={"title": f"{card.title} ({zeb.title})"})
 
-    monkeypatch.setattr(services, "blind_ideas", leaky_blind_ideas)
+    monkeypatch.setattr(blind, "_card", leaky_card)
     app = alice.app
     env = app.template_engine.engine
     real_day = env.filters["day"]

@@ -12,7 +12,9 @@ from urllib.parse import quote
 import pytest
 from markupsafe import escape
 
-from ideas import reveal, services, triage
+from ideas import reveal, triage
+from ideas.board.submit import submit_idea
+from ideas.board.vote import vote
 from ideas.schemas import IdeaIn
 from ideas.tables import Event, Idea, Vote
 from tests.factories import PASSWORD, BrowserClient, ctx_for, idea_payload
@@ -21,7 +23,7 @@ HTMX = {"HX-Request": "true"}
 
 
 async def submit(persona, **overrides) -> str:
-    idea = await services.submit_idea(persona.viewer, IdeaIn(**idea_payload(**overrides)))
+    idea = await submit_idea(ctx_for(persona.viewer), IdeaIn(**idea_payload(**overrides)))
     return idea.id
 
 
@@ -208,8 +210,8 @@ async def test_board_sorts_by_votes_or_by_newest(personas):
     mid = await submit(alice, title="Middle idea with one vote")
     await submit(alice, title="Newest idea with no votes")
     for p in (dan, erin):
-        await services.vote(p.viewer, int(old))
-    await services.vote(dan.viewer, int(mid))
+        await vote(ctx_for(p.viewer), int(old))
+    await vote(ctx_for(dan.viewer), int(mid))
     c = await erin.browser()
     top = (await c.get("/")).text
     assert titles_in(top) == [

@@ -4,9 +4,10 @@ builds has its title wrapped as "⟦P⟧<title>" — each output below must show
 the marked title, and never the bare one. An output that builds its own idea
 text from the table shows the bare title and fails here.
 
-The marker is planted where the projection builds its `IdeaOut`
-(`ideas.blind.IdeaOut`); a producer goes through the projection by calling
-`blind_ideas` / `blind_idea` (or anything in ideas/blind.py that builds them);
+The marker is planted where the projection builds each idea
+(`ideas.blind._card`); a producer goes through the projection by calling
+`blind_ideas` / `blind_idea` / `blind_rows` (anything in ideas/blind.py that
+builds them);
 notices, e-mail and the digest through `blind.idea_text` / `idea_texts`
 (`IdeaText`), which carries the same marker.
 """
@@ -55,12 +56,14 @@ TITLE = "Show the delivery window on every order confirmation"
 @pytest.fixture(autouse=True)
 def marked(monkeypatch):
     """Every idea the projection builds carries the marker in its title."""
-    original = blind.IdeaOut
+    original = blind._card
 
-    def projected(**fields):
-        return original(**{**fields, "title": MARK + fields["title"]})
+    def projected(*args, **fields):
+        card = original(*args, **fields)
+        card.title = MARK + card.title
+        return card
 
-    monkeypatch.setattr(blind, "IdeaOut", projected)
+    monkeypatch.setattr(blind, "_card", projected)
     # notices, e-mail and the digest show an idea as the projection's IdeaText
     original_text = blind.IdeaText
 

@@ -7,17 +7,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ideas import people, roadmap, services
+from ideas import people, roadmap
+from ideas.board.submit import submit_idea
 from ideas.schemas import IdeaIn
 from ideas.tables import Idea
-from tests.factories import idea_payload
+from tests.factories import ctx_for, idea_payload
 
 NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
 
 
 async def idea_in(persona, title: str, status: str, department: int | None = None, **extra) -> int:
-    idea = await services.submit_idea(
-        persona.viewer, IdeaIn(**idea_payload(title=title, touchpoint=extra.pop("tp", "billing")))
+    idea = await submit_idea(
+        ctx_for(persona.viewer),
+        IdeaIn(**idea_payload(title=title, touchpoint=extra.pop("tp", "billing"))),
     )
     values = {Idea.status: status, Idea.owning_department: department}
     for column, value in extra.items():

@@ -14,12 +14,14 @@ import numpy as np
 import pytest
 
 from bench import similar_eval
-from ideas import embedding, services, vector_index
+from ideas import embedding, vector_index
+from ideas.board.similar import SEMANTIC_MIN_SCORE, similar_ideas, similar_scores
+from ideas.board.submit import submit_idea
 from ideas.config import ConfigError, load_settings
 from ideas.lifecycle import DECLINED
 from ideas.schemas import IdeaIn
 from ideas.tables import Idea, IdeaVector
-from tests.factories import submit
+from tests.factories import ctx_for, submit
 from tests.notify_helpers import drain
 from tests.test_cli import touchpoint
 from tests.test_insider_timing import at, batches  # noqa: F401 (a fixture)
@@ -73,7 +75,7 @@ def test_a_paraphrase_is_close_and_an_unrelated_idea_is_not(embedder):
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     near = float(vectors[0] @ vectors[1])
     far = float(vectors[0] @ vectors[2])
-    assert near >= services.SEMANTIC_MIN_SCORE > far
+    assert near >= SEMANTIC_MIN_SCORE > far
     # stored as int8: the cosine survives within 0.02
     a, b = (embedding.quantize(v).astype(np.int32) for v in vectors[:2])
     assert abs(float(a @ b) / embedding.SCALE**2 - near) < 0.02
@@ -120,22 +122,22 @@ async def test_a_submitted_idea_is_embedded_by_the_worker_not_the_request(
     row = await IdeaVector.select().where(IdeaVector.idea == idea_id).first().run()
     assert not row["pending"] and row["model"] == embedding.MODEL_VERSION
     assert len(bytes(row["vector"])) == embedding.DIM
-    found = await services.similar_scores(PARAPHRASE)
+    found = await similar_scores(PARAPHRASE)
     assert [i for i, _ in found] == [idea_id]
 
 
 async def test_similar_finds_a_paraphrase_and_leaves_out_declined_ideas(personas, embedder):
     alice = (await personas.get("alice_support")).viewer
-    target = await services.submit_idea(alice, _idea(*PASSWORD_IDEA))
-    others = [await services.submit_idea(alice, _idea(*o)) for o in OTHERS]
+    target = await submit_idea(ctx_for(alice), _idea(*PASSWORD_IDEA))
+    others = [await submit_idea(ctx_for(alice), _idea(*o)) for o in OTHERS]
     assert await vector_index.embed_pending() == 4
     assert await vector_index.embed_pending() == 0  # nothing left to do
-    found = await services.similar_ideas(alice, PARAPHRASE)
+    found = await similar_ideas(ctx_for(alice), PARAPHRASE)
     assert [i.id for i in found] == [target.id]
-    assert await services.similar_ideas(alice, "Free coffee for visitors at reception") == []
+    assert await similar_ideas(ctx_for(alice), "Free coffee for visitors at reception") == []
     # a second copy, declined: never suggested
     await Idea.update({Idea.status: DECLINED}).where(Idea.id == int(target.id)).run()
-    assert await services.similar_ideas(alice, PARAPHRASE) == []
+    assert await similar_ideas(ctx_for(alice), PARAPHRASE) == []
     assert len(others) == 3
 
 
@@ -150,19 +152,19 @@ async def test_a_pending_idea_neither_shows_nor_moves_the_suggestions_others_get
     alice = (await personas.get("alice_support")).viewer
     dan = (await personas.get("dan_sales")).viewer
     batches.set(at(8))
-    published = await services.submit_idea(dan, _idea(*PASSWORD_IDEA))
+    published = await submit_idea(ctx_for(dan), _idea(*PASSWORD_IDEA))
     await vector_index.embed_pending()
     batches.set(at(10, 5))
 
     async def suggested(limit):
-        return [i.id for i in await services.similar_ideas(dan, PARAPHRASE, limit=limit)]
+        return [i.id for i in await similar_ideas(ctx_for(dan), PARAPHRASE, limit=limit)]
 
     before = {n: await suggested(n) for n in (1, 5)}
     assert before[1] == [published.id]
     # alice's draft is the paraphrase itself: a closer match than the published one
-    pending = await services.submit_idea(alice, _idea(PARAPHRASE, PARAPHRASE))
+    pending = await submit_idea(ctx_for(alice), _idea(PARAPHRASE, PARAPHRASE))
     assert await vector_index.embed_pending() == 1
-    assert int(pending.id) not in [i for i, _ in await services.similar_scores(PARAPHRASE, "", 1)]
+    assert int(pending.id) not in [i for i, _ in await similar_scores(PARAPHRASE, "", 1)]
     assert {n: await suggested(n) for n in (1, 5)} == before
     batches.set(at(11))  # its batch: now it is suggested, first
     assert await suggested(1) == [pending.id]
@@ -170,18 +172,18 @@ async def test_a_pending_idea_neither_shows_nor_moves_the_suggestions_others_get
 
 async def test_an_idea_not_embedded_yet_is_still_found_by_its_words(personas, embedder):
     alice = (await personas.get("alice_support")).viewer
-    old = await services.submit_idea(alice, _idea(*PASSWORD_IDEA))
+    old = await submit_idea(ctx_for(alice), _idea(*PASSWORD_IDEA))
     await vector_index.embed_pending()
-    fresh = await services.submit_idea(
-        alice, _idea("Portal password reset link", "Nobody can reset it alone.")
+    fresh = await submit_idea(
+        ctx_for(alice), _idea("Portal password reset link", "Nobody can reset it alone.")
     )
-    found = [i.id for i in await services.similar_ideas(alice, "password reset for the portal")]
+    found = [i.id for i in await similar_ideas(ctx_for(alice), "password reset for the portal")]
     assert found[0] == old.id and fresh.id in found
 
 
 async def test_a_vector_of_another_model_version_is_redone(personas, embedder):
     alice = (await personas.get("alice_support")).viewer
-    idea = await services.submit_idea(alice, _idea(*PASSWORD_IDEA))
+    idea = await submit_idea(ctx_for(alice), _idea(*PASSWORD_IDEA))
     await vector_index.embed_pending()
     await (
         IdeaVector.update({IdeaVector.model: "some-older-model"})
@@ -196,7 +198,7 @@ async def test_a_vector_of_another_model_version_is_redone(personas, embedder):
 async def test_reindex_embeds_what_lacks_a_vector(personas, embedder):
     alice = (await personas.get("alice_support")).viewer
     for title, problem in (PASSWORD_IDEA, *OTHERS):
-        await services.submit_idea(alice, _idea(title, problem))
+        await submit_idea(ctx_for(alice), _idea(title, problem))
     await IdeaVector.delete(force=True).run()  # as before the upgrade: no vectors at all
     run = await touchpoint("similar", "reindex")
     assert run.code == 0, run.err
@@ -223,7 +225,7 @@ async def test_without_the_model_similar_ranks_by_words_and_health_tells_admins(
     alice = await personas.get("alice_support")
     adam = await personas.get("adam_admin")
     twin = await submit(alice, title="Print the PO number on every invoice")
-    found = await services.similar_ideas(alice.viewer, "PO number missing on invoices")
+    found = await similar_ideas(ctx_for(alice.viewer), "PO number missing on invoices")
     assert [i.id for i in found] == [twin]
     assert await vector_index.embed_pending() == 0
     health = (await (await adam.browser()).get("/health")).json()
@@ -294,9 +296,9 @@ async def test_a_draft_gets_suggestions_only_when_its_best_match_is_close(person
     twin = await submit(alice, title=PASSWORD_IDEA[0], problem=PASSWORD_IDEA[1])
     await submit(alice, title=OTHERS[1][0], problem=OTHERS[1][1])
     await drain()
-    assert [i for i, _ in await services.similar_scores(PARAPHRASE)] == [int(twin)]
+    assert [i for i, _ in await similar_scores(PARAPHRASE)] == [int(twin)]
     # a draft close to nothing in particular gets nothing, not the least far
-    assert await services.similar_scores("Standing desks in the finance office") == []
+    assert await similar_scores("Standing desks in the finance office") == []
 
 
 # -- "vote instead" on the submit form ----------------------------------------------------

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from ideas import services, similarity
+from ideas import similarity
+from ideas.board.similar import index_terms, similar_ideas
+from ideas.board.submit import submit_idea
 from ideas.lifecycle import DECLINED, DUPLICATE
 from ideas.schemas import IdeaIn
 from ideas.similarity import (
@@ -35,6 +37,7 @@ from ideas.similarity import (
     stem,
 )
 from ideas.tables import Idea, IdeaTerm, TermDocFreq
+from tests.factories import ctx_for
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ideas.jsonl"
 _BUNDLED = Path(__file__).resolve().parents[1] / "touchpoint" / "data" / "ideas.jsonl"
@@ -323,9 +326,9 @@ async def _doc_freq_recounted() -> dict[str, int]:
 
 async def test_doc_freq_counts_every_submitted_idea(personas):
     alice = (await personas.get("alice_support")).viewer
-    await services.submit_idea(alice, _idea("Print the PO number on every invoice"))
-    await services.submit_idea(alice, _idea("Invoices arrive a week late"))
-    await services.submit_idea(alice, _idea("Dark mode for the customer portal"))
+    await submit_idea(ctx_for(alice), _idea("Print the PO number on every invoice"))
+    await submit_idea(ctx_for(alice), _idea("Invoices arrive a week late"))
+    await submit_idea(ctx_for(alice), _idea("Dark mode for the customer portal"))
     df = await _doc_freq()
     assert df == await _doc_freq_recounted()
     assert df[ALL_IDEAS] == 3
@@ -335,17 +338,17 @@ async def test_doc_freq_counts_every_submitted_idea(personas):
 
 async def test_reindexing_an_idea_moves_its_doc_freq(personas):
     alice = (await personas.get("alice_support")).viewer
-    po = await services.submit_idea(alice, _idea("Print the PO number on every invoice"))
-    await services.submit_idea(alice, _idea("Invoices arrive a week late"))
+    po = await submit_idea(ctx_for(alice), _idea("Print the PO number on every invoice"))
+    await submit_idea(ctx_for(alice), _idea("Invoices arrive a week late"))
     assert (await _doc_freq())["~purchase-order"] == 1
 
-    await services.index_terms(int(po.id), "Dark mode for the customer portal", "")
+    await index_terms(int(po.id), "Dark mode for the customer portal", "")
     df = await _doc_freq()
     assert df == await _doc_freq_recounted()
     assert df["~invoice"] == 1 and df["dark"] == 1 and df[ALL_IDEAS] == 2
     assert "~purchase-order" not in df  # nobody holds it any more: no row left behind
 
-    await services.index_terms(int(po.id), "the and of", "")  # no terms at all
+    await index_terms(int(po.id), "the and of", "")  # no terms at all
     df = await _doc_freq()
     assert df == await _doc_freq_recounted()
     assert df[ALL_IDEAS] == 1 and "dark" not in df
@@ -354,7 +357,7 @@ async def test_reindexing_an_idea_moves_its_doc_freq(personas):
 async def test_concurrent_submits_each_count_once(personas):
     alice = (await personas.get("alice_support")).viewer
     draft = _idea("Print the PO number on every invoice")
-    await asyncio.gather(*[services.submit_idea(alice, draft) for _ in range(12)])
+    await asyncio.gather(*[submit_idea(ctx_for(alice), draft) for _ in range(12)])
     df = await _doc_freq()
     assert df == await _doc_freq_recounted()
     assert df[ALL_IDEAS] == 12 and df["~purchase-order"] == 12
@@ -362,8 +365,8 @@ async def test_concurrent_submits_each_count_once(personas):
 
 async def test_migration_fills_doc_freq_from_the_existing_index(personas):
     alice = (await personas.get("alice_support")).viewer
-    await services.submit_idea(alice, _idea("Print the PO number on every invoice"))
-    await services.submit_idea(alice, _idea("Invoices arrive a week late"))
+    await submit_idea(ctx_for(alice), _idea("Print the PO number on every invoice"))
+    await submit_idea(ctx_for(alice), _idea("Invoices arrive a week late"))
     expected = await _doc_freq_recounted()
     await TermDocFreq.delete(force=True).run()  # as before the upgrade: an index, no counts
     migration = importlib.import_module("ideas.piccolo_migrations.ideas_2026_11_23t03_26_01_000000")
@@ -378,7 +381,7 @@ async def test_a_rare_term_idea_is_found_among_many_common_term_ideas(personas, 
     alice = (await personas.get("alice_support")).viewer
     # the oldest idea: the heaviest-and-newest postings of the common terms
     # would never reach it
-    rare = await services.submit_idea(alice, _idea("Cost centre code on portal invoices"))
+    rare = await submit_idea(ctx_for(alice), _idea("Cost centre code on portal invoices"))
     for extra in (
         "load slowly",
         "in French",
@@ -393,27 +396,27 @@ async def test_a_rare_term_idea_is_found_among_many_common_term_ideas(personas, 
         "on paper",
         "weekly",
     ):
-        await services.submit_idea(alice, _idea(f"Customer portal invoices {extra}"))
-    found = await services.similar_ideas(alice, "Customer portal invoices with a cost centre code")
+        await submit_idea(ctx_for(alice), _idea(f"Customer portal invoices {extra}"))
+    found = await similar_ideas(ctx_for(alice), "Customer portal invoices with a cost centre code")
     assert found and found[0].id == rare.id
     # a draft of common terms only still gets (bounded) suggestions
-    assert 0 < len(await services.similar_ideas(alice, "Customer portal invoices")) <= 5
+    assert 0 < len(await similar_ideas(ctx_for(alice), "Customer portal invoices")) <= 5
 
 
 async def test_a_text_repeating_one_term_does_not_crowd_out_the_twin(personas, monkeypatch):
     monkeypatch.setattr(similarity, "SHORTLIST", 1)
     alice = (await personas.get("alice_support")).viewer
-    twin = await services.submit_idea(alice, _idea("Portal invoices"))
-    await services.submit_idea(alice, _idea("Late invoices"))
-    await services.submit_idea(alice, _idea("Portal news", " ".join(["portal"] * 20)))
-    found = await services.similar_ideas(alice, "Portal invoices")
+    twin = await submit_idea(ctx_for(alice), _idea("Portal invoices"))
+    await submit_idea(ctx_for(alice), _idea("Late invoices"))
+    await submit_idea(ctx_for(alice), _idea("Portal news", " ".join(["portal"] * 20)))
+    found = await similar_ideas(ctx_for(alice), "Portal invoices")
     assert [i.id for i in found] == [twin.id]
 
 
 async def test_declined_and_merged_ideas_are_not_suggested(personas):
     alice = (await personas.get("alice_support")).viewer
     ids = [
-        int((await services.submit_idea(alice, _idea("Print the PO number on every invoice"))).id)
+        int((await submit_idea(ctx_for(alice), _idea("Print the PO number on every invoice"))).id)
         for _ in range(3)
     ]
     await Idea.update({Idea.status: DECLINED}).where(Idea.id == ids[0]).run()
@@ -422,7 +425,7 @@ async def test_declined_and_merged_ideas_are_not_suggested(personas):
         .where(Idea.id == ids[1])
         .run()
     )
-    found = await services.similar_ideas(alice, "PO number on invoices")
+    found = await similar_ideas(ctx_for(alice), "PO number on invoices")
     assert [int(i.id) for i in found] == [ids[2]]
     assert (await _doc_freq())[ALL_IDEAS] == 3  # still indexed, just not suggested
 
@@ -435,7 +438,7 @@ async def test_the_service_shortlists_as_the_reference_model(personas, monkeypat
     monkeypatch.setattr(similarity, "SHORTLIST", 5)
     alice = (await personas.get("alice_support")).viewer
     for row in ROWS[:40]:
-        await services.submit_idea(alice, _idea(row["title"], row["problem"]))
+        await submit_idea(ctx_for(alice), _idea(row["title"], row["problem"]))
     bags: dict[int, dict[str, float]] = {}
     postings: dict[str, list[tuple[int, float]]] = {}
     for r in await IdeaTerm.select(IdeaTerm.idea, IdeaTerm.term, IdeaTerm.weight).run():
@@ -452,5 +455,5 @@ async def test_the_service_shortlists_as_the_reference_model(personas, monkeypat
             doc_freq=query_df,
             total_docs=df[ALL_IDEAS],
         )
-        found = await services.similar_ideas(alice, row["title"])
+        found = await similar_ideas(ctx_for(alice), row["title"])
         assert [int(i.id) for i in found] == [i for i, _ in model], row["title"]

@@ -23,7 +23,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
-from ideas import clock, comments, context, editing, people, security, services, triage
+from ideas import clock, comments, context, editing, people, security, triage
+from ideas.board import submit, vote
 from ideas.db import write_transaction
 from ideas.delivery import actions, credit, shipping
 from ideas.errors import Conflict, DomainError
@@ -259,6 +260,11 @@ class Person:
     department: str
     roles: tuple[str, ...]
     viewer: Viewer | None = None
+
+
+def _as(person: Person) -> context.Context:
+    """A use case's context for `person`, acting at the demo's moment."""
+    return context.make(person.viewer, now=clock.now())
 
 
 @dataclass
@@ -498,7 +504,7 @@ class Demo:
                 proposal=idea.data["proposal"],
                 touchpoint=idea.data["touchpoint"],
             )
-            out = await services.submit_idea(idea.submitter.viewer, data)
+            out = await submit.submit_idea(_as(idea.submitter), data)
             idea.id = int(out.id)
 
         return step
@@ -512,7 +518,7 @@ class Demo:
             )
             if own:  # a co-submitter since a merge: nobody votes for their own idea
                 return
-            await services.vote(voter.viewer, idea.id)
+            await vote.vote(_as(voter), idea.id)
             self.votes += 1
 
         return step

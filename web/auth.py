@@ -142,7 +142,66 @@ async def session_viewer(session_id: str) -> Viewer | None:
 
 async def end_session(session_id: str | None) -> None:
     if session_id:
+        viewer_cache.forget(("session", session_id))
         await session_store.delete(session_id)
+
+
+#: how long (seconds) a process may keep answering a credential (an API token,
+#: a browser session) with the person it found for it, without asking the
+#: database again: a deactivation, a role change, a revoked token or a logout
+#: in another process takes effect within this window (docs/security.md)
+VIEWER_CACHE_SECONDS = 5.0
+#: entries kept at most (all are dropped when full: a burst of new credentials
+#: costs one database question each, as without the cache)
+VIEWER_CACHE_SIZE = 20_000
+
+
+class ViewerCache:
+    """Credential -> (the person it names, until when this process may
+    believe it). Keyed by the credential itself, never by the person: one
+    caller's entry can never answer another credential."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._entries: dict[tuple[str, str], tuple[Viewer, float]] = {}
+
+    def get(self, key: tuple[str, str], now: float) -> Viewer | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[1] <= now:
+            del self._entries[key]
+            return None
+        return entry[0]
+
+    def put(self, key: tuple[str, str], viewer: Viewer, now: float) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._entries) >= VIEWER_CACHE_SIZE:
+            self._entries.clear()
+        self._entries[key] = (viewer, now + self.seconds)
+
+    def forget(self, key: tuple[str, str]) -> None:
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+viewer_cache = ViewerCache(VIEWER_CACHE_SECONDS)
+
+
+async def _cached(kind: str, credential: str, lookup) -> Viewer | None:
+    """The person of a credential: from this process's cache while fresh,
+    else from the database (`lookup`), remembered for VIEWER_CACHE_SECONDS."""
+    key = (kind, credential)
+    now = clock.now().timestamp()
+    viewer = viewer_cache.get(key, now)
+    if viewer is None:
+        viewer = await lookup(credential)
+        if viewer is not None:
+            viewer_cache.put(key, viewer, now)
+    return viewer
 
 
 def _bearer(scope: Scope) -> str | None:
@@ -252,12 +311,12 @@ class AuthMiddleware:
         # /health takes a token too: monitoring reads its details as an admin
         token = _bearer(scope) if is_api or path == "/health" else None
         if token:
-            viewer = await people.viewer_by_token(token)
+            viewer = await _cached("token", token, people.viewer_by_token)
             auth = "token" if viewer else None
         elif token is None and (not is_api or method in SAFE_METHODS):
             session_id = _cookie(scope, SESSION_COOKIE)
             if session_id:
-                viewer = await session_viewer(session_id)
+                viewer = await _cached("session", session_id, session_viewer)
                 auth = "session" if viewer else None
                 if viewer is not None and not path.startswith(NO_CSRF):
                     send = bind_csrf_to_session(scope, send, session_id)

@@ -1,11 +1,13 @@
-"""Fixed-window rate limits on Redis, failing open while Redis is down or
-slow (every call goes through the app's `RedisGuard`: a short deadline, then
-Redis is skipped for a few seconds)."""
+"""Fixed-window rate limits shared through Redis, failing open while Redis
+is down or slow (every call goes through the app's `RedisGuard`: a short
+deadline, then Redis is skipped for a few seconds). The hot limits (`hit`)
+count in the process and sync with Redis every few requests, not on each."""
 
 from __future__ import annotations
 
 import logging
 import time
+import weakref
 
 from ideas.config import get_settings
 from ideas.errors import RateLimited
@@ -25,11 +27,49 @@ def retry_after() -> int:
     return max(WINDOW_SECONDS - int(time.time()) % WINDOW_SECONDS, 1)
 
 
+#: pending counts are added to Redis at least this often (seconds) ...
+SYNC_SECONDS = 0.25
+#: ... or once this many requests were counted in this process since the last sync
+SYNC_EVERY = 32
+
+
+#: every limiter of this process (see `forget_local_counts`)
+_limiters: weakref.WeakSet[RateLimiter] = weakref.WeakSet()
+
+
+def forget_local_counts() -> None:
+    """Every limiter of this process forgets its local counts: after Redis's
+    rate-limit keys were deleted (the test suite empties Redis per test)."""
+    for limiter in list(_limiters):
+        limiter.forget_local_counts()
+
+
 class RateLimiter:
+    """`hit` counts in this process and adds its counts to the shared
+    counter in Redis in one pipeline every SYNC_EVERY requests or
+    SYNC_SECONDS, not on every request. A request is refused only once Redis
+    confirms the limit is passed (its count added first), so a single
+    process refuses exactly as a counter in Redis would; several processes
+    together may let through, per person and window, what the others
+    counted since their last sync (at most SYNC_EVERY requests or
+    SYNC_SECONDS each) beyond the limit."""
+
     def __init__(self, redis, prefix: str = "tp:rl:", guard: RedisGuard | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
         self.guard = guard if guard is not None else RedisGuard(redis)
+        #: key -> this process's count not yet added to Redis
+        self._pending: dict[str, int] = {}
+        #: key -> the shared count Redis answered at the last sync
+        self._shared: dict[str, int] = {}
+        self._pending_total = 0
+        self._synced_at = time.monotonic()
+        _limiters.add(self)
+
+    def forget_local_counts(self) -> None:
+        """Drop what this process counted and learnt (Redis's counters were
+        emptied: what is pending would be added to nothing it belongs to)."""
+        self._pending, self._shared, self._pending_total = {}, {}, 0
 
     async def hit(self, name: str, who: str, limit: int | None = None) -> None:
         """Count one request of kind `name` by `who`; raise RateLimited (429)
@@ -39,21 +79,46 @@ class RateLimiter:
         if not limit or self.redis is None:
             return
         key = f"{self.prefix}{name}:{who}:{current_window()}"
-
-        async def count(redis) -> int:
-            pipe = redis.pipeline(transaction=False)
-            pipe.incr(key)
-            pipe.expire(key, WINDOW_SECONDS + 5)
-            value, _ = await pipe.execute()
-            return value
-
+        pending = self._pending[key] = self._pending.get(key, 0) + 1
+        self._pending_total += 1
+        over = self._shared.get(key, 0) + pending > limit
+        if not (
+            over
+            or self._pending_total >= SYNC_EVERY
+            or time.monotonic() - self._synced_at >= SYNC_SECONDS
+        ):
+            return
         try:
-            value = await self.guard.run(count)
+            await self.sync()
         except RedisUnavailable as exc:  # fail open: a Redis outage never locks people out
             log.warning("rate limit %s not checked: %s", name, exc)
             return
-        if value > limit:
+        if self._shared.get(key, 0) > limit:
             raise RateLimited(retry_after())
+
+    async def sync(self) -> None:
+        """Add this process's pending counts to Redis and learn the shared
+        totals, in one round trip. On failure the pending counts are dropped
+        (RedisUnavailable): while Redis is away nothing is refused."""
+        pending, self._pending, self._pending_total = self._pending, {}, 0
+        self._synced_at = time.monotonic()
+        window = f":{current_window()}"
+        # counts of past windows are over: forget them
+        self._shared = {k: v for k, v in self._shared.items() if k.endswith(window)}
+        pending = {k: n for k, n in pending.items() if k.endswith(window)}
+        if not pending:
+            return
+
+        async def add(redis) -> list:
+            pipe = redis.pipeline(transaction=False)
+            for key, n in pending.items():
+                pipe.incrby(key, n)
+                pipe.expire(key, WINDOW_SECONDS + 5)
+            return await pipe.execute()
+
+        answers = await self.guard.run(add)
+        for (key, _n), total in zip(pending.items(), answers[::2], strict=True):
+            self._shared[key] = int(total)
 
     @staticmethod
     def limit_of(name: str) -> int:
@@ -94,6 +159,8 @@ class RateLimiter:
         if self.redis is None:
             return
         key = f"{self.prefix}{name}:{who}:{current_window()}"
+        self._pending_total -= self._pending.pop(key, 0)
+        self._shared.pop(key, None)
         try:
             await self.guard.run(lambda redis: redis.delete(key))
         except RedisUnavailable:

@@ -12,14 +12,20 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, StringConstraints
 
 from ideas import policy, sql
+from ideas.board.view import idea_row
 from ideas.context import Actor, Context
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
-from ideas.lifecycle import ACCEPTED, ACTION_OWNER, COUNCIL, IN_PROGRESS, check_transition
+from ideas.lifecycle import (
+    ACCEPTED,
+    ACTION_OWNER,
+    COUNCIL,
+    IN_PROGRESS,
+    check_transition,
+)
 from ideas.outbox import record_event
 from ideas.policy import IN_DELIVERY as WORKING  # actions are added, edited, moved
 from ideas.schemas import Strict
-from ideas.services import idea_row
 from ideas.tables import Action, Event, Idea, Notification, User
 from ideas.text import visible
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from ideas import figures, policy
 from ideas.blind import blind_idea
+from ideas.board.view import idea_row
 from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.lifecycle import ACCEPTED, IN_PROGRESS, SHIPPED
 from ideas.schemas import IdeaOut, Strict
-from ideas.services import idea_row
 from ideas.tables import Submission
 
 

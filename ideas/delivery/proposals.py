@@ -12,6 +12,7 @@ from pydantic import BaseModel, StringConstraints
 
 from ideas import policy
 from ideas.blind import blind_idea
+from ideas.board.view import idea_row
 from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.delivery.actions import WORKING, check_role
@@ -19,7 +20,6 @@ from ideas.delivery.shipping import ShipIn, check_impact
 from ideas.errors import Conflict
 from ideas.outbox import record_event
 from ideas.schemas import IdeaOut, Strict
-from ideas.services import idea_row
 from ideas.tables import Action, Idea
 
 

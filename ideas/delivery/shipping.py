@@ -11,6 +11,8 @@ from pydantic import BaseModel, StringConstraints
 
 from ideas import policy
 from ideas.blind import IDEA_COLUMNS, blind_idea, blind_ideas
+from ideas.board.listing import next_offset_cursor, offset_from_cursor
+from ideas.board.view import idea_row
 from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.delivery.actions import WORKING, check_role, locked_idea
@@ -18,7 +20,6 @@ from ideas.errors import Conflict, Invalid
 from ideas.lifecycle import COUNCIL, SHIPPED, check_transition
 from ideas.outbox import record_event
 from ideas.schemas import IdeaOut, Page, Strict
-from ideas.services import idea_row, next_offset_cursor, offset_from_cursor
 from ideas.tables import Action, Idea
 
 SHIP_NOTE_MIN, SHIP_NOTE_MAX = 20, 5000

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from ideas import policy, sql
 from ideas.blind import IDEA_COLUMNS, blind_idea, blind_ideas
+from ideas.board.view import idea_row
 from ideas.context import Context
 from ideas.delivery.actions import (
     WORKING,
@@ -22,7 +23,6 @@ from ideas.delivery.proposals import parse_proposal
 from ideas.errors import Forbidden
 from ideas.lifecycle import ACCEPTED, IN_PROGRESS
 from ideas.schemas import IdeaOut
-from ideas.services import idea_row
 from ideas.tables import Action, Idea, User
 from ideas.viewer import Viewer
 

@@ -276,7 +276,8 @@ async def _submit(
 ) -> dict[str, Any]:
     from pydantic import ValidationError
 
-    from ideas import services
+    from ideas import clock, context
+    from ideas.board import submit
     from ideas.errors import RateLimited
     from ideas.schemas import IdeaIn
 
@@ -298,7 +299,8 @@ async def _submit(
             field = str(err["loc"][0]) if err["loc"] else "title"
             errors.setdefault(field, err["msg"])
         return {"response_action": "errors", "errors": errors}
-    idea = await services.submit_idea(viewer, data)
+    # the person acts, in the request's unit of work (its moment, its outbox)
+    idea = await submit.submit_idea(context.make(viewer, now=clock.now()), data)
     from slack_sdk.models.blocks import SectionBlock as Section
     from slack_sdk.models.views import View
 

@@ -10,12 +10,12 @@ from pydantic import BaseModel
 
 from ideas import policy
 from ideas.blind import IDEA_COLUMNS, blind_ideas
+from ideas.board.ids import parse_id
 from ideas.context import Context
 from ideas.errors import NotFound
 from ideas.lifecycle import OUTCOME_STATUS
 from ideas.org_settings import get_setting
 from ideas.schemas import IdeaOut, Ref
-from ideas.services import parse_id
 from ideas.tables import AgendaItem, Department, Event, Idea, SessionAttendee, TriageSession
 from ideas.triage.common import COUNCIL_LABEL
 from ideas.triage.merge import merge_targets

@@ -13,6 +13,8 @@ from pydantic import StringConstraints
 
 from ideas import outbox, policy
 from ideas.blind import blind_idea, mine_ids, submitter_ids
+from ideas.board.ids import parse_id, parse_idea_id
+from ideas.board.view import idea_row
 from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid, NotFound, TransitionRefused
@@ -21,7 +23,6 @@ from ideas.org_settings import get_setting
 from ideas.policy import MERGE_TARGETS as VALID_MERGE_TARGETS
 from ideas.policy import Facts
 from ideas.schemas import IdeaOut, Strict
-from ideas.services import idea_row, parse_id, parse_idea_id
 from ideas.tables import AgendaItem, Department, Idea, Question, SessionAttendee, TriageSession
 from ideas.triage.common import member_of
 from ideas.triage.merge import merge_into

@@ -11,13 +11,13 @@ from pydantic import BaseModel, StringConstraints
 
 from ideas import outbox, policy, publish
 from ideas.blind import blind_idea, original_submitter_ids
+from ideas.board.view import idea_row
 from ideas.context import Actor, Context
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid, NotFound
 from ideas.lifecycle import IN_REVIEW, NEEDS_INFO, SUBMITTER, check_transition
 from ideas.policy import Facts
 from ideas.schemas import IdeaOut, Strict
-from ideas.services import idea_row
 from ideas.tables import Idea, Question
 
 

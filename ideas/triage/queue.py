@@ -8,13 +8,13 @@ from typing import Literal
 
 from ideas import policy
 from ideas.blind import IDEA_COLUMNS, blind_ideas
+from ideas.board.listing import check_limit, next_offset_cursor, offset_from_cursor
 from ideas.context import Context
 from ideas.errors import Invalid
 from ideas.lifecycle import TOUCHPOINTS
 from ideas.org_settings import get_setting
 from ideas.policy import AWAITING_TRIAGE, is_overdue
 from ideas.schemas import IdeaOut, Page
-from ideas.services import check_limit, next_offset_cursor, offset_from_cursor
 from ideas.tables import Idea
 from ideas.triage.common import published_by
 from ideas.triage.questions import publish_due

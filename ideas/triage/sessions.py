@@ -11,13 +11,14 @@ from uuid import UUID
 from pydantic import BaseModel, StringConstraints
 
 from ideas import outbox, policy
+from ideas.board.ids import parse_id
+from ideas.board.listing import check_limit
 from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Forbidden, Invalid, NotFound
 from ideas.lifecycle import COUNCIL, IN_REVIEW, NEW, check_transition
 from ideas.org_settings import get_setting
 from ideas.schemas import Ref, Strict
-from ideas.services import check_limit, parse_id
 from ideas.tables import AgendaItem, Idea, SessionAttendee, TriageSession, User
 from ideas.triage.agenda import Attendee, SessionOut, get_session
 from ideas.triage.common import COUNCIL_LABEL, member_of, published_by

@@ -62,7 +62,7 @@ LONG = "Payloads follow, as text:\n\n" + "\n\n".join(CORPUS)
 #: the first idea's problem opens with a real sentence: its vector is built from
 #: title + problem, and the payloads alone leave too little meaning for the draft
 #: typed on /ideas/new (a paraphrase of its title) to reach the product's
-#: similarity threshold (ideas.services.SEMANTIC_MIN_SCORE)
+#: similarity threshold (ideas.board.similar.SEMANTIC_MIN_SCORE)
 PO_PROBLEM = (
     "Customers cannot match our invoices to their purchase orders because "
     "invoices do not show the PO number. " + LONG

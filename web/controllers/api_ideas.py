@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, Request, delete, get, patch, post, put
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from ideas import editing, follows, services
+from ideas import editing, follows
+from ideas.board import listing, similar, submit, view, vote
+from ideas.board.ids import parse_idea_id
 from ideas.editing import IdeaEdit
 from ideas.follows import FollowOut
 from ideas.schemas import (
@@ -22,7 +23,6 @@ from ideas.schemas import (
     Touchpoint,
     VoteOut,
 )
-from ideas.viewer import Viewer
 from web.app import Ctx, limiter_of
 from web.auth import staff
 from web.idempotency import IDEMPOTENT
@@ -36,17 +36,15 @@ class IdeasApi(Controller):
     tags = ["ideas"]
 
     @post("/ideas", status_code=201, opt=IDEMPOTENT)
-    async def create_idea(
-        self, request: Request, viewer: NamedDependency[Viewer], data: JSONBody[IdeaIn]
-    ) -> IdeaOut:
+    async def create_idea(self, request: Request, ctx: Ctx, data: JSONBody[IdeaIn]) -> IdeaOut:
         """Submit an idea; it starts as `new`."""
-        await limiter_of(request).hit("idea", str(viewer.id))
-        return await services.submit_idea(viewer, data)
+        await limiter_of(request).hit("idea", str(ctx.actor.id))
+        return await submit.submit_idea(ctx, data)
 
     @get("/ideas")
     async def list_ideas(
         self,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         status: FromQuery[Status | None] = None,
         touchpoint: FromQuery[Touchpoint | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=200)] = None,
@@ -60,8 +58,8 @@ class IdeasApi(Controller):
     ) -> Page[IdeaOut]:
         """The board: filter, search, sort (default top; `discussed`: most
         comments first), cursor pagination."""
-        return await services.list_ideas(
-            viewer,
+        return await listing.list_ideas(
+            ctx,
             status=status,
             touchpoint=touchpoint,
             q=q,
@@ -74,70 +72,62 @@ class IdeasApi(Controller):
     @get("/ideas/similar")
     async def similar(
         self,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         title: Annotated[str, QueryParameter(max_length=300)] = "",
         text: Annotated[str, QueryParameter(max_length=5000)] = "",
     ) -> Page[IdeaOut]:
         """Likely duplicates of a draft (at most 5, best first)."""
-        items = await services.similar_ideas(viewer, title, text)
+        items = await similar.similar_ideas(ctx, title, text)
         return Page[IdeaOut](items=items, next_cursor=None)
 
     @get("/ideas/{idea_id:str}")
-    async def get_idea(self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]) -> IdeaOut:
-        return await services.get_idea(viewer, services.parse_idea_id(idea_id))
+    async def get_idea(self, ctx: Ctx, idea_id: FromPath[str]) -> IdeaOut:
+        return await view.get_idea(ctx, parse_idea_id(idea_id))
 
     @patch("/ideas/{idea_id:str}")
     async def edit_idea(
         self, ctx: Ctx, idea_id: FromPath[str], data: JSONBody[IdeaEdit]
     ) -> IdeaOut:
         """The submitter changes their idea while it is `new` (409 after)."""
-        return await editing.edit_idea(ctx, services.parse_idea_id(idea_id), data)
+        return await editing.edit_idea(ctx, parse_idea_id(idea_id), data)
 
     @put("/ideas/{idea_id:str}/vote")
-    async def vote(
-        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
-    ) -> VoteOut:
+    async def vote(self, request: Request, ctx: Ctx, idea_id: FromPath[str]) -> VoteOut:
         """Vote (idempotent)."""
-        await limiter_of(request).hit("vote", str(viewer.id))
-        return await services.vote(viewer, services.parse_idea_id(idea_id))
+        await limiter_of(request).hit("vote", str(ctx.actor.id))
+        return await vote.vote(ctx, parse_idea_id(idea_id))
 
     @delete("/ideas/{idea_id:str}/vote", status_code=200)
-    async def unvote(
-        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
-    ) -> VoteOut:
+    async def unvote(self, request: Request, ctx: Ctx, idea_id: FromPath[str]) -> VoteOut:
         """Retract a vote (idempotent)."""
-        await limiter_of(request).hit("vote", str(viewer.id))
-        return await services.unvote(viewer, services.parse_idea_id(idea_id))
+        await limiter_of(request).hit("vote", str(ctx.actor.id))
+        return await vote.unvote(ctx, parse_idea_id(idea_id))
 
     @put("/ideas/{idea_id:str}/follow")
     async def follow(self, ctx: Ctx, idea_id: FromPath[str]) -> FollowOut:
         """Follow an idea: told of its new comments and status changes."""
-        return await follows.follow(ctx, services.parse_idea_id(idea_id))
+        return await follows.follow(ctx, parse_idea_id(idea_id))
 
     @delete("/ideas/{idea_id:str}/follow", status_code=200)
     async def unfollow(self, ctx: Ctx, idea_id: FromPath[str]) -> FollowOut:
         """Stop following an idea."""
-        return await follows.unfollow(ctx, services.parse_idea_id(idea_id))
+        return await follows.unfollow(ctx, parse_idea_id(idea_id))
 
     @get("/ideas/{idea_id:str}/events")
-    async def events(
-        self, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
-    ) -> Page[EventOut]:
+    async def events(self, ctx: Ctx, idea_id: FromPath[str]) -> Page[EventOut]:
         """The public timeline: role labels only."""
-        items = await services.idea_events(services.parse_idea_id(idea_id), viewer)
+        items = await view.idea_events(ctx, parse_idea_id(idea_id))
         return Page[EventOut](items=items, next_cursor=None)
 
     @get("/me/ideas")
     async def my_ideas(
         self,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         limit: Limit = 25,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> Page[IdeaOut]:
         """The caller's own ideas (and co-submitted ones), any status."""
-        return await services.list_ideas(
-            viewer, sort="new", limit=limit, cursor=cursor, mine_only=True
-        )
+        return await listing.list_ideas(ctx, sort="new", limit=limit, cursor=cursor, mine_only=True)
 
 
 ROUTES = [IdeasApi]

@@ -13,7 +13,7 @@ from litestar.plugins.htmx import ClientRefresh
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import services
+from ideas.board.ids import parse_id, parse_idea_id
 from ideas.delivery import actions, credit, proposals, shipping, views
 from ideas.delivery.actions import ActionIn, ActionOut, ActionPatch
 from ideas.delivery.credit import CreditIn
@@ -98,12 +98,12 @@ class DeliveryApi(Controller):
         self, ctx: Ctx, idea_id: FromPath[str], data: JSONBody[ActionIn]
     ) -> ActionOut:
         """Add an action (council) to an accepted or in-progress idea; its owner is told."""
-        return await actions.add_action(ctx, services.parse_idea_id(idea_id), data)
+        return await actions.add_action(ctx, parse_idea_id(idea_id), data)
 
     @get("/ideas/{idea_id:str}/actions")
     async def list_actions(self, ctx: Ctx, idea_id: FromPath[str]) -> Page[ActionOut]:
         """An idea's actions with status, due date and owner (name, department)."""
-        items = await actions.list_actions(ctx, services.parse_idea_id(idea_id))
+        items = await actions.list_actions(ctx, parse_idea_id(idea_id))
         return Page[ActionOut](items=items, next_cursor=None)
 
     @patch("/actions/{action_id:str}")
@@ -115,17 +115,17 @@ class DeliveryApi(Controller):
     ) -> ActionOut:
         """Move an action (`status`: its owner or council; the first to leave
         `todo` moves the idea to `in_progress`) or edit it (council)."""
-        return await actions.update_action(ctx, services.parse_id(action_id, "action"), data)
+        return await actions.update_action(ctx, parse_id(action_id, "action"), data)
 
     @delete("/actions/{action_id:str}", status_code=204, guards=[council])
     async def remove_action(self, ctx: Ctx, action_id: FromPath[str]) -> None:
         """Remove an action (council) while its idea is accepted or in progress."""
-        await actions.remove_action(ctx, services.parse_id(action_id, "action"))
+        await actions.remove_action(ctx, parse_id(action_id, "action"))
 
     @post("/ideas/{idea_id:str}/ship", status_code=200, guards=[council])
     async def ship(self, ctx: Ctx, idea_id: FromPath[str], data: JSONBody[ShipIn]) -> IdeaOut:
         """Ship (council): `409` unless there is an action and every action is done."""
-        return await shipping.ship(ctx, services.parse_idea_id(idea_id), data)
+        return await shipping.ship(ctx, parse_idea_id(idea_id), data)
 
     @post("/ideas/{idea_id:str}/ship-proposal", status_code=200)
     async def propose_ship(
@@ -133,14 +133,14 @@ class DeliveryApi(Controller):
     ) -> IdeaOut:
         """An owner of one of the idea's actions proposes shipping it (every
         action done): a draft note and impact for the council."""
-        return await proposals.propose(ctx, services.parse_idea_id(idea_id), data)
+        return await proposals.propose(ctx, parse_idea_id(idea_id), data)
 
     @put("/ideas/{idea_id:str}/credit")
     async def set_credit(
         self, ctx: Ctx, idea_id: FromPath[str], data: JSONBody[CreditIn]
     ) -> IdeaOut:
         """The submitter's (or a co-submitter's) own credit choice; shown once shipped."""
-        return await credit.set_credit(ctx, services.parse_idea_id(idea_id), data.credit)
+        return await credit.set_credit(ctx, parse_idea_id(idea_id), data.credit)
 
     @get("/me/actions")
     async def my_actions(self, ctx: Ctx) -> Page[ActionOut]:
@@ -195,7 +195,7 @@ class DeliveryPages(Controller):
     async def actions_fragment(
         self, request: Request, ctx: Ctx, idea_id: FromPath[str]
     ) -> Response | Template:
-        return await _panel(request, ctx, services.parse_idea_id(idea_id))
+        return await _panel(request, ctx, parse_idea_id(idea_id))
 
     @post("/ideas/{idea_id:str}/actions", guards=[council], status_code=200)
     async def add_action_form(
@@ -205,7 +205,7 @@ class DeliveryPages(Controller):
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         values = _form_values(data, ("title", "owner_id", "due_on"))
         try:
             action_in = ActionIn(**values)
@@ -232,7 +232,7 @@ class DeliveryPages(Controller):
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         """One-click status change, from My actions (`view=row`) or the idea page."""
-        number = services.parse_id(action_id, "action")
+        number = parse_id(action_id, "action")
         action = await actions.update_action_status(ctx, number, data.get("status", ""))
         if not is_htmx(request):
             return Redirect(path=_back(data, f"/ideas/{action.idea_id}"), status_code=303)
@@ -253,7 +253,7 @@ class DeliveryPages(Controller):
         action_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        number = services.parse_id(action_id, "action")
+        number = parse_id(action_id, "action")
         values = _form_values(data, ("title", "owner_id", "due_on"))
         try:
             patch_in = ActionPatch(**_without_blanks(values))
@@ -293,7 +293,7 @@ class DeliveryPages(Controller):
         action_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        idea_id = await actions.remove_action(ctx, services.parse_id(action_id, "action"))
+        idea_id = await actions.remove_action(ctx, parse_id(action_id, "action"))
         if is_htmx(request):
             return await _panel(request, ctx, int(idea_id))
         return Redirect(path=_back(data, f"/ideas/{idea_id}"), status_code=303)
@@ -306,7 +306,7 @@ class DeliveryPages(Controller):
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         values = _form_values(data, ("note", "impact_metric", "impact_before", "impact_after"))
         try:
             ship_in = ShipIn(**_without_blanks(values))
@@ -337,7 +337,7 @@ class DeliveryPages(Controller):
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         """An action owner drafts the ship note and impact once all is done."""
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         values = _form_values(data, ("note", "impact_metric", "impact_before", "impact_after"))
         try:
             await proposals.propose(ctx, number, ShipIn(**_without_blanks(values)))
@@ -365,7 +365,7 @@ class DeliveryPages(Controller):
         data: URLEncodedBody[dict[str, str]],
     ) -> Response:
         """The council sends a proposal back with what to change."""
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         try:
             await proposals.ask_changes(ctx, number, ChangesIn(note=data.get("note") or ""))
         except ValidationError:
@@ -378,7 +378,7 @@ class DeliveryPages(Controller):
     async def credit_fragment(
         self, request: Request, ctx: Ctx, idea_id: FromPath[str]
     ) -> Response | Template:
-        state = await credit.credit_state(ctx, services.parse_idea_id(idea_id))
+        state = await credit.credit_state(ctx, parse_idea_id(idea_id))
         if state is None:
             return Response("", status_code=200, media_type="text/html")
         return page(request, "_credit.html", state=state)
@@ -392,7 +392,7 @@ class DeliveryPages(Controller):
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         choice = data.get("credit", "")
         if choice not in ("yes", "no"):
             raise Invalid("credit", "choose 'yes' or 'no'")
@@ -407,7 +407,7 @@ class DeliveryPages(Controller):
                 "_credit.html",
                 state=state,
                 saved=True,
-                **await idea_oob(viewer, number, False),
+                **await idea_oob(ctx, number, False),
             )
         return Redirect(path=_back(data, f"/ideas/{number}"), status_code=303)
 

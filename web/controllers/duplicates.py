@@ -12,7 +12,9 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
-from ideas import duplicates, services
+from ideas import duplicates
+from ideas.board import view
+from ideas.board.ids import parse_idea_id
 from ideas.errors import DomainError
 from ideas.lifecycle import IN_REVIEW, NEW
 from ideas.schemas import IdeaOut
@@ -89,8 +91,8 @@ class DuplicatePages(Controller):
         raw_target = str(form.get("target_id") or "").strip()
         raw_members = [str(v) for v in form.getall("member_ids")] if "member_ids" in form else []
         try:
-            target = services.parse_idea_id(raw_target, "target_id")
-            members = [services.parse_idea_id(m, "member_ids") for m in raw_members]
+            target = parse_idea_id(raw_target, "target_id")
+            members = [parse_idea_id(m, "member_ids") for m in raw_members]
             merged = await duplicates.merge_group(ctx, session_id, target, members)
         except DomainError as exc:
             return page(
@@ -114,7 +116,7 @@ class DuplicatePages(Controller):
         raw_ids = [str(v) for v in form.getall("idea_ids")] if "idea_ids" in form else []
         note = str(form.get("note") or "").strip()
         try:
-            ids = [services.parse_idea_id(i, "idea_ids") for i in raw_ids]
+            ids = [parse_idea_id(i, "idea_ids") for i in raw_ids]
             declined = await decline_many(ctx, session_id, ids, note)
         except (DomainError, ValidationError) as exc:
             status = exc.status if isinstance(exc, DomainError) else 422
@@ -135,11 +137,15 @@ class DuplicatePages(Controller):
 
     @get("/ideas/{idea_id:str}/duplicates")
     async def duplicates_fragment(
-        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
+        self,
+        request: Request,
+        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
+        idea_id: FromPath[str],
     ) -> Template:
         """The "possible duplicates" panel of an idea (council only)."""
-        number = services.parse_idea_id(idea_id)
-        await services.get_idea(viewer, number)  # 404 for an unknown idea
+        number = parse_idea_id(idea_id)
+        await view.get_idea(ctx, number)  # 404 for an unknown idea
         found = await duplicates.possible_duplicates(viewer, number)
         return page(
             request,

@@ -4,18 +4,18 @@ author): the JSON routes of API.md v1.1 and the forms behind the pages."""
 from __future__ import annotations
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import comments, editing, services
+from ideas import comments, editing
+from ideas.board import view
+from ideas.board.ids import parse_idea_id
 from ideas.comments import CommentOut
 from ideas.context import Context
 from ideas.editing import CommentEdit, IdeaEdit
 from ideas.errors import DomainError, Forbidden
 from ideas.schemas import IdeaOut
-from ideas.viewer import Viewer
 from web.app import Ctx
 from web.auth import staff
 from web.controllers.pages import form_errors, page, pydantic_errors
@@ -33,7 +33,7 @@ class EditingApi(Controller):
     @post("/ideas/{idea_id:str}/withdraw", status_code=200)
     async def withdraw(self, ctx: Ctx, idea_id: FromPath[str]) -> IdeaOut:
         """The submitter withdraws their idea before any decision (409 after)."""
-        return await editing.withdraw(ctx, services.parse_idea_id(idea_id))
+        return await editing.withdraw(ctx, parse_idea_id(idea_id))
 
     @patch("/comments/{comment_id:str}")
     async def edit_comment(
@@ -57,11 +57,9 @@ class EditingPages(Controller):
     include_in_schema = False
 
     @get("/ideas/{idea_id:str}/edit")
-    async def edit_form(
-        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
-    ) -> Template:
-        number = services.parse_idea_id(idea_id)
-        idea = await services.get_idea(viewer, number)
+    async def edit_form(self, request: Request, ctx: Ctx, idea_id: FromPath[str]) -> Template:
+        number = parse_idea_id(idea_id)
+        idea = await view.get_idea(ctx, number)
         errors = {}
         if not idea.is_mine:
             raise Forbidden("only the idea's submitter may edit it")
@@ -78,7 +76,7 @@ class EditingPages(Controller):
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         values = {k: data.get(k, "") for k in FIELDS}
         try:
             changes = IdeaEdit(**values)
@@ -99,7 +97,7 @@ class EditingPages(Controller):
 
     @post("/ideas/{idea_id:str}/withdraw")
     async def withdraw(self, request: Request, ctx: Ctx, idea_id: FromPath[str]) -> Response:
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         await editing.withdraw(ctx, number)
         return Redirect(path=f"/ideas/{number}", status_code=303)
 

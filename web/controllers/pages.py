@@ -13,7 +13,9 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import follows, inbox, people, roadmap, services
+from ideas import follows, inbox, people, roadmap
+from ideas.board import listing, similar, submit, view, vote
+from ideas.board.ids import parse_idea_id
 from ideas.delivery.shipping import shipped_details
 from ideas.errors import DomainError, Invalid, RateLimited
 from ideas.integrations import oidc
@@ -174,12 +176,12 @@ BOARD_SCOPES = {
 }
 
 
-async def idea_oob(viewer: Viewer, number: int, timeline: bool = True) -> dict[str, Any]:
+async def idea_oob(ctx: Ctx, number: int, timeline: bool = True) -> dict[str, Any]:
     """What `_idea_oob.html` needs to refresh an idea's status, timeline and
     credit banner out of band, after an HTMX answer that changed them."""
     return {
-        "oob_idea": await services.get_idea(viewer, number),
-        "oob_events": await services.idea_events(number, viewer) if timeline else None,
+        "oob_idea": await view.get_idea(ctx, number),
+        "oob_events": await view.idea_events(ctx, number) if timeline else None,
     }
 
 
@@ -276,7 +278,7 @@ class StaffPages(Controller):
     async def board(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         sort: FromQuery[str] = "top",
         status: FromQuery[str | None] = None,
         touchpoint: FromQuery[str | None] = None,
@@ -299,8 +301,8 @@ class StaffPages(Controller):
                     period = parse_period(drill[name])
                     if period.start is not None:
                         windows[name] = period
-            result = await services.list_ideas(
-                viewer,
+            result = await listing.list_ideas(
+                ctx,
                 status=None if (status or "") in BOARD_SCOPES else status,
                 scope=scope,
                 touchpoint=touchpoint or None,
@@ -347,7 +349,7 @@ class StaffPages(Controller):
     async def submit_idea(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         values = {k: data.get(k, "") for k in ("title", "problem", "proposal", "touchpoint")}
@@ -362,24 +364,24 @@ class StaffPages(Controller):
                 errors=pydantic_errors(exc),
             )
         try:
-            await limiter_of(request).hit("idea", str(viewer.id))
+            await limiter_of(request).hit("idea", str(ctx.actor.id))
         except RateLimited as exc:
             errors = {"form": f"Too many ideas at once. Try again in {exc.retry_after} seconds."}
             return page(request, "idea_new.html", status_code=429, values=values, errors=errors)
-        idea = await services.submit_idea(viewer, idea_in)
+        idea = await submit.submit_idea(ctx, idea_in)
         return Redirect(path=f"/ideas/{idea.id}", status_code=303)
 
     @get("/fragments/similar")
     async def similar_fragment(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         title: Annotated[str, QueryParameter(max_length=300)] = "",
         problem: Annotated[str, QueryParameter(max_length=5000)] = "",
     ) -> Template:
         # the draft's title, and its problem once the form has one
         enough = len(title.strip()) >= 4 or len(problem.strip()) >= 20
-        items = await services.similar_ideas(viewer, title, problem) if enough else []
+        items = await similar.similar_ideas(ctx, title, problem) if enough else []
         return page(
             request,
             "_similar.html",
@@ -392,15 +394,16 @@ class StaffPages(Controller):
         self,
         request: Request,
         viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         notice: Annotated[str | None, QueryParameter(max_length=20)] = None,
     ) -> Template:
-        number = services.parse_idea_id(idea_id)
-        idea = await services.get_idea(viewer, number)
+        number = parse_idea_id(idea_id)
+        idea = await view.get_idea(ctx, number)
         if notice:
             # opened from a notice: that notice is read (the viewer's own only)
             await inbox.mark_read_quietly(viewer, notice)
-        events = await services.idea_events(number, viewer)
+        events = await view.idea_events(ctx, number)
         ship_note, impact = await shipped_details(number)
         return page(
             request,
@@ -409,25 +412,25 @@ class StaffPages(Controller):
             events=events,
             ship_note=ship_note,
             impact=impact,
-            merged=await services.merged_into(number),
+            merged=await view.merged_into(number),
         )
 
     @post("/ideas/{idea_id:str}/vote")
     async def toggle_vote(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         """The vote button: `action=vote|unvote`; answers the button itself
         to HTMX, or goes back to the page without JavaScript."""
-        number = services.parse_idea_id(idea_id)
-        await limiter_of(request).hit("vote", str(viewer.id))
+        number = parse_idea_id(idea_id)
+        await limiter_of(request).hit("vote", str(ctx.actor.id))
         if data.get("action") == "unvote":
-            result = await services.unvote(viewer, number)
+            result = await vote.unvote(ctx, number)
         else:
-            result = await services.vote(viewer, number)
+            result = await vote.vote(ctx, number)
         if is_htmx(request):
             return HTMXTemplate(
                 template_name="_vote_button.html",
@@ -451,7 +454,7 @@ class StaffPages(Controller):
     ) -> Response | Template:
         """Follow or stop following (`action=follow|unfollow`): one click,
         from the idea's page or a notice."""
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         if data.get("action") == "unfollow":
             result = await follows.unfollow(ctx, number)
         else:
@@ -495,9 +498,9 @@ class StaffPages(Controller):
         )
 
     @get("/me/ideas")
-    async def my_ideas(self, request: Request, viewer: NamedDependency[Viewer]) -> Template:
-        result = await services.list_ideas(viewer, sort="new", limit=100, mine_only=True)
-        timelines = await services.events_for([int(i.id) for i in result.items])
+    async def my_ideas(self, request: Request, ctx: Ctx) -> Template:
+        result = await listing.list_ideas(ctx, sort="new", limit=100, mine_only=True)
+        timelines = await view.events_for([int(i.id) for i in result.items])
         return page(
             request,
             "my_ideas.html",

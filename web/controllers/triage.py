@@ -14,7 +14,9 @@ from litestar.response import Redirect, Response, Template
 from markupsafe import Markup
 from pydantic import ValidationError
 
-from ideas import comments, reveal, services, triage
+from ideas import comments, reveal, triage
+from ideas.board import view
+from ideas.board.ids import parse_idea_id
 from ideas.comments import CommentIn, CommentOut
 from ideas.context import Context
 from ideas.duplicates import GROUP_MIN_SCORE
@@ -107,7 +109,7 @@ class DecisionApi(Controller):
     ) -> IdeaOut:
         """Decide an `in_review` idea in a session you attend: accept, decline,
         duplicate or needs_info. Answers the updated idea."""
-        return await triage.decide(ctx, services.parse_idea_id(idea_id), data)
+        return await triage.decide(ctx, parse_idea_id(idea_id), data)
 
 
 class IdeaConversationApi(Controller):
@@ -123,19 +125,19 @@ class IdeaConversationApi(Controller):
         data: JSONBody[AnswerIn],
     ) -> IdeaOut:
         """The submitter answers the council's question: `needs_info` → `in_review`."""
-        return await triage.answer_question(ctx, services.parse_idea_id(idea_id), data.answer)
+        return await triage.answer_question(ctx, parse_idea_id(idea_id), data.answer)
 
     @get("/{idea_id:str}/questions")
     async def questions(self, ctx: Ctx, idea_id: FromPath[str]) -> Page[QuestionOut]:
         """The council's questions and the answers: for the submitter and the
         council; an empty list for anyone else."""
-        thread = await triage.question_thread(ctx, services.parse_idea_id(idea_id))
+        thread = await triage.question_thread(ctx, parse_idea_id(idea_id))
         return Page[QuestionOut](items=thread.questions if thread else [], next_cursor=None)
 
     @get("/{idea_id:str}/comments")
     async def list_comments(self, ctx: Ctx, idea_id: FromPath[str]) -> Page[CommentOut]:
         """Comments, oldest first; the submitter shows as "Submitter"."""
-        items = await comments.list_comments(ctx, services.parse_idea_id(idea_id))
+        items = await comments.list_comments(ctx, parse_idea_id(idea_id))
         return Page[CommentOut](items=items, next_cursor=None)
 
     @post("/{idea_id:str}/comments", status_code=201, opt=IDEMPOTENT)
@@ -147,7 +149,7 @@ class IdeaConversationApi(Controller):
         data: JSONBody[CommentIn],
     ) -> CommentOut:
         """Comment (plain text or Markdown); council members may set `as_council`."""
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         await limiter_of(request).hit("comment", str(ctx.actor.id))
         return await comments.add_comment(ctx, number, data)
 
@@ -286,7 +288,7 @@ class TriagePages(Controller):
     ) -> Response | Template:
         """The inline decision form: answers the agenda item itself to HTMX
         (decided, or the form with its errors), or the page without JS."""
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         fields = ("outcome", "note", "owning_department_id", "duplicate_of", "question")
         values = {k: (data.get(k) or "").strip() for k in fields}
         errors: dict[str, str] = {}
@@ -368,7 +370,7 @@ class IdeaConversationPages(Controller):
     ) -> Response | Template:
         """Council: the questions and answers. Submitter: the question and an
         answer form while it waits. Anyone else: nothing."""
-        thread = await triage.question_thread(ctx, services.parse_idea_id(idea_id))
+        thread = await triage.question_thread(ctx, parse_idea_id(idea_id))
         if thread is None or not thread.questions:
             return _empty()
         return page(request, "_question.html", thread=thread, errors={}, answer="", thanks=False)
@@ -381,7 +383,7 @@ class IdeaConversationPages(Controller):
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         answer = (data.get("answer") or "").strip()
         errors: dict[str, str] = {}
         status_code = 200
@@ -405,7 +407,7 @@ class IdeaConversationPages(Controller):
             answer=answer if errors else "",
             thanks=not errors,
             # the status and the timeline changed too: refresh them out of band
-            **(await idea_oob(ctx.actor, number) if not errors else {}),
+            **(await idea_oob(ctx, number) if not errors else {}),
         )
 
     async def _comments(
@@ -437,7 +439,7 @@ class IdeaConversationPages(Controller):
     async def comments_fragment(
         self, request: Request, ctx: Ctx, idea_id: FromPath[str]
     ) -> Template:
-        return await self._comments(request, ctx, services.parse_idea_id(idea_id))
+        return await self._comments(request, ctx, parse_idea_id(idea_id))
 
     @post("/ideas/{idea_id:str}/comments")
     async def comment_form(
@@ -447,7 +449,7 @@ class IdeaConversationPages(Controller):
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         body = data.get("body") or ""
         as_council = data.get("as_council") in ("1", "on", "true")
         try:
@@ -471,10 +473,8 @@ class RevealPages(Controller):
     include_in_schema = False
 
     @get("/{idea_id:str}/reveal")
-    async def reveal_form(
-        self, request: Request, viewer: NamedDependency[Viewer], idea_id: FromPath[str]
-    ) -> Template:
-        idea = await services.get_idea(viewer, services.parse_idea_id(idea_id))
+    async def reveal_form(self, request: Request, ctx: Ctx, idea_id: FromPath[str]) -> Template:
+        idea = await view.get_idea(ctx, parse_idea_id(idea_id))
         return page(
             request,
             "reveal.html",
@@ -490,17 +490,18 @@ class RevealPages(Controller):
         self,
         request: Request,
         viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Template:
         """Shows the identity on this one answer only (never stored, never
         linked); the reveal is audited and the submitter is told."""
-        number = services.parse_idea_id(idea_id)
+        number = parse_idea_id(idea_id)
         reason = (data.get("reason") or "").strip()
         try:
             revealed = await reveal.reveal_submitter(viewer, number, reason)
         except Invalid as exc:
-            idea = await services.get_idea(viewer, number)
+            idea = await view.get_idea(ctx, number)
             return page(
                 request,
                 "reveal.html",
@@ -511,7 +512,7 @@ class RevealPages(Controller):
                 reason=reason,
                 reason_min=reveal.REASON_MIN,
             )
-        idea = await services.get_idea(viewer, number)
+        idea = await view.get_idea(ctx, number)
         return page(
             request,
             "reveal.html",

@@ -1,0 +1,169 @@
+"""Likely duplicates of a draft (by meaning when the model is available,
+else by shared words), and the shared-words index they are found in."""
+
+from __future__ import annotations
+
+from ideas import clock, policy, publish, similarity, vector_index
+from ideas.blind import IDEA_COLUMNS, blind_ideas
+from ideas.board.view import published_sql
+from ideas.context import Context
+from ideas.db import write_transaction
+from ideas.lifecycle import DECLINED, DUPLICATE, WITHDRAWN
+from ideas.schemas import IdeaOut
+from ideas.tables import Idea, IdeaTerm, TermDocFreq
+
+#: cosine (of centred MiniLM vectors, ideas embedded from title + problem)
+#: the best match of a draft must reach for any suggestion to be shown; then
+#: the best few are shown. The median of the thresholds picked per fold by
+#: the cross-validation in bench/similar_eval.py
+SEMANTIC_MIN_SCORE = 0.42
+#: ... and of those, the ones within this much of the best (a strong match is
+#: not shown with unrelated ideas under it; bench/similar_eval.py)
+SEMANTIC_RELATED_MARGIN = 0.15
+#: the statuses never suggested
+_NOT_SUGGESTED = (DECLINED, DUPLICATE)
+
+
+async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tuple[int, float]]:
+    """``(idea id, score)`` of the likely duplicates of a draft, best first:
+    by meaning (sentence embeddings) when the model is available, else by
+    shared words. Declined and duplicate ideas are left out, and so are ideas
+    not yet published (ideas.publish) -- before the cut to `limit` and the
+    closeness decision, so a pending idea cannot push a suggestion out or
+    change which ones are shown (that would tell its topic and minute)."""
+    title = (title or "").strip()[:300]
+    text = (text or "").strip()[:5000]
+    if not title and not text:
+        return []
+    found = await vector_index.search(title, text, 4 * limit + 10, -1.0)
+    if found is None:
+        return await _lexical_scores(title, text, limit)
+    if found:
+        ids = [i for i, _ in found]
+        now = clock.now()
+        shown = {
+            r["id"]
+            for r in await Idea.select(Idea.id, Idea.published_at)
+            .where(Idea.id.is_in(ids), Idea.status.not_in(list(_NOT_SUGGESTED)))
+            .run()
+            if not publish.is_pending(r["published_at"], now)
+        }
+        found = [(i, s) for i, s in found if i in shown][:limit]
+        # the decision is the draft's: its best match close enough, or nothing
+        if not found or found[0][1] < SEMANTIC_MIN_SCORE:
+            found = []
+        else:
+            found = [(i, s) for i, s in found if s >= found[0][1] - SEMANTIC_RELATED_MARGIN]
+    if len(found) < limit:
+        # ideas without a vector yet (submitted seconds ago, or before the
+        # model was installed) are still found by their words, after the rest
+        index = vector_index.get_index()
+        fresh = [
+            (i, s) for i, s in await _lexical_scores(title, text, 4 * limit) if not index.has(i)
+        ]
+        found += fresh[: limit - len(found)]
+    return found
+
+
+async def similar_ideas(ctx: Context, title: str, text: str = "", limit: int = 5) -> list[IdeaOut]:
+    """Likely duplicates of a draft: at most `limit`, best first."""
+    policy.authorize(ctx.actor, "idea.view")
+    ranked = await similar_scores(title, text, limit)
+    if not ranked:
+        return []
+    ids = [key for key, _score in ranked]
+    rows = {r["id"]: r for r in await Idea.select(*IDEA_COLUMNS).where(Idea.id.is_in(ids)).run()}
+    # a new idea is suggested to others from its batch on (ideas.publish):
+    # embedded within seconds, it must not show the minute it was submitted
+    now = ctx.now
+    shown = [
+        rows[i] for i in ids if i in rows and not publish.is_pending(rows[i]["published_at"], now)
+    ]
+    return await blind_ideas(shown, ctx.actor)
+
+
+async def _lexical_scores(title: str, text: str, limit: int) -> list[tuple[int, float]]:
+    """The fallback: shared words (ideas.similarity over the IdeaTerm index)."""
+    query = similarity.query_terms(title, text)
+    if not query:
+        return []
+    terms = list(query)[:40]
+    # Bounded work whatever the size of the board: document frequencies from
+    # their table, candidates from the heaviest postings of the most telling
+    # terms only (similarity.posting_plan), pre-scored and cut in SQL.
+    stats = (
+        await TermDocFreq.select(TermDocFreq.term, TermDocFreq.ideas)
+        .where(TermDocFreq.term.is_in([*terms, similarity.ALL_IDEAS]))
+        .run()
+    )
+    doc_freq = {r["term"]: r["ideas"] for r in stats}
+    total = doc_freq.pop(similarity.ALL_IDEAS, 0)
+    doc_freq = {t: doc_freq.get(t, 0) for t in terms}
+    plan = similarity.posting_plan({t: query[t] for t in terms}, doc_freq, total)
+    if not plan:
+        return []
+    postings = " UNION ALL ".join(
+        "SELECT idea, CASE WHEN weight < {} THEN weight ELSE {} END "
+        "* CAST({} AS DOUBLE PRECISION) AS s FROM (SELECT idea, weight "
+        "FROM idea_term WHERE term = {} ORDER BY weight DESC, idea DESC LIMIT {}) AS p"
+        for _ in plan
+    )
+    published, _ = published_sql(None, clock.now())
+    shortlist = await IdeaTerm.raw(
+        f"SELECT h.idea FROM (SELECT idea, SUM(s) AS score FROM ({postings}) AS hit "
+        "GROUP BY idea ORDER BY score DESC, idea LIMIT {}) AS h "
+        "WHERE (SELECT status FROM idea WHERE idea.id = h.idea) NOT IN ({}, {}, {}) "
+        f"AND EXISTS (SELECT 1 FROM idea WHERE idea.id = h.idea AND {published}) "
+        "ORDER BY h.score DESC, h.idea LIMIT {}",
+        *[v for t, rows, factor in plan for v in (query[t], query[t], factor, t, rows)],
+        2 * similarity.SHORTLIST,
+        DECLINED,
+        DUPLICATE,
+        WITHDRAWN,
+        similarity.SHORTLIST,
+    ).run()
+    open_ids = [r["idea"] for r in shortlist]
+    if not open_ids:
+        return []
+    term_rows = (
+        await IdeaTerm.select(IdeaTerm.idea, IdeaTerm.term, IdeaTerm.weight)
+        .where(IdeaTerm.idea.is_in(open_ids))
+        .run()
+    )
+    candidates: dict[int, dict[str, float]] = {}
+    for r in term_rows:
+        candidates.setdefault(r["idea"], {})[r["term"]] = r["weight"]
+    return similarity.rank_terms(
+        query, candidates.items(), doc_freq=doc_freq, total_docs=max(total, 1), limit=limit
+    )
+
+
+async def index_terms(idea_id: int, title: str, text: str) -> None:
+    """(Re)write the similar-search terms of one idea, and in the same
+    transaction the document frequencies (`TermDocFreq`) they change."""
+    terms = {t[:40]: w for t, w in similarity.idea_terms(title, text).items()}
+    async with write_transaction():
+        old = await IdeaTerm.select(IdeaTerm.term).where(IdeaTerm.idea == idea_id).run()
+        await IdeaTerm.delete().where(IdeaTerm.idea == idea_id).run()
+        if terms:
+            await IdeaTerm.insert(
+                *[IdeaTerm(idea=idea_id, term=t, weight=w) for t, w in terms.items()]
+            ).run()
+        await _count_terms(similarity.doc_freq_changes((r["term"] for r in old), terms))
+
+
+async def _count_terms(changes: dict[str, int]) -> None:
+    """Apply document-frequency changes with one upsert, in term order (one
+    lock order for every writer, so concurrent submits cannot deadlock)."""
+    if not changes:
+        return
+    items = sorted(changes.items())
+    values = ", ".join("({}, {})" for _ in items)
+    await TermDocFreq.raw(
+        f"INSERT INTO term_doc_freq (term, ideas) VALUES {values} "
+        "ON CONFLICT (term) DO UPDATE SET ideas = term_doc_freq.ideas + excluded.ideas",
+        *[v for item in items for v in item],
+    ).run()
+    lost = [t for t, n in items if n < 0]
+    if lost:
+        await TermDocFreq.delete().where(TermDocFreq.term.is_in(lost), TermDocFreq.ideas <= 0).run()

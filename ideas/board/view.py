@@ -1,0 +1,109 @@
+"""One idea as its reader sees it: its row, its JSON, its public timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ideas import clock, policy, publish
+from ideas.blind import IDEA_SQL_COLUMNS, blind_idea
+from ideas.context import Context
+from ideas.db import is_postgres
+from ideas.errors import NotFound
+from ideas.lifecycle import DUPLICATE
+from ideas.schemas import EventOut, IdeaOut
+from ideas.tables import Event, Idea, Submission
+from ideas.viewer import Viewer
+
+
+async def idea_row(idea_id: int, viewer: Viewer | None = None) -> dict:
+    """The idea's row; with `viewer`, an idea not yet published
+    (PUBLISH_DELAY_MINUTES) is 'no such idea' to anyone but its submitters."""
+    # plain SQL: every idea page and fragment starts here
+    rows = await Idea.raw(f"SELECT {IDEA_SQL_COLUMNS} FROM idea WHERE id = {{}}", idea_id).run()
+    if not rows:
+        raise NotFound("no such idea")
+    row = rows[0]
+    if viewer is not None and publish.is_pending(row["published_at"], clock.now()):
+        own = (
+            await Submission.exists()
+            .where(Submission.idea == idea_id, Submission.user == viewer.id)
+            .run()
+        )
+        if not own:
+            raise NotFound("no such idea")
+    return row
+
+
+def published_sql(viewer: Viewer | None, now: dt.datetime) -> tuple[str, list]:
+    """SQL condition (on table `idea`): published by `now`, or (with a
+    viewer) one of the viewer's own."""
+    clause = (
+        f"(idea.published_at IS NULL OR idea.published_at <= {publish.sql_time(now, is_postgres())}"
+    )
+    if viewer is None:
+        return clause + ")", []
+    return clause + ' OR idea.id IN (SELECT idea FROM submission WHERE "user" = {}))', [
+        str(viewer.id)
+    ]
+
+
+async def get_idea(ctx: Context, idea_id: int) -> IdeaOut:
+    """One idea as the actor may see it (404 while not published, but to its submitters)."""
+    policy.authorize(ctx.actor, "idea.view")
+    return await blind_idea(await idea_row(idea_id, ctx.actor), ctx.actor)
+
+
+async def merged_into(idea_id: int) -> list[dict]:
+    """The ideas merged into this one (duplicates pointing at it): id and
+    title only, oldest first."""
+    rows = (
+        await Idea.select(Idea.id, Idea.title)
+        .where(Idea.duplicate_of == idea_id, Idea.status == DUPLICATE)
+        .order_by(Idea.id)
+        .run()
+    )
+    return [{"id": str(r["id"]), "title": r["title"]} for r in rows]
+
+
+# -- timeline ----------------------------------------------------------------
+
+
+async def idea_events(ctx: Context, idea_id: int) -> list[EventOut]:
+    """The public timeline: role labels only, never a person. To a person,
+    an idea not yet published is 'no such idea' unless they submitted it
+    (as its page is): a 200 would tell that the id exists."""
+    policy.authorize(ctx.actor, "idea.view")
+    if ctx.person is not None:
+        await idea_row(idea_id, ctx.person)
+    rows = await Event.raw(
+        "SELECT created_at, status, note, actor_label FROM event "
+        "WHERE idea = {} AND public = {} ORDER BY id",
+        idea_id,
+        True,
+    ).run()
+    if not rows and not await Idea.raw("SELECT 1 FROM idea WHERE id = {}", idea_id).run():
+        raise NotFound("no such idea")  # (an idea without a timeline yet is fine)
+    return [
+        EventOut(at=r["created_at"], status=r["status"], note=r["note"], actor=r["actor_label"])
+        for r in rows
+    ]
+
+
+async def events_for(idea_ids: list[int]) -> dict[int, list[EventOut]]:
+    """Public timelines of several ideas at once (My ideas)."""
+    if not idea_ids:
+        return {}
+    rows = (
+        await Event.select(
+            Event.idea, Event.created_at, Event.status, Event.note, Event.actor_label
+        )
+        .where(Event.idea.is_in(idea_ids), Event.public.eq(True))
+        .order_by(Event.id)
+        .run()
+    )
+    out: dict[int, list[EventOut]] = {i: [] for i in idea_ids}
+    for r in rows:
+        out[r["idea"]].append(
+            EventOut(at=r["created_at"], status=r["status"], note=r["note"], actor=r["actor_label"])
+        )
+    return out
