@@ -10,7 +10,7 @@ import secrets
 
 from piccolo.table import Table
 
-from ideas import clock, participation, publish, similarity, vector_index
+from ideas import clock, participation, publish, similarity, term_index, vector_index
 from ideas.blind import IDEA_COLUMNS, IDEA_SQL_COLUMNS, blind_idea, blind_ideas
 from ideas.db import is_postgres, write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
@@ -170,7 +170,7 @@ async def submit_idea(viewer: Viewer, data: IdeaIn) -> IdeaOut:
         await Submission.insert(Submission(idea=idea.id, user=viewer.id, role="submitter")).run()
         # the submitter follows their own idea (new comments); one click stops it
         await Follow.insert(Follow(idea=idea.id, user=viewer.id)).run()
-        await index_terms(idea.id, data.title, data.problem)
+        term_index.ask_for_terms(idea.id)  # written by the worker (ideas.term_index)
         await vector_index.mark_for_embedding(idea.id, now)
         await participation.record_viewer(viewer, now)
     return await blind_idea(await idea_row(idea.id), viewer)
