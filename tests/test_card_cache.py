@@ -12,7 +12,9 @@ from tests.notify_helpers import vote
 
 
 def card(page: str, idea_id: str) -> str:
-    match = re.search(rf'<article class="card idea-card" id="idea-{idea_id}".*?</article>', page, re.S)
+    match = re.search(
+        rf'<article class="card idea-card" id="idea-{idea_id}".*?</article>', page, re.S
+    )
     assert match, f"no card for idea {idea_id}"
     return match.group(0)
 
@@ -62,9 +64,11 @@ async def test_a_changed_idea_gets_a_fresh_card(app, personas):
     idea_id = await submit(alice, title="Print the PO number on every invoice")
     d = await dan.browser()
     assert "Print the PO number on every invoice" in card((await d.get("/")).text, idea_id)
-    await Idea.update({Idea.title: "Print the cost centre on every invoice"}).where(
-        Idea.id == int(idea_id)
-    ).run()
+    await (
+        Idea.update({Idea.title: "Print the cost centre on every invoice"})
+        .where(Idea.id == int(idea_id))
+        .run()
+    )
     page = card((await d.get("/")).text, idea_id)
     assert "Print the cost centre on every invoice" in page
     assert "Print the PO number" not in page

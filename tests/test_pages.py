@@ -15,7 +15,7 @@ from markupsafe import escape
 from ideas import reveal, services, triage
 from ideas.schemas import IdeaIn
 from ideas.tables import Event, Idea, Vote
-from tests.factories import PASSWORD, BrowserClient, idea_payload
+from tests.factories import PASSWORD, BrowserClient, idea_payload, index_terms_as_the_worker
 
 HTMX = {"HX-Request": "true"}
 
@@ -375,6 +375,7 @@ async def test_similar_fragment_offers_a_vote_for_each_twin(personas):
     dan = await personas.get("dan_sales")
     alice = await personas.get("alice_support")
     twin = await submit(dan)
+    await index_terms_as_the_worker()  # its similar-search terms (ideas.term_index)
     c = await alice.browser()
     r = await c.htmx_get("/fragments/similar?title=PO+number+on+invoices", target="similar")
     assert r.status_code == 200
