@@ -6,15 +6,20 @@
    against that database and the machine's Redis (a dedicated db number).
 3. Drives each endpoint from a separate process (wrk, or a Python fallback)
    at N connections for a fixed time, after a preflight request that checks
-   the answer.
-4. Measures the two ceilings in the same run (a bare Litestar route on the
-   same server settings; pgbench running the vote CTE), times the ship
-   fan-out through `touchpoint worker`, prints resident memory, and writes
+   the answer; then the board, the ideas list, the idea page, the vote and
+   create against bench/ceiling_app.py (the same request lists answered
+   with one SQL statement each, same server settings), alternating with
+   Touchpoint; then board, list, idea page, vote and similar suggestions
+   again at a fixed offered rate of half the measured maximum (wrk only).
+4. Measures the other ceilings in the same run (a bare Litestar route on
+   the ceiling app; pgbench running the vote CTE), times the ship fan-out
+   through `touchpoint worker`, prints resident memory, and writes
    bench/results/<scale>.json.
 
 Exit status: 0 when the harness ran (slow figures are figures, not
 failures); 1 when the harness itself broke (a route it measures is missing,
-for one); 3 when an endpoint did not answer its preflight request as expected.
+for one); 3 when an endpoint (or the ceiling app) did not answer its
+preflight request as expected.
 """
 
 from __future__ import annotations
