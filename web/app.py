@@ -195,7 +195,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, static],
-        middleware=[AuthMiddleware, BodyLimitMiddleware, IdempotencyMiddleware, UnitOfWorkMiddleware],
+        middleware=[
+            AuthMiddleware,
+            BodyLimitMiddleware,
+            IdempotencyMiddleware,
+            UnitOfWorkMiddleware,
+        ],
         request_max_body_size=max(settings.request_max_bytes, MULTIPART_MAX_BYTES),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
