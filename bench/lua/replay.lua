@@ -39,7 +39,8 @@ end
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
 if delay_ms ~= nil then
   function delay()
-    return math.floor(-delay_ms * math.log(1 - math.random()) + 0.5)
+    -- capped under uvicorn's 5 s keep-alive, which would close the connection
+    return math.min(4000, math.floor(-delay_ms * math.log(1 - math.random()) + 0.5))
   end
 end
 
