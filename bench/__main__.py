@@ -6,15 +6,20 @@
    against that database and the machine's Redis (a dedicated db number).
 3. Drives each endpoint from a separate process (wrk, or a Python fallback)
    at N connections for a fixed time, after a preflight request that checks
-   the answer.
-4. Measures the two ceilings in the same run (a bare Litestar route on the
-   same server settings; pgbench running the vote CTE), times the ship
-   fan-out through `touchpoint worker`, prints resident memory, and writes
+   the answer; then the board, the ideas list, the idea page, the vote and
+   create against bench/ceiling_app.py (the same request lists answered
+   with one SQL statement each, same server settings), alternating with
+   Touchpoint; then board, list, idea page, vote and similar suggestions
+   again at a fixed offered rate of half the measured maximum (wrk only).
+4. Measures the other ceilings in the same run (a bare Litestar route on
+   the ceiling app; pgbench running the vote CTE), times the ship fan-out
+   through `touchpoint worker`, prints resident memory, and writes
    bench/results/<scale>.json.
 
 Exit status: 0 when the harness ran (slow figures are figures, not
 failures); 1 when the harness itself broke (a route it measures is missing,
-for one); 3 when an endpoint did not answer its preflight request as expected.
+for one); 3 when an endpoint (or the ceiling app) did not answer its
+preflight request as expected.
 """
 
 from __future__ import annotations
@@ -59,6 +64,10 @@ TARGETS: dict[str, tuple[float, float | None]] = {
     "ideas_list": (1000, 50.0),
     "idea_page": (1500, None),
 }
+#: endpoints bench/ceiling_app.py answers with one SQL statement
+CEILING_KEYS = ("board", "ideas_list", "idea_page", "vote", "create")
+#: endpoints also measured at a fixed offered rate of half their maximum
+HALF_LOAD_KEYS = ("board", "ideas_list", "idea_page", "vote", "similar")
 FANOUT_TARGET_S = 10.0
 L_P99_FACTOR = 1.5
 
@@ -329,6 +338,9 @@ class Ctx:
     threads: int
     vote_pairs: list[tuple[str, int]] = field(default_factory=list)
     warm_pairs: list[tuple[str, int]] = field(default_factory=list)
+    #: the one-statement app's own pairs, and the half-load run's
+    ceiling_pairs: list[tuple[str, int]] = field(default_factory=list)
+    half_pairs: list[tuple[str, int]] = field(default_factory=list)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -415,6 +427,29 @@ def build_similar(ctx: Ctx) -> list[Req]:
     ]
 
 
+def build_create(ctx: Ctx) -> list[Req]:
+    """New ideas from the bundled titles, each with its own text (a replayed
+    request makes one more idea: creates are never no-ops)."""
+    tokens = ctx.seeded.staff_tokens
+    out = []
+    for n, title in enumerate(similar_titles(ctx.seeded.titles, 2000)):
+        body = {
+            "title": f"{title[:120]} #{n}",
+            "problem": f"Customers keep asking about {title.lower()[:200]} ({n}).",
+            "proposal": "Let us try it with one team for a month and measure it.",
+            "touchpoint": "billing",
+        }
+        out.append(
+            Req(
+                "POST",
+                "/api/v1/ideas",
+                {**bearer(tokens[n % len(tokens)][2]), "Content-Type": "application/json"},
+                json.dumps(body),
+            )
+        )
+    return out
+
+
 def build_token_login(ctx: Ctx) -> list[Req]:
     from bench.seed import PASSWORD
 
@@ -456,6 +491,12 @@ def check_json_200(r) -> str | None:
     if r.status_code != 200:
         return f"HTTP {r.status_code}: {r.text[:200]}"
     return None
+
+
+def check_created(r) -> str | None:
+    if r.status_code != 201:
+        return f"HTTP {r.status_code}: {r.text[:200]}"
+    return None if "id" in r.json() else "no id in the answer"
 
 
 def check_token(r) -> str | None:
@@ -516,6 +557,13 @@ ENDPOINTS = [
         [("GET", "/api/v1/ideas/similar")],
         build_similar,
         check_items,
+    ),
+    Endpoint(
+        "create",
+        "create an idea (API)",
+        [("POST", "/api/v1/ideas")],
+        build_create,
+        check_created,
     ),
     Endpoint(
         "token_login",
@@ -671,6 +719,52 @@ async def pgbench_ceiling(
         await conn.execute("DROP TABLE IF EXISTS bench_vote_pair")
 
 
+# -- the one-statement ceiling ------------------------------------------------------
+
+
+async def measure_ceiling(
+    entry: dict,
+    ep: Endpoint,
+    ceiling: Proc,
+    url: str,
+    conn,
+    lists: list[list[Req]],
+    check_reqs: list[Req],
+    tmp: Path,
+    args: argparse.Namespace,
+    duration: float,
+    warmup: float,
+    driver: str,
+) -> str | None:
+    """The endpoint's request lists against bench/ceiling_app.py, right after
+    Touchpoint's run, the answer checked first like Touchpoint's. Returns the
+    preflight problem, if any."""
+    if ep.key == "vote":
+        check_reqs = lists[0][:1]
+    problem = None
+    for req in check_reqs:
+        problem = problem or preflight(url, [req], ep.check)
+    if problem:
+        entry["ceiling"] = {"failed": problem}
+        log(f"{ep.label}: the ceiling app FAILED preflight: {problem}")
+        return problem
+    reqdir = loadmod.write_requests(tmp / f"{ep.key}-ceiling", lists)
+    if warmup:
+        loadmod.run_load(driver, url, reqdir, warmup, args.connections, args.threads)
+    cpu0 = await cpu_snapshot(ceiling, conn)
+    res = loadmod.run_load(driver, url, reqdir, duration, args.connections, args.threads)
+    cpu1 = await cpu_snapshot(ceiling, conn)
+    entry["ceiling"] = res.as_dict()
+    if res.requests:
+        entry["ceiling"]["app_cpu_ms"] = round((cpu1[0] - cpu0[0]) / res.requests / 1e6, 3)
+        entry["ceiling"]["db_cpu_ms"] = round((cpu1[1] - cpu0[1]) / res.requests / 1e6, 3)
+    note(
+        f"    one-statement ceiling: {res.rps:,.0f} req/s, p50 {res.p50_ms:.1f} ms, "
+        f"p99 {res.p99_ms:.1f} ms, errors {res.error_count}"
+    )
+    return None
+
+
 # -- fan-out ----------------------------------------------------------------------
 
 
@@ -824,20 +918,23 @@ def print_report(report: dict) -> None:
     pgb = ceil.get("pgbench_vote", {}).get("rps") or 0
     head = (
         f"{'endpoint':<28} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-        f"{'errors':>6} {'÷Litestar':>9} {'÷pgbench':>8} {'app':>5} {'db':>5}  target"
+        f"{'errors':>6} {'÷ceiling':>8} {'÷Litestar':>9} {'÷pgbench':>8} {'app':>5} {'db':>5}"
+        "  target"
     )
     log(head)
     log("-" * len(head))
 
     def row(label: str, r: dict, verdict: str = "", entry: dict | None = None) -> None:
         errs = sum(r.get("errors", {}).values())
+        own = ((entry or {}).get("ceiling") or {}).get("rps") or 0
+        rc = f"{100 * r['rps'] / own:7.1f}%" if own else f"{'':>8}"
         rl = f"{100 * r['rps'] / lit:8.1f}%" if lit else f"{'-':>9}"
         rp = f"{100 * r['rps'] / pgb:7.1f}%" if pgb else f"{'-':>8}"
         app = f"{entry['app_cpu_ms']:5.2f}" if entry and "app_cpu_ms" in entry else f"{'':>5}"
         dbc = f"{entry['db_cpu_ms']:5.2f}" if entry and "db_cpu_ms" in entry else f"{'':>5}"
         log(
             f"{label:<28} {r['rps']:>8,.0f} {fmt_ms(r['p50_ms']):>7} {fmt_ms(r['p95_ms']):>7} "
-            f"{fmt_ms(r['p99_ms']):>7} {errs:>6} {rl} {rp} {app} {dbc}  {verdict}"
+            f"{fmt_ms(r['p99_ms']):>7} {errs:>6} {rc} {rl} {rp} {app} {dbc}  {verdict}"
         )
 
     if "litestar" in ceil:
@@ -855,9 +952,43 @@ def print_report(report: dict) -> None:
         log(f"ceiling {key}: skipped: {why}")
     log(
         "app, db: CPU milliseconds per request of the web workers and of the database "
-        "backends, measured during the run"
+        "backends, measured during the run; ÷ceiling: share of the same request list "
+        "answered by bench/ceiling_app.py with one SQL statement a request"
     )
     log("")
+    measured = [e for e in report["endpoints"].values() if "result" in e]
+    if any("ceiling" in e for e in measured):
+        log("one-statement ceiling (bench/ceiling_app.py), measured right after each endpoint:")
+        for e in measured:
+            c_ = e.get("ceiling")
+            if not c_:
+                continue
+            if "failed" in c_:
+                log(f"  {e['label']:<28} FAILED preflight: {c_['failed']}")
+                continue
+            share = 100 * e["result"]["rps"] / c_["rps"] if c_["rps"] else 0
+            log(
+                f"  {e['label']:<28} {c_['rps']:>8,.0f} req/s  p50 {fmt_ms(c_['p50_ms']):>6}  "
+                f"p99 {fmt_ms(c_['p99_ms']):>6} ms  app {c_.get('app_cpu_ms', 0):.2f}  "
+                f"db {c_.get('db_cpu_ms', 0):.2f} ms/req  -> Touchpoint {share:.1f} %"
+            )
+        log("")
+    if any("half_load" in e for e in measured):
+        log("at half load (a fixed offered rate of half the endpoint's measured maximum):")
+        for e in measured:
+            h = e.get("half_load")
+            if not h:
+                continue
+            if "skipped" in h:
+                log(f"  {e['label']:<28} skipped: {h['skipped']}")
+                continue
+            errs = sum(h.get("errors", {}).values())
+            log(
+                f"  {e['label']:<28} offered {h['offered_rps']:>7,.0f}/s  done {h['rps']:>7,.0f}/s"
+                f"  p50 {fmt_ms(h['p50_ms']):>6}  p99 {fmt_ms(h['p99_ms']):>6} ms"
+                + (f"  errors {errs}" if errs else "")
+            )
+        log("")
     f = report["fanout"]
     if "skipped" in f:
         log(f"fan-out: skipped: {f['skipped']}")
@@ -1030,49 +1161,46 @@ async def run(args: argparse.Namespace) -> int:
             "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
 
-        # ceiling 1: a bare Litestar app on the same server settings
+        # the ceiling app: a bare Litestar route, and Touchpoint's request lists
+        # answered with one SQL statement each (bench/ceiling_app.py), on the
+        # same server settings; measured alternately with Touchpoint
+        ceiling: Proc | None = None
+        ceiling_url = ""
         if not args.no_ceilings:
             cport = free_port()
+            ceiling_url = f"http://127.0.0.1:{cport}"
             ceiling = Proc(
                 "ceiling app",
                 uvicorn_cmd("bench.ceiling_app:create_app", cport),
                 env,
                 tmp / "ceiling.log",
             ).start()
-            try:
-                wait_http(f"http://127.0.0.1:{cport}/ping", ceiling)
-                reqdir = loadmod.write_requests(tmp / "ceiling", [[Req("GET", "/ping")]])
-                if warmup:
-                    loadmod.run_load(
-                        driver,
-                        f"http://127.0.0.1:{cport}",
-                        reqdir,
-                        warmup,
-                        args.connections,
-                        args.threads,
-                    )
-                res = loadmod.run_load(
-                    driver,
-                    f"http://127.0.0.1:{cport}",
-                    reqdir,
-                    duration,
-                    args.connections,
-                    args.threads,
+            wait_http(f"{ceiling_url}/ping", ceiling)
+            reqdir = loadmod.write_requests(tmp / "ceiling", [[Req("GET", "/ping")]])
+            if warmup:
+                loadmod.run_load(
+                    driver, ceiling_url, reqdir, warmup, args.connections, args.threads
                 )
-                report["ceilings"]["litestar"] = res.as_dict()
-                note(f"  ceiling Litestar: {res.rps:,.0f} req/s, p99 {res.p99_ms:.1f} ms")
-            finally:
-                ceiling.stop()
+            res = loadmod.run_load(
+                driver, ceiling_url, reqdir, duration, args.connections, args.threads
+            )
+            report["ceilings"]["litestar"] = res.as_dict()
+            note(f"  ceiling Litestar: {res.rps:,.0f} req/s, p99 {res.p99_ms:.1f} ms")
 
         pairs_per_thread = VOTE_PAIRS_PER_THREAD[scale.name]
         warm_per_thread = 500 if warmup else 0
+        per_run = pairs_per_thread * args.threads
         pairs = await fresh_vote_pairs(
-            conn, seeded, (pairs_per_thread + warm_per_thread) * args.threads + 2
+            conn, seeded, warm_per_thread * args.threads + 3 * per_run + 2
         )
         ctx = Ctx(seeded=seeded, scale=scale, threads=args.threads)
         ctx.warm_pairs = pairs[: warm_per_thread * args.threads]
         probe_pair = pairs[-1]
-        ctx.vote_pairs = pairs[warm_per_thread * args.threads : -2]
+        rest = pairs[warm_per_thread * args.threads : -2]
+        third = max(1, len(rest) // 3)
+        ctx.vote_pairs = rest[:third]
+        ctx.ceiling_pairs = rest[third : 2 * third] or ctx.vote_pairs
+        ctx.half_pairs = rest[2 * third :] or ctx.vote_pairs
 
         for ep in ENDPOINTS:
             entry: dict = {"label": ep.label}
@@ -1141,7 +1269,50 @@ async def run(args: argparse.Namespace) -> int:
                     RESULTS.mkdir(exist_ok=True)
                     shutil.copy(prof_path, RESULTS / f"profile-{scale.name}-{ep.key}.txt")
                 log(f"profile of {ep.label} (py-spy, both workers):\n{summary}\n")
+            if ceiling is not None and ep.key in CEILING_KEYS:
+                ceiling_lists = (
+                    vote_lists(ctx.ceiling_pairs, ctx.threads) if ep.key == "vote" else lists
+                )
+                problem = await measure_ceiling(
+                    entry,
+                    ep,
+                    ceiling,
+                    ceiling_url,
+                    conn,
+                    ceiling_lists,
+                    check_reqs,
+                    tmp,
+                    args,
+                    duration,
+                    warmup,
+                    driver,
+                )
+                if problem:
+                    exit_code = 3
+            if ep.key in HALF_LOAD_KEYS and res.rps > 0:
+                if driver != "wrk":
+                    entry["half_load"] = {"skipped": "needs wrk (a delay script)"}
+                else:
+                    half_lists = (
+                        vote_lists(ctx.half_pairs, ctx.threads) if ep.key == "vote" else lists
+                    )
+                    rate = res.rps / 2
+                    half = loadmod.run_wrk(
+                        base_url,
+                        loadmod.write_requests(tmp / f"{ep.key}-half", half_lists),
+                        duration,
+                        args.connections,
+                        args.threads,
+                        delay_ms=1000 * args.connections / rate,
+                    )
+                    entry["half_load"] = {"offered_rps": round(rate, 1), **half.as_dict()}
+                    note(
+                        f"    at half load ({rate:,.0f}/s offered, {half.rps:,.0f}/s done): "
+                        f"p50 {half.p50_ms:.1f} ms, p99 {half.p99_ms:.1f} ms"
+                    )
 
+        if ceiling is not None:
+            ceiling.stop()
         report["memory_mib"] = server.tree_rss()
 
         # fan-out

@@ -2,7 +2,9 @@
 
 - `wrk` (Debian's package) replaying pre-built requests through
   `bench/lua/replay.lua`: one request list per wrk thread, replayed in order
-  (so a vote toggle's PUT and DELETE of one pair are far apart in time);
+  (so a vote toggle's PUT and DELETE of one pair are far apart in time), at
+  saturation or, with a random delay before each request, at a fixed
+  offered rate (Debian has no wrk2);
 - a Python fallback (`python -m bench.pyload`, httpx) when wrk is missing,
   slower but enough to keep the harness running in CI;
 - `pgbench` for the database ceiling, with per-transaction latencies read
@@ -98,7 +100,12 @@ def run_wrk(
     connections: int,
     threads: int = 2,
     timeout_s: int = 10,
+    delay_ms: float | None = None,
 ) -> LoadResult:
+    """Saturation by default; with `delay_ms`, each connection waits a random
+    time of that mean (exponential) before each request: a fixed offered rate
+    of about connections × 1000 / delay_ms requests a second, a little less
+    by the time the answers take (the result's `rps` is what was done)."""
     path = wrk_path()
     if not path:
         raise HarnessError("wrk is not installed (apt-get install -y wrk)")
@@ -113,6 +120,9 @@ def run_wrk(
         base_url,
     ]
     env = {**os.environ, "BENCH_REQUESTS": str(reqdir)}
+    env.pop("BENCH_DELAY_MS", None)
+    if delay_ms is not None:
+        env["BENCH_DELAY_MS"] = f"{delay_ms:.3f}"
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=duration + 120)
     if proc.returncode != 0:
         raise HarnessError(f"wrk failed ({proc.returncode}): {proc.stderr.strip()[:500]}")

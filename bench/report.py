@@ -20,7 +20,6 @@ def table(scale: str) -> str:
     r = json.loads((RESULTS / f"{scale}.json").read_text())
     c = r["counts"]
     lit = r["ceilings"].get("litestar", {}).get("rps") or 0
-    pgb = r["ceilings"].get("pgbench_vote", {}).get("rps") or 0
     out = [
         f"### Scale {scale} — run finished {r.get('finished_at', '?')}",
         "",
@@ -30,20 +29,32 @@ def table(scale: str) -> str:
         f"{r['duration']:g} s per endpoint after {r['warmup']:g} s warm-up. Other processes "
         f"used {r.get('machine_busy_percent', 0):.0f} % of the CPU just before the run.",
         "",
-        "| endpoint | req/s | p50 ms | p95 ms | p99 ms | errors | ÷ Litestar | ÷ pgbench "
-        "| app CPU ms/req | db CPU ms/req |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| endpoint | req/s | p50 ms | p99 ms | errors | half load: done/s | p50 ms | p99 ms "
+        "| app CPU ms/req | db CPU ms/req | one-statement ceiling req/s | ÷ ceiling "
+        "| ÷ Litestar |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: |",
     ]
 
     def row(label: str, res: dict, entry: dict | None = None) -> None:
+        entry = entry or {}
         errs = sum(res.get("errors", {}).values())
         rl = f"{100 * res['rps'] / lit:.1f} %" if lit else "-"
-        rp = f"{100 * res['rps'] / pgb:.1f} %" if pgb else "-"
-        app = f"{entry['app_cpu_ms']:.2f}" if entry and "app_cpu_ms" in entry else ""
-        dbc = f"{entry['db_cpu_ms']:.2f}" if entry and "db_cpu_ms" in entry else ""
+        app = f"{entry['app_cpu_ms']:.2f}" if "app_cpu_ms" in entry else ""
+        dbc = f"{entry['db_cpu_ms']:.2f}" if "db_cpu_ms" in entry else ""
+        half = entry.get("half_load") or {}
+        if "rps" in half:
+            h = f"{half['rps']:,.0f} | {ms(half['p50_ms'])} | {ms(half['p99_ms'])}"
+        else:
+            h = " | | "
+        ceil = entry.get("ceiling") or {}
+        if ceil.get("rps"):
+            c_ = f"{ceil['rps']:,.0f} | {100 * res['rps'] / ceil['rps']:.1f} %"
+        else:
+            c_ = " | "
         out.append(
-            f"| {label} | {res['rps']:,.0f} | {ms(res['p50_ms'])} | {ms(res['p95_ms'])} | "
-            f"{ms(res['p99_ms'])} | {errs} | {rl} | {rp} | {app} | {dbc} |"
+            f"| {label} | {res['rps']:,.0f} | {ms(res['p50_ms'])} | {ms(res['p99_ms'])} | "
+            f"{errs} | {h} | {app} | {dbc} | {c_} | {rl} |"
         )
 
     if "litestar" in r["ceilings"]:
@@ -54,7 +65,7 @@ def table(scale: str) -> str:
         if "result" in e:
             row(e["label"], e["result"], e)
         else:
-            out.append(f"| {e['label']} | {e.get('skipped') or e.get('failed')} |||||||||")
+            out.append(f"| {e['label']} | {e.get('skipped') or e.get('failed')} ||||||||||||")
     f = r.get("fanout", {})
     out.append("")
     if f.get("seconds") is not None:

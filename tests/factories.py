@@ -189,3 +189,13 @@ def ctx_for(actor: Any, now: Any = None):
     from ideas import context
 
     return context.make(actor, now=now)
+
+
+async def index_terms_as_the_worker() -> None:
+    """What the worker's terms sweep does (workers.tasks.terms_sweep): index
+    the similar-search terms of every idea that has none yet. A submit leaves
+    them to the worker (ideas.term_index); services called directly, outside
+    a unit of work, enqueue no job, so the sweep is what finds them."""
+    from workers import tasks
+
+    await tasks.terms_sweep({})

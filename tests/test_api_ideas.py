@@ -9,7 +9,7 @@ import pytest
 from ideas.board.view import get_idea
 from ideas.board.vote import unvote, vote
 from ideas.tables import Vote
-from tests.factories import ctx_for, idea_payload
+from tests.factories import ctx_for, idea_payload, index_terms_as_the_worker
 
 
 async def test_create_idea_answers_201_with_a_new_idea(personas):
@@ -193,6 +193,7 @@ async def test_similar_suggests_the_near_duplicate(personas):
             touchpoint="other",
         ),
     )
+    await index_terms_as_the_worker()  # their similar-search terms (ideas.term_index)
     r = await api.get("/api/v1/ideas/similar", params={"title": "Invoices lack the PO number"})
     assert r.status_code == 200
     items = r.json()["items"]

@@ -23,7 +23,7 @@ from ideas.config import get_settings, reset_settings
 from ideas.notify import digest, fanout, mailing
 from ideas.publish import visible_from
 from ideas.tables import Event, Notification
-from tests.factories import confirm_attendance, ctx_for, submit
+from tests.factories import confirm_attendance, ctx_for, index_terms_as_the_worker, submit
 from tests.notify_helpers import clear_outbox, council, drain, mails_to, notices, vote
 from workers import tasks
 
@@ -132,6 +132,7 @@ async def test_a_new_idea_shows_to_others_only_with_its_batch(personas, batches)
     assert idea in await _ids(bob, "/api/v1/triage/queue")
     seen = (await dan.api().get(f"/api/v1/ideas/{idea}")).json()
     assert seen["visible_from"] is None and seen["submitted_on"] == "2026-11-23"
+    await index_terms_as_the_worker()  # its similar-search terms (ideas.term_index)
     assert title in (await dans_browser.get("/fragments/similar", params={"title": title})).text
     page = await (await alice.browser()).get(f"/ideas/{idea}")
     assert "visible to colleagues from" not in page.text

@@ -43,7 +43,7 @@ from ideas import blind
 from ideas.integrations import slack, teams, webhooks
 from ideas.org_settings import set_setting
 from ideas.tables import WebhookDelivery
-from tests.factories import confirm_attendance, idea_payload
+from tests.factories import confirm_attendance, idea_payload, index_terms_as_the_worker
 from tests.leakcrawl import Identity, LeakCrawler
 
 ZEBULON = ("Zebulon Quartermaine", "Chief Llama Whisperer", "Xylophone Logistics")
@@ -328,6 +328,7 @@ async def test_the_crawler_catches_a_planted_leak(personas, monkeypatch):
     email and department next to every date — and watch it get reported."""
     zeb, otto = await make_submitters(personas)
     idea = await submit(zeb, "Let customers pause a subscription for a month")
+    await index_terms_as_the_worker()  # its similar-search terms (ideas.term_index)
     alice = await personas.get("alice_support")
 
     real_card = blind._card

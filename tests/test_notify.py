@@ -479,7 +479,7 @@ async def test_each_job_logs_one_structured_line(personas, caplog):
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "touchpoint.jobs"]
     jobs = sorted(line["job"] for line in lines)
     # the submitted idea's embedding job runs too (ideas.vector_index)
-    assert jobs == ["deliver_event", "embed_ideas", "send_pending_email"]
+    assert jobs == ["deliver_event", "embed_ideas", "index_terms", "send_pending_email"]
     deliver = next(line for line in lines if line["job"] == "deliver_event")
     assert deliver["recipients"] == 1 and deliver["outcome"] == "delivered"
     assert isinstance(deliver["duration_ms"], float) and deliver["event"] >= 1
@@ -767,8 +767,8 @@ async def test_health_reports_the_delivery_backlog(personas):
     await submit(alice)
     await open_session(personas)
     body = (await client.get("/health")).json()
-    # the event's delivery and the submitted idea's embedding
-    assert body["queue_depth"] == 2 and body["oldest_undelivered_event_age_s"] >= 0
+    # the event's delivery, the submitted idea's embedding and its terms
+    assert body["queue_depth"] == 3 and body["oldest_undelivered_event_age_s"] >= 0
     assert body["failed_jobs"] == {}
     await drain()
     body = (await client.get("/health")).json()

@@ -17,7 +17,13 @@ from ideas.board.submit import submit_idea
 from ideas.board.vote import vote
 from ideas.schemas import IdeaIn
 from ideas.tables import Event, Idea, Vote
-from tests.factories import PASSWORD, BrowserClient, ctx_for, idea_payload
+from tests.factories import (
+    PASSWORD,
+    BrowserClient,
+    ctx_for,
+    idea_payload,
+    index_terms_as_the_worker,
+)
 
 HTMX = {"HX-Request": "true"}
 
@@ -377,6 +383,7 @@ async def test_similar_fragment_offers_a_vote_for_each_twin(personas):
     dan = await personas.get("dan_sales")
     alice = await personas.get("alice_support")
     twin = await submit(dan)
+    await index_terms_as_the_worker()  # its similar-search terms (ideas.term_index)
     c = await alice.browser()
     r = await c.htmx_get("/fragments/similar?title=PO+number+on+invoices", target="similar")
     assert r.status_code == 200

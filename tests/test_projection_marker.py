@@ -26,7 +26,7 @@ from markupsafe import escape
 from ideas import blind
 from ideas.integrations import webhooks
 from ideas.notify import digest
-from tests.factories import IDEA, submit
+from tests.factories import IDEA, index_terms_as_the_worker, submit
 from tests.notify_helpers import (
     TODAY,
     body_text,
@@ -116,6 +116,7 @@ async def test_the_similar_ideas_fragment(personas):
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
     await submit(alice, title=TITLE)
+    await index_terms_as_the_worker()  # its similar-search terms (ideas.term_index)
     web = await dan.browser()
     r = await web.htmx_get("/fragments/similar?title=delivery+window+order+confirmation")
     assert_marked(r.text)

@@ -21,7 +21,7 @@ from ideas.config import ConfigError, load_settings
 from ideas.lifecycle import DECLINED
 from ideas.schemas import IdeaIn
 from ideas.tables import Idea, IdeaVector
-from tests.factories import ctx_for, submit
+from tests.factories import ctx_for, index_terms_as_the_worker, submit
 from tests.notify_helpers import drain
 from tests.test_cli import touchpoint
 from tests.test_insider_timing import at, batches  # noqa: F401 (a fixture)
@@ -177,6 +177,7 @@ async def test_an_idea_not_embedded_yet_is_still_found_by_its_words(personas, em
     fresh = await submit_idea(
         ctx_for(alice), _idea("Portal password reset link", "Nobody can reset it alone.")
     )
+    await index_terms_as_the_worker()  # its words are indexed, its vector not yet
     found = [i.id for i in await similar_ideas(ctx_for(alice), "password reset for the portal")]
     assert found[0] == old.id and fresh.id in found
 
@@ -225,6 +226,7 @@ async def test_without_the_model_similar_ranks_by_words_and_health_tells_admins(
     alice = await personas.get("alice_support")
     adam = await personas.get("adam_admin")
     twin = await submit(alice, title="Print the PO number on every invoice")
+    await index_terms_as_the_worker()
     found = await similar_ideas(ctx_for(alice.viewer), "PO number missing on invoices")
     assert [i.id for i in found] == [twin]
     assert await vector_index.embed_pending() == 0

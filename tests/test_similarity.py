@@ -37,7 +37,8 @@ from ideas.similarity import (
     stem,
 )
 from ideas.tables import Idea, IdeaTerm, TermDocFreq
-from tests.factories import ctx_for
+from tests.factories import ctx_for, index_terms_as_the_worker, submit
+from tests.notify_helpers import drain
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ideas.jsonl"
 _BUNDLED = Path(__file__).resolve().parents[1] / "touchpoint" / "data" / "ideas.jsonl"
@@ -329,6 +330,7 @@ async def test_doc_freq_counts_every_submitted_idea(personas):
     await submit_idea(ctx_for(alice), _idea("Print the PO number on every invoice"))
     await submit_idea(ctx_for(alice), _idea("Invoices arrive a week late"))
     await submit_idea(ctx_for(alice), _idea("Dark mode for the customer portal"))
+    await index_terms_as_the_worker()
     df = await _doc_freq()
     assert df == await _doc_freq_recounted()
     assert df[ALL_IDEAS] == 3
@@ -340,6 +342,7 @@ async def test_reindexing_an_idea_moves_its_doc_freq(personas):
     alice = (await personas.get("alice_support")).viewer
     po = await submit_idea(ctx_for(alice), _idea("Print the PO number on every invoice"))
     await submit_idea(ctx_for(alice), _idea("Invoices arrive a week late"))
+    await index_terms_as_the_worker()
     assert (await _doc_freq())["~purchase-order"] == 1
 
     await index_terms(int(po.id), "Dark mode for the customer portal", "")
@@ -354,10 +357,13 @@ async def test_reindexing_an_idea_moves_its_doc_freq(personas):
     assert df[ALL_IDEAS] == 1 and "dark" not in df
 
 
-async def test_concurrent_submits_each_count_once(personas):
+async def test_concurrent_index_jobs_each_count_once(personas):
+    from workers import tasks
+
     alice = (await personas.get("alice_support")).viewer
     draft = _idea("Print the PO number on every invoice")
-    await asyncio.gather(*[submit_idea(ctx_for(alice), draft) for _ in range(12)])
+    ideas = [await submit_idea(ctx_for(alice), draft) for _ in range(12)]
+    await asyncio.gather(*[tasks.index_terms({}, [int(i.id)]) for i in ideas])
     df = await _doc_freq()
     assert df == await _doc_freq_recounted()
     assert df[ALL_IDEAS] == 12 and df["~purchase-order"] == 12
@@ -367,6 +373,7 @@ async def test_migration_fills_doc_freq_from_the_existing_index(personas):
     alice = (await personas.get("alice_support")).viewer
     await submit_idea(ctx_for(alice), _idea("Print the PO number on every invoice"))
     await submit_idea(ctx_for(alice), _idea("Invoices arrive a week late"))
+    await index_terms_as_the_worker()
     expected = await _doc_freq_recounted()
     await TermDocFreq.delete(force=True).run()  # as before the upgrade: an index, no counts
     migration = importlib.import_module("ideas.piccolo_migrations.ideas_2026_11_23t03_26_01_000000")
@@ -397,6 +404,7 @@ async def test_a_rare_term_idea_is_found_among_many_common_term_ideas(personas, 
         "weekly",
     ):
         await submit_idea(ctx_for(alice), _idea(f"Customer portal invoices {extra}"))
+    await index_terms_as_the_worker()
     found = await similar_ideas(ctx_for(alice), "Customer portal invoices with a cost centre code")
     assert found and found[0].id == rare.id
     # a draft of common terms only still gets (bounded) suggestions
@@ -409,6 +417,7 @@ async def test_a_text_repeating_one_term_does_not_crowd_out_the_twin(personas, m
     twin = await submit_idea(ctx_for(alice), _idea("Portal invoices"))
     await submit_idea(ctx_for(alice), _idea("Late invoices"))
     await submit_idea(ctx_for(alice), _idea("Portal news", " ".join(["portal"] * 20)))
+    await index_terms_as_the_worker()
     found = await similar_ideas(ctx_for(alice), "Portal invoices")
     assert [i.id for i in found] == [twin.id]
 
@@ -419,6 +428,7 @@ async def test_declined_and_merged_ideas_are_not_suggested(personas):
         int((await submit_idea(ctx_for(alice), _idea("Print the PO number on every invoice"))).id)
         for _ in range(3)
     ]
+    await index_terms_as_the_worker()
     await Idea.update({Idea.status: DECLINED}).where(Idea.id == ids[0]).run()
     await (
         Idea.update({Idea.status: DUPLICATE, Idea.duplicate_of: ids[2]})
@@ -439,6 +449,7 @@ async def test_the_service_shortlists_as_the_reference_model(personas, monkeypat
     alice = (await personas.get("alice_support")).viewer
     for row in ROWS[:40]:
         await submit_idea(ctx_for(alice), _idea(row["title"], row["problem"]))
+    await index_terms_as_the_worker()
     bags: dict[int, dict[str, float]] = {}
     postings: dict[str, list[tuple[int, float]]] = {}
     for r in await IdeaTerm.select(IdeaTerm.idea, IdeaTerm.term, IdeaTerm.weight).run():
@@ -457,3 +468,33 @@ async def test_the_service_shortlists_as_the_reference_model(personas, monkeypat
         )
         found = await similar_ideas(ctx_for(alice), row["title"])
         assert [int(i.id) for i in found] == [i for i, _ in model], row["title"]
+
+
+async def test_a_submitted_idea_is_indexed_by_the_worker_not_the_request(personas, redis_client):
+    """Creating an idea does not write its terms (the counted rows concurrent
+    creates would queue on): it asks the worker, through the outbox."""
+    alice = await personas.get("alice_support")
+    title = "Cost centre code on portal invoices"
+    idea_id = int(await submit(alice, title=title))
+    assert not await IdeaTerm.select().where(IdeaTerm.idea == idea_id).run()
+    assert await redis_client.exists(f"arq:job:terms:{idea_id}")  # enqueued after commit
+    await drain()
+    assert await IdeaTerm.select().where(IdeaTerm.idea == idea_id).run()
+    assert (await _doc_freq()) == await _doc_freq_recounted()
+    found = await similar_ideas(ctx_for(alice.viewer), "Portal invoices without a cost centre code")
+    assert [int(i.id) for i in found] == [idea_id]
+
+
+async def test_the_sweep_indexes_an_idea_whose_job_was_lost(personas, redis_client):
+    from workers import tasks
+
+    alice = await personas.get("alice_support")
+    idea_id = int(await submit(alice, title="Cost centre code on portal invoices"))
+    await redis_client.flushdb()  # the job is lost
+    await drain()
+    assert not await IdeaTerm.select().where(IdeaTerm.idea == idea_id).run()
+    await tasks.terms_sweep({"redis": redis_client})
+    found = await similar_ideas(ctx_for(alice.viewer), "Portal invoices without a cost centre code")
+    assert [int(i.id) for i in found] == [idea_id]
+    await tasks.terms_sweep({"redis": redis_client})  # nothing left: indexed once
+    assert (await _doc_freq())[ALL_IDEAS] == 1

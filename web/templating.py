@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from typing import Any
 
 import nh3
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -64,6 +66,14 @@ ALLOWED_TAGS = {
 }
 
 
+#: user texts whose sanitised HTML a process keeps (an idea page's problem
+#: and proposal are rendered once per text, not once per view)
+RICH_CACHE_SIZE = 2048
+#: idea cards whose viewer-independent parts a process keeps
+CARD_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=RICH_CACHE_SIZE)
 def safe_markdownish(text: str) -> Markup:
     """User text as sanitised HTML: paragraphs and line breaks; nh3 removes
     anything that could run (scripts, handlers, javascript: links)."""
@@ -101,6 +111,41 @@ def plain_text(text: str) -> Markup:
     return Markup("".join(f"<p>{p}</p>" for p in paragraphs if p.strip()))
 
 
+class CardParts:
+    """The viewer-independent parts of an idea card (`card_head`, `card_tail`
+    in _macros.html: title, status, touchpoint, age, comment count), rendered
+    once and reused. The key is every value the parts show, so a kept part is
+    exactly what rendering would produce again: it changes when the idea does
+    (title, status, comments) or the day does (its age), and no viewer's
+    state can reach another's page — the parts take no per-viewer value (the
+    vote button, "Yours" and the submitter's pending note are rendered per
+    request around them; blind promise: nothing submitter-specific is kept)."""
+
+    def __init__(self, env: Any, limit: int = CARD_CACHE_SIZE) -> None:
+        self.env = env
+        self.limit = limit
+        self.kept: dict[tuple, tuple[Markup, Markup]] = {}
+        self._macros: Any = None
+
+    def __call__(self, idea: Any) -> tuple[Markup, Markup]:
+        get = idea.get if isinstance(idea, dict) else functools.partial(getattr, idea)
+        ago = days_ago(get("submitted_on"))
+        key = (get("id"), get("title"), get("status"), get("touchpoint"), get("comments"), ago)
+        parts = self.kept.get(key)
+        if parts is None:
+            if self._macros is None:
+                self._macros = self.env.get_template("_macros.html").module
+            idea_id, title, status, touchpoint, comments, _ = key
+            parts = (
+                self._macros.card_head(idea_id, title, status, touchpoint),
+                self._macros.card_tail(idea_id, title, ago, comments),
+            )
+            if len(self.kept) >= self.limit:
+                self.kept.clear()
+            self.kept[key] = parts
+        return parts
+
+
 def configure(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     # Templates ship with the code: no stat() of every template file on every
@@ -115,6 +160,7 @@ def configure(engine: JinjaTemplateEngine) -> None:
     env.filters["impact_number"] = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
     env.filters["plain"] = plain_text
     env.tests["linkish"] = has_link
+    env.globals["card_parts"] = CardParts(env)
     env.globals["STATUSES"] = STATUSES
     env.globals["STATUS_LABELS"] = STATUS_LABELS
     env.globals["TOUCHPOINTS"] = TOUCHPOINTS

@@ -49,6 +49,7 @@ def functions() -> list:
     return [
         func(tasks.deliver_event, name=DELIVER_EVENT, max_tries=t.job_max_tries),
         func(tasks.embed_ideas, name=tasks.EMBED_JOB, max_tries=t.job_max_tries),
+        func(tasks.index_terms, name=tasks.TERMS_JOB, max_tries=t.job_max_tries),
         # retries are new jobs (workers.tasks.deliver_webhook); a second try of
         # the same job happens only after a crash (kill -9)
         func(tasks.deliver_webhook, name=tasks.DELIVER_WEBHOOK, max_tries=3),
@@ -70,6 +71,8 @@ def cron_jobs() -> list:
         cron(tasks.sweep_outbox, second=sweep_seconds, run_at_startup=True, max_tries=1),
         # embeddings missed by the after-commit job, or of another model: once a minute
         cron(tasks.embed_sweep, second={0}, run_at_startup=True, max_tries=1),
+        # similar-search terms of ideas whose after-commit job was lost
+        cron(tasks.terms_sweep, second={30}, run_at_startup=True, max_tries=1),
         cron(tasks.webhook_sweep, second=sweep_seconds, run_at_startup=True, max_tries=1),
         cron(tasks.publish_batches, second={1}, run_at_startup=True, max_tries=1),
         cron(tasks.sla_reminders, minute=schedule, run_at_startup=True),

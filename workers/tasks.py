@@ -19,11 +19,13 @@ from typing import Any
 
 from arq import Retry
 
-from ideas import clock, context, embedding, mail, triage, vector_index
+from ideas import clock, context, embedding, mail, term_index, triage, vector_index
+from ideas.board.similar import index_terms as write_terms
 from ideas.config import WorkerTuning, get_settings
 from ideas.integrations import webhooks
 from ideas.notify import digest, fanout, mailing, reminders
 from ideas.outbox import DELIVER_EVENT, JOB_STATS_KEY, job_id_for
+from ideas.term_index import TERMS_JOB
 from ideas.vector_index import EMBED_JOB
 
 log = logging.getLogger("touchpoint.jobs")
@@ -190,6 +192,29 @@ async def deliver_webhook(ctx: dict, delivery_id: int) -> str:
                 ctx["redis"], [(delivery_id, result.attempts)], defer_until=result.retry_at
             )
         return result.outcome
+
+
+async def _index_terms(limit: int, ids: list[int] | None = None) -> int:
+    rows = await term_index.ideas_without_terms(limit, ids)
+    for row in rows:
+        await write_terms(int(row["id"]), row["title"], row["problem"] or "")
+    return len(rows)
+
+
+async def index_terms(ctx: dict, idea_ids: list[int]) -> str:
+    """The similar-search terms of ideas just submitted (ideas.term_index)."""
+    async with job_line(ctx, TERMS_JOB, ideas=len(idea_ids)) as line:
+        line["indexed"] = await _index_terms(len(idea_ids), idea_ids)
+        return "ok"
+
+
+async def terms_sweep(ctx: dict) -> str:
+    """Ideas whose after-commit terms job was lost."""
+    async with job_line(ctx, "terms_sweep") as line:
+        line["indexed"] = await _index_terms(200)
+        if not line["indexed"]:
+            line["routine"] = True
+        return "ok"
 
 
 async def embed_ideas(ctx: dict, idea_ids: list[int]) -> str:

@@ -1,6 +1,8 @@
 -- Replays pre-built requests, one list per wrk thread, in order and round-robin.
 -- Each line of $BENCH_REQUESTS/requests-<thread>.tsv is
 --   METHOD <tab> PATH <tab> Header: value|Header: value <tab> BODY
+-- With $BENCH_DELAY_MS set, each connection waits a random (exponential) time
+-- of that mean before each request: a fixed offered rate instead of saturation.
 -- done() prints one JSON line with the counts and latency percentiles (µs).
 
 local next_id = 1
@@ -31,6 +33,15 @@ function init(args)
   end
   f:close()
   i = 0
+  math.randomseed(tid * 7919)
+end
+
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if delay_ms ~= nil then
+  function delay()
+    -- capped under uvicorn's 5 s keep-alive, which would close the connection
+    return math.min(4000, math.floor(-delay_ms * math.log(1 - math.random()) + 0.5))
+  end
 end
 
 function request()

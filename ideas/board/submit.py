@@ -1,11 +1,11 @@
-"""A new idea: `new`, linked to its submitter, indexed for similar-search."""
+"""A new idea: `new`, linked to its submitter; the worker indexes it for
+similar-search (ideas.term_index)."""
 
 from __future__ import annotations
 
-from ideas import participation, policy, publish, vector_index
+from ideas import participation, policy, publish, term_index, vector_index
 from ideas.blind import blind_idea
 from ideas.board.ids import random_id
-from ideas.board.similar import index_terms
 from ideas.board.view import idea_row
 from ideas.context import Context
 from ideas.db import write_transaction
@@ -40,7 +40,7 @@ async def submit_idea(ctx: Context, data: IdeaIn) -> IdeaOut:
         await Submission.insert(Submission(idea=idea.id, user=viewer.id, role="submitter")).run()
         # the submitter follows their own idea (new comments); one click stops it
         await Follow.insert(Follow(idea=idea.id, user=viewer.id)).run()
-        await index_terms(idea.id, data.title, data.problem)
+        term_index.ask_for_terms(idea.id)  # written by the worker (ideas.term_index)
         await vector_index.mark_for_embedding(idea.id, now)
         await participation.record_viewer(viewer, now)
     return await blind_idea(await idea_row(idea.id), viewer)

@@ -1,0 +1,50 @@
+"""Similar-search terms of a submitted idea, written by the worker.
+
+Submitting an idea only asks, through the outbox (:func:`ask_for_terms`),
+for an ``index_terms`` job after the commit; the job writes the idea's
+`IdeaTerm` rows and the document frequencies they change
+(``ideas.board.similar.index_terms``). The counted `term_doc_freq` rows are the
+ones concurrent writers queue on: in the worker, one job at a time, that
+wait is no longer inside anybody's request. The worker's sweep indexes any
+idea that still has no terms (a lost job, a worker that was down).
+
+An idea is findable by shared words once the job ran (usually well under a
+second after the submit); by meaning once its vector is stored
+(ideas.vector_index, the same outbox path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ideas import outbox
+from ideas.tables import Idea
+
+TERMS_JOB = "index_terms"
+
+
+def ask_for_terms(idea_id: int) -> None:
+    """Call inside the transaction that submits the idea."""
+    outbox.record_job(TERMS_JOB, [idea_id], job_id=f"terms:{idea_id}")
+
+
+async def ideas_without_terms(limit: int, ids: Iterable[int] | None = None) -> list[dict]:
+    """Ideas (id, title, problem) with no similar-search term yet. An idea
+    whose text yields no term at all stays in this list: it is re-read by
+    each sweep, at no cost but the read."""
+    where = ""
+    args: list[Any] = []
+    if ids is not None:
+        ids = [int(i) for i in ids]
+        if not ids:
+            return []
+        where = f" AND i.id IN ({', '.join('{}' for _ in ids)})"
+        args.extend(ids)
+    args.append(int(limit))
+    return await Idea.raw(
+        "SELECT i.id, i.title, i.problem FROM idea i "
+        "WHERE NOT EXISTS (SELECT 1 FROM idea_term t WHERE t.idea = i.id)"
+        f"{where} ORDER BY i.id LIMIT {{}}",
+        *args,
+    ).run()

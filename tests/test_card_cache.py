@@ -1,0 +1,74 @@
+"""The board's idea cards: the parts every viewer sees alike are rendered
+once and kept (web/templating.py CardParts); the vote state, "Yours" and the
+submitter's pending note are filled in per request and never kept."""
+
+from __future__ import annotations
+
+import re
+
+from ideas.tables import Idea
+from tests.factories import submit
+from tests.notify_helpers import vote
+
+
+def card(page: str, idea_id: str) -> str:
+    match = re.search(
+        rf'<article class="card idea-card" id="idea-{idea_id}".*?</article>', page, re.S
+    )
+    assert match, f"no card for idea {idea_id}"
+    return match.group(0)
+
+
+def kept_parts(app) -> list[str]:
+    env = app.template_engine.engine
+    return [str(part) for parts in env.globals["card_parts"].kept.values() for part in parts]
+
+
+async def test_one_viewers_vote_and_yours_never_reach_another(app, personas):
+    alice = await personas.get("alice_support")
+    bob = await personas.get("bob_finance_council")
+    dan = await personas.get("dan_sales")
+    idea_id = await submit(alice)
+    await vote(bob, idea_id)
+    browsers = {p.key: await p.browser() for p in (alice, bob, dan)}
+    # the submitter first, then a voter, then someone who did neither: each
+    # card after the first is built from the kept parts
+    mine = card((await browsers["alice_support"].get("/")).text, idea_id)
+    voted = card((await browsers["bob_finance_council"].get("/")).text, idea_id)
+    plain = card((await browsers["dan_sales"].get("/")).text, idea_id)
+
+    assert ">Yours</span>" in mine
+    assert ">Yours</span>" not in voted and ">Yours</span>" not in plain
+    assert 'aria-pressed="true"' in voted
+    assert 'aria-pressed="false"' in plain and 'aria-pressed="false"' in mine
+    # the parts every viewer shares are the same bytes in all three cards
+    for part in kept_parts(app):
+        if f'id="idea-{idea_id}-title"' in part or f"/ideas/{idea_id}#" in part:
+            assert part in mine and part in voted and part in plain
+    # blind promise: nothing submitter- or viewer-specific is kept
+    kept = "".join(kept_parts(app))
+    assert f"idea-{idea_id}-title" in kept
+    for secret in ("Yours", "pending-", "visible to colleagues", "aria-pressed", "_csrf"):
+        assert secret not in kept
+    for name in (*alice.identity_strings(), *bob.identity_strings()):
+        assert name not in kept
+
+    # the submitter again, after the others: still hers alone
+    assert ">Yours</span>" in card((await browsers["alice_support"].get("/")).text, idea_id)
+    assert ">Yours</span>" not in card((await browsers["dan_sales"].get("/")).text, idea_id)
+
+
+async def test_a_changed_idea_gets_a_fresh_card(app, personas):
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    idea_id = await submit(alice, title="Print the PO number on every invoice")
+    d = await dan.browser()
+    assert "Print the PO number on every invoice" in card((await d.get("/")).text, idea_id)
+    await (
+        Idea.update({Idea.title: "Print the cost centre on every invoice"})
+        .where(Idea.id == int(idea_id))
+        .run()
+    )
+    page = card((await d.get("/")).text, idea_id)
+    assert "Print the cost centre on every invoice" in page
+    assert "Print the PO number" not in page
