@@ -12,3 +12,18 @@ from ideas.db import is_postgres
 __all__ = ["is_postgres"]
 
 # -- sections below are grouped by the package that uses them -----------------
+
+
+# -- people --------------------------------------------------------------------------------
+
+
+def locked(query):
+    """`query` taking row locks until the transaction ends (PostgreSQL; SQLite
+    writes one transaction at a time)."""
+    return query.lock_rows() if is_postgres() else query
+
+
+def contains(column, text: str):
+    """Case-insensitive "contains" (SQLite's LIKE already ignores ASCII case)."""
+    pattern = f"%{text}%"
+    return column.ilike(pattern) if is_postgres() else column.like(pattern)

@@ -10,10 +10,12 @@ import re
 
 import pytest
 
-from ideas import directory, org_settings
+from ideas import org_settings
+from ideas.context import COMMAND_LINE
 from ideas.errors import Invalid
+from ideas.people import imports
 from ideas.tables import AuditLog, Department, Idea, User
-from tests.factories import idea_payload
+from tests.factories import ctx_for, idea_payload
 
 ADMIN_PAGES = [
     "/admin",
@@ -532,7 +534,7 @@ async def test_import_refuses_a_file_without_the_columns(personas):
 
 
 def test_parse_people_csv_reads_roles_bom_and_semicolon_files():
-    rows = directory.parse_people_csv(
+    rows = imports.parse_people_csv(
         "\ufeffEmail,Name,Title,Department,Roles\r\n"
         "a@example.com, Ann ,Lead,Support, Council ; admin\r\n"
         "\r\n"
@@ -542,20 +544,20 @@ def test_parse_people_csv_reads_roles_bom_and_semicolon_files():
         (2, "a@example.com", "Ann", ("council", "admin")),
         (4, "b@example.com", "Ben", ()),
     ]
-    semi = directory.parse_people_csv(
+    semi = imports.parse_people_csv(
         "email;name;title;department;roles\nc@example.com;Cy;;IT;council\n"
     )
     assert semi[0].department == "IT" and semi[0].roles == ("council",)
     with pytest.raises(Invalid) as err:
-        directory.parse_people_csv("")
+        imports.parse_people_csv("")
     assert err.value.field == "file"
     with pytest.raises(Invalid):
-        directory.parse_people_csv("email,name,department\n")
+        imports.parse_people_csv("email,name,department\n")
 
 
 async def test_plan_import_rejects_each_bad_row_with_its_reason(personas):
     await personas.get("alice_support")
-    rows = directory.parse_people_csv(
+    rows = imports.parse_people_csv(
         "email,name,title,department,roles\n"
         "ok@example.com,Okay,,Support,leader\n"
         "dup@example.com,One,,Support,\n"
@@ -567,7 +569,7 @@ async def test_plan_import_rejects_each_bad_row_with_its_reason(personas):
         "extra@example.com,Extra,,Support,,surprise\n"
         "alice_support@example.com,Alice Andersson,Senior Support Agent,support,\n"
     )
-    plan = await directory.plan_import(rows)
+    plan = await imports.plan_import(ctx_for(COMMAND_LINE), rows)
     reasons = {r.line: r.reason for r in plan.rejected}
     assert reasons[4].startswith("bad email")
     assert reasons[5] == "name is missing"
@@ -584,28 +586,28 @@ async def test_plan_import_rejects_each_bad_row_with_its_reason(personas):
 
 async def test_import_never_removes_the_last_admin(personas):
     adam = await personas.get("adam_admin")
-    rows = directory.parse_people_csv(
+    rows = imports.parse_people_csv(
         f"email,name,title,department,roles\n{adam.email},{adam.name},{adam.title},IT,\n"
     )
-    plan = await directory.plan_import(rows)
+    plan = await imports.plan_import(ctx_for(COMMAND_LINE), rows)
     assert plan.updated == []
     assert "no active admin" in plan.rejected[0].reason
-    own = await directory.plan_import(rows, adam.viewer)
+    own = await imports.plan_import(ctx_for(adam.viewer), rows)
     assert "your own admin role" in own.rejected[0].reason
 
 
 async def test_apply_import_from_the_command_line_is_audited_as_such(personas):
     adam = await personas.get("adam_admin")
-    rows = directory.parse_people_csv(
+    rows = imports.parse_people_csv(
         "email,name,department,roles\nzed@example.com,Zed,Legal,council;leader\n"
     )
-    plan = await directory.plan_import(rows)
+    plan = await imports.plan_import(ctx_for(COMMAND_LINE), rows)
     assert plan.new_departments == ["Legal"]
-    result = await directory.apply_import(plan, None)
+    result = await imports.apply_import(ctx_for(COMMAND_LINE), plan)
     assert result.created == ["zed@example.com"] and result.invited == []
     zed = await user_row("zed@example.com")
     assert zed["is_council"] and zed["is_leader"] and not zed["is_admin"]
-    again = await directory.plan_import(rows)
+    again = await imports.plan_import(ctx_for(COMMAND_LINE), rows)
     assert again.writes == 0 and len(again.unchanged) == 1
     page = await (await adam.browser()).get("/admin/audit", params={"actor": "cli"})
     assert "Command line" in page.text and "zed@example.com" in page.text
@@ -641,18 +643,18 @@ async def test_no_admin_page_connects_a_person_to_their_ideas(personas):
 
 
 async def test_adding_the_same_person_twice_at_once_writes_one(personas):
-    from ideas import admin as admin_service
     from ideas.errors import Conflict
+    from ideas.people import service
 
     adam = await personas.get("adam_admin")
-    data = admin_service.PersonIn(
+    data = service.PersonIn(
         email="twin@example.com",
         name="Twin",
         department_id=adam.viewer.department_id,
         invite=False,
     )
     results = await asyncio.gather(
-        *[admin_service.add_person(adam.viewer, data) for _ in range(4)], return_exceptions=True
+        *[service.add_person(ctx_for(adam.viewer), data) for _ in range(4)], return_exceptions=True
     )
     ok = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, Invalid | Conflict)]

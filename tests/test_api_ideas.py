@@ -7,8 +7,10 @@ import asyncio
 import pytest
 
 from ideas import services
+from ideas.context import COMMAND_LINE
+from ideas.people import service
 from ideas.tables import Vote
-from tests.factories import idea_payload
+from tests.factories import ctx_for, idea_payload
 
 
 async def test_create_idea_answers_201_with_a_new_idea(personas):
@@ -240,10 +242,9 @@ async def test_token_create_and_revoke(client, personas):
 
 
 async def test_deactivated_user_is_refused(client, personas):
-    from ideas import admin
 
     alice = await personas.get("alice_support")
-    await admin.set_person_active(None, alice.viewer.id, False)
+    await service.set_active(ctx_for(COMMAND_LINE), alice.viewer.id, False)
     r = await client.post(
         "/api/v1/auth/token", json={"email": alice.email, "password": alice.password}
     )

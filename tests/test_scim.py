@@ -11,10 +11,12 @@ import json
 import httpx
 import pytest
 
-from ideas import clock, people
+from ideas import clock
+from ideas.context import COMMAND_LINE
 from ideas.integrations import scim
+from ideas.people import accounts, service
 from ideas.tables import AuditLog, Department, User
-from tests.factories import BrowserClient
+from tests.factories import BrowserClient, ctx_for
 
 BASE = "http://testserver/scim/v2"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -26,7 +28,7 @@ ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 @pytest.fixture
 async def idp(app):
     """A SCIM client holding a token an admin made."""
-    token = await scim.create_token("Okta provisioning", None)
+    token = await scim.create_token(ctx_for(COMMAND_LINE), "Okta provisioning")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url=BASE,
@@ -179,9 +181,9 @@ async def test_patch_active_false_deactivates_and_ends_sessions_and_tokens(
     app, idp, body, personas
 ):
     made = await create(idp)
-    nina = await people.viewer_by_id(made["id"])
-    token = await people.create_token(nina, "script")
-    await people.set_password("nina@corp.example", "a long enough password")
+    nina = await accounts.viewer_by_id(made["id"])
+    token = await accounts.create_token(nina, "script")
+    await service.set_password(ctx_for(COMMAND_LINE), "nina@corp.example", "a long enough password")
     browser = BrowserClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
     async with browser:
         await browser.login("nina@corp.example", "a long enough password")
@@ -238,7 +240,7 @@ async def test_entra_attribute_updates(idp):
     r = await idp.patch(f"/Users/{made['id']}", json=rename)
     assert r.status_code == 200 and r.json()["userName"] == "nina.berg@corp.example"
     assert (await person("nina.berg@corp.example"))["id"] == (
-        await people.viewer_by_id(made["id"])
+        await accounts.viewer_by_id(made["id"])
     ).id
 
 
@@ -425,7 +427,7 @@ async def test_discovery_endpoints(idp):
 
 async def test_a_revoked_token_stops_working(app, idp):
     [info] = await scim.list_tokens()
-    await scim.revoke_token(info.id, None)
+    await scim.revoke_token(ctx_for(COMMAND_LINE), info.id)
     r = await idp.get("/Users")
     assert r.status_code == 401
     assert await AuditLog.count().where(AuditLog.action == "scim.token.revoke").run() == 1
@@ -497,15 +499,15 @@ async def test_an_admin_marks_a_break_glass_account(personas):
 
 
 async def test_only_admins_manage_scim_tokens_and_break_glass_in_the_domain_too(personas):
-    from ideas import admin
     from ideas.errors import Forbidden
+    from ideas.people import service
 
     bob = await personas.get("bob_finance_council")
     with pytest.raises(Forbidden):
-        await scim.create_token("sneaky", bob.viewer)
-    await scim.create_token("real", None)
+        await scim.create_token(ctx_for(bob.viewer), "sneaky")
+    await scim.create_token(ctx_for(COMMAND_LINE), "real")
     [info] = await scim.list_tokens()
     with pytest.raises(Forbidden):
-        await scim.revoke_token(info.id, bob.viewer)
+        await scim.revoke_token(ctx_for(bob.viewer), info.id)
     with pytest.raises(Forbidden):
-        await admin.set_break_glass(bob.viewer, bob.id, True)
+        await service.set_break_glass(ctx_for(bob.viewer), bob.id, True)

@@ -37,6 +37,8 @@ from web.auth import (
     session_store,
 )
 from web.bodies import MULTIPART_MAX_BYTES, BodyLimitMiddleware
+from web.controllers import ROUTE_HANDLERS
+from web.deps import provide_context
 from web.errors import EXCEPTION_HANDLERS, document_error_answers
 from web.idempotency import IdempotencyMiddleware
 from web.openapi import StrictModelsSchemaPlugin, forbid_nul_in_input
@@ -71,13 +73,6 @@ class UnitOfWorkMiddleware:
                 await guard.run(lambda redis: outbox.flush(events, redis, raise_errors=True))
             except RedisUnavailable as exc:
                 log.warning("events %s not enqueued (%s); the sweep will", events, exc)
-
-
-async def provide_context() -> context.Context:
-    """The request's unit of work (opened by `UnitOfWorkMiddleware`)."""
-    ctx = context.current()
-    assert ctx is not None, "UnitOfWorkMiddleware opens a context for every request"
-    return ctx
 
 
 async def announce_retry_after(response: Response) -> Response:
@@ -188,14 +183,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await redis.aclose()
             await db.close_pool()
 
-    from web.controllers import ROUTE_HANDLERS
-
     static = create_static_files_router(
         path="/static", directories=[HERE / "static"], guards=[public], include_in_schema=False
     )
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, static],
-        middleware=[AuthMiddleware, BodyLimitMiddleware, IdempotencyMiddleware, UnitOfWorkMiddleware],
+        middleware=[
+            AuthMiddleware,
+            BodyLimitMiddleware,
+            IdempotencyMiddleware,
+            UnitOfWorkMiddleware,
+        ],
         request_max_body_size=max(settings.request_max_bytes, MULTIPART_MAX_BYTES),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
@@ -242,11 +240,3 @@ def create_app(settings: Settings | None = None) -> Litestar:
     document_error_answers(app)
     forbid_nul_in_input(app.openapi_schema)
     return app
-
-
-def limiter_of(request: Request) -> RateLimiter:
-    return request.app.state.limiter
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -50,13 +50,14 @@ from scim2_models import (
     User,
 )
 
-from ideas import accounts, audit, clock, people, security
+from ideas import audit, clock, policy, security
+from ideas import context as units
 from ideas.config import get_settings
 from ideas.db import write_transaction
 from ideas.errors import DomainError, Invalid, NotFound
-from ideas.tables import Department, Idea, Invitation, ScimToken
+from ideas.people import directory, service
+from ideas.tables import Department, Idea, ScimToken
 from ideas.tables import User as Person
-from ideas.viewer import Viewer, require_role
 
 UserResource = User[EnterpriseUser]
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -97,6 +98,18 @@ class ScimClient:
     token_id: int
     name: str
 
+    @property
+    def actor(self) -> units.System:
+        """How audit entries name it."""
+        return units.System(f"SCIM ({self.name})")
+
+    def context(self) -> units.Context:
+        """The request's unit of work, acted in by this client."""
+        current = units.current()
+        if current is None:
+            return units.make(self.actor)
+        return replace(current, actor=self.actor)
+
 
 @dataclass(frozen=True)
 class ScimTokenInfo:
@@ -114,11 +127,9 @@ def _token_name(name: str) -> str:
     return name
 
 
-async def create_token(name: str, actor: Viewer | None) -> str:
-    """A new SCIM bearer token, answered once (only its SHA-256 is kept).
-    `actor` None is the command line; a person must be an admin."""
-    if actor is not None:
-        require_role(actor, "admin")
+async def create_token(ctx: units.Context, name: str) -> str:
+    """A new SCIM bearer token, answered once (only its SHA-256 is kept)."""
+    policy.authorize(ctx.actor, "admin.manage")
     name = _token_name(name)
     token = "scim_" + security.new_secret()[0]
     hashed = security.digest(token)
@@ -127,11 +138,11 @@ async def create_token(name: str, actor: Viewer | None) -> str:
             ScimToken(
                 name=name,
                 token_hash=hashed,
-                created_by=actor.id if actor else None,
-                created_at=clock.now(),
+                created_by=ctx.actor.id,
+                created_at=ctx.now,
             )
         ).run()
-        await audit.record(actor, "scim.token.create", name)
+        await audit.record(ctx.actor, "scim.token.create", name)
     return token
 
 
@@ -149,19 +160,18 @@ async def list_tokens() -> list[ScimTokenInfo]:
     ]
 
 
-async def revoke_token(token_id: int, actor: Viewer | None) -> None:
-    if actor is not None:
-        require_role(actor, "admin")
+async def revoke_token(ctx: units.Context, token_id: int) -> None:
+    policy.authorize(ctx.actor, "admin.manage")
     async with write_transaction():
         revoked = (
-            await ScimToken.update({ScimToken.revoked_at: clock.now()})
+            await ScimToken.update({ScimToken.revoked_at: ctx.now})
             .where(ScimToken.id == token_id, ScimToken.revoked_at.is_null())
             .returning(ScimToken.name)
             .run()
         )
         if not revoked:
             raise NotFound("no such SCIM token, or revoked already")
-        await audit.record(actor, "scim.token.revoke", revoked[0]["name"])
+        await audit.record(ctx.actor, "scim.token.revoke", revoked[0]["name"])
 
 
 async def client_by_token(token: str) -> ScimClient | None:
@@ -183,7 +193,7 @@ async def client_by_token(token: str) -> ScimClient | None:
 
 
 async def _audit(client: ScimClient, action: str, target: str, details: dict) -> None:
-    await audit.record(None, action, target, {"via": "SCIM", "token": client.name, **details})
+    await audit.record(client.actor, action, target, details)
 
 
 # -- users -----------------------------------------------------------------------
@@ -350,11 +360,11 @@ def _user_fields(user: UserResource) -> _UserFields:
     if not user_name or len(user_name) > 254:
         raise ScimError(400, "userName: required, at most 254 characters", "invalidValue")
     try:
-        email = people.normalise_email(user_name)
+        email = directory.normalise_email(user_name)
     except Invalid:
         primary = [e for e in user.emails or [] if e.primary] or list(user.emails or [])
         try:
-            email = people.normalise_email(primary[0].value or "") if primary else ""
+            email = directory.normalise_email(primary[0].value or "") if primary else ""
         except Invalid:
             email = ""
     if not email:
@@ -394,16 +404,14 @@ async def _user_name_taken(user_name: str, except_id: UUID | None) -> bool:
     return await query.run()
 
 
-async def _deactivate(client: ScimClient, user_id: UUID, email: str) -> None:
-    """Deactivated at once: sessions, API tokens and one-time links end."""
-    await Person.update({Person.active: False}).where(Person.id == user_id).run()
-    await accounts.end_everything(user_id)
-    await (
-        Invitation.update({Invitation.expires_at: clock.now()})
-        .where(Invitation.user == user_id, Invitation.used_at.is_null())
-        .run()
-    )
-    await _audit(client, "scim.user.deactivate", email, {"active": audit.change(True, False)})
+async def _set_active(client: ScimClient, user_id: UUID, email: str, active: bool) -> None:
+    """Deactivated at once (sessions, API tokens and one-time links end), or
+    active again: the people service's step, under its admin rule."""
+    ctx = client.context()
+    if not active:
+        await service.keep_an_admin(ctx, user_id, demoted=False, deactivated=True)
+    action = "scim.user.reactivate" if active else "scim.user.deactivate"
+    await service.write_active(ctx, user_id, email, active, action)
 
 
 async def create_user(client: ScimClient, body: Any, base_url: str) -> dict[str, Any]:
@@ -420,7 +428,7 @@ async def create_user(client: ScimClient, body: Any, base_url: str) -> dict[str,
         if rows and not rows[0]["scim_deleted"]:
             raise ScimError(409, "userName: a person with this e-mail exists", "uniqueness")
         department = fields.department or _default_department()
-        department_id = await people.department_by_name(department, create=True)
+        department_id = await directory.department_by_name(department, create=True)
         values = {
             Person.email: fields.email,
             Person.name: fields.name,
@@ -433,7 +441,7 @@ async def create_user(client: ScimClient, body: Any, base_url: str) -> dict[str,
         }
         if rows:  # provisioned again after a DELETE: the same person comes back
             user_id = rows[0]["id"]
-            await people.note_moves(Person.id == user_id, department_id)
+            await directory.note_moves(Person.id == user_id, department_id)
             await Person.update(values).where(Person.id == user_id).run()
         else:
             person = Person(**{column._meta.name: value for column, value in values.items()})
@@ -446,7 +454,7 @@ async def create_user(client: ScimClient, body: Any, base_url: str) -> dict[str,
             {"department": department, "title": fields.title, "returning": bool(rows)},
         )
         if fields.active is False:
-            await _deactivate(client, user_id, fields.email)
+            await _set_active(client, user_id, fields.email, False)
         return user_resource(await _user_row(user_id), base_url)
 
 
@@ -479,8 +487,8 @@ async def _apply(
     }
     after = {"email": fields.email, "name": fields.name, "title": fields.title}
     if fields.department and fields.department != row["department_name"]:
-        department_id = await people.department_by_name(fields.department, create=True)
-        await people.note_moves(Person.id == user_id, department_id)
+        department_id = await directory.department_by_name(fields.department, create=True)
+        await directory.note_moves(Person.id == user_id, department_id)
         values[Person.department] = department_id
         after["department"] = fields.department
     await Person.update(values).where(Person.id == user_id).run()
@@ -488,12 +496,9 @@ async def _apply(
     if changes:
         await _audit(client, "scim.user.update", fields.email, changes)
     if fields.active is False and row["active"]:
-        await _deactivate(client, user_id, fields.email)
+        await _set_active(client, user_id, fields.email, False)
     elif fields.active is True and not row["active"]:
-        await Person.update({Person.active: True}).where(Person.id == user_id).run()
-        await _audit(
-            client, "scim.user.reactivate", fields.email, {"active": audit.change(False, True)}
-        )
+        await _set_active(client, user_id, fields.email, True)
     return user_resource(await _user_row(user_id), base_url)
 
 
@@ -552,7 +557,7 @@ async def delete_user(client: ScimClient, raw_id: str) -> None:
     async with write_transaction():
         row = await _user_row(_user_id(raw_id))
         if row["active"]:
-            await _deactivate(client, row["id"], row["email"])
+            await _set_active(client, row["id"], row["email"], False)
         await Person.update({Person.scim_deleted: True}).where(Person.id == row["id"]).run()
         await _audit(client, "scim.user.delete", row["email"], {})
 
@@ -684,15 +689,15 @@ async def _set_members(
             raise ScimError(
                 400, f"members: the default department {name!r} keeps its people", "mutability"
             )
-        fallback_id = await people.department_by_name(fallback, create=True)
-        await people.note_moves(Person.id.is_in(list(leaving)), fallback_id)
+        fallback_id = await directory.department_by_name(fallback, create=True)
+        await directory.note_moves(Person.id.is_in(list(leaving)), fallback_id)
         await (
             Person.update({Person.department: fallback_id})
             .where(Person.id.is_in(list(leaving)))
             .run()
         )
     if joining:
-        await people.note_moves(Person.id.is_in(list(joining)), department_id)
+        await directory.note_moves(Person.id.is_in(list(joining)), department_id)
         await (
             Person.update({Person.department: department_id})
             .where(Person.id.is_in(list(joining)))
@@ -721,7 +726,7 @@ async def create_group(client: ScimClient, body: Any, base_url: str) -> dict[str
     members = _member_ids(group)
     async with write_transaction():
         await _name_free(name, None)
-        department_id = await people.department_by_name(name, create=True)
+        department_id = await directory.department_by_name(name, create=True)
         await (
             Department.update({Department.external_id: (group.external_id or "")[:255]})
             .where(Department.id == department_id)

@@ -1,68 +1,49 @@
-"""The admin's work: the people directory, departments, settings and CSV
-imports, each change audited in its own transaction.
+"""The directory: looking people up, and the departments they belong to.
 
 This is a directory of people. Nothing here reads `Submission`, `Vote` or
 `Comment`: no page built from it can connect a person to an idea (no idea
-counts, no activity per person). Two rules keep the organisation
-administrable: an admin cannot remove their own admin role, and the last
-active admin can be neither demoted nor deactivated (409).
+counts, no activity per person). Changes to departments are admin use cases,
+audited; changes to people are in `ideas.people.service`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 from uuid import UUID
 
+import email_validator
+from email_validator import EmailNotValidError, validate_email
 from piccolo.query.functions.aggregate import Count
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
-from ideas import accounts, audit, clock, directory, invitations, org_settings, people
+from ideas import audit, clock, policy, sql
 from ideas import text as text_rules
-from ideas.db import is_postgres, write_transaction
-from ideas.errors import Conflict, Invalid, NotFound
-from ideas.people import check_roles, normalise_email
-from ideas.schemas import Role
+from ideas.context import Context
+from ideas.db import write_transaction
+from ideas.errors import Invalid, NotFound
+from ideas.people.roles import COLUMNS, ROLES, roles_of, sorted_roles
+from ideas.schemas import Ref
 from ideas.tables import Department, Idea, Invitation, User
-from ideas.viewer import ROLES, Viewer, require_role, roles_of, sorted_roles
 
 PAGE_SIZE = 50
 
-#: a display name may not imitate a role label ("Submitter", "CX council"):
-#: see ideas.text; no text takes bidi controls
-Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
-    AfterValidator(text_rules.person_name),
-]
-JobTitle = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=120),
-    AfterValidator(text_rules.visible(0)),
-]
-DepartmentName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
-    AfterValidator(text_rules.visible(1)),
-]
+# Company directories often live on internal domains (acme.local, acme.internal,
+# acme.corp): addresses there are real for the people who use Touchpoint.
+# email-validator's documented way to allow `.local` is to drop it from its
+# special-use list; `.internal`/`.corp` pass with globally_deliverable=False.
+if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
 
 
-class PersonEdit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name
-    title: JobTitle = ""
-    department_id: int
-    roles: list[Role] = []
-
-
-class PersonIn(PersonEdit):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
-    #: mail them a one-time link to set a password
-    invite: bool = True
+def normalise_email(raw: str, field: str = "email") -> str:
+    try:
+        return validate_email(
+            raw.strip(), check_deliverability=False, globally_deliverable=False
+        ).normalized.lower()
+    except EmailNotValidError as exc:
+        raise Invalid(field, str(exc)) from None
 
 
-# -- people --------------------------------------------------------------------
+# -- people ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -169,12 +150,14 @@ async def search_people(
     text = q.strip()[:100]
     if text:
         conditions.append(
-            contains(User.name, text) | contains(User.email, text) | contains(User.title, text)
+            sql.contains(User.name, text)
+            | sql.contains(User.email, text)
+            | sql.contains(User.title, text)
         )
     if department_id is not None:
         conditions.append(User.department == department_id)
-    if role in ("council", "leader", "admin"):
-        conditions.append(getattr(User, f"is_{role}").eq(True))
+    if role in COLUMNS:
+        conditions.append(COLUMNS[role].eq(True))
     if state != "all":
         conditions.append(User.active.eq(state == "active"))
     page = max(1, page)
@@ -193,12 +176,6 @@ async def search_people(
     )
 
 
-def contains(column, text: str):
-    """Case-insensitive "contains" (SQLite's LIKE already ignores ASCII case)."""
-    pattern = f"%{text}%"
-    return column.ilike(pattern) if is_postgres() else column.like(pattern)
-
-
 def parse_user_id(raw: str) -> UUID:
     try:
         return UUID(str(raw))
@@ -215,102 +192,6 @@ async def get_person(user_id: UUID | str) -> Person:
     return _person(rows[0], pending)
 
 
-async def _department_name(department_id: int, field: str = "department_id") -> str:
-    rows = await Department.select(Department.name).where(Department.id == department_id).run()
-    if not rows:
-        raise Invalid(field, "no such department")
-    return rows[0]["name"]
-
-
-def _role_columns(roles: list[str]) -> dict:
-    return {getattr(User, f"is_{r}"): r in roles for r in ("council", "leader", "admin")}
-
-
-async def _lock_admins() -> set[UUID]:
-    """The active admins, locked on PostgreSQL until the transaction ends (so
-    two admins demoting each other cannot both succeed)."""
-    query = User.select(User.id).where(User.is_admin.eq(True), User.active.eq(True))
-    if is_postgres():
-        query = query.lock_rows()
-    return {r["id"] for r in await query.run()}
-
-
-async def add_person(actor: Viewer, data: PersonIn) -> tuple[Person, invitations.InviteResult]:
-    """Add one person (no password yet) and, if asked, mail them an invitation."""
-    email = normalise_email(data.email)
-    roles = sorted_roles(set(data.roles) | {"staff"})
-    taken = "someone with this email is in the directory already"
-    with directory.duplicates_refused(taken):
-        user, links = await _add_person(actor, data, email, roles)
-    failed = await invitations.send_links(links)
-    result = invitations.InviteResult([i.email for i in links], failed)
-    return await get_person(user.id), result
-
-
-async def _add_person(
-    actor: Viewer, data: PersonIn, email: str, roles: list[str]
-) -> tuple[User, list[invitations.Issued]]:
-    async with write_transaction():
-        department = await _department_name(data.department_id)
-        if await User.exists().where(User.email == email).run():
-            raise Invalid("email", "someone with this email is in the directory already")
-        user = User(
-            email=email,
-            name=data.name,
-            title=data.title,
-            department=data.department_id,
-            password_hash="",
-            **{f"is_{r}": r in roles for r in ("council", "leader", "admin")},
-        )
-        await user.save().run()
-        await audit.record(
-            actor,
-            "person.create",
-            email,
-            {"name": data.name, "title": data.title, "department": department, "roles": roles},
-        )
-        links = await invitations.issue_invites([user.id], actor) if data.invite else []
-    return user, links
-
-
-def _check_admin_kept(
-    actor: Viewer | None,
-    uid: UUID,
-    active: bool,
-    before: list[str],
-    after: list[str],
-    admins: set[UUID],
-) -> None:
-    """Nobody removes their own admin role, and the last active admin stays."""
-    if "admin" in before and "admin" not in after:
-        if actor is not None and uid == actor.id:
-            raise Conflict("You cannot remove your own admin role; ask another admin.")
-        if active and not admins - {uid}:
-            raise Conflict("This is the last active admin: make someone else admin first.")
-
-
-async def set_person_roles(actor: Viewer | None, user_id: UUID | str, roles: list[str]) -> Person:
-    """Change only someone's roles (the command line's `users set-roles`);
-    the same last-admin rule and audit entry as a full edit. `actor` None is
-    the command line."""
-    uid = parse_user_id(str(user_id))
-    after = sorted_roles(check_roles(roles))
-    async with write_transaction():
-        admins = await _lock_admins()
-        rows = await User.select(*PERSON_COLUMNS).where(User.id == uid).run()
-        if not rows:
-            raise NotFound("no such person")
-        row = rows[0]
-        before = sorted_roles(roles_of(row))
-        _check_admin_kept(actor, uid, row["active"], before, after, admins)
-        if before != after:
-            await User.update(_role_columns(after)).where(User.id == uid).run()
-            await audit.record(
-                actor, "person.update", row["email"], {"roles": audit.change(before, after)}
-            )
-    return await get_person(uid)
-
-
 async def person_id_by_email(email: str) -> UUID:
     email = normalise_email(email)
     rows = await User.select(User.id).where(User.email == email).run()
@@ -319,138 +200,56 @@ async def person_id_by_email(email: str) -> UUID:
     return rows[0]["id"]
 
 
-async def edit_person(actor: Viewer, user_id: UUID | str, data: PersonEdit) -> Person:
-    """Change name, title, department and roles; audited with before and after."""
-    uid = parse_user_id(str(user_id))
-    roles = sorted_roles(set(data.roles) | {"staff"})
-    async with write_transaction():
-        admins = await _lock_admins()
-        rows = await User.select(*PERSON_COLUMNS).where(User.id == uid).run()
-        if not rows:
-            raise NotFound("no such person")
-        row = rows[0]
-        department = await _department_name(data.department_id)
-        before = {
-            "name": row["name"],
-            "title": row["title"],
-            "department": row["department_name"],
-            "roles": sorted_roles(roles_of(row)),
-        }
-        after = {"name": data.name, "title": data.title, "department": department, "roles": roles}
-        _check_admin_kept(actor, uid, row["active"], before["roles"], roles, admins)
-        changes = audit.diff(before, after)
-        if changes:
-            await people.note_moves(User.id == uid, data.department_id)
-            await (
-                User.update(
-                    {
-                        User.name: data.name,
-                        User.title: data.title,
-                        User.department: data.department_id,
-                        **_role_columns(roles),
-                    }
-                )
-                .where(User.id == uid)
-                .run()
-            )
-            await audit.record(actor, "person.update", row["email"], changes)
-    return await get_person(uid)
+async def note_moves(which, department_id: int) -> None:
+    """Record when the people matched by `which` move to `department_id`
+    (before the update that moves them): leadership figures do not lean on
+    just-moved people (ideas.leadership.department_groups)."""
+    await (
+        User.update({User.department_since: clock.now()})
+        .where(which, User.department != department_id)
+        .run()
+    )
 
 
-async def set_person_active(actor: Viewer | None, user_id: UUID | str, active: bool) -> Person:
-    """Deactivate (they can no longer log in; their tokens are revoked and
-    their links retired) or reactivate someone. `actor` None is the command
-    line (or a test)."""
-    uid = parse_user_id(str(user_id))
-    now = clock.now()
-    async with write_transaction():
-        admins = await _lock_admins()
-        rows = await User.select(User.email, User.active).where(User.id == uid).run()
-        if not rows:
-            raise NotFound("no such person")
-        if rows[0]["active"] == active:
-            return await get_person(uid)
-        if not active and uid in admins and not admins - {uid}:
-            raise Conflict(
-                "You are the last active admin: make someone else admin before deactivating."
-                if actor is not None and uid == actor.id
-                else "This is the last active admin."
-            )
-        await User.update({User.active: active}).where(User.id == uid).run()
-        if not active:
-            await accounts.end_everything(uid)
-            await (
-                Invitation.update({Invitation.expires_at: now})
-                .where(Invitation.user == uid, Invitation.used_at.is_null())
-                .run()
-            )
-        await audit.record(
-            actor,
-            "person.reactivate" if active else "person.deactivate",
-            rows[0]["email"],
-            {"active": audit.change(not active, active)},
-        )
-    return await get_person(uid)
+# -- departments -----------------------------------------------------------------
 
 
-async def set_break_glass(actor: Viewer | None, user_id: UUID | str, on: bool) -> None:
-    """Mark (or unmark) a break-glass account: it may still sign in with a
-    password while SSO_ONLY is on. Audited."""
-    if actor is not None:
-        require_role(actor, "admin")
-    uid = parse_user_id(str(user_id))
-    async with write_transaction():
-        rows = await User.select(User.email, User.break_glass).where(User.id == uid).run()
-        if not rows:
-            raise NotFound("no such person")
-        if rows[0]["break_glass"] == on:
-            return
-        await User.update({User.break_glass: on}).where(User.id == uid).run()
-        await audit.record(
-            actor, "person.break_glass", rows[0]["email"], {"break_glass": audit.change(not on, on)}
-        )
+def _department_name_of(raw: str, field: str = "name") -> str:
+    name = " ".join((raw or "").split())
+    if not 1 <= len(name) <= 80:
+        raise Invalid(field, "must be 1–80 characters")
+    return text_rules.check(name, field, 1, 80)
 
 
-async def invite_person(actor: Viewer, user_id: UUID | str) -> invitations.InviteResult:
-    """Mail someone a fresh one-time link (earlier links stop working)."""
-    uid = parse_user_id(str(user_id))
-    if not await User.exists().where(User.id == uid).run():
-        raise NotFound("no such person")
-    return await invitations.invite_ids([uid], actor)
+async def department_by_name(name: str, create: bool = False) -> int:
+    """The id of the department called `name` (created when missing and
+    `create`; not audited: the callers' own entry says where it came from)."""
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 80:
+        raise Invalid("department", "must be 1–80 characters")
+    name = text_rules.check(name, "department", 1, 80)
+    rows = await Department.select(Department.id).where(Department.name == name).run()
+    if rows:
+        return rows[0]["id"]
+    if not create:
+        raise Invalid("department", f"no department named {name!r}")
+    await Department.insert(Department(name=name)).on_conflict(action="DO NOTHING").run()
+    rows = await Department.select(Department.id).where(Department.name == name).run()
+    return rows[0]["id"]
 
 
-# -- CSV import ----------------------------------------------------------------
+async def department_refs() -> list[Ref]:
+    """Every department, by name (the API's list)."""
+    rows = await Department.select(Department.id, Department.name).order_by(Department.name).run()
+    return [Ref(id=str(r["id"]), name=r["name"]) for r in rows]
 
 
-class PlanChanged(Conflict):
-    """The directory moved on between preview and confirm: here is the new plan."""
-
-    def __init__(self, plan: directory.ImportPlan) -> None:
-        super().__init__("The directory changed since the preview. Check the new preview.")
-        self.plan = plan
-
-
-async def preview_import(actor: Viewer, text: str) -> directory.ImportPlan:
-    """What importing this CSV would do; writes nothing."""
-    return await directory.plan_import(directory.parse_people_csv(text), actor)
-
-
-async def confirm_import(
-    actor: Viewer, text: str, fingerprint: str, invite: bool
-) -> directory.ImportResult:
-    """Apply exactly the previewed import, or raise PlanChanged (nothing written)."""
-    plan = await preview_import(actor, text)
-    if plan.fingerprint() != fingerprint:
-        raise PlanChanged(plan)
-    if not plan.writes:
-        raise Conflict("Nothing to import: every row is unchanged or rejected.")
-    try:
-        return await directory.apply_import(plan, actor, invite=invite)
-    except Conflict:
-        raise PlanChanged(await preview_import(actor, text)) from None
-
-
-# -- departments ---------------------------------------------------------------
+async def department_name(department_id: int, field: str = "department_id") -> str:
+    """The name of a department; 422 on `field` when there is none."""
+    rows = await Department.select(Department.name).where(Department.id == department_id).run()
+    if not rows:
+        raise Invalid(field, "no such department")
+    return rows[0]["name"]
 
 
 @dataclass(frozen=True)
@@ -482,39 +281,30 @@ async def _name_free(name: str, except_id: int | None = None) -> None:
             raise Invalid("name", f"there is a department called {row['name']!r} already")
 
 
-def _department_name_of(raw: str) -> str:
-    name = " ".join((raw or "").split())
-    if not 1 <= len(name) <= 80:
-        raise Invalid("name", "must be 1–80 characters")
-    return text_rules.check(name, "name", 1, 80)
-
-
-async def add_department(actor: Viewer, raw_name: str) -> DepartmentRow:
+async def add_department(ctx: Context, raw_name: str) -> DepartmentRow:
+    policy.authorize(ctx.actor, "admin.manage")
     name = _department_name_of(raw_name)
     async with write_transaction():
         await _name_free(name)
         department = Department(name=name)
         await department.save().run()
-        await audit.record(actor, "department.create", name, {})
+        await audit.record(ctx.actor, "department.create", name, {})
     return DepartmentRow(department.id, name, 0)
 
 
-async def rename_department(actor: Viewer, department_id: int, raw_name: str) -> None:
+async def rename_department(ctx: Context, department_id: int, raw_name: str) -> None:
+    policy.authorize(ctx.actor, "admin.manage")
     name = _department_name_of(raw_name)
     async with write_transaction():
-        old = await _department_or_404(department_id)
+        rows = await Department.select(Department.name).where(Department.id == department_id).run()
+        if not rows:
+            raise NotFound("no such department")
+        old = rows[0]["name"]
         if old == name:
             return
         await _name_free(name, except_id=department_id)
         await Department.update({Department.name: name}).where(Department.id == department_id).run()
-        await audit.record(actor, "department.rename", name, {"name": audit.change(old, name)})
-
-
-async def _department_or_404(department_id: int) -> str:
-    rows = await Department.select(Department.name).where(Department.id == department_id).run()
-    if not rows:
-        raise NotFound("no such department")
-    return rows[0]["name"]
+        await audit.record(ctx.actor, "department.rename", name, {"name": audit.change(old, name)})
 
 
 @dataclass(frozen=True)
@@ -524,10 +314,11 @@ class MergeResult:
     people_moved: int
 
 
-async def merge_departments(actor: Viewer, source_id: int, target_id: int) -> MergeResult:
+async def merge_departments(ctx: Context, source_id: int, target_id: int) -> MergeResult:
     """Fold one department into another: its people move, the ideas it owns
     move, and it is removed. Says how many people moved — nothing about who
     submitted what."""
+    policy.authorize(ctx.actor, "admin.manage")
     if source_id == target_id:
         raise Invalid("target_id", "choose a different department to merge into")
     async with write_transaction():
@@ -541,7 +332,7 @@ async def merge_departments(actor: Viewer, source_id: int, target_id: int) -> Me
             raise Invalid("source_id", "no such department")
         if target_id not in names:
             raise Invalid("target_id", "no such department")
-        await people.note_moves(User.department == source_id, target_id)
+        await note_moves(User.department == source_id, target_id)
         moved = (
             await User.update({User.department: target_id})
             .where(User.department == source_id)
@@ -556,7 +347,7 @@ async def merge_departments(actor: Viewer, source_id: int, target_id: int) -> Me
         )
         await Department.delete().where(Department.id == source_id).run()
         await audit.record(
-            actor,
+            ctx.actor,
             "department.merge",
             f"{names[source_id]} → {names[target_id]}",
             {
@@ -568,104 +359,7 @@ async def merge_departments(actor: Viewer, source_id: int, target_id: int) -> Me
     return MergeResult(names[source_id], names[target_id], len(moved))
 
 
-# -- settings ------------------------------------------------------------------
-
-SETTING_HELP = {
-    "triage_sla_days": (
-        "Triage SLA (days)",
-        "An idea still new after this many days is flagged to the council.",
-    ),
-    "quorum_departments": (
-        "Quorum (departments)",
-        "A triage session needs council members from at least this many departments.",
-    ),
-    "agenda_size": ("Agenda size", "The most ideas one triage session takes on."),
-    "k_anonymity": (
-        "Smallest group shown (k-anonymity)",
-        "A department with fewer active people shows no figure of its own in metrics "
-        "(never under 3, and never one resting mostly on people who have not taken part "
-        "yet or were moved in within 30 days).",
-    ),
-    "digest_weekday": ("Digest day", "The day the weekly digest goes out."),
-    "digest_hour": ("Digest hour (UTC)", "The hour the weekly digest goes out."),
-}
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-@dataclass(frozen=True)
-class SettingView:
-    key: str
-    label: str
-    help: str
-    value: int
-    default: int
-    low: int
-    high: int
-    env_var: str
-    #: "default", "set by an admin", or "environment (VAR)"
-    source: str
-
-    @property
-    def from_environment(self) -> bool:
-        return self.source.startswith("environment")
-
-
-async def settings_view() -> list[SettingView]:
-    out = []
-    for s in await org_settings.all_settings():
-        label, help_text = SETTING_HELP.get(s["key"], (s["key"], ""))
-        out.append(
-            SettingView(
-                key=s["key"],
-                label=label,
-                help=help_text,
-                value=s["value"],
-                default=s["default"],
-                low=s["low"],
-                high=s["high"],
-                env_var=s["env_var"],
-                source=s["source"],
-            )
-        )
-    return out
-
-
-async def update_settings(actor: Viewer, values: dict[str, str]) -> list[str]:
-    """Store the changed settings (all valid, or none written); they take
-    effect at once. A setting fixed by the environment cannot change here.
-    Answers the keys that changed."""
-    current = {s.key: s for s in await settings_view()}
-    wanted: dict[str, int] = {}
-    for key, raw in values.items():
-        if key not in current:
-            continue
-        setting = current[key]
-        try:
-            number = int(str(raw).strip())
-        except ValueError:
-            raise Invalid(key, "must be a whole number") from None
-        if not setting.low <= number <= setting.high:
-            raise Invalid(key, f"must be between {setting.low} and {setting.high}")
-        if setting.from_environment:
-            if number != setting.value:
-                raise Invalid(
-                    key, f"is set by the environment variable {setting.env_var}; change it there"
-                )
-            continue
-        if number != setting.value:
-            wanted[key] = number
-    if not wanted:
-        return []
-    async with write_transaction():
-        for key, number in wanted.items():
-            await org_settings.set_setting(key, number)
-            await audit.record(
-                actor, "setting.change", key, {"value": audit.change(current[key].value, number)}
-            )
-    return list(wanted)
-
-
-# -- overview ------------------------------------------------------------------
+# -- overview --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -681,6 +375,15 @@ class Overview:
 
 async def overview() -> Overview:
     recent, _more = await audit.list_entries(audit.AuditFilter())
+    pending = (
+        await Invitation.count()
+        .where(
+            Invitation.purpose == "invite",
+            Invitation.used_at.is_null(),
+            Invitation.expires_at > clock.now(),
+        )
+        .run()
+    )
     return Overview(
         active_people=await User.count().where(User.active.eq(True)).run(),
         deactivated=await User.count().where(User.active.eq(False)).run(),
@@ -689,6 +392,6 @@ async def overview() -> Overview:
         awaiting_password=await User.count()
         .where(User.active.eq(True), User.password_hash == "")
         .run(),
-        pending_invitations=await invitations.pending_invitations(),
+        pending_invitations=pending,
         recent=recent[:8],
     )

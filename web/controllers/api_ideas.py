@@ -23,8 +23,8 @@ from ideas.schemas import (
     VoteOut,
 )
 from ideas.viewer import Viewer
-from web.app import limiter_of
 from web.auth import staff
+from web.deps import limiter_of
 from web.idempotency import IDEMPOTENT
 
 Limit = Annotated[int, QueryParameter(ge=1, le=LIMIT_MAX, description="page size (default 25)")]

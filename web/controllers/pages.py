@@ -13,14 +13,14 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import delivery, follows, inbox, leadership, people, roadmap, services
+from ideas import delivery, follows, inbox, leadership, roadmap, services
 from ideas.errors import DomainError, Invalid, RateLimited
 from ideas.integrations import oidc
 from ideas.lifecycle import ACCEPTED, IN_PROGRESS, SHIPPED
+from ideas.people import accounts
 from ideas.policy import OPEN_FOR_VOTES
 from ideas.schemas import IdeaIn
 from ideas.viewer import Viewer
-from web.app import client_address, limiter_of
 from web.auth import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
@@ -30,6 +30,7 @@ from web.auth import (
     staff,
     start_session,
 )
+from web.deps import client_address, limiter_of
 from web.errors import is_htmx
 
 #: a likely twin in one of these is already under way: say so on the form
@@ -222,7 +223,7 @@ class LoginController(Controller):
                 email=email,
                 error=f"Too many attempts. Try again in {exc.retry_after} seconds.",
             )
-        viewer = await people.authenticate(email, password)
+        viewer = await accounts.authenticate(email, password)
         if viewer is None:
             await limiter.count("login_account", email.lower())
             return login_page(

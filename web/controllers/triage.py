@@ -30,10 +30,10 @@ from ideas.triage import (
     SessionSummary,
 )
 from ideas.viewer import Viewer
-from web.app import limiter_of
 from web.auth import admin, council, staff
 from web.controllers import duplicates as duplicate_pages
 from web.controllers.pages import form_errors, idea_oob, page, safe_next
+from web.deps import limiter_of
 from web.errors import is_htmx
 from web.idempotency import IDEMPOTENT
 
