@@ -315,7 +315,7 @@ class ApiToken(Table):
     revoked_at = Timestamptz(null=True, default=None)
     #: the owner's label for it, e.g. "laptop script"
     name = Varchar(length=80, default="")
-    #: None only for tokens made before tokens expired: see ideas/people.py
+    #: None only for tokens made before tokens expired: see ideas/people/accounts.py
     expires_at = Timestamptz(null=True, default=None)
 
 
