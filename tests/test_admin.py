@@ -13,7 +13,7 @@ import pytest
 from ideas import org_settings
 from ideas.context import COMMAND_LINE
 from ideas.errors import Invalid
-from ideas.people import imports
+from ideas.people import import_file, imports
 from ideas.tables import AuditLog, Department, Idea, User
 from tests.factories import ctx_for, idea_payload
 
@@ -534,7 +534,7 @@ async def test_import_refuses_a_file_without_the_columns(personas):
 
 
 def test_parse_people_csv_reads_roles_bom_and_semicolon_files():
-    rows = imports.parse_people_csv(
+    rows = import_file.parse_people_csv(
         "\ufeffEmail,Name,Title,Department,Roles\r\n"
         "a@example.com, Ann ,Lead,Support, Council ; admin\r\n"
         "\r\n"
@@ -544,20 +544,20 @@ def test_parse_people_csv_reads_roles_bom_and_semicolon_files():
         (2, "a@example.com", "Ann", ("council", "admin")),
         (4, "b@example.com", "Ben", ()),
     ]
-    semi = imports.parse_people_csv(
+    semi = import_file.parse_people_csv(
         "email;name;title;department;roles\nc@example.com;Cy;;IT;council\n"
     )
     assert semi[0].department == "IT" and semi[0].roles == ("council",)
     with pytest.raises(Invalid) as err:
-        imports.parse_people_csv("")
+        import_file.parse_people_csv("")
     assert err.value.field == "file"
     with pytest.raises(Invalid):
-        imports.parse_people_csv("email,name,department\n")
+        import_file.parse_people_csv("email,name,department\n")
 
 
 async def test_plan_import_rejects_each_bad_row_with_its_reason(personas):
     await personas.get("alice_support")
-    rows = imports.parse_people_csv(
+    rows = import_file.parse_people_csv(
         "email,name,title,department,roles\n"
         "ok@example.com,Okay,,Support,leader\n"
         "dup@example.com,One,,Support,\n"
@@ -586,7 +586,7 @@ async def test_plan_import_rejects_each_bad_row_with_its_reason(personas):
 
 async def test_import_never_removes_the_last_admin(personas):
     adam = await personas.get("adam_admin")
-    rows = imports.parse_people_csv(
+    rows = import_file.parse_people_csv(
         f"email,name,title,department,roles\n{adam.email},{adam.name},{adam.title},IT,\n"
     )
     plan = await imports.plan_import(ctx_for(COMMAND_LINE), rows)
@@ -598,7 +598,7 @@ async def test_import_never_removes_the_last_admin(personas):
 
 async def test_apply_import_from_the_command_line_is_audited_as_such(personas):
     adam = await personas.get("adam_admin")
-    rows = imports.parse_people_csv(
+    rows = import_file.parse_people_csv(
         "email,name,department,roles\nzed@example.com,Zed,Legal,council;leader\n"
     )
     plan = await imports.plan_import(ctx_for(COMMAND_LINE), rows)

@@ -389,12 +389,12 @@ def _print_plan(plan: Any) -> None:
 
 def cmd_users_import(args: argparse.Namespace) -> int:
     _settings()
-    from ideas.people import imports
+    from ideas.people import import_file, imports
 
     path = Path(args.file)
     if not path.is_file():
         raise Refused(f"{path}: no such file")
-    rows = imports.parse_people_csv(imports.decode_upload(path.read_bytes()))
+    rows = import_file.parse_people_csv(import_file.decode_upload(path.read_bytes()))
 
     async def work(ctx):
         plan = await imports.plan_import(ctx, rows)

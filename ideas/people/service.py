@@ -27,6 +27,7 @@ from ideas.db import write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.people import accounts, invitations
 from ideas.people.directory import (
+    PERSON_COLUMNS,
     Person,
     department_name,
     get_person,
@@ -225,22 +226,7 @@ async def add_person(
 
 
 async def _person_row(user_id: UUID) -> dict:
-    rows = (
-        await User.select(
-            User.id,
-            User.email,
-            User.name,
-            User.title,
-            User.department,
-            User.department.name.as_alias("department_name"),
-            User.is_council,
-            User.is_leader,
-            User.is_admin,
-            User.active,
-        )
-        .where(User.id == user_id)
-        .run()
-    )
+    rows = await User.select(*PERSON_COLUMNS).where(User.id == user_id).run()
     if not rows:
         raise NotFound("no such person")
     return rows[0]

@@ -20,7 +20,7 @@ from ideas import audit, org_settings
 from ideas.context import Context
 from ideas.errors import Conflict, Invalid, RateLimited
 from ideas.integrations import scim
-from ideas.people import accounts, directory, imports, invitations, service
+from ideas.people import accounts, directory, import_file, imports, invitations, service
 from ideas.viewer import ROLES
 from web.auth import admin, public
 from web.controllers.pages import form_errors, page
@@ -331,7 +331,7 @@ class AdminPages(Controller):
                 raw = await upload.read()
                 if len(raw) > 2_000_000:
                     raise Invalid("file", "is larger than 2 MB; split it")
-                text = imports.decode_upload(raw)
+                text = import_file.decode_upload(raw)
             if not text.strip():
                 raise Invalid("file", "choose a CSV file, or paste its contents")
             plan = await imports.preview_import(ctx, text)
