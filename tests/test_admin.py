@@ -13,7 +13,7 @@ import pytest
 from ideas import org_settings
 from ideas.context import COMMAND_LINE
 from ideas.errors import Invalid
-from ideas.people import import_file, imports
+from ideas.people import import_file, imports, service
 from ideas.tables import AuditLog, Department, Idea, User
 from tests.factories import ctx_for, idea_payload
 
@@ -414,6 +414,42 @@ async def test_every_admin_action_is_in_the_audit_log(personas):
     assert [a["actor"] for a in actors] == [adam.viewer.id]
 
 
+async def test_every_door_names_its_actor_alike_and_old_entries_stay_readable(personas):
+    """A person by id, a System actor by its name; entries written before the
+    System actor was kept (no person, no name) still read as before."""
+    from ideas import audit
+    from ideas.context import System
+
+    adam = await personas.get("adam_admin")
+    alice = await personas.get("alice_support")
+    await service.set_roles(ctx_for(COMMAND_LINE), alice.id, ["council"])
+    await service.set_roles(ctx_for(adam.viewer), alice.id, [])
+    await audit.record(System("SCIM (Okta)"), "scim.user.update", alice.email, {})
+    old = {"actor": None, "action": "person.update", "target": alice.email}
+    await AuditLog.insert(
+        AuditLog(**old, details={"password": "set"}),
+        AuditLog(**old, details={"via": "SCIM", "token": "Old IdP"}),
+    ).run()
+
+    entries, _ = await audit.list_entries(audit.make_filter(target=alice.email))
+    assert [e.actor for e in entries] == [
+        "SCIM (Old IdP)",  # an old SCIM entry, named from its details
+        "Command line",  # an old command-line entry
+        "SCIM (Okta)",
+        f"{adam.name} <{adam.email}>",
+        "Command line",
+    ]
+    # the command line and the web write one format: the same change, the same details
+    assert entries[4].details == {"roles": {"before": ["staff"], "after": ["staff", "council"]}}
+    assert entries[3].details == {"roles": {"before": ["staff", "council"], "after": ["staff"]}}
+    cli, _ = await audit.list_entries(audit.make_filter(actor="cli", target=alice.email))
+    found = {e.id for e in cli}
+    assert {entries[1].id, entries[4].id} <= found  # the command line's, old and new
+    assert entries[2].id not in found and entries[3].id not in found
+    with pytest.raises(ValueError, match="needs an actor"):
+        await audit.record(None, "person.update", alice.email)
+
+
 async def test_audit_log_filters_and_exports_csv(personas):
     adam = await personas.get("adam_admin")
     alice = await personas.get("alice_support")
@@ -644,7 +680,6 @@ async def test_no_admin_page_connects_a_person_to_their_ideas(personas):
 
 async def test_adding_the_same_person_twice_at_once_writes_one(personas):
     from ideas.errors import Conflict
-    from ideas.people import service
 
     adam = await personas.get("adam_admin")
     data = service.PersonIn(

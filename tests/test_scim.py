@@ -270,6 +270,21 @@ async def test_delete_deactivates_and_hides(idp):
     assert again["id"] == made["id"] and again["active"] is True
 
 
+async def test_provisioning_keeps_the_last_active_admin(idp, personas):
+    """SCIM deactivates through the people service: the same admin rule as
+    the admin pages and the command line (409, nothing written)."""
+    adam = await personas.get("adam_admin")
+    off = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    refused = await idp.patch(f"/Users/{adam.id}", json=off)
+    assert refused.status_code == 409, refused.text
+    assert "last active admin" in refused.json()["detail"]
+    assert (await idp.delete(f"/Users/{adam.id}")).status_code == 409
+    assert (await person(adam.email))["active"] is True
+    # with another admin, the provider's word goes
+    await service.set_roles(ctx_for(COMMAND_LINE), (await create(idp))["id"], ["admin"])
+    assert (await idp.patch(f"/Users/{adam.id}", json=off)).json()["active"] is False
+
+
 # -- groups are departments ------------------------------------------------------------
 
 
