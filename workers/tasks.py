@@ -19,7 +19,7 @@ from typing import Any
 
 from arq import Retry
 
-from ideas import clock, context, embedding, mail, notify, outbox, triage, vector_index
+from ideas import clock, context, embedding, mail, notify, triage, vector_index
 from ideas.config import WorkerTuning, get_settings
 from ideas.integrations import webhooks
 from ideas.outbox import DELIVER_EVENT, job_id_for
