@@ -5,16 +5,19 @@ changes and deactivates people here, through `scim2-models`.
   answer their e-mail address); the e-mail address is `userName` when it is
   one, else the primary of `emails`. `displayName` (or `name`) is the name,
   `title` the job title, the enterprise extension's `department` the
-  department. `active: false` deactivates: sessions and API tokens end at
-  once. DELETE deactivates too and hides the person from SCIM; the person
-  stays, because their ideas, votes and the council's history stay.
+  department. `active: false` deactivates through the people service
+  (`ideas.people.service`): sessions and API tokens end at once, and the
+  last active admin is kept (409). DELETE deactivates too and hides the
+  person from SCIM; the person stays, because their ideas, votes and the
+  council's history stay.
 - **Groups are departments** (a person is in exactly one). Adding someone to
   a group moves them there; removing them moves them to the default
   department. Roles (council, leader, admin) are not groups here: they are
   powers over the blind review, granted on Touchpoint's admin pages or from
   the provider's groups at sign-in (OIDC_GROUP_ROLES), never by whoever
   holds a provisioning token.
-- Every change is in the audit log ("scim.*", with the token's name).
+- Every change is in the audit log ("scim.*"), its actor the System
+  "SCIM (<token name>)".
 - Errors are SCIM errors (`ScimError` → `urn:…:Error`).
 """
 
