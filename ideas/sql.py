@@ -104,7 +104,7 @@ async def middle_durations(
     return [r["d"] for r in rows]
 
 
-# -- delivery --
+# -- delivery, people, audit --
 
 
 def locked(query):

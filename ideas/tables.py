@@ -315,7 +315,7 @@ class ApiToken(Table):
     revoked_at = Timestamptz(null=True, default=None)
     #: the owner's label for it, e.g. "laptop script"
     name = Varchar(length=80, default="")
-    #: None only for tokens made before tokens expired: see ideas/people.py
+    #: None only for tokens made before tokens expired: see ideas/people/accounts.py
     expires_at = Timestamptz(null=True, default=None)
 
 
@@ -339,11 +339,18 @@ class BrowserSession(Table):
     key = Varchar(length=128, unique=True)
     value = Text()
     expires_at = Timestamptz(null=True, default=None, index=True)
+    #: the person signed in with it (None for a session nobody signed in
+    #: to): the domain ends a person's sessions by it, never by `value`
+    user_id = UUID(null=True, default=None, index=True)
 
 
 class AuditLog(Table):
     id = Serial(primary_key=True)
+    #: the person who acted, or None when the system did (named below)
     actor = ForeignKey(references=User, null=True)
+    #: the System actor's name ("command line", "SCIM (<client>)", ...);
+    #: "" for a person, and on entries written before it was kept
+    system_actor = Varchar(length=80, default="")
     action = Varchar(length=60, index=True)
     target = Varchar(length=200, default="")
     #: what changed, e.g. {"roles": {"before": [...], "after": [...]}}

@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from ideas import people
+from ideas import security
+from ideas.people import accounts, directory, service
 from ideas.viewer import Viewer
 
 PASSWORD = "correct horse battery staple"
@@ -151,19 +152,14 @@ class Personas:
         email: str | None = None,
     ) -> Persona:
         email = email or f"{key}@example.com"
-        await people.create_user(
-            people.NewUser(
-                email=email,
-                name=name,
-                title=title,
-                department=department,
-                roles=roles,
-                password=PASSWORD,
-            )
-        )
-        viewer = await people.authenticate(email, PASSWORD)
+        # a fixture, not an admin's change: the row without an audit entry
+        department_id = await directory.department_by_name(department, create=True)
+        password_hash = await security.hash_password_in_thread(PASSWORD)
+        user = service.new_user(email, name, title, department_id, roles, password_hash)
+        await user.save().run()
+        viewer = await accounts.authenticate(email, PASSWORD)
         assert viewer is not None
-        token = await people.create_token(viewer)
+        token = await accounts.create_token(viewer)
         persona = Persona(
             key=key,
             viewer=viewer,

@@ -10,10 +10,12 @@ import re
 
 import pytest
 
-from ideas import directory, org_settings
+from ideas import org_settings
+from ideas.context import COMMAND_LINE
 from ideas.errors import Invalid
+from ideas.people import import_file, imports, service
 from ideas.tables import AuditLog, Department, Idea, User
-from tests.factories import idea_payload
+from tests.factories import ctx_for, idea_payload
 
 ADMIN_PAGES = [
     "/admin",
@@ -412,6 +414,42 @@ async def test_every_admin_action_is_in_the_audit_log(personas):
     assert [a["actor"] for a in actors] == [adam.viewer.id]
 
 
+async def test_every_door_names_its_actor_alike_and_old_entries_stay_readable(personas):
+    """A person by id, a System actor by its name; entries written before the
+    System actor was kept (no person, no name) still read as before."""
+    from ideas import audit
+    from ideas.context import System
+
+    adam = await personas.get("adam_admin")
+    alice = await personas.get("alice_support")
+    await service.set_roles(ctx_for(COMMAND_LINE), alice.id, ["council"])
+    await service.set_roles(ctx_for(adam.viewer), alice.id, [])
+    await audit.record(System("SCIM (Okta)"), "scim.user.update", alice.email, {})
+    old = {"actor": None, "action": "person.update", "target": alice.email}
+    await AuditLog.insert(
+        AuditLog(**old, details={"password": "set"}),
+        AuditLog(**old, details={"via": "SCIM", "token": "Old IdP"}),
+    ).run()
+
+    entries, _ = await audit.list_entries(audit.make_filter(target=alice.email))
+    assert [e.actor for e in entries] == [
+        "SCIM (Old IdP)",  # an old SCIM entry, named from its details
+        "Command line",  # an old command-line entry
+        "SCIM (Okta)",
+        f"{adam.name} <{adam.email}>",
+        "Command line",
+    ]
+    # the command line and the web write one format: the same change, the same details
+    assert entries[4].details == {"roles": {"before": ["staff"], "after": ["staff", "council"]}}
+    assert entries[3].details == {"roles": {"before": ["staff", "council"], "after": ["staff"]}}
+    cli, _ = await audit.list_entries(audit.make_filter(actor="cli", target=alice.email))
+    found = {e.id for e in cli}
+    assert {entries[1].id, entries[4].id} <= found  # the command line's, old and new
+    assert entries[2].id not in found and entries[3].id not in found
+    with pytest.raises(ValueError, match="needs an actor"):
+        await audit.record(None, "person.update", alice.email)
+
+
 async def test_audit_log_filters_and_exports_csv(personas):
     adam = await personas.get("adam_admin")
     alice = await personas.get("alice_support")
@@ -532,7 +570,7 @@ async def test_import_refuses_a_file_without_the_columns(personas):
 
 
 def test_parse_people_csv_reads_roles_bom_and_semicolon_files():
-    rows = directory.parse_people_csv(
+    rows = import_file.parse_people_csv(
         "\ufeffEmail,Name,Title,Department,Roles\r\n"
         "a@example.com, Ann ,Lead,Support, Council ; admin\r\n"
         "\r\n"
@@ -542,20 +580,20 @@ def test_parse_people_csv_reads_roles_bom_and_semicolon_files():
         (2, "a@example.com", "Ann", ("council", "admin")),
         (4, "b@example.com", "Ben", ()),
     ]
-    semi = directory.parse_people_csv(
+    semi = import_file.parse_people_csv(
         "email;name;title;department;roles\nc@example.com;Cy;;IT;council\n"
     )
     assert semi[0].department == "IT" and semi[0].roles == ("council",)
     with pytest.raises(Invalid) as err:
-        directory.parse_people_csv("")
+        import_file.parse_people_csv("")
     assert err.value.field == "file"
     with pytest.raises(Invalid):
-        directory.parse_people_csv("email,name,department\n")
+        import_file.parse_people_csv("email,name,department\n")
 
 
 async def test_plan_import_rejects_each_bad_row_with_its_reason(personas):
     await personas.get("alice_support")
-    rows = directory.parse_people_csv(
+    rows = import_file.parse_people_csv(
         "email,name,title,department,roles\n"
         "ok@example.com,Okay,,Support,leader\n"
         "dup@example.com,One,,Support,\n"
@@ -567,7 +605,7 @@ async def test_plan_import_rejects_each_bad_row_with_its_reason(personas):
         "extra@example.com,Extra,,Support,,surprise\n"
         "alice_support@example.com,Alice Andersson,Senior Support Agent,support,\n"
     )
-    plan = await directory.plan_import(rows)
+    plan = await imports.plan_import(ctx_for(COMMAND_LINE), rows)
     reasons = {r.line: r.reason for r in plan.rejected}
     assert reasons[4].startswith("bad email")
     assert reasons[5] == "name is missing"
@@ -584,28 +622,28 @@ async def test_plan_import_rejects_each_bad_row_with_its_reason(personas):
 
 async def test_import_never_removes_the_last_admin(personas):
     adam = await personas.get("adam_admin")
-    rows = directory.parse_people_csv(
+    rows = import_file.parse_people_csv(
         f"email,name,title,department,roles\n{adam.email},{adam.name},{adam.title},IT,\n"
     )
-    plan = await directory.plan_import(rows)
+    plan = await imports.plan_import(ctx_for(COMMAND_LINE), rows)
     assert plan.updated == []
     assert "no active admin" in plan.rejected[0].reason
-    own = await directory.plan_import(rows, adam.viewer)
+    own = await imports.plan_import(ctx_for(adam.viewer), rows)
     assert "your own admin role" in own.rejected[0].reason
 
 
 async def test_apply_import_from_the_command_line_is_audited_as_such(personas):
     adam = await personas.get("adam_admin")
-    rows = directory.parse_people_csv(
+    rows = import_file.parse_people_csv(
         "email,name,department,roles\nzed@example.com,Zed,Legal,council;leader\n"
     )
-    plan = await directory.plan_import(rows)
+    plan = await imports.plan_import(ctx_for(COMMAND_LINE), rows)
     assert plan.new_departments == ["Legal"]
-    result = await directory.apply_import(plan, None)
+    result = await imports.apply_import(ctx_for(COMMAND_LINE), plan)
     assert result.created == ["zed@example.com"] and result.invited == []
     zed = await user_row("zed@example.com")
     assert zed["is_council"] and zed["is_leader"] and not zed["is_admin"]
-    again = await directory.plan_import(rows)
+    again = await imports.plan_import(ctx_for(COMMAND_LINE), rows)
     assert again.writes == 0 and len(again.unchanged) == 1
     page = await (await adam.browser()).get("/admin/audit", params={"actor": "cli"})
     assert "Command line" in page.text and "zed@example.com" in page.text
@@ -641,18 +679,17 @@ async def test_no_admin_page_connects_a_person_to_their_ideas(personas):
 
 
 async def test_adding_the_same_person_twice_at_once_writes_one(personas):
-    from ideas import admin as admin_service
     from ideas.errors import Conflict
 
     adam = await personas.get("adam_admin")
-    data = admin_service.PersonIn(
+    data = service.PersonIn(
         email="twin@example.com",
         name="Twin",
         department_id=adam.viewer.department_id,
         invite=False,
     )
     results = await asyncio.gather(
-        *[admin_service.add_person(adam.viewer, data) for _ in range(4)], return_exceptions=True
+        *[service.add_person(ctx_for(adam.viewer), data) for _ in range(4)], return_exceptions=True
     )
     ok = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, Invalid | Conflict)]

@@ -8,6 +8,8 @@ import pytest
 
 from ideas.board.view import get_idea
 from ideas.board.vote import unvote, vote
+from ideas.context import COMMAND_LINE
+from ideas.people import service
 from ideas.tables import Vote
 from tests.factories import ctx_for, idea_payload, index_terms_as_the_worker
 
@@ -242,10 +244,9 @@ async def test_token_create_and_revoke(client, personas):
 
 
 async def test_deactivated_user_is_refused(client, personas):
-    from ideas import admin
 
     alice = await personas.get("alice_support")
-    await admin.set_person_active(None, alice.viewer.id, False)
+    await service.set_active(ctx_for(COMMAND_LINE), alice.viewer.id, False)
     r = await client.post(
         "/api/v1/auth/token", json={"email": alice.email, "password": alice.password}
     )

@@ -34,12 +34,13 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from ideas import accounts, invitations, people, unsubscribe
-from ideas import admin as admin_service
+from ideas import unsubscribe
+from ideas.context import COMMAND_LINE
 from ideas.integrations import scim, webhooks
 from ideas.notify import fanout
+from ideas.people import accounts, directory, imports, invitations
 from ideas.tables import Event, Notification, WebhookDelivery
-from tests.factories import PASSWORD, BrowserClient, Persona, idea_payload, submit
+from tests.factories import PASSWORD, BrowserClient, Persona, ctx_for, idea_payload, submit
 
 LOGIN = "login"  # 303 → /login?next=<this path, query included>
 LOGOUT = "logout"  # 303 → /login: logged out (tests/test_hardening.py checks the session is dead)
@@ -458,8 +459,8 @@ async def build_world(personas) -> World:
     w: World = {"personas": cast, "quorum": quorum, "static_file": "app.css"}
     w["no_such_schema_page"] = "no-such-page"
     w["scim_type"] = "User"
-    w["finance"] = await people.department_by_name("Finance")
-    w["department"] = await people.department_by_name("Field Ops", create=True)
+    w["finance"] = await directory.department_by_name("Finance")
+    w["department"] = await directory.department_by_name("Field Ops", create=True)
 
     titles = {
         "review_api": "Let customers pick their invoice language",
@@ -549,10 +550,10 @@ async def build_world(personas) -> World:
         made = await accounts.create_named_token(alice.viewer, f"alice's {key}")
         w[key] = made.info.id
 
-    await scim.create_token("Matrix provisioning", None)
+    await scim.create_token(ctx_for(COMMAND_LINE), "Matrix provisioning")
     w["scim_token"] = (await scim.list_tokens())[0].id
 
-    plan = await admin_service.preview_import(cast["adam_admin"].viewer, IMPORT_CSV)
+    plan = await imports.preview_import(ctx_for(cast["adam_admin"].viewer), IMPORT_CSV)
     w["import_fingerprint"] = plan.fingerprint()
     return w
 
@@ -576,7 +577,7 @@ class Caller:
     async def new_api(self) -> httpx.AsyncClient:
         headers = {}
         if self.persona is not None:
-            headers["Authorization"] = f"Bearer {await people.create_token(self.persona.viewer)}"
+            headers["Authorization"] = f"Bearer {await accounts.create_token(self.persona.viewer)}"
         return httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app),
             base_url="http://testserver",

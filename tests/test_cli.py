@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ideas import people
+from ideas.people import accounts
 from ideas.tables import AuditLog, Department, User
 from ideas.viewer import roles_of, sorted_roles
 
@@ -63,7 +63,7 @@ async def add(email: str, *extra: str, department: str = "Support") -> Run:
 
 
 async def roles_of_user(email: str) -> list[str]:
-    row = await people.user_by_email(email)
+    row = await accounts.user_by_email(email)
     assert row is not None
     return sorted_roles(roles_of(row))
 
@@ -188,7 +188,7 @@ async def test_deactivate_keeps_the_last_admin():
     assert (await add("nora@example.com", "--role", "admin")).code == 0
     run = await touchpoint("users", "deactivate", "nora@example.com")
     assert run.code == 1 and "last active admin" in run.err
-    row = await people.user_by_email("nora@example.com")
+    row = await accounts.user_by_email("nora@example.com")
     assert row is not None and row["active"] is True
 
 
@@ -242,10 +242,10 @@ async def test_users_import_reports_each_row_and_writes_nothing_for_rejected_one
     assert not await Department.exists().where(Department.name.is_in(["Legal", "HR"])).run()
     assert await roles_of_user("omar@example.com") == ["staff", "council", "leader"]
     assert await roles_of_user("nora@example.com") == ["staff", "council"]
-    nora = await people.user_by_email("nora@example.com")
+    nora = await accounts.user_by_email("nora@example.com")
     assert nora["name"] == "Nora Renamed"
     assert nora["password_hash"], "an update keeps the password"
-    ines = await people.user_by_email("ines@example.com")
+    ines = await accounts.user_by_email("ines@example.com")
     assert ines["password_hash"] == "", "imported people have no usable password"
     assert not await can_log_in(client, "ines@example.com", "")
 

@@ -7,9 +7,11 @@ import datetime as dt
 
 import pytest
 
-from ideas import admin, clock, people
+from ideas import clock
+from ideas.context import COMMAND_LINE
+from ideas.people import directory, service
 from ideas.tables import Event, Idea, Submission
-from tests.factories import confirm_attendance, submit
+from tests.factories import confirm_attendance, ctx_for, submit
 
 TODAY = dt.datetime.now(dt.UTC).date()
 SHIP_NOTE = "Invoices now carry the customer's PO number on every page."
@@ -22,7 +24,7 @@ async def force_status(idea_id: str, status: str, department: str = "Finance") -
     """Test shortcut for states this file only needs as a starting point
     (declined, needs_info, shipped without actions ...): set the status and an
     owning department directly. The main path goes through real triage."""
-    dept = await people.department_by_name(department, create=True)
+    dept = await directory.department_by_name(department, create=True)
     await (
         Idea.update({Idea.status: status, Idea.owning_department: dept})
         .where(Idea.id == int(idea_id))
@@ -57,7 +59,7 @@ async def decide(personas, idea_id: str, session_id: str, **decision) -> dict:
 async def triage_accept(personas, idea_id: str, department: str = "Finance") -> None:
     """Accept an idea the way the council does: a session, then a decision."""
     session_id = await open_session(personas)
-    dept = await people.department_by_name(department, create=True)
+    dept = await directory.department_by_name(department, create=True)
     await decide(personas, idea_id, session_id, outcome="accept", owning_department_id=str(dept))
 
 
@@ -166,7 +168,7 @@ async def test_unknown_or_inactive_owner_is_422_naming_owner_id(personas):
         assert r.status_code == 422, r.text
         assert "owner_id" in r.json()["detail"]
         assert r.json()["extra"][0]["key"] == "owner_id"
-    await admin.set_person_active(None, erin.viewer.id, False)
+    await service.set_active(ctx_for(COMMAND_LINE), erin.viewer.id, False)
     r = await add(bob, idea_id, erin)
     assert r.status_code == 422 and "owner_id" in r.json()["detail"]
     assert (await bob.api().get(f"/api/v1/ideas/{idea_id}/actions")).json()["items"] == []

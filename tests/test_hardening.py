@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ideas import admin, invitations, people, security
+from ideas import security
 from ideas.config import (
     RATE_LIMIT_DEFAULTS,
     ConfigError,
@@ -27,6 +27,8 @@ from ideas.config import (
     load_settings,
     reset_settings,
 )
+from ideas.context import COMMAND_LINE
+from ideas.people import accounts, directory, invitations, service
 from ideas.tables import ApiToken, BrowserSession
 from tests.conftest import ROOT
 from tests.factories import (
@@ -34,6 +36,7 @@ from tests.factories import (
     BrowserClient,
     Personas,
     confirm_attendance,
+    ctx_for,
     idea_payload,
     submit,
 )
@@ -553,7 +556,7 @@ async def test_password_policy_refuses_short_long_and_trivial_passwords(personas
             },
         )
         assert r.status_code == 422 and message in r.text
-    assert await people.authenticate(yan.email, "short") is None
+    assert await accounts.authenticate(yan.email, "short") is None
 
 
 async def test_production_passwords_are_argon2id_with_the_documented_parameters(tmp_path):
@@ -597,7 +600,7 @@ async def test_exports_are_checked_at_download_time_not_handed_on(app, personas)
             assert r.status_code in (303, 401) and "text/csv" not in r.headers["content-type"]
     # adam is no longer an admin (another one is, as the last-admin rule asks)
     await personas.make("ada_admin", "Ada Admin", "IT Administrator", "IT", ("admin",))
-    await admin.set_person_roles(None, adam.viewer.id, ["leader"])
+    await service.set_roles(ctx_for(COMMAND_LINE), adam.viewer.id, ["leader"])
     assert (await adams.get(EXPORTS[2])).status_code == 403  # same session, new answer
 
 
@@ -624,7 +627,7 @@ async def test_every_form_that_goes_back_stays_on_the_site(personas):
         },
     )
     await confirm_attendance(session.json()["id"], *cast.values())
-    finance = await people.department_by_name("Finance")
+    finance = await directory.department_by_name("Finance")
     r = await bob.api().post(
         f"/api/v1/ideas/{idea}/decision",
         json={

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from ideas import invitations, security
+from ideas import security
 from ideas.config import get_settings
+from ideas.context import COMMAND_LINE
 from ideas.errors import NotFound
+from ideas.people import invitations
 from ideas.tables import AuditLog, Department, Invitation, User
+from tests.factories import ctx_for
 
 LINK = re.compile(r"http://testserver(/password/set\?token=[A-Za-z0-9_\-]+)")
 NEW_PASSWORD = "a brand new passphrase"
@@ -233,13 +236,13 @@ async def test_invite_from_the_command_line_is_audited_and_mailed(personas, mail
     await (
         User.update({User.password_hash: ""}).where(User.email == "alice_support@example.com").run()
     )
-    result = await invitations.invite_user("Alice_Support@example.com")
+    result = await invitations.invite_user(ctx_for(COMMAND_LINE), "Alice_Support@example.com")
     assert result.invited == ["alice_support@example.com"] and result.failed == []
     assert len(mails_to(mailbox, "alice_support@example.com")) == 1
     [entry] = await AuditLog.select().where(AuditLog.action == "person.invite").run()
     assert entry["actor"] is None and entry["target"] == "alice_support@example.com"
     with pytest.raises(NotFound):
-        await invitations.invite_user("nobody@example.com")
+        await invitations.invite_user(ctx_for(COMMAND_LINE), "nobody@example.com")
 
 
 async def test_importing_with_invitations_mails_each_new_person(personas, mailbox):

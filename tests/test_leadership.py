@@ -19,15 +19,17 @@ from dataclasses import dataclass
 
 import pytest
 
-from ideas import admin, charts, clock, participation
+from ideas import charts, clock, participation
 from ideas.board.submit import submit_idea
 from ideas.board.vote import vote
+from ideas.context import COMMAND_LINE
 from ideas.leadership.board import leaderboard
 from ideas.leadership.counting import COUNCIL_DECISION, IS_CREDITED, IS_SHIPPED
 from ideas.leadership.kept import forget_kept_figures
 from ideas.leadership.metrics import Funnel, ParticipationEntry, QuarterCount
 from ideas.leadership.page import leaders_view
 from ideas.org_settings import set_setting
+from ideas.people import service
 from ideas.schemas import IdeaIn
 from ideas.tables import Department, Event, Idea, Participation, Submission, Vote
 from tests.factories import confirm_attendance, ctx_for, idea_payload
@@ -237,7 +239,7 @@ async def build_org(personas, specs=SPECS, votes=VOTES, extra_people=None) -> Or
     await participation.backfill()
     for key, (*_rest, active) in {**PEOPLE, **(extra_people or {})}.items():
         if not active:
-            await admin.set_person_active(None, made[key].viewer.id, False)
+            await service.set_active(ctx_for(COMMAND_LINE), made[key].viewer.id, False)
     return Org(made, by_key, department_ids)
 
 
@@ -769,7 +771,7 @@ async def test_exports_check_the_caller_at_download_time(org):
     api = lena.api()
     assert (await browser.get("/api/v1/export/ideas.csv")).status_code == 200  # session works
     assert (await api.get("/api/v1/export/leaderboard.csv")).status_code == 200
-    await admin.set_person_roles(None, lena.viewer.id, [])  # no longer a leader
+    await service.set_roles(ctx_for(COMMAND_LINE), lena.viewer.id, [])  # no longer a leader
     for client in (browser, api):
         for url in ("/api/v1/export/ideas.csv", "/api/v1/export/leaderboard.csv"):
             r = await client.get(url)

@@ -24,12 +24,13 @@ import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
-from ideas import people
 from ideas.config import ConfigError, get_settings, load_settings, reset_settings
+from ideas.context import COMMAND_LINE
 from ideas.integrations import oidc
+from ideas.people import service
 from ideas.tables import AuditLog, User
 from tests.factories import PASSWORD as TP_PASSWORD
-from tests.factories import _csrf_from
+from tests.factories import _csrf_from, ctx_for
 from tests.oidc_provider import PASSWORD, TestProvider
 
 BASE = "http://testserver"
@@ -408,13 +409,12 @@ async def test_a_domain_outside_the_allow_list_is_refused(app, provider):
 
 
 async def test_a_deactivated_person_is_refused(sso, provider, personas):
-    from ideas import admin
 
     alice = await personas.get("alice_support")
     provider.set_account("alice-at-idp", employee(alice.email))
     async with browser(sso) as client:
         assert (await sign_in(client, "alice-at-idp")).status_code == 303
-        await admin.set_person_active(None, alice.id, False)
+        await service.set_active(ctx_for(COMMAND_LINE), alice.id, False)
         assert await whoami(client) is None  # the session ended with the deactivation
         r = await sign_in(client, "alice-at-idp")
         assert r.status_code == 403 and "deactivated" in r.text
@@ -471,8 +471,8 @@ async def test_sso_only_turns_passwords_off_except_for_break_glass(app, provider
             profile = await client.get(f"{BASE}/me")
             assert profile.status_code == 200 and "Change your password" not in profile.text
         # reset links and invitations don't apply either
-        from ideas import invitations
         from ideas.errors import Conflict
+        from ideas.people import accounts, invitations
 
         assert await invitations.request_password_reset(alice.email, send=False) == []
         with pytest.raises(Conflict, match="single sign-on"):
@@ -480,7 +480,7 @@ async def test_sso_only_turns_passwords_off_except_for_break_glass(app, provider
         assert await invitations.request_password_reset(adam.email, send=False) != []
     finally:
         reset_settings(before)
-    assert await people.authenticate(alice.email, TP_PASSWORD) is not None  # back to normal
+    assert await accounts.authenticate(alice.email, TP_PASSWORD) is not None  # back to normal
 
 
 async def test_without_configuration_the_routes_are_not_there(client):

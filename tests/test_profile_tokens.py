@@ -10,10 +10,12 @@ import datetime as dt
 import httpx
 import pytest
 
-from ideas import accounts, clock, invitations, people
+from ideas import clock
 from ideas.config import ConfigError, get_settings, load_settings, reset_settings
+from ideas.context import COMMAND_LINE
+from ideas.people import accounts, invitations, service
 from ideas.tables import ApiToken
-from tests.factories import PASSWORD, BrowserClient
+from tests.factories import PASSWORD, BrowserClient, ctx_for
 from tests.test_invitations import set_password
 
 NOW = dt.datetime(2026, 12, 7, 9, 30, tzinfo=dt.UTC)
@@ -49,13 +51,13 @@ def test_token_lifetime_is_configurable_and_checked():
 async def test_a_token_stops_working_when_it_expires(app, personas):
     alice = await personas.get("alice_support")
     today = clock.now()
-    fresh = await people.create_token(alice.viewer, "fresh", at=today - dt.timedelta(days=89))
-    stale = await people.create_token(alice.viewer, "stale", at=today - dt.timedelta(days=91))
+    fresh = await accounts.create_token(alice.viewer, "fresh", at=today - dt.timedelta(days=89))
+    stale = await accounts.create_token(alice.viewer, "stale", at=today - dt.timedelta(days=91))
     assert await answers(app, fresh) == 200
     assert await answers(app, stale) == 401
 
     # a token made before tokens had a lifetime expires 90 days after it was made
-    legacy = await people.create_token(alice.viewer, "legacy", at=today - dt.timedelta(days=100))
+    legacy = await accounts.create_token(alice.viewer, "legacy", at=today - dt.timedelta(days=100))
     await ApiToken.update({ApiToken.expires_at: None}).where(ApiToken.name == "legacy").run()
     assert await answers(app, legacy) == 401
 
@@ -65,7 +67,7 @@ async def test_the_lifetime_follows_api_token_days(app, personas):
     settings = get_settings()
     reset_settings(dataclasses.replace(settings, api_token_days=7))
     try:
-        await people.create_token(alice.viewer, "weekly", at=NOW)
+        await accounts.create_token(alice.viewer, "weekly", at=NOW)
     finally:
         reset_settings(settings)
     [row] = await ApiToken.select(ApiToken.expires_at).where(ApiToken.name == "weekly").run()
@@ -191,14 +193,14 @@ async def test_changing_my_password_needs_the_current_one_and_ends_the_rest(app,
         },
     )
     assert differ.status_code == 400 and "The two new passwords differ." in differ.text
-    assert await people.authenticate(alice.email, PASSWORD) is not None  # nothing changed
+    assert await accounts.authenticate(alice.email, PASSWORD) is not None  # nothing changed
 
     done = await here.form(
         "/me/password",
         {"current_password": PASSWORD, "password": NEW_PASSWORD, "password_again": NEW_PASSWORD},
     )
     assert done.status_code == 200 and "Your password is changed" in done.text
-    assert await people.authenticate(alice.email, NEW_PASSWORD) is not None
+    assert await accounts.authenticate(alice.email, NEW_PASSWORD) is not None
     assert await logged_in(here)
     assert not await logged_in(elsewhere)
     assert await answers(app, alice.token) == 401
@@ -215,12 +217,11 @@ async def test_sign_out_everywhere_ends_every_session(app, personas):
 
 
 async def test_deactivation_ends_sessions_and_tokens_at_once(app, personas):
-    from ideas import admin
     from ideas.tables import BrowserSession
 
     alice = await personas.get("alice_support")
     await alice.browser()
-    await admin.set_person_active(None, alice.id, False)
+    await service.set_active(ctx_for(COMMAND_LINE), alice.id, False)
     assert await answers(app, alice.token) == 401
     left = await BrowserSession.count().where(BrowserSession.value.like(f"%{alice.id}%")).run()
     assert left == 0

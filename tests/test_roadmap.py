@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ideas import people, roadmap
+from ideas import roadmap
 from ideas.board.submit import submit_idea
+from ideas.people import directory
 from ideas.schemas import IdeaIn
 from ideas.tables import Idea
 from tests.factories import ctx_for, idea_payload
@@ -30,8 +31,8 @@ async def idea_in(persona, title: str, status: str, department: int | None = Non
 
 async def world(personas):
     alice = await personas.get("alice_support")
-    finance = await people.department_by_name("Finance", create=True)
-    it = await people.department_by_name("IT", create=True)
+    finance = await directory.department_by_name("Finance", create=True)
+    it = await directory.department_by_name("IT", create=True)
     ids = {
         "accepted": await idea_in(alice, "Accepted idea owned by finance", "accepted", finance),
         "working": await idea_in(alice, "Idea in progress owned by IT", "in_progress", it,

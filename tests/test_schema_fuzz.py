@@ -37,8 +37,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from ideas import people
 from ideas.notify import fanout
+from ideas.people import accounts, directory
 from ideas.tables import Event, Notification
 from tests.factories import confirm_attendance, idea_payload
 
@@ -82,7 +82,7 @@ async def _real_ids(personas) -> dict[str, list[str]]:
     held = {"held_on": str(TODAY), "attendee_ids": [m.id for m in council]}
     session = (await bobs.post("/api/v1/triage/sessions", json=held)).json()["id"]
     await confirm_attendance(session, *council)
-    finance = str(await people.department_by_name("Finance"))
+    finance = str(await directory.department_by_name("Finance"))
     decision = {"session_id": session, "outcome": "accept", "owning_department_id": finance}
     await bobs.post(f"/api/v1/ideas/{ideas[1]}/decision", json=decision)
     action = {"title": "Add the date", "owner_id": erin.id, "due_on": str(TODAY)}
@@ -142,10 +142,10 @@ async def test_every_api_operation_answers_as_documented(app, personas, role):
         token = session["token"]
         revoking = (case.operation.method.upper(), case.operation.path) in REVOKE
         if revoking:
-            token = await people.create_token(persona.viewer)  # revoke a spare, keep ours
+            token = await accounts.create_token(persona.viewer)  # revoke a spare, keep ours
         response = await _send(case, token)
         if revoking and response.is_success:  # "all", or ours by id: carry on with a new one
-            session["token"] = await people.create_token(persona.viewer)
+            session["token"] = await accounts.create_token(persona.viewer)
         return response
 
     async def _send(case, token: str) -> httpx.Response:

@@ -6,15 +6,16 @@ show their provisioning services sending."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import httpx
 import pytest
 
-from ideas import clock, people
+from ideas import clock
+from ideas.context import COMMAND_LINE
 from ideas.integrations import scim
+from ideas.people import accounts, service
 from ideas.tables import AuditLog, Department, User
-from tests.factories import BrowserClient
+from tests.factories import BrowserClient, ctx_for
 
 BASE = "http://testserver/scim/v2"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -26,7 +27,7 @@ ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 @pytest.fixture
 async def idp(app):
     """A SCIM client holding a token an admin made."""
-    token = await scim.create_token("Okta provisioning", None)
+    token = await scim.create_token(ctx_for(COMMAND_LINE), "Okta provisioning")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url=BASE,
@@ -67,11 +68,6 @@ async def person(email: str) -> dict:
         User.department.name.as_alias("department"),
     ).where(User.email == email)
     return rows[0]
-
-
-def audit_details(entry: dict) -> dict:
-    value = entry["details"]
-    return json.loads(value) if isinstance(value, str) else value
 
 
 async def test_only_a_scim_token_opens_scim(app, idp, personas):
@@ -179,9 +175,9 @@ async def test_patch_active_false_deactivates_and_ends_sessions_and_tokens(
     app, idp, body, personas
 ):
     made = await create(idp)
-    nina = await people.viewer_by_id(made["id"])
-    token = await people.create_token(nina, "script")
-    await people.set_password("nina@corp.example", "a long enough password")
+    nina = await accounts.viewer_by_id(made["id"])
+    token = await accounts.create_token(nina, "script")
+    await service.set_password(ctx_for(COMMAND_LINE), "nina@corp.example", "a long enough password")
     browser = BrowserClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
     async with browser:
         await browser.login("nina@corp.example", "a long enough password")
@@ -200,7 +196,7 @@ async def test_patch_active_false_deactivates_and_ends_sessions_and_tokens(
         assert (await api.get("/api/v1/me")).status_code == 401
     assert (await person("nina@corp.example"))["active"] is False
     [entry] = await AuditLog.select().where(AuditLog.action == "scim.user.deactivate").run()
-    assert audit_details(entry)["token"] == "Okta provisioning"
+    assert entry["actor"] is None and entry["system_actor"] == "SCIM (Okta provisioning)"
     from ideas import audit
 
     shown, _ = await audit.list_entries(audit.make_filter(action="scim.user.deactivate"))
@@ -238,7 +234,7 @@ async def test_entra_attribute_updates(idp):
     r = await idp.patch(f"/Users/{made['id']}", json=rename)
     assert r.status_code == 200 and r.json()["userName"] == "nina.berg@corp.example"
     assert (await person("nina.berg@corp.example"))["id"] == (
-        await people.viewer_by_id(made["id"])
+        await accounts.viewer_by_id(made["id"])
     ).id
 
 
@@ -272,6 +268,21 @@ async def test_delete_deactivates_and_hides(idp):
     # provisioned again: the same person comes back
     again = await create(idp)
     assert again["id"] == made["id"] and again["active"] is True
+
+
+async def test_provisioning_keeps_the_last_active_admin(idp, personas):
+    """SCIM deactivates through the people service: the same admin rule as
+    the admin pages and the command line (409, nothing written)."""
+    adam = await personas.get("adam_admin")
+    off = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    refused = await idp.patch(f"/Users/{adam.id}", json=off)
+    assert refused.status_code == 409, refused.text
+    assert "last active admin" in refused.json()["detail"]
+    assert (await idp.delete(f"/Users/{adam.id}")).status_code == 409
+    assert (await person(adam.email))["active"] is True
+    # with another admin, the provider's word goes
+    await service.set_roles(ctx_for(COMMAND_LINE), (await create(idp))["id"], ["admin"])
+    assert (await idp.patch(f"/Users/{adam.id}", json=off)).json()["active"] is False
 
 
 # -- groups are departments ------------------------------------------------------------
@@ -425,7 +436,7 @@ async def test_discovery_endpoints(idp):
 
 async def test_a_revoked_token_stops_working(app, idp):
     [info] = await scim.list_tokens()
-    await scim.revoke_token(info.id, None)
+    await scim.revoke_token(ctx_for(COMMAND_LINE), info.id)
     r = await idp.get("/Users")
     assert r.status_code == 401
     assert await AuditLog.count().where(AuditLog.action == "scim.token.revoke").run() == 1
@@ -497,15 +508,15 @@ async def test_an_admin_marks_a_break_glass_account(personas):
 
 
 async def test_only_admins_manage_scim_tokens_and_break_glass_in_the_domain_too(personas):
-    from ideas import admin
     from ideas.errors import Forbidden
+    from ideas.people import service
 
     bob = await personas.get("bob_finance_council")
     with pytest.raises(Forbidden):
-        await scim.create_token("sneaky", bob.viewer)
-    await scim.create_token("real", None)
+        await scim.create_token(ctx_for(bob.viewer), "sneaky")
+    await scim.create_token(ctx_for(COMMAND_LINE), "real")
     [info] = await scim.list_tokens()
     with pytest.raises(Forbidden):
-        await scim.revoke_token(info.id, bob.viewer)
+        await scim.revoke_token(ctx_for(bob.viewer), info.id)
     with pytest.raises(Forbidden):
-        await admin.set_break_glass(bob.viewer, bob.id, True)
+        await service.set_break_glass(ctx_for(bob.viewer), bob.id, True)

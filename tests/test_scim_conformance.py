@@ -10,8 +10,10 @@ import sys
 import httpx
 import pytest
 
+from ideas.context import COMMAND_LINE
 from ideas.integrations import scim
 from tests.e2e.conftest import start_live_server
+from tests.factories import ctx_for
 
 # scim2-client's engine is written for httpx2, which keeps httpx's API; the
 # project pins httpx (Authlib and the tests use it)
@@ -51,7 +53,7 @@ def run_checker(url: str, token: str) -> list:
 
 
 async def test_the_scim_conformance_checker_passes(server):
-    token = await scim.create_token("scim2-tester", None)
+    token = await scim.create_token(ctx_for(COMMAND_LINE), "scim2-tester")
     results = await asyncio.to_thread(run_checker, server.url, token)
     done = [r for r in results if r.status == Status.SUCCESS]
     wrong = [

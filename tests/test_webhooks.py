@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from ideas import clock, people, publish
+from ideas import clock, publish
 from ideas.config import get_settings, reset_settings
 from ideas.integrations import ssrf, webhooks
 from ideas.notify import kinds, mailing
+from ideas.people import directory
 from ideas.tables import Comment, Event, Idea, Notification, WebhookDelivery, WebhookEndpoint
 from tests.factories import submit
 from tests.notify_helpers import (
@@ -103,7 +104,7 @@ async def ship_idea(personas, alice, credit: bool = False) -> str:
         r = await alice.api().put(f"/api/v1/ideas/{idea}/credit", json={"credit": True})
         assert r.status_code == 200, r.text
     bob, session = await open_session(personas)
-    finance = await people.department_by_name("Finance")
+    finance = await directory.department_by_name("Finance")
     await decide(bob, idea, session, "accept", owning_department_id=str(finance))
     erin = await personas.get("erin_it")
     r = await bob.api().post(

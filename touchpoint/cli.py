@@ -228,9 +228,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     env["TOUCHPOINT_DATA_DIR"] = str(settings.data_dir)
     env.setdefault("BASE_URL", url)
 
-    from ideas import people
+    from ideas.people import accounts
 
-    users = _run_db(people.active_user_count)
+    users = _run_db(accounts.active_user_count)
     demo_logins = ""
     if users == 0 and args.demo:
         from touchpoint import demo
@@ -326,35 +326,45 @@ def _roles_text(roles: Sequence[str] | frozenset[str]) -> str:
     return ", ".join(sorted_roles(frozenset(roles) | {"staff"}))
 
 
+def _as_command_line(use_case: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """`use_case(ctx, *args)` in the command's unit of work (the command line acts)."""
+    from ideas import context
+
+    return _run_db(lambda: use_case(context.current(), *args))
+
+
 def cmd_users_add(args: argparse.Namespace) -> int:
     _settings()
-    from ideas import people
+    from ideas.people import accounts, directory, roles, service
 
     # Everything that can be refused is checked before asking for a password.
-    email = people.normalise_email(args.email)
-    people.check_roles(args.role)
-    new = people.NewUser(
+    email = directory.normalise_email(args.email)
+    roles.check_roles(args.role)
+    data = service.checked(
+        service.PersonIn,
         email=email,
         name=args.name,
         title=args.title,
-        department=args.department,
-        roles=tuple(args.role),
+        department_id=0,  # the department is found (or made) by name below
+        roles=list(args.role),
+        invite=False,
     )
-    people._check_new_user(new)
-    if _run_db(lambda: people.user_by_email(email)) is not None:
+    if _run_db(lambda: accounts.user_by_email(email)) is not None:
         raise Refused(f"a user with email {email} already exists")
-    if not args.no_password:
-        new.password = _password_for(args, email)
-    details = {
-        "name": new.name.strip(),
-        "title": new.title.strip(),
-        "department": new.department.strip(),
-        "roles": sorted(frozenset(new.roles) | {"staff"}),
-    }
-    _run_db(lambda: _audited("person.create", email, details, lambda: people.create_user(new)))
-    password_note = "" if new.password else " (no password yet: use `users set-password`)"
+    password = None if args.no_password else _password_for(args, email)
+
+    async def add(ctx):
+        from ideas.db import write_transaction
+
+        async with write_transaction():
+            department_id = await directory.department_by_name(args.department, create=True)
+            person = data.model_copy(update={"department_id": department_id})
+            return await service.add_person(ctx, person, password=password)
+
+    _as_command_line(add)
+    password_note = "" if password else " (no password yet: use `users set-password`)"
     _say(
-        f"Added {new.name} <{email}>, {args.department.strip()}; "
+        f"Added {data.name} <{email}>, {args.department.strip()}; "
         f"roles: {_roles_text(args.role)}{password_note}"
     )
     return 0
@@ -379,20 +389,20 @@ def _print_plan(plan: Any) -> None:
 
 def cmd_users_import(args: argparse.Namespace) -> int:
     _settings()
-    from ideas import directory
+    from ideas.people import import_file, imports
 
     path = Path(args.file)
     if not path.is_file():
         raise Refused(f"{path}: no such file")
-    rows = directory.parse_people_csv(directory.decode_upload(path.read_bytes()))
+    rows = import_file.parse_people_csv(import_file.decode_upload(path.read_bytes()))
 
-    async def work():
-        plan = await directory.plan_import(rows)
+    async def work(ctx):
+        plan = await imports.plan_import(ctx, rows)
         if args.dry_run or not plan.writes:
             return plan, None
-        return plan, await directory.apply_import(plan, None, invite=args.invite)
+        return plan, await imports.apply_import(ctx, plan, invite=args.invite)
 
-    plan, result = _run_db(work)
+    plan, result = _as_command_line(work)
     _print_plan(plan)
     if args.dry_run:
         _say("Dry run: nothing written.")
@@ -424,66 +434,48 @@ def _mail_note() -> str:
     return f" (SMTP_URL is unset: the mail is in {settings.data_dir / 'outbox-mail'})"
 
 
-async def _audited(action: str, email: str, details: dict, work: Callable[[], Awaitable[T]]) -> T:
-    """Run a change and its audit entry (actor: the command line) in one transaction."""
-    from ideas import audit
-    from ideas.db import write_transaction
-
-    async with write_transaction():
-        result = await work()
-        await audit.record(None, action, email, details)
-    return result
-
-
 def cmd_users_set_roles(args: argparse.Namespace) -> int:
     _settings()
-    from ideas import admin, people
+    from ideas.people import directory, roles, service
 
-    email = people.normalise_email(args.email)
-    people.check_roles(args.role)
+    email = directory.normalise_email(args.email)
+    roles.check_roles(args.role)
 
-    async def work():
-        return await admin.set_person_roles(None, await admin.person_id_by_email(email), args.role)
+    async def work(ctx):
+        return await service.set_roles(ctx, await directory.person_id_by_email(email), args.role)
 
-    person = _run_db(work)
+    person = _as_command_line(work)
     _say(f"{email}: roles now {_roles_text(frozenset(person.roles))}")
     return 0
 
 
 def cmd_users_set_password(args: argparse.Namespace) -> int:
     _settings()
-    from ideas import people
+    from ideas.people import accounts, directory, service
 
-    email = people.normalise_email(args.email)
-    if _run_db(lambda: people.user_by_email(email)) is None:
+    email = directory.normalise_email(args.email)
+    if _run_db(lambda: accounts.user_by_email(email)) is None:
         raise Refused(f"no user with email {email}")
     password = _password_for(args, email)
-    _run_db(
-        lambda: _audited(
-            "person.update",
-            email,
-            {"password": "set"},
-            lambda: people.set_password(email, password),
-        )
-    )
+    _as_command_line(service.set_password, email, password)
     _say(f"{email}: password set")
     return 0
 
 
 def _set_active(email: str, active: bool) -> None:
-    from ideas import admin
+    from ideas.people import directory, service
 
-    async def work():
-        await admin.set_person_active(None, await admin.person_id_by_email(email), active)
+    async def work(ctx):
+        await service.set_active(ctx, await directory.person_id_by_email(email), active)
 
-    _run_db(work)
+    _as_command_line(work)
 
 
 def cmd_users_deactivate(args: argparse.Namespace) -> int:
     _settings()
-    from ideas import people
+    from ideas.people import directory
 
-    email = people.normalise_email(args.email)
+    email = directory.normalise_email(args.email)
     _set_active(email, False)
     _say(f"{email}: deactivated (log-in refused, API tokens revoked, open links retired)")
     return 0
@@ -491,9 +483,9 @@ def cmd_users_deactivate(args: argparse.Namespace) -> int:
 
 def cmd_users_reactivate(args: argparse.Namespace) -> int:
     _settings()
-    from ideas import people
+    from ideas.people import directory
 
-    email = people.normalise_email(args.email)
+    email = directory.normalise_email(args.email)
     _set_active(email, True)
     _say(f"{email}: active again")
     return 0
@@ -538,9 +530,9 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 def cmd_users_invite(args: argparse.Namespace) -> int:
     _settings()
-    from ideas import invitations
+    from ideas.people import invitations
 
-    result = _run_db(lambda: invitations.invite_user(args.email))
+    result = _as_command_line(invitations.invite_user, args.email)
     for email in result.invited:
         if email in result.failed:
             raise Refused(f"the invitation for {email} exists but could not be mailed")
@@ -552,7 +544,7 @@ def cmd_scim_token_create(args: argparse.Namespace) -> int:
     _settings()
     from ideas.integrations import scim
 
-    token = _run_db(lambda: scim.create_token(args.name, None))
+    token = _as_command_line(scim.create_token, args.name)
     _say(token)
     _err(f"SCIM token {args.name!r} made; it is shown only this once: give it to the provider.")
     return 0

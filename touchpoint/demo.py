@@ -23,12 +23,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
-from ideas import clock, comments, context, editing, people, security, triage
+from ideas import clock, comments, context, editing, security, triage
 from ideas.board import submit, vote
 from ideas.db import write_transaction
 from ideas.delivery import actions, credit, shipping
 from ideas.errors import Conflict, DomainError
 from ideas.lifecycle import STATUSES
+from ideas.people import directory, service
 from ideas.schemas import IdeaIn
 from ideas.tables import (
     Action,
@@ -645,14 +646,15 @@ class Demo:
     async def create_people(self) -> None:
         password_hash = security.hash_password(DEMO_PASSWORD)
         for name in DEPARTMENTS:
-            self.department_ids[name] = await people.department_by_name(name, create=True)
+            self.department_ids[name] = await directory.department_by_name(name, create=True)
         for p in self.people:
-            user_id = await people.create_user(
-                people.NewUser(p.email, p.name, p.title, p.department, p.roles),
-                password_hash=password_hash,
+            # the demo's cast, not an admin's change: no audit entries
+            user = service.new_user(
+                p.email, p.name, p.title, self.department_ids[p.department], p.roles, password_hash
             )
+            await user.save().run()
             p.viewer = Viewer(
-                id=user_id,
+                id=user.id,
                 name=p.name,
                 email=p.email,
                 department_id=self.department_ids[p.department],

@@ -15,11 +15,10 @@ from arq.connections import ArqRedis
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
-from litestar.params import SkipValidation
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -38,6 +37,8 @@ from web.auth import (
     session_store,
 )
 from web.bodies import MULTIPART_MAX_BYTES, BodyLimitMiddleware
+from web.controllers import ROUTE_HANDLERS
+from web.deps import provide_context
 from web.errors import EXCEPTION_HANDLERS, document_error_answers
 from web.idempotency import IdempotencyMiddleware
 from web.openapi import StrictModelsSchemaPlugin, forbid_nul_in_input
@@ -72,18 +73,6 @@ class UnitOfWorkMiddleware:
                 await guard.run(lambda redis: outbox.flush(events, redis, raise_errors=True))
             except RedisUnavailable as exc:
                 log.warning("events %s not enqueued (%s); the sweep will", events, exc)
-
-
-#: how a handler asks for its unit of work: `ctx: Ctx` (built by the
-#: middleware, so not validated: its actor is a person or a System)
-Ctx = NamedDependency[SkipValidation[context.Context]]
-
-
-async def provide_context() -> context.Context:
-    """The request's unit of work (opened by `UnitOfWorkMiddleware`)."""
-    ctx = context.current()
-    assert ctx is not None, "UnitOfWorkMiddleware opens a context for every request"
-    return ctx
 
 
 async def announce_retry_after(response: Response) -> Response:
@@ -205,8 +194,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await redis.aclose()
             await db.close_pool()
 
-    from web.controllers import ROUTE_HANDLERS
-
     static = create_static_files_router(
         path="/static", directories=[HERE / "static"], guards=[public], include_in_schema=False
     )
@@ -264,11 +251,3 @@ def create_app(settings: Settings | None = None) -> Litestar:
     document_error_answers(app)
     forbid_nul_in_input(app.openapi_schema)
     return app
-
-
-def limiter_of(request: Request) -> RateLimiter:
-    return request.app.state.limiter
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"

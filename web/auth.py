@@ -9,6 +9,7 @@ import hmac
 import json
 import secrets
 from typing import Any
+from uuid import UUID
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -18,8 +19,8 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.stores.base import Store
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from ideas import clock, people, policy
-from ideas.db import is_postgres
+from ideas import clock, policy
+from ideas.people import accounts
 from ideas.tables import BrowserSession
 from ideas.viewer import ROLES, Viewer, viewer_from_row
 
@@ -32,18 +33,27 @@ class PiccoloStore(Store):
     """A Litestar store over the BrowserSession table, so a Redis outage
     never logs anyone out."""
 
-    async def set(self, key: str, value: str | bytes, expires_in: int | dt.timedelta | None = None):
+    async def set(
+        self,
+        key: str,
+        value: str | bytes,
+        expires_in: int | dt.timedelta | None = None,
+        user_id: UUID | None = None,
+    ):
+        """Store `value` under `key`; `user_id` names the person signed in
+        with it (the domain ends a person's sessions by it)."""
         if isinstance(value, bytes):
             value = value.decode()
         if isinstance(expires_in, int):
             expires_in = dt.timedelta(seconds=expires_in)
         expires_at = clock.now() + expires_in if expires_in else None
+        row = BrowserSession(key=key, value=value, expires_at=expires_at, user_id=user_id)
         await (
-            BrowserSession.insert(BrowserSession(key=key, value=value, expires_at=expires_at))
+            BrowserSession.insert(row)
             .on_conflict(
                 target=BrowserSession.key,
                 action="DO UPDATE",
-                values=[BrowserSession.value, BrowserSession.expires_at],
+                values=[BrowserSession.value, BrowserSession.expires_at, BrowserSession.user_id],
             )
             .run()
         )
@@ -93,7 +103,9 @@ async def start_session(
         await session_store.delete(old_session_id)
     session_id = secrets.token_urlsafe(32)
     value = {"user_id": str(viewer.id), **(extra or {})}
-    await session_store.set(session_id, json.dumps(value), expires_in=SESSION_MAX_AGE)
+    await session_store.set(
+        session_id, json.dumps(value), expires_in=SESSION_MAX_AGE, user_id=viewer.id
+    )
     return session_id
 
 
@@ -107,30 +119,16 @@ async def session_data(session_id: str | None) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _session_viewer_sql() -> str:
-    user_id = (
-        "CAST(s.value::json ->> 'user_id' AS uuid)"
-        if is_postgres()
-        else "json_extract(s.value, '$.user_id')"
-    )
-    return (
-        f"SELECT s.expires_at, {people.VIEWER_SQL} FROM browser_session s "
-        f"JOIN tp_user u ON u.id = {user_id} WHERE s.key = {{}} AND u.active"
-    )
+SESSION_VIEWER_SQL = (
+    f"SELECT s.expires_at, {accounts.VIEWER_SQL} FROM browser_session s "
+    "JOIN tp_user u ON u.id = s.user_id WHERE s.key = {} AND u.active"
+)
 
 
 async def session_viewer(session_id: str) -> Viewer | None:
     """The active user of an unexpired browser session, in one query (every
-    page request asks); a value start_session did not write takes the slow way."""
-    try:
-        rows = await BrowserSession.raw(_session_viewer_sql(), session_id).run()
-    except Exception:  # not the JSON start_session writes: look it up in two steps
-        raw = await session_store.get(session_id)
-        try:
-            user_id = json.loads(raw).get("user_id", "") if raw else ""
-        except (ValueError, AttributeError):
-            return None
-        return await people.viewer_by_id(user_id) if user_id else None
+    page request asks)."""
+    rows = await BrowserSession.raw(SESSION_VIEWER_SQL, session_id).run()
     if not rows:
         return None  # no such session, or its user is inactive
     expires_at = rows[0]["expires_at"]
@@ -311,7 +309,7 @@ class AuthMiddleware:
         # /health takes a token too: monitoring reads its details as an admin
         token = _bearer(scope) if is_api or path == "/health" else None
         if token:
-            viewer = await _cached("token", token, people.viewer_by_token)
+            viewer = await _cached("token", token, accounts.viewer_by_token)
             auth = "token" if viewer else None
         elif token is None and (not is_api or method in SAFE_METHODS):
             session_id = _cookie(scope, SESSION_COOKIE)

@@ -41,14 +41,19 @@ except ImportError:  # pragma: no cover - depends on what else is installed
     import httpx as http
 from joserfc.errors import JoseError
 
-from ideas import audit, people
+from ideas import audit
 from ideas.config import OidcSettings
+from ideas.context import System
 from ideas.db import write_transaction
 from ideas.errors import DomainError, Invalid
+from ideas.people import accounts, directory
+from ideas.people.roles import role_columns, role_values
 from ideas.tables import User
 from ideas.viewer import Viewer, roles_of, viewer_from_row
 
 log = logging.getLogger("touchpoint.oidc")
+#: how audit entries name the sign-ins that create or change people
+SINGLE_SIGN_ON = System("single sign-on")
 
 #: how long a started sign-in may take at the provider
 PENDING_TTL = dt.timedelta(minutes=10)
@@ -221,7 +226,7 @@ def profile_from_claims(settings: OidcSettings, claims: dict[str, Any]) -> Profi
         raise SignInRefused("no_subject", "The provider sent no subject.", 400)
     raw_email = _text(claims, settings.email_claim)
     try:
-        email = people.normalise_email(raw_email)
+        email = directory.normalise_email(raw_email)
     except Invalid:
         raise SignInRefused(
             "no_email",
@@ -260,7 +265,7 @@ async def sign_in(settings: OidcSettings, claims: dict[str, Any]) -> Viewer:
     """The person these (verified) claims sign in: linked, found, or made."""
     profile = profile_from_claims(settings, claims)
     async with write_transaction():
-        columns = (*people.USER_COLUMNS, User.oidc_subject, User.department.name.as_alias("dept"))
+        columns = (*accounts.USER_COLUMNS, User.oidc_subject, User.department.name.as_alias("dept"))
         rows = await User.select(*columns).where(User.oidc_subject == profile.subject).run()
         if not rows:
             # provisioned by SCIM from the same provider: its externalId is the
@@ -306,7 +311,7 @@ async def sign_in(settings: OidcSettings, claims: dict[str, Any]) -> Viewer:
 
 async def _create(settings: OidcSettings, profile: Profile) -> Viewer:
     department = profile.department or settings.default_department
-    department_id = await people.department_by_name(department, create=True)
+    department_id = await directory.department_by_name(department, create=True)
     roles = profile.roles or frozenset()
     user = User(
         email=profile.email,
@@ -314,18 +319,16 @@ async def _create(settings: OidcSettings, profile: Profile) -> Viewer:
         title=profile.title or "",
         department=department_id,
         oidc_subject=profile.subject,
-        is_council="council" in roles,
-        is_leader="leader" in roles,
-        is_admin="admin" in roles,
+        **role_values(roles),
     )
     await user.save().run()
     await audit.record(
-        None,
+        SINGLE_SIGN_ON,
         "person.create",
         profile.email,
         {"via": "single sign-on", "department": department, "roles": sorted(roles)},
     )
-    rows = await User.select(*people.USER_COLUMNS).where(User.id == user.id).run()
+    rows = await User.select(*accounts.USER_COLUMNS).where(User.id == user.id).run()
     return viewer_from_row(rows[0])
 
 
@@ -340,21 +343,15 @@ async def _update(settings: OidcSettings, row: dict, profile: Profile) -> Viewer
     after: dict[str, Any] = {"name": profile.name}
     user_id: UUID = row["id"]
     if profile.department and profile.department != row["dept"]:
-        department_id = await people.department_by_name(profile.department, create=True)
-        await people.note_moves(User.id == user_id, department_id)
+        department_id = await directory.department_by_name(profile.department, create=True)
+        await directory.note_moves(User.id == user_id, department_id)
         values[User.department] = department_id
         after["department"] = profile.department
     if profile.title is not None:
         values[User.title] = profile.title
         after["title"] = profile.title
     if profile.roles is not None:
-        values.update(
-            {
-                User.is_council: "council" in profile.roles,
-                User.is_leader: "leader" in profile.roles,
-                User.is_admin: "admin" in profile.roles,
-            }
-        )
+        values.update(role_columns(profile.roles))
         after["roles"] = sorted(profile.roles)
     await User.update(values).where(User.id == user_id).run()
     changes = audit.diff(before, after)
@@ -362,7 +359,7 @@ async def _update(settings: OidcSettings, row: dict, profile: Profile) -> Viewer
         changes["linked"] = audit.change(False, True)
     if changes:
         await audit.record(
-            None, "person.update", row["email"], {"via": "single sign-on", **changes}
+            SINGLE_SIGN_ON, "person.update", row["email"], {"via": "single sign-on", **changes}
         )
-    rows = await User.select(*people.USER_COLUMNS).where(User.id == user_id).run()
+    rows = await User.select(*accounts.USER_COLUMNS).where(User.id == user_id).run()
     return viewer_from_row(rows[0])

@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from ideas import people
+from ideas.people import directory
 from ideas.tables import Idea
 from tests.e2e.conftest import DESKTOP
 from tests.e2e.journey import NoReload, click_nav, heading, post_idea
@@ -47,7 +47,7 @@ async def test_board_opens_on_open_ideas_and_the_roadmap_shows_the_work(ui, pers
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
     erin = await personas.get("erin_it")
-    finance = await people.department_by_name("Finance", create=True)
+    finance = await directory.department_by_name("Finance", create=True)
     shipped = await post_idea(alice, title="Shipped: invoices carry the PO number")
     await set_status(
         shipped, "shipped", votes=50, owning_department=finance,
@@ -154,7 +154,7 @@ async def test_owner_proposes_shipping_and_the_council_ships_from_the_delivery_b
     cora = await personas.get("cora_hr_council")
     pat = await personas.get("pat_product_council")
     erin = await personas.get("erin_it")
-    finance = await people.department_by_name("Finance", create=True)
+    finance = await directory.department_by_name("Finance", create=True)
     idea = await post_idea(alice, title="Print the PO number on every invoice page")
     r = await bob.api().post(
         "/api/v1/triage/sessions",
@@ -204,7 +204,7 @@ async def test_layout_header_menu_delivery_rows_inbox_and_favicon(ui, personas):
     adam = await personas.get("adam_admin")
     bob = await personas.get("bob_finance_council")
     alice = await personas.get("alice_support")
-    finance = await people.department_by_name("Finance", create=True)
+    finance = await directory.department_by_name("Finance", create=True)
     idea = await post_idea(alice, title="Show the delivery date on the receipt")
     await set_status(idea, "accepted", owning_department=finance)
     due = (dt.date.today() + dt.timedelta(days=7)).isoformat()

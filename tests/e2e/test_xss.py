@@ -22,11 +22,11 @@ import datetime as dt
 import pytest
 from playwright.async_api import expect
 
-from ideas import admin as admin_service
 from ideas import reveal
+from ideas.people import directory
 from ideas.tables import Department
 from tests.e2e.journey import log_out
-from tests.factories import confirm_attendance
+from tests.factories import confirm_attendance, ctx_for
 from tests.notify_helpers import drain
 
 pytestmark = pytest.mark.browser
@@ -226,7 +226,7 @@ async def _plant(personas) -> dict:
 
     # admin actions with user text, for the audit log
     hr = await Department.select(Department.id).where(Department.name == "HR").first().run()
-    await admin_service.rename_department(p["adam"].viewer, hr["id"], RENAMED_HR)
+    await directory.rename_department(ctx_for(p["adam"].viewer), hr["id"], RENAMED_HR)
     await reveal.reveal_submitter(p["adam"].viewer, int(declined), "Abuse report: " + LONG[:900])
 
     await drain()  # the notification worker fills the inboxes

@@ -12,19 +12,19 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
-from litestar.di import NamedDependency
 from litestar.params import FromPath, MultipartBody, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import accounts, audit, directory, invitations
-from ideas import admin as admin_service
+from ideas import audit, org_settings
+from ideas.context import Context
 from ideas.errors import Conflict, Invalid, RateLimited
 from ideas.integrations import scim
-from ideas.viewer import ROLES, Viewer
-from web.app import client_address, limiter_of
+from ideas.people import accounts, directory, import_file, imports, invitations, service
+from ideas.viewer import ROLES
 from web.auth import admin, public
 from web.controllers.pages import form_errors, page
+from web.deps import Ctx, client_address, limiter_of
 from web.errors import is_htmx
 
 Text = Annotated[str, QueryParameter(max_length=200)]
@@ -102,7 +102,7 @@ class AdminPages(Controller):
     @get("/")
     async def overview(self, request: Request) -> Template:
         return admin_page(
-            request, "admin_overview.html", "overview", overview=await admin_service.overview()
+            request, "admin_overview.html", "overview", overview=await directory.overview()
         )
 
     # -- people -----------------------------------------------------------------
@@ -120,7 +120,7 @@ class AdminPages(Controller):
         filters = {"q": q, "department": department, "role": role, "state": status or "active"}
         error = None
         try:
-            result = await admin_service.search_people(
+            result = await directory.search_people(
                 q=q,
                 department_id=_int_or_none(department),
                 role=role,
@@ -128,11 +128,11 @@ class AdminPages(Controller):
                 page=page_number,
             )
         except Invalid as exc:
-            result, error = admin_service.PeoplePage([], 0, 1, False), exc.detail
+            result, error = directory.PeoplePage([], 0, 1, False), exc.detail
         context = {"result": result, "filters": filters, "error": error}
         if is_htmx(request) and request.headers.get("hx-target") == "people-list":
             return admin_page(request, "_admin_people_list.html", "people", **context)
-        departments = await admin_service.list_departments()
+        departments = await directory.list_departments()
         return admin_page(
             request, "admin_people.html", "people", departments=departments, **context
         )
@@ -145,21 +145,19 @@ class AdminPages(Controller):
             "people",
             values={"invite": True, "roles": []},
             errors={},
-            departments=await admin_service.list_departments(),
+            departments=await directory.list_departments(),
         )
 
     @post("/people/new")
     async def add_person(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         values = _person_form(data, with_email=True)
         try:
-            person, invited = await admin_service.add_person(
-                viewer, admin_service.PersonIn(**values)
-            )
+            person, invited = await service.add_person(ctx, service.PersonIn(**values))
         except (ValidationError, Invalid, Conflict) as exc:
             return admin_page(
                 request,
@@ -168,7 +166,7 @@ class AdminPages(Controller):
                 status_code=422,
                 values=values,
                 errors=form_errors(exc),
-                departments=await admin_service.list_departments(),
+                departments=await directory.list_departments(),
             )
         if invited.failed:
             notice = "invite_failed"
@@ -178,7 +176,7 @@ class AdminPages(Controller):
 
     @get("/people/{user_id:str}")
     async def person(self, request: Request, user_id: FromPath[str]) -> Template:
-        person = await admin_service.get_person(user_id)
+        person = await directory.get_person(user_id)
         return await self._person_page(request, person, values=None, errors={})
 
     async def _person_page(
@@ -198,7 +196,7 @@ class AdminPages(Controller):
             person=person,
             values=values,
             errors=errors,
-            departments=await admin_service.list_departments(),
+            departments=await directory.list_departments(),
             break_glass=await accounts.is_break_glass(person.id),
             sso=request.app.state.settings.oidc,
         )
@@ -207,16 +205,14 @@ class AdminPages(Controller):
     async def edit_person(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         user_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         values = _person_form(data, with_email=False)
-        person = await admin_service.get_person(user_id)
+        person = await directory.get_person(user_id)
         try:
-            updated = await admin_service.edit_person(
-                viewer, person.id, admin_service.PersonEdit(**values)
-            )
+            updated = await service.edit_person(ctx, person.id, service.PersonEdit(**values))
         except (ValidationError, Invalid, Conflict) as exc:
             status = 409 if isinstance(exc, Conflict) else 422
             return await self._person_page(request, person, values, form_errors(exc), status)
@@ -226,13 +222,13 @@ class AdminPages(Controller):
     @post("/people/{user_id:str}/break-glass")
     async def break_glass(
         self,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         user_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response:
         on = data.get("break_glass") == "on"
-        person = await admin_service.get_person(user_id)
-        await admin_service.set_break_glass(viewer, person.id, on)
+        person = await directory.get_person(user_id)
+        await service.set_break_glass(ctx, person.id, on)
         return see_other(f"/admin/people/{person.id}?notice=break_glass_{'on' if on else 'off'}")
 
     # -- SCIM tokens --------------------------------------------------------------
@@ -264,41 +260,39 @@ class AdminPages(Controller):
     async def create_scim_token(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         data: URLEncodedBody[dict[str, str]],
     ) -> Template:
         """A new SCIM token, shown on this answer only."""
         try:
-            token = await scim.create_token(data.get("name", ""), viewer)
+            token = await scim.create_token(ctx, data.get("name", ""))
         except Invalid as exc:
             return await self._scim_page(request, 400, errors=form_errors(exc))
         return await self._scim_page(request, 201, new_token=token)
 
     @post("/scim/tokens/{token_id:int}/revoke")
-    async def revoke_scim_token(
-        self, viewer: NamedDependency[Viewer], token_id: FromPath[int]
-    ) -> Response:
-        await scim.revoke_token(token_id, viewer)
+    async def revoke_scim_token(self, ctx: Ctx, token_id: FromPath[int]) -> Response:
+        await scim.revoke_token(ctx, token_id)
         return see_other("/admin/scim?notice=scim_revoked")
 
     @post("/people/{user_id:str}/deactivate")
     async def deactivate(
-        self, request: Request, viewer: NamedDependency[Viewer], user_id: FromPath[str]
+        self, request: Request, ctx: Ctx, user_id: FromPath[str]
     ) -> Response | Template:
-        return await self._set_active(request, viewer, user_id, False)
+        return await self._set_active(request, ctx, user_id, False)
 
     @post("/people/{user_id:str}/reactivate")
     async def reactivate(
-        self, request: Request, viewer: NamedDependency[Viewer], user_id: FromPath[str]
+        self, request: Request, ctx: Ctx, user_id: FromPath[str]
     ) -> Response | Template:
-        return await self._set_active(request, viewer, user_id, True)
+        return await self._set_active(request, ctx, user_id, True)
 
     async def _set_active(
-        self, request: Request, viewer: Viewer, user_id: str, active: bool
+        self, request: Request, ctx: Context, user_id: str, active: bool
     ) -> Response | Template:
-        person = await admin_service.get_person(user_id)
+        person = await directory.get_person(user_id)
         try:
-            await admin_service.set_person_active(viewer, person.id, active)
+            await service.set_active(ctx, person.id, active)
         except Conflict as exc:
             return await self._person_page(request, person, None, {"state": exc.detail}, 409)
         notice = "reactivated" if active else "deactivated"
@@ -306,11 +300,11 @@ class AdminPages(Controller):
 
     @post("/people/{user_id:str}/invite")
     async def invite(
-        self, request: Request, viewer: NamedDependency[Viewer], user_id: FromPath[str]
+        self, request: Request, ctx: Ctx, user_id: FromPath[str]
     ) -> Response | Template:
-        person = await admin_service.get_person(user_id)
+        person = await directory.get_person(user_id)
         try:
-            result = await admin_service.invite_person(viewer, person.id)
+            result = await service.invite_person(ctx, person.id)
         except Conflict as exc:
             return await self._person_page(request, person, None, {"invite": exc.detail}, 409)
         notice = "invite_failed" if result.failed else "invited"
@@ -326,7 +320,7 @@ class AdminPages(Controller):
     async def import_preview(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         data: MultipartBody[dict[str, Any]],
     ) -> Template:
         """Step 1: read the file and show what would happen. Writes nothing."""
@@ -337,10 +331,10 @@ class AdminPages(Controller):
                 raw = await upload.read()
                 if len(raw) > 2_000_000:
                     raise Invalid("file", "is larger than 2 MB; split it")
-                text = directory.decode_upload(raw)
+                text = import_file.decode_upload(raw)
             if not text.strip():
                 raise Invalid("file", "choose a CSV file, or paste its contents")
-            plan = await admin_service.preview_import(viewer, text)
+            plan = await imports.preview_import(ctx, text)
         except Invalid as exc:
             return admin_page(
                 request,
@@ -358,16 +352,16 @@ class AdminPages(Controller):
     async def import_confirm(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         data: URLEncodedBody[dict[str, str]],
     ) -> Template:
         """Step 2: write exactly what was previewed (or show the new preview)."""
         text = data.get("csv_text", "")
         try:
-            result = await admin_service.confirm_import(
-                viewer, text, data.get("fingerprint", ""), _checked(data, "invite")
+            result = await imports.confirm_import(
+                ctx, text, data.get("fingerprint", ""), _checked(data, "invite")
             )
-        except admin_service.PlanChanged as exc:
+        except imports.PlanChanged as exc:
             return admin_page(
                 request,
                 "admin_import_preview.html",
@@ -398,7 +392,7 @@ class AdminPages(Controller):
             "admin_departments.html",
             "departments",
             status_code=status_code,
-            departments=await admin_service.list_departments(),
+            departments=await directory.list_departments(),
             errors=errors or {},
             **ctx,
         )
@@ -411,11 +405,11 @@ class AdminPages(Controller):
     async def add_department(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         try:
-            await admin_service.add_department(viewer, data.get("name", ""))
+            await directory.add_department(ctx, data.get("name", ""))
         except Invalid as exc:
             return await self._departments_page(
                 request, {"new_name": exc.reason}, 422, new_name=data.get("name", "")
@@ -426,12 +420,12 @@ class AdminPages(Controller):
     async def rename_department(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         department_id: FromPath[int],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         try:
-            await admin_service.rename_department(viewer, department_id, data.get("name", ""))
+            await directory.rename_department(ctx, department_id, data.get("name", ""))
         except Invalid as exc:
             return await self._departments_page(
                 request, {f"rename_{department_id}": exc.reason}, 422
@@ -442,13 +436,13 @@ class AdminPages(Controller):
     async def merge_departments(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         """Without `confirm`: a page asking to confirm; with it: the merge."""
         source_id = _int_or_none(data.get("source_id"))
         target_id = _int_or_none(data.get("target_id"))
-        departments = {d.id: d for d in await admin_service.list_departments()}
+        departments = {d.id: d for d in await directory.list_departments()}
         errors = {}
         if source_id not in departments:
             errors["source_id"] = "Choose the department to merge."
@@ -468,7 +462,7 @@ class AdminPages(Controller):
                 target=departments[target_id],
             )
         try:
-            await admin_service.merge_departments(viewer, source_id, target_id)
+            await directory.merge_departments(ctx, source_id, target_id)
         except Invalid as exc:
             return await self._departments_page(request, {exc.field: exc.reason}, 422)
         return see_other("/admin/departments?notice=merged")
@@ -481,31 +475,31 @@ class AdminPages(Controller):
             request,
             "admin_settings.html",
             "settings",
-            settings=await admin_service.settings_view(),
+            settings=await org_settings.settings_view(),
             values={},
             errors={},
-            weekdays=admin_service.WEEKDAYS,
+            weekdays=org_settings.WEEKDAYS,
         )
 
     @post("/settings")
     async def save_settings(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         try:
-            await admin_service.update_settings(viewer, data)
+            await org_settings.update_settings(ctx, data)
         except Invalid as exc:
             return admin_page(
                 request,
                 "admin_settings.html",
                 "settings",
                 status_code=422,
-                settings=await admin_service.settings_view(),
+                settings=await org_settings.settings_view(),
                 values=data,
                 errors={exc.field: exc.reason[:1].upper() + exc.reason[1:] + "."},
-                weekdays=admin_service.WEEKDAYS,
+                weekdays=org_settings.WEEKDAYS,
             )
         return see_other("/admin/settings?notice=settings_saved")
 

@@ -7,11 +7,11 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 
-from ideas import people
+from ideas.people import accounts, directory
 from ideas.schemas import MeOut, Page, Ref, TokenIn, TokenOut
 from ideas.viewer import Viewer
-from web.app import client_address, limiter_of
 from web.auth import public, staff
+from web.deps import client_address, limiter_of
 from web.errors import documented
 from web.idempotency import IDEMPOTENT
 
@@ -27,12 +27,12 @@ class TokenController(Controller):
         await limiter.hit("token", client_address(request))
         # only failed password checks count against an account
         await limiter.refuse_past("login_account", data.email.strip().lower())
-        viewer = await people.authenticate(data.email, data.password)
+        viewer = await accounts.authenticate(data.email, data.password)
         if viewer is None:
             await limiter.count("login_account", data.email.strip().lower())
             raise NotAuthorizedException("wrong email or password, or the account is inactive")
-        token = await people.create_token(viewer)
-        return TokenOut(token=token, user=await people.me(viewer))
+        token = await accounts.create_token(viewer)
+        return TokenOut(token=token, user=await accounts.me(viewer))
 
     @delete("/", guards=[staff], status_code=200)
     async def revoke_token(self, request: Request) -> dict:
@@ -40,7 +40,7 @@ class TokenController(Controller):
         if request.scope.get("auth") != "token":
             raise NotAuthorizedException("send the token to revoke as the bearer token")
         token = request.headers["authorization"].partition(" ")[2].strip()
-        await people.revoke_token(token)
+        await accounts.revoke_token(token)
         return {"revoked": True}
 
 
@@ -51,11 +51,11 @@ class MeController(Controller):
 
     @get("/me")
     async def me(self, viewer: NamedDependency[Viewer]) -> MeOut:
-        return await people.me(viewer)
+        return await accounts.me(viewer)
 
     @get("/departments")
     async def departments(self) -> Page[Ref]:
-        return Page[Ref](items=await people.list_departments(), next_cursor=None)
+        return Page[Ref](items=await directory.department_refs(), next_cursor=None)
 
 
 ROUTES = [TokenController, MeController]

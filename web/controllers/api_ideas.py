@@ -23,8 +23,8 @@ from ideas.schemas import (
     Touchpoint,
     VoteOut,
 )
-from web.app import Ctx, limiter_of
 from web.auth import staff
+from web.deps import Ctx, limiter_of
 from web.idempotency import IDEMPOTENT
 
 Limit = Annotated[int, QueryParameter(ge=1, le=LIMIT_MAX, description="page size (default 25)")]

@@ -22,9 +22,9 @@ from ideas.delivery.shipping import ShipIn
 from ideas.errors import Invalid
 from ideas.schemas import IdeaOut, Page
 from ideas.viewer import Viewer
-from web.app import Ctx
 from web.auth import council, staff
 from web.controllers.pages import form_errors, idea_oob, page, safe_next
+from web.deps import Ctx
 from web.errors import is_htmx
 from web.idempotency import IDEMPOTENT
 

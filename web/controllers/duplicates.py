@@ -20,9 +20,9 @@ from ideas.lifecycle import IN_REVIEW, NEW
 from ideas.schemas import IdeaOut
 from ideas.triage.batch import decline_many
 from ideas.viewer import Viewer
-from web.app import Ctx
 from web.auth import council
 from web.controllers.pages import form_errors, page
+from web.deps import Ctx
 
 
 def _row(idea: IdeaOut) -> dict:

@@ -16,10 +16,10 @@ from ideas.context import Context
 from ideas.editing import CommentEdit, IdeaEdit
 from ideas.errors import DomainError, Forbidden
 from ideas.schemas import IdeaOut
-from web.app import Ctx
 from web.auth import staff
 from web.controllers.pages import form_errors, page, pydantic_errors
 from web.controllers.triage import _comment_views
+from web.deps import Ctx
 from web.errors import is_htmx
 
 FIELDS = ("title", "problem", "proposal", "touchpoint")

@@ -19,9 +19,9 @@ from ideas.errors import Invalid
 from ideas.leadership import board, exports, metrics, page
 from ideas.leadership.board import Leaderboard
 from ideas.leadership.metrics import Metrics
-from web.app import Ctx
 from web.auth import leader_or_admin
 from web.controllers.pages import page as render
+from web.deps import Ctx
 from web.errors import is_htmx
 
 PeriodParam = Annotated[

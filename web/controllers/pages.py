@@ -13,7 +13,7 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response, Template
 from pydantic import ValidationError
 
-from ideas import follows, inbox, people, roadmap
+from ideas import follows, inbox, roadmap
 from ideas.board import listing, similar, submit, view, vote
 from ideas.board.ids import parse_idea_id
 from ideas.delivery.shipping import shipped_details
@@ -21,9 +21,9 @@ from ideas.errors import DomainError, Invalid, RateLimited
 from ideas.integrations import oidc
 from ideas.leadership.periods import parse_period
 from ideas.lifecycle import ACCEPTED, IN_PROGRESS, SHIPPED
+from ideas.people import accounts
 from ideas.schemas import IdeaIn
 from ideas.viewer import Viewer
-from web.app import Ctx, client_address, limiter_of
 from web.auth import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
@@ -33,6 +33,7 @@ from web.auth import (
     staff,
     start_session,
 )
+from web.deps import Ctx, client_address, limiter_of
 from web.errors import is_htmx
 
 #: a likely twin in one of these is already under way: say so on the form
@@ -225,7 +226,7 @@ class LoginController(Controller):
                 email=email,
                 error=f"Too many attempts. Try again in {exc.retry_after} seconds.",
             )
-        viewer = await people.authenticate(email, password)
+        viewer = await accounts.authenticate(email, password)
         if viewer is None:
             await limiter.count("login_account", email.lower())
             return login_page(

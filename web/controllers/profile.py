@@ -8,9 +8,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
-from ideas import accounts, people
-from ideas.accounts import TokenInfo
 from ideas.errors import Invalid
+from ideas.people import accounts
+from ideas.people.accounts import TokenInfo
 from ideas.schemas import Page
 from ideas.viewer import Viewer
 from web.auth import SESSION_COOKIE, staff
@@ -48,7 +48,7 @@ async def _profile(
     errors: dict[str, str] | None = None,
     saved: str = "",
 ) -> Template:
-    me = await people.me(viewer)
+    me = await accounts.me(viewer)
     break_glass = await accounts.is_break_glass(viewer.id)
     settings = request.app.state.settings
     return page(

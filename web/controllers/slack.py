@@ -18,8 +18,8 @@ from litestar import Controller, MediaType, Request, post
 from litestar.response import Response
 
 from ideas.integrations import slack
-from web.app import limiter_of
 from web.auth import public
+from web.deps import limiter_of
 
 
 def _refused() -> Response:

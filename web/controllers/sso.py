@@ -22,9 +22,9 @@ from ideas import security
 from ideas.config import OidcSettings
 from ideas.errors import RateLimited
 from ideas.integrations import oidc
-from web.app import client_address, limiter_of
 from web.auth import SESSION_COOKIE, SESSION_MAX_AGE, public, session_store, start_session
 from web.controllers.pages import page, safe_next
+from web.deps import client_address, limiter_of
 
 FLOW_COOKIE = "tp_oidc"
 PENDING_PREFIX = "oidc-flow:"

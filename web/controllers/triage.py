@@ -28,10 +28,10 @@ from ideas.triage.questions import AnswerIn, QuestionOut
 from ideas.triage.queue import QueueItem, QueueSort
 from ideas.triage.sessions import SessionIn, SessionSummary
 from ideas.viewer import Viewer
-from web.app import Ctx, limiter_of
 from web.auth import admin, council, staff
 from web.controllers import duplicates as duplicate_pages
 from web.controllers.pages import form_errors, idea_oob, page, safe_next
+from web.deps import Ctx, limiter_of
 from web.errors import is_htmx
 from web.idempotency import IDEMPOTENT
 

@@ -14,12 +14,13 @@ from scim2_models import (
     PatchOp,
 )
 
-from ideas import audit, people
+from ideas import audit
 from ideas.db import write_transaction
 from ideas.integrations.scim.base import ScimError, _location, _not_found, _parse
 from ideas.integrations.scim.filters import _eq_filter, _paging, list_response
 from ideas.integrations.scim.tokens import ScimClient, _audit
 from ideas.integrations.scim.users import _apply_patch, _default_department
+from ideas.people import directory
 from ideas.tables import Department, Idea
 from ideas.tables import User as Person
 
@@ -150,15 +151,15 @@ async def _set_members(
             raise ScimError(
                 400, f"members: the default department {name!r} keeps its people", "mutability"
             )
-        fallback_id = await people.department_by_name(fallback, create=True)
-        await people.note_moves(Person.id.is_in(list(leaving)), fallback_id)
+        fallback_id = await directory.department_by_name(fallback, create=True)
+        await directory.note_moves(Person.id.is_in(list(leaving)), fallback_id)
         await (
             Person.update({Person.department: fallback_id})
             .where(Person.id.is_in(list(leaving)))
             .run()
         )
     if joining:
-        await people.note_moves(Person.id.is_in(list(joining)), department_id)
+        await directory.note_moves(Person.id.is_in(list(joining)), department_id)
         await (
             Person.update({Person.department: department_id})
             .where(Person.id.is_in(list(joining)))
@@ -187,7 +188,7 @@ async def create_group(client: ScimClient, body: Any, base_url: str) -> dict[str
     members = _member_ids(group)
     async with write_transaction():
         await _name_free(name, None)
-        department_id = await people.department_by_name(name, create=True)
+        department_id = await directory.department_by_name(name, create=True)
         await (
             Department.update({Department.external_id: (group.external_id or "")[:255]})
             .where(Department.id == department_id)

@@ -4,13 +4,13 @@ by admins (or the command line); every SCIM change is audited with its name."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ideas import audit, clock, security
+from ideas import audit, clock, policy, security
+from ideas import context as units
 from ideas.db import write_transaction
 from ideas.errors import Invalid, NotFound
 from ideas.tables import ScimToken
-from ideas.viewer import Viewer, require_role
 
 # -- tokens --------------------------------------------------------------------
 
@@ -21,6 +21,18 @@ class ScimClient:
 
     token_id: int
     name: str
+
+    @property
+    def actor(self) -> units.System:
+        """How audit entries name it."""
+        return units.System(f"SCIM ({self.name})")
+
+    def context(self) -> units.Context:
+        """The request's unit of work, acted in by this client."""
+        current = units.current()
+        if current is None:
+            return units.make(self.actor)
+        return replace(current, actor=self.actor)
 
 
 @dataclass(frozen=True)
@@ -39,11 +51,9 @@ def _token_name(name: str) -> str:
     return name
 
 
-async def create_token(name: str, actor: Viewer | None) -> str:
-    """A new SCIM bearer token, answered once (only its SHA-256 is kept).
-    `actor` None is the command line; a person must be an admin."""
-    if actor is not None:
-        require_role(actor, "admin")
+async def create_token(ctx: units.Context, name: str) -> str:
+    """A new SCIM bearer token, answered once (only its SHA-256 is kept)."""
+    policy.authorize(ctx.actor, "admin.manage")
     name = _token_name(name)
     token = "scim_" + security.new_secret()[0]
     hashed = security.digest(token)
@@ -52,11 +62,11 @@ async def create_token(name: str, actor: Viewer | None) -> str:
             ScimToken(
                 name=name,
                 token_hash=hashed,
-                created_by=actor.id if actor else None,
-                created_at=clock.now(),
+                created_by=ctx.actor.id,
+                created_at=ctx.now,
             )
         ).run()
-        await audit.record(actor, "scim.token.create", name)
+        await audit.record(ctx.actor, "scim.token.create", name)
     return token
 
 
@@ -74,19 +84,18 @@ async def list_tokens() -> list[ScimTokenInfo]:
     ]
 
 
-async def revoke_token(token_id: int, actor: Viewer | None) -> None:
-    if actor is not None:
-        require_role(actor, "admin")
+async def revoke_token(ctx: units.Context, token_id: int) -> None:
+    policy.authorize(ctx.actor, "admin.manage")
     async with write_transaction():
         revoked = (
-            await ScimToken.update({ScimToken.revoked_at: clock.now()})
+            await ScimToken.update({ScimToken.revoked_at: ctx.now})
             .where(ScimToken.id == token_id, ScimToken.revoked_at.is_null())
             .returning(ScimToken.name)
             .run()
         )
         if not revoked:
             raise NotFound("no such SCIM token, or revoked already")
-        await audit.record(actor, "scim.token.revoke", revoked[0]["name"])
+        await audit.record(ctx.actor, "scim.token.revoke", revoked[0]["name"])
 
 
 async def client_by_token(token: str) -> ScimClient | None:
@@ -108,4 +117,4 @@ async def client_by_token(token: str) -> ScimClient | None:
 
 
 async def _audit(client: ScimClient, action: str, target: str, details: dict) -> None:
-    await audit.record(None, action, target, {"via": "SCIM", "token": client.name, **details})
+    await audit.record(client.actor, action, target, details)

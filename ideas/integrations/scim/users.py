@@ -17,14 +17,14 @@ from scim2_models import (
     SCIMException,
 )
 
-from ideas import accounts, audit, clock, people
+from ideas import audit
 from ideas.config import get_settings
 from ideas.db import write_transaction
 from ideas.errors import Invalid
 from ideas.integrations.scim.base import ScimError, UserResource, _location, _not_found, _parse
 from ideas.integrations.scim.filters import _eq_filter, _paging, list_response
 from ideas.integrations.scim.tokens import ScimClient, _audit
-from ideas.tables import Invitation
+from ideas.people import directory, service
 from ideas.tables import User as Person
 
 # -- users -----------------------------------------------------------------------
@@ -141,11 +141,11 @@ def _user_fields(user: UserResource) -> _UserFields:
     if not user_name or len(user_name) > 254:
         raise ScimError(400, "userName: required, at most 254 characters", "invalidValue")
     try:
-        email = people.normalise_email(user_name)
+        email = directory.normalise_email(user_name)
     except Invalid:
         primary = [e for e in user.emails or [] if e.primary] or list(user.emails or [])
         try:
-            email = people.normalise_email(primary[0].value or "") if primary else ""
+            email = directory.normalise_email(primary[0].value or "") if primary else ""
         except Invalid:
             email = ""
     if not email:
@@ -185,16 +185,14 @@ async def _user_name_taken(user_name: str, except_id: UUID | None) -> bool:
     return await query.run()
 
 
-async def _deactivate(client: ScimClient, user_id: UUID, email: str) -> None:
-    """Deactivated at once: sessions, API tokens and one-time links end."""
-    await Person.update({Person.active: False}).where(Person.id == user_id).run()
-    await accounts.end_everything(user_id)
-    await (
-        Invitation.update({Invitation.expires_at: clock.now()})
-        .where(Invitation.user == user_id, Invitation.used_at.is_null())
-        .run()
-    )
-    await _audit(client, "scim.user.deactivate", email, {"active": audit.change(True, False)})
+async def _set_active(client: ScimClient, user_id: UUID, email: str, active: bool) -> None:
+    """Deactivated at once (sessions, API tokens and one-time links end), or
+    active again: the people service's step, under its admin rule."""
+    ctx = client.context()
+    if not active:
+        await service.keep_an_admin(ctx, user_id, demoted=False, deactivated=True)
+    action = "scim.user.reactivate" if active else "scim.user.deactivate"
+    await service.write_active(ctx, user_id, email, active, action)
 
 
 async def create_user(client: ScimClient, body: Any, base_url: str) -> dict[str, Any]:
@@ -211,7 +209,7 @@ async def create_user(client: ScimClient, body: Any, base_url: str) -> dict[str,
         if rows and not rows[0]["scim_deleted"]:
             raise ScimError(409, "userName: a person with this e-mail exists", "uniqueness")
         department = fields.department or _default_department()
-        department_id = await people.department_by_name(department, create=True)
+        department_id = await directory.department_by_name(department, create=True)
         values = {
             Person.email: fields.email,
             Person.name: fields.name,
@@ -224,7 +222,7 @@ async def create_user(client: ScimClient, body: Any, base_url: str) -> dict[str,
         }
         if rows:  # provisioned again after a DELETE: the same person comes back
             user_id = rows[0]["id"]
-            await people.note_moves(Person.id == user_id, department_id)
+            await directory.note_moves(Person.id == user_id, department_id)
             await Person.update(values).where(Person.id == user_id).run()
         else:
             person = Person(**{column._meta.name: value for column, value in values.items()})
@@ -237,7 +235,7 @@ async def create_user(client: ScimClient, body: Any, base_url: str) -> dict[str,
             {"department": department, "title": fields.title, "returning": bool(rows)},
         )
         if fields.active is False:
-            await _deactivate(client, user_id, fields.email)
+            await _set_active(client, user_id, fields.email, False)
         return user_resource(await _user_row(user_id), base_url)
 
 
@@ -270,8 +268,8 @@ async def _apply(
     }
     after = {"email": fields.email, "name": fields.name, "title": fields.title}
     if fields.department and fields.department != row["department_name"]:
-        department_id = await people.department_by_name(fields.department, create=True)
-        await people.note_moves(Person.id == user_id, department_id)
+        department_id = await directory.department_by_name(fields.department, create=True)
+        await directory.note_moves(Person.id == user_id, department_id)
         values[Person.department] = department_id
         after["department"] = fields.department
     await Person.update(values).where(Person.id == user_id).run()
@@ -279,12 +277,9 @@ async def _apply(
     if changes:
         await _audit(client, "scim.user.update", fields.email, changes)
     if fields.active is False and row["active"]:
-        await _deactivate(client, user_id, fields.email)
+        await _set_active(client, user_id, fields.email, False)
     elif fields.active is True and not row["active"]:
-        await Person.update({Person.active: True}).where(Person.id == user_id).run()
-        await _audit(
-            client, "scim.user.reactivate", fields.email, {"active": audit.change(False, True)}
-        )
+        await _set_active(client, user_id, fields.email, True)
     return user_resource(await _user_row(user_id), base_url)
 
 
@@ -343,6 +338,6 @@ async def delete_user(client: ScimClient, raw_id: str) -> None:
     async with write_transaction():
         row = await _user_row(_user_id(raw_id))
         if row["active"]:
-            await _deactivate(client, row["id"], row["email"])
+            await _set_active(client, row["id"], row["email"], False)
         await Person.update({Person.scim_deleted: True}).where(Person.id == row["id"]).run()
         await _audit(client, "scim.user.delete", row["email"], {})

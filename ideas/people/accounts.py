@@ -1,8 +1,11 @@
-"""A person's own account: their API tokens, their browser sessions, their
-password. Everyone sees and changes only their own; times are days.
+"""Accounts: signing in (password, session, API token), a person's own API
+tokens, sessions and password. Everyone sees and changes only their own;
+times are days.
 
 A password set through a reset or an invitation link, and a deactivation,
-end every session and token of the person (`end_everything`).
+end every session and token of the person (`end_everything`). Sessions are
+the web's, but each carries the id of its person (`BrowserSession.user_id`),
+so the domain ends them without knowing how the web stores the rest.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from ideas import clock, people, security
+from ideas import clock, security
+from ideas import text as text_rules
 from ideas.config import get_settings
 from ideas.db import write_transaction
 from ideas.errors import Invalid, NotFound
+from ideas.people.directory import normalise_email
+from ideas.schemas import MeOut, Ref
 from ideas.tables import ApiToken, BrowserSession, User
-from ideas.viewer import Viewer
+from ideas.viewer import Viewer, roles_of, sorted_roles, viewer_from_row
 
 MAX_TOKENS = 50
 
@@ -37,14 +43,9 @@ class NewToken(BaseModel):
     info: TokenInfo
 
 
-def _session_pattern(user_id: UUID) -> str:
-    # what web/auth.start_session writes: json.dumps({"user_id": "<uuid>"})
-    return f'%"user_id": "{user_id}"%'
-
-
 async def end_sessions(user_id: UUID, keep: str | None = None) -> int:
     """Delete the person's browser sessions (all but `keep`)."""
-    query = BrowserSession.delete().where(BrowserSession.value.like(_session_pattern(user_id)))
+    query = BrowserSession.delete().where(BrowserSession.user_id == user_id)
     if keep:
         query = query.where(BrowserSession.key != keep)
     deleted = await query.returning(BrowserSession.id).run()
@@ -69,8 +70,145 @@ async def end_everything(user_id: UUID, keep_session: str | None = None) -> None
         await end_sessions(user_id, keep=keep_session)
 
 
+# -- signing in ------------------------------------------------------------------
+
+USER_COLUMNS = (
+    User.id,
+    User.email,
+    User.name,
+    User.title,
+    User.department,
+    User.is_council,
+    User.is_leader,
+    User.is_admin,
+    User.active,
+)
+
+#: the columns of USER_COLUMNS as plain SQL over `tp_user u`: the per-request
+#: look-ups (every request authenticates) skip the query builder
+VIEWER_SQL = (
+    "u.id, u.email, u.name, u.title, u.department, u.is_council, u.is_leader, u.is_admin, u.active"
+)
+
+
+async def user_by_email(email: str) -> dict | None:
+    rows = (
+        await User.select(*USER_COLUMNS, User.password_hash, User.break_glass)
+        .where(User.email == email)
+        .run()
+    )
+    return rows[0] if rows else None
+
+
+async def authenticate(email: str, password: str) -> Viewer | None:
+    """The active user with this email and password, or None (same answer,
+    same cost, for an unknown email, a wrong password or a deactivated user)."""
+    try:
+        email = normalise_email(email)
+    except Invalid:
+        await security.verify_password_in_thread(None, password)
+        return None
+    row = await user_by_email(email)
+    ok = await security.verify_password_in_thread(row["password_hash"] if row else None, password)
+    if not ok or row is None or not row["active"]:
+        return None
+    if get_settings().sso_only and not row["break_glass"]:
+        return None  # SSO_ONLY: passwords work for break-glass accounts only
+    return viewer_from_row(row)
+
+
+async def viewer_by_id(user_id: UUID | str) -> Viewer | None:
+    try:
+        uid = user_id if isinstance(user_id, UUID) else UUID(str(user_id))
+    except ValueError:
+        return None
+    rows = await User.raw(
+        f"SELECT {VIEWER_SQL} FROM tp_user u WHERE u.id = {{}} AND u.active", str(uid)
+    ).run()
+    return viewer_from_row(rows[0]) if rows else None
+
+
+async def me(viewer: Viewer) -> MeOut:
+    rows = (
+        await User.select(*USER_COLUMNS, User.department.name.as_alias("department_name"))
+        .where(User.id == viewer.id)
+        .run()
+    )
+    row = rows[0]
+    return MeOut(
+        id=str(row["id"]),
+        name=row["name"],
+        email=row["email"],
+        title=row["title"],
+        department=Ref(id=str(row["department"]), name=row["department_name"]),
+        roles=sorted_roles(roles_of(row)),
+    )
+
+
+async def create_token(viewer: Viewer, name: str = "", at: dt.datetime | None = None) -> str:
+    """A new API token for `viewer`, valid API_TOKEN_DAYS from `at` (now)."""
+    at = at or clock.now()
+    # a token's label, not a person's name: any visible text
+    name = text_rules.check((name or "").strip(), "name", 0, 80)
+    token, hashed = security.new_secret()
+    expires_at = at + dt.timedelta(days=get_settings().api_token_days)
+    await ApiToken.insert(
+        ApiToken(user=viewer.id, token_hash=hashed, name=name, created_at=at, expires_at=expires_at)
+    ).run()
+    return token
+
+
+def token_expiry(created_at: dt.datetime, expires_at: dt.datetime | None) -> dt.datetime:
+    """When a token stops working: tokens made before tokens had a lifetime
+    expire API_TOKEN_DAYS after they were made."""
+    if expires_at is not None:
+        return expires_at
+    return created_at + dt.timedelta(days=get_settings().api_token_days)
+
+
+async def viewer_by_token(token: str) -> Viewer | None:
+    """The active user an unrevoked, unexpired token belongs to: one query
+    per API call (and a write at most once a day, for "last used")."""
+    rows = await ApiToken.raw(
+        f"SELECT t.id AS token_id, t.created_at AS token_created_at, "
+        f"t.expires_at AS token_expires_at, t.last_used_at AS token_last_used_at, {VIEWER_SQL} "
+        'FROM api_token t JOIN tp_user u ON u.id = t."user" '
+        "WHERE t.token_hash = {} AND t.revoked_at IS NULL AND u.active",
+        security.digest(token),
+    ).run()
+    if not rows:
+        return None
+    row = rows[0]
+    at = clock.now()
+    if token_expiry(row["token_created_at"], row["token_expires_at"]) <= at:
+        return None
+    last_used = row["token_last_used_at"]
+    if last_used is None or last_used.date() != at.date():
+        await (
+            ApiToken.update({ApiToken.last_used_at: at}).where(ApiToken.id == row["token_id"]).run()
+        )
+    return viewer_from_row(row)
+
+
+async def revoke_token(token: str) -> bool:
+    revoked = (
+        await ApiToken.update({ApiToken.revoked_at: clock.now()})
+        .where(ApiToken.token_hash == security.digest(token), ApiToken.revoked_at.is_null())
+        .returning(ApiToken.id)
+        .run()
+    )
+    return bool(revoked)
+
+
+async def active_user_count() -> int:
+    return await User.count().where(User.active.eq(True)).run()
+
+
+# -- one's own tokens and password ---------------------------------------------
+
+
 def _info(row: dict) -> TokenInfo:
-    expires = people.token_expiry(row["created_at"], row["expires_at"])
+    expires = token_expiry(row["created_at"], row["expires_at"])
     return TokenInfo(
         id=str(row["id"]),
         name=row["name"],
@@ -95,7 +233,7 @@ async def list_tokens(viewer: Viewer, at: dt.datetime | None = None) -> list[Tok
         .order_by(ApiToken.id, ascending=False)
         .run()
     )
-    return [_info(r) for r in rows if people.token_expiry(r["created_at"], r["expires_at"]) > at]
+    return [_info(r) for r in rows if token_expiry(r["created_at"], r["expires_at"]) > at]
 
 
 async def create_named_token(viewer: Viewer, name: str) -> NewToken:
@@ -105,7 +243,7 @@ async def create_named_token(viewer: Viewer, name: str) -> NewToken:
         raise Invalid("name", "must be 1–80 characters")
     if len(await list_tokens(viewer)) >= MAX_TOKENS:
         raise Invalid("name", f"you have {MAX_TOKENS} tokens already: revoke one first")
-    token = await people.create_token(viewer, name)
+    token = await create_token(viewer, name)
     rows = (
         await ApiToken.select(
             ApiToken.id,

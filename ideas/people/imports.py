@@ -1,5 +1,5 @@
-"""Importing people from a CSV file: the one set of rules shared by the admin
-pages and `touchpoint users import`.
+"""Importing people from a CSV file: the admin pages and `touchpoint users
+import` alike; the rows are written by the people service's own steps.
 
 The file has a header naming the columns `email, name, title, department,
 roles` (`title` and `roles` may be absent); roles are separated by `;`.
@@ -16,46 +16,32 @@ rejected row; the other rows still go in.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from uuid import UUID
 
-from asyncpg.exceptions import UniqueViolationError
-
-from ideas import audit, invitations, people
+from ideas import audit, policy
 from ideas import text as text_rules
-from ideas.db import is_postgres, write_transaction
+from ideas.context import Context
+from ideas.db import write_transaction
 from ideas.errors import Conflict, Invalid
-from ideas.people import normalise_email
+from ideas.people import invitations, service
+from ideas.people.directory import normalise_email
+from ideas.people.import_file import Row, parse_people_csv
+from ideas.people.roles import (
+    LAST_ADMIN,
+    OWN_ROLE,
+    ROLES,
+    admin_rule,
+    lock_admins,
+    roles_of,
+    sorted_roles,
+)
 from ideas.tables import Department, User
-from ideas.viewer import ROLES, Viewer, roles_of, sorted_roles
 
-COLUMNS = ("email", "name", "title", "department", "roles")
-REQUIRED_COLUMNS = ("email", "name", "department")
-MAX_ROWS = 10_000
 #: column → (low, high) length after trimming
 LIMITS = {"name": (1, 120), "title": (0, 120), "department": (1, 80)}
-
-
-@dataclass(frozen=True)
-class Row:
-    """One data row of the file as written (trimmed), before any checking."""
-
-    #: line number in the file, the header being line 1
-    line: int
-    email: str
-    name: str
-    title: str = ""
-    department: str = ""
-    roles: tuple[str, ...] = ()
-    #: a problem found while reading (e.g. more values than columns)
-    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,82 +110,6 @@ class ImportResult:
     invite_failed: list[str] = field(default_factory=list)
 
 
-# -- reading -------------------------------------------------------------------
-
-
-def decode_upload(raw: bytes) -> str:
-    """CSV bytes as text: UTF-8 (with or without a byte-order mark)."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Invalid("file", "must be UTF-8 text (save the sheet as 'CSV UTF-8')") from None
-    if "\x00" in text:  # no text column can hold it (PostgreSQL refuses U+0000)
-        raise Invalid("file", "holds NUL characters: save the sheet as 'CSV UTF-8'")
-    return text
-
-
-def parse_people_csv(text: str) -> list[Row]:
-    """The rows of a people CSV. A file without a usable header, with no
-    rows, or with more than MAX_ROWS rows is refused as a whole (422 on
-    `file`); problems with single rows are left for `plan_import`."""
-    text = text.removeprefix("\ufeff")
-    delimiter = _delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    rows: list[Row] = []
-    try:
-        for cells in reader:
-            if not any(c.strip() for c in cells):
-                continue
-            if header is None:
-                header = [c.strip().lower() for c in cells]
-                missing = [c for c in REQUIRED_COLUMNS if c not in header]
-                if missing:
-                    raise Invalid(
-                        "file",
-                        "the first line must name the columns "
-                        f"{', '.join(COLUMNS)}; missing: {', '.join(missing)}",
-                    )
-                continue
-            if len(rows) >= MAX_ROWS:
-                raise Invalid("file", f"has more than {MAX_ROWS} rows; split it")
-            rows.append(_row(reader.line_num, header, cells))
-    except csv.Error as exc:
-        raise Invalid("file", f"is not readable CSV (line {reader.line_num}: {exc})") from None
-    if header is None:
-        raise Invalid("file", "is empty")
-    if not rows:
-        raise Invalid("file", "has a header but no rows")
-    return rows
-
-
-def _delimiter(text: str) -> str:
-    """`,` unless the header line is clearly separated by `;` or tabs (as some
-    spreadsheets save it). Judged on the header only: `;` also separates roles."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    counts = {d: first.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > counts[","] else ","
-
-
-def _row(line: int, header: list[str], cells: list[str]) -> Row:
-    values = {name: "" for name in COLUMNS}
-    for name, cell in zip(header, cells, strict=False):
-        if name in values and not values[name]:
-            values[name] = cell.strip()
-    extra = [c for c in cells[len(header) :] if c.strip()]
-    roles = tuple(r.strip().lower() for r in values["roles"].split(";") if r.strip())
-    return Row(
-        line=line,
-        email=values["email"],
-        name=values["name"],
-        title=values["title"],
-        department=values["department"],
-        roles=roles,
-        problem=f"has {len(cells)} values but the header names {len(header)}" if extra else "",
-    )
-
-
 # -- planning ------------------------------------------------------------------
 
 
@@ -260,19 +170,15 @@ async def _department_names() -> dict[str, str]:
     return {r["name"].casefold(): r["name"] for r in rows}
 
 
-async def _active_admins() -> set[UUID]:
-    rows = await User.select(User.id).where(User.is_admin.eq(True), User.active.eq(True)).run()
-    return {r["id"] for r in rows}
-
-
-async def plan_import(rows: list[Row], actor: Viewer | None = None) -> ImportPlan:
+async def plan_import(ctx: Context, rows: list[Row]) -> ImportPlan:
     """What importing these rows would do. Writes nothing.
 
     Existing people are matched by email and updated (name, title,
     department, roles); a department is matched by name ignoring case and
-    created when missing. `actor`, when given, may not remove their own
-    admin role; nobody may remove the last active admin's.
+    created when missing. The admin rule holds: the actor may not remove
+    their own admin role; nobody may remove the last active admin's.
     """
+    policy.authorize(ctx.actor, "admin.manage")
     plan = ImportPlan()
     checked: list[tuple[Row, str, str]] = [(row, *_check(row)) for row in rows]
     lines_of: dict[str, list[int]] = {}
@@ -281,7 +187,7 @@ async def plan_import(rows: list[Row], actor: Viewer | None = None) -> ImportPla
             lines_of.setdefault(email, []).append(row.line)
     existing = await _existing_users([e for e in lines_of if len(lines_of[e]) == 1])
     departments = await _department_names()
-    admins = await _active_admins()
+    admins = await lock_admins()
     new_departments: dict[str, str] = {}
     losing_admin: list[PlannedRow] = []
 
@@ -318,8 +224,8 @@ async def plan_import(rows: list[Row], actor: Viewer | None = None) -> ImportPla
         if not changes:
             plan.unchanged.append(planned)
             continue
-        if current["id"] in admins and "admin" not in roles:
-            if actor is not None and current["id"] == actor.id:
+        if "admin" not in roles and current["id"] in admins:
+            if admin_rule(ctx.actor.id, admins, demoted=[current["id"]]) == OWN_ROLE:
                 plan.rejected.append(
                     Rejected(
                         row.line,
@@ -332,7 +238,8 @@ async def plan_import(rows: list[Row], actor: Viewer | None = None) -> ImportPla
             losing_admin.append(planned)
         plan.updated.append(planned)
 
-    if losing_admin and not admins - {p.user_id for p in losing_admin}:
+    losing = [p.user_id for p in losing_admin]
+    if admin_rule(ctx.actor.id, admins, demoted=losing) == LAST_ADMIN:
         for planned in losing_admin:
             plan.updated.remove(planned)
             plan.rejected.append(
@@ -352,37 +259,41 @@ async def plan_import(rows: list[Row], actor: Viewer | None = None) -> ImportPla
 # -- applying ------------------------------------------------------------------
 
 
-@contextmanager
-def duplicates_refused(message: str) -> Iterator[None]:
-    """A unique index refusing a row another request wrote meanwhile (a race
-    the checks before the write cannot see) answers 409, not 500."""
+class PlanChanged(Conflict):
+    """The directory moved on between preview and confirm: here is the new plan."""
+
+    def __init__(self, plan: ImportPlan) -> None:
+        super().__init__("The directory changed since the preview. Check the new preview.")
+        self.plan = plan
+
+
+async def preview_import(ctx: Context, text: str) -> ImportPlan:
+    """What importing this CSV would do; writes nothing."""
+    return await plan_import(ctx, parse_people_csv(text))
+
+
+async def confirm_import(ctx: Context, text: str, fingerprint: str, invite: bool) -> ImportResult:
+    """Apply exactly the previewed import, or raise PlanChanged (nothing written)."""
+    plan = await preview_import(ctx, text)
+    if plan.fingerprint() != fingerprint:
+        raise PlanChanged(plan)
+    if not plan.writes:
+        raise Conflict("Nothing to import: every row is unchanged or rejected.")
     try:
-        yield
-    except (UniqueViolationError, sqlite3.IntegrityError) as exc:
-        if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" not in str(exc):
-            raise
-        raise Conflict(message) from None
+        return await apply_import(ctx, plan, invite=invite)
+    except Conflict:
+        raise PlanChanged(await preview_import(ctx, text)) from None
 
 
-def _role_columns(roles: tuple[str, ...]) -> dict:
-    return {
-        User.is_council: "council" in roles,
-        User.is_leader: "leader" in roles,
-        User.is_admin: "admin" in roles,
-    }
-
-
-async def apply_import(
-    plan: ImportPlan, actor: Viewer | UUID | None = None, invite: bool = False
-) -> ImportResult:
+async def apply_import(ctx: Context, plan: ImportPlan, invite: bool = False) -> ImportResult:
     """Write a plan's created and updated rows in one transaction, with an
-    audit entry per person and one for the import (`actor` None means the
-    command line). Refuses (409, nothing written) when the directory changed
-    since the plan was made. With `invite`, each created person is mailed a
-    one-time link to set a password, after the commit."""
+    audit entry per person and one for the import. Refuses (409, nothing
+    written) when the directory changed since the plan was made. With
+    `invite`, each created person is mailed a one-time link to set a
+    password, after the commit."""
     changed = "the directory changed since this import was previewed: preview it again"
-    with duplicates_refused(changed):
-        links = await _apply(plan, actor, invite)
+    with service.duplicates_refused(changed):
+        links = await _apply(ctx, plan, invite)
     failed = await invitations.send_links(links)
     return ImportResult(
         created=[r.email for r in plan.created],
@@ -395,77 +306,40 @@ async def apply_import(
     )
 
 
-async def _apply(
-    plan: ImportPlan, actor: Viewer | UUID | None, invite: bool
-) -> list[invitations.Issued]:
+async def _apply(ctx: Context, plan: ImportPlan, invite: bool) -> list[invitations.Issued]:
     async with write_transaction():
+        written = plan.created + plan.updated
         fresh = await plan_import(
-            [
-                Row(r.line, r.email, r.name, r.title, r.department, r.roles)
-                for r in plan.created + plan.updated
-            ],
-            actor if isinstance(actor, Viewer) else None,
+            ctx, [Row(r.line, r.email, r.name, r.title, r.department, r.roles) for r in written]
         )
         if fresh.fingerprint() != plan.fingerprint():
             raise Conflict("the directory changed since this import was previewed")
-        if is_postgres():  # hold the admins steady while the roles change
-            await User.select(User.id).where(User.is_admin.eq(True)).lock_rows().run()
         department_ids = {}
-        for name in sorted({r.department for r in plan.created + plan.updated}):
+        for name in sorted({r.department for r in written}):
             await Department.insert(Department(name=name)).on_conflict(action="DO NOTHING").run()
             rows = await Department.select(Department.id).where(Department.name == name).run()
             department_ids[name] = rows[0]["id"]
         for name in plan.new_departments:
-            await audit.record(actor, "department.create", name, {"via": "import"})
-        created_ids = []
-        if plan.created:
-            users = [
-                User(
-                    email=r.email,
-                    name=r.name,
-                    title=r.title,
-                    department=department_ids[r.department],
-                    password_hash="",
-                    is_council="council" in r.roles,
-                    is_leader="leader" in r.roles,
-                    is_admin="admin" in r.roles,
-                )
-                for r in plan.created
-            ]
-            for start in range(0, len(users), 500):
-                await User.insert(*users[start : start + 500]).run()
-            created_ids = [u.id for u in users]
-            for r in plan.created:
-                await audit.record(
-                    actor,
-                    "person.create",
-                    r.email,
-                    {
-                        "name": r.name,
-                        "title": r.title,
-                        "department": r.department,
-                        "roles": list(r.roles),
-                        "via": "import",
-                    },
-                )
+            await audit.record(ctx.actor, "department.create", name, {"via": "import"})
+        users = [
+            service.new_user(r.email, r.name, r.title, department_ids[r.department], r.roles)
+            for r in plan.created
+        ]
+        departments = [r.department for r in plan.created]
+        await service.insert_people(ctx, users, departments, {"via": "import"})
         for r in plan.updated:
-            await people.note_moves(User.id == r.user_id, department_ids[r.department])
-            await (
-                User.update(
-                    {
-                        User.name: r.name,
-                        User.title: r.title,
-                        User.department: department_ids[r.department],
-                        **_role_columns(r.roles),
-                    }
-                )
-                .where(User.id == r.user_id)
-                .run()
+            values = {
+                "name": r.name,
+                "title": r.title,
+                "department_id": department_ids[r.department],
+                "roles": r.roles,
+            }
+            await service.write_person(
+                ctx, r.user_id, r.email, values, r.changes, {"via": "import"}
             )
-            await audit.record(actor, "person.update", r.email, {**r.changes, "via": "import"})
         if plan.writes:
             await audit.record(
-                actor,
+                ctx.actor,
                 "people.import",
                 f"{plan.writes} people",
                 {
@@ -476,4 +350,6 @@ async def _apply(
                     "new_departments": plan.new_departments,
                 },
             )
-        return await invitations.issue_invites(created_ids, actor) if invite else []
+        if not invite:
+            return []
+        return await invitations.issue_invites(ctx, [u.id for u in users])

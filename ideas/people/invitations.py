@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from email.utils import formataddr
 from uuid import UUID
 
-from ideas import accounts, audit, clock, mail, security
+from ideas import audit, clock, mail, policy, security
 from ideas.config import get_settings
+from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.errors import Conflict, DomainError, Invalid, NotFound
-from ideas.people import normalise_email
+from ideas.people import accounts
+from ideas.people.directory import normalise_email
 from ideas.tables import Invitation, User
-from ideas.viewer import Viewer
 
 log = logging.getLogger("touchpoint.invitations")
 
@@ -158,33 +159,33 @@ class InviteResult:
     failed: list[str]
 
 
-async def invite_user(email: str, actor: Viewer | UUID | None = None) -> InviteResult:
-    """Send one person an invitation (the admin pages and
-    `touchpoint users invite EMAIL`; `actor` None means the command line)."""
+async def invite_user(ctx: Context, email: str) -> InviteResult:
+    """Send one person an invitation (`touchpoint users invite EMAIL`)."""
+    policy.authorize(ctx.actor, "admin.manage")
     address = normalise_email(email)
     rows = await User.select(User.id).where(User.email == address).run()
     if not rows:
         raise NotFound(f"no person with email {address}")
-    return await invite_ids([rows[0]["id"]], actor)
+    return await invite_ids(ctx, [rows[0]["id"]])
 
 
-async def invite_ids(user_ids: list[UUID], actor: Viewer | UUID | None = None) -> InviteResult:
-    """Invite several people at once (after an import or when adding someone)."""
+async def invite_ids(ctx: Context, user_ids: list[UUID]) -> InviteResult:
+    """Invite several people at once (the caller checked `admin.manage`)."""
     if not user_ids:
         return InviteResult([], [])
     async with write_transaction():
-        links = await issue_invites(user_ids, actor)
+        links = await issue_invites(ctx, user_ids)
     failed = await send_links(links)
     return InviteResult([i.email for i in links], failed)
 
 
-async def issue_invites(user_ids: list[UUID], actor: Viewer | UUID | None) -> list[Issued]:
+async def issue_invites(ctx: Context, user_ids: list[UUID]) -> list[Issued]:
     """Inside a transaction: a link and an audit entry per person."""
     links = []
     for user_id in user_ids:
         issued = await issue(user_id, "invite")
         await audit.record(
-            actor,
+            ctx.actor,
             "person.invite",
             issued.email,
             {"expires_on": issued.expires_at.date().isoformat()},
@@ -298,16 +299,3 @@ async def set_password_with_link(token: str, password: str) -> LinkHolder:
         # whoever held the old password (or a token made with it) is out
         await accounts.end_everything(user_id)
     return LinkHolder(rows[0]["name"], rows[0]["email"], used[0]["purpose"])
-
-
-async def pending_invitations() -> int:
-    """Unused, unexpired invitation links (for the admin overview)."""
-    return (
-        await Invitation.count()
-        .where(
-            Invitation.purpose == "invite",
-            Invitation.used_at.is_null(),
-            Invitation.expires_at > clock.now(),
-        )
-        .run()
-    )
