@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from uuid import UUID
 
+from ideas import clock
 from ideas.tables import Participation, Submission, User, Vote
 
 
@@ -54,9 +55,10 @@ async def backfill() -> None:
         seen.add((r["user"], users[r["user"]], quarter_label_of(r["at"])))
     for user, department, quarter in sorted(seen, key=str):
         await Participation.raw(
-            'INSERT INTO participation ("user", department, quarter) VALUES ({}, {}, {}) '
-            "ON CONFLICT DO NOTHING",
+            'INSERT INTO participation ("user", department, quarter, created_at) '
+            "VALUES ({}, {}, {}, {}) ON CONFLICT DO NOTHING",
             user,
             department,
             quarter,
+            clock.now(),
         ).run()

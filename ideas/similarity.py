@@ -22,6 +22,9 @@ draft: :func:`posting_plan` says which posting lists to read and how deep
 (the most telling terms first, a bounded number of rows in all), given the
 document frequencies the ``TermDocFreq`` table keeps up to date
 (:func:`doc_freq_changes` is what one re-indexed idea changes there).
+
+Size: over 400 lines: one algorithm (terms, postings, scoring) kept together,
+pure Python and tested without a database.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 The submitter of an idea lives in `Submission`, never on `Idea`, so that no
 query of ideas can carry it by accident. Only `ideas.blind` and the services
 that check "is this mine?" read `Submission`.
+
+Size: over 400 lines: every table in one module, the schema as Piccolo's app
+and its migrations read it.
 """
 
 from __future__ import annotations
@@ -25,12 +28,24 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from ideas import clock
+
+
+class ClockNow(TimestamptzNow):
+    """A row's stamp when none is given: the product's clock (`ideas.clock`),
+    so a row made inside a unit of work is stamped at its `now` (the demo's
+    simulated days, a test's frozen time); the database's own default stays
+    `current_timestamp`."""
+
+    def python(self):
+        return clock.now()
+
 
 class Department(Table):
     id = Serial(primary_key=True)
     #: unique display name, e.g. "Finance"
     name = Varchar(length=80, unique=True)
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
     #: SCIM `externalId` of the group this department is ("" = none)
     external_id = Varchar(length=255, default="")
 
@@ -51,7 +66,7 @@ class User(Table, tablename="tp_user"):
     #: e-mail kinds switched off, e.g. ["vote_shipped"]
     email_off = JSON(default=[])
     digest = Boolean(default=True)
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
     #: when an admin last moved this person to another department (None:
     #: never moved). Leadership does not lean on just-moved people: see
     #: `ideas.leadership.groups.department_groups`.
@@ -77,7 +92,7 @@ class Idea(Table):
     status = Varchar(length=20, default="new", index=True)
     #: maintained counter of current votes (exact: bumped only on insert/delete)
     votes = Integer(default=0)
-    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    created_at = Timestamptz(default=ClockNow(), index=True)
     submitted_on = Date()
     owning_department = ForeignKey(references=Department, null=True)
     duplicate_of = ForeignKey(references="Idea", null=True)
@@ -91,7 +106,7 @@ class Idea(Table):
     impact_after = Real(null=True, default=None)
     #: an answer to the council's question arrived and awaits review
     answered = Boolean(default=False)
-    updated_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=ClockNow())
     #: the submitter last edited it (while `new`): council sees the day only
     edited_at = Timestamptz(null=True, default=None)
     #: an action owner's proposal to ship: {"note", "metric", "before", "after"}
@@ -111,7 +126,7 @@ class Submission(Table):
     role = Varchar(length=20, default="submitter")
     #: credit opt-in: None = not chosen, True/False = chosen
     credit = Boolean(null=True, default=None)
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
 
 
 class IdeaTerm(Table):
@@ -158,14 +173,14 @@ class IdeaVector(Table):
     vector = Bytea(null=True, default=None)
     #: the idea's text changed since `vector` was computed
     pending = Boolean(default=True, index=True)
-    updated_at = Timestamptz(default=TimestamptzNow(), index=True)
+    updated_at = Timestamptz(default=ClockNow(), index=True)
 
 
 class Vote(Table):
     id = Serial(primary_key=True)
     idea = ForeignKey(references=Idea, null=False)
     user = ForeignKey(references=User, null=False, index=True)
-    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    created_at = Timestamptz(default=ClockNow(), index=True)
 
 
 class Participation(Table):
@@ -180,14 +195,14 @@ class Participation(Table):
     department = Integer()
     #: "YYYY-Qn" (UTC)
     quarter = Varchar(length=7)
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
 
 
 class TriageSession(Table):
     id = Serial(primary_key=True)
     held_on = Date()
     opened_by = ForeignKey(references=User, null=False)
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
 
 
 class SessionAttendee(Table):
@@ -229,7 +244,7 @@ class Event(Table):
     public = Boolean(default=True)
     #: extra data for delivery, e.g. {"target_idea_id": 4, "action_id": 9}
     data = JSON(default={})
-    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    created_at = Timestamptz(default=ClockNow(), index=True)
     #: set once every notice of this event exists (the outbox is drained)
     dispatched_at = Timestamptz(null=True, default=None, index=True)
     attempts = Integer(default=0)
@@ -240,7 +255,7 @@ class Question(Table):
     idea = ForeignKey(references=Idea, null=False, index=True)
     session = ForeignKey(references=TriageSession, null=True)
     question = Text()
-    asked_at = Timestamptz(default=TimestamptzNow())
+    asked_at = Timestamptz(default=ClockNow())
     answer = Text(default="")
     answered_at = Timestamptz(null=True, default=None)
     #: an answer waiting for its batch (ideas.publish): the moment it is
@@ -262,7 +277,7 @@ class Comment(Table):
     #: the author was a co-submitter (by merge) when writing it: shown as
     #: "Co-submitter", never by name and never as "Submitter"
     by_co_submitter = Boolean(default=False)
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
     #: the author edited it (allowed for COMMENT_EDIT_MINUTES after writing)
     edited_at = Timestamptz(null=True, default=None)
     #: the author deleted it: shown as "deleted", body no longer shown
@@ -280,7 +295,7 @@ class Action(Table):
     due_on = Date()
     #: todo / doing / done
     status = Varchar(length=10, default="todo")
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
     done_at = Timestamptz(null=True, default=None)
 
 
@@ -295,7 +310,7 @@ class Notification(Table):
     text = Text()
     #: e.g. "event:42:user:<uuid>" or "overdue:7:2026-11-23:user:<uuid>"
     dedup_key = Varchar(length=200, unique=True)
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
     read_at = Timestamptz(null=True, default=None)
     #: e-mail state: "" (none due), "pending", "sent", "failed", "off"
     email_status = Varchar(length=10, default="", index=True)
@@ -309,7 +324,7 @@ class ApiToken(Table):
     user = ForeignKey(references=User, null=False, index=True)
     #: sha256 of the token; the token itself is shown once
     token_hash = Varchar(length=64, unique=True)
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
     #: updated at most once a day (shown as a date)
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
@@ -327,7 +342,7 @@ class ScimToken(Table):
     #: sha256 of the token; the token itself is shown once
     token_hash = Varchar(length=64, unique=True)
     created_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
 
@@ -355,7 +370,7 @@ class AuditLog(Table):
     target = Varchar(length=200, default="")
     #: what changed, e.g. {"roles": {"before": [...], "after": [...]}}
     details = JSON(default={})
-    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    created_at = Timestamptz(default=ClockNow(), index=True)
 
 
 class Setting(Table):
@@ -371,7 +386,7 @@ class Invitation(Table):
     user = ForeignKey(references=User, null=False, index=True)
     token_hash = Varchar(length=64, unique=True)
     purpose = Varchar(length=10, default="invite")
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
 
@@ -382,7 +397,7 @@ class JobRun(Table):
     id = Serial(primary_key=True)
     #: e.g. "digest:2026-W47" or "sla:2026-11-23"
     key = Varchar(length=120, unique=True)
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
 
 
 class WebhookEndpoint(Table):
@@ -403,7 +418,7 @@ class WebhookEndpoint(Table):
     failures = Integer(default=0)
     #: why it was switched off ("" while active or switched off by an admin)
     disabled_reason = Varchar(length=200, default="")
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
 
 
 class WebhookDelivery(Table):
@@ -426,7 +441,7 @@ class WebhookDelivery(Table):
     state = Varchar(length=10, default="pending", index=True)
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz(null=True, default=None, index=True)
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=ClockNow())
     delivered_at = Timestamptz(null=True, default=None)
 
 
@@ -436,7 +451,7 @@ class WebhookAttempt(Table):
     id = Serial(primary_key=True)
     delivery = ForeignKey(references=WebhookDelivery, null=False, index=True)
     endpoint = ForeignKey(references=WebhookEndpoint, null=False, index=True)
-    attempted_at = Timestamptz(default=TimestamptzNow(), index=True)
+    attempted_at = Timestamptz(default=ClockNow(), index=True)
     #: the HTTP status, None when no answer came (refused, timed out)
     status_code = Integer(null=True, default=None)
     ok = Boolean(default=False)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ideas import outbox
+from ideas import outbox, sql
 from ideas.tables import Idea
 
 TERMS_JOB = "index_terms"
@@ -39,8 +39,9 @@ async def ideas_without_terms(limit: int, ids: Iterable[int] | None = None) -> l
         ids = [int(i) for i in ids]
         if not ids:
             return []
-        where = f" AND i.id IN ({', '.join('{}' for _ in ids)})"
-        args.extend(ids)
+        condition, in_args = sql.in_list("i.id", ids)
+        where = f" AND {condition}"
+        args.extend(in_args)
     args.append(int(limit))
     return await Idea.raw(
         "SELECT i.id, i.title, i.problem FROM idea i "

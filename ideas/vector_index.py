@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ideas import clock, embedding, outbox
+from ideas import clock, embedding, outbox, sql
 from ideas.db import write_transaction
 from ideas.tables import Idea, IdeaVector
 
@@ -89,8 +89,9 @@ async def ideas_to_embed(limit: int, ids: Iterable[int] | None = None) -> list[d
         ids = [int(i) for i in ids]
         if not ids:
             return []
-        where = f" AND i.id IN ({', '.join('{}' for _ in ids)})"
-        args.extend(ids)
+        condition, in_args = sql.in_list("i.id", ids)
+        where = f" AND {condition}"
+        args.extend(in_args)
     args.append(int(limit))
     return await Idea.raw(
         "SELECT i.id, i.title, i.problem, i.proposal FROM idea i "

@@ -416,6 +416,47 @@ async def test_demo_fills_an_empty_database_with_every_status(client):
     assert await User.count().run() == len(users)
 
 
+async def test_the_demo_writes_its_history_at_the_simulated_moments(client):
+    """Each demo step runs in a unit of work at its simulated moment, so the
+    services stamp it then (nothing is rewritten afterwards): with the clock
+    200 days ahead, every stamp of every table lies within the demo's ten
+    weeks before that moment, and a day's steps keep their order."""
+    import datetime as dt
+
+    from piccolo.columns import Timestamptz
+
+    from ideas import clock, context
+    from ideas.tables import Event, Idea
+    from touchpoint import demo
+
+    moment = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=200)
+    clock.set_clock(lambda: moment)
+    try:
+        async with context.unit_of_work(context.COMMAND_LINE, transaction=False):
+            await demo.load_demo("http://demo.test")
+    finally:
+        clock.set_clock(None)
+    earliest = moment - dt.timedelta(days=demo.HISTORY_DAYS + 1)
+    from ideas.piccolo_app import APP_CONFIG
+
+    checked = 0
+    for table in APP_CONFIG.table_classes:
+        for column in table._meta.columns:
+            name = column._meta.name
+            if not isinstance(column, Timestamptz) or "expire" in name:
+                continue
+            rows = await table.select(column).where(column.is_not_null()).run()
+            for row in rows:
+                assert earliest <= row[name] <= moment, (table._meta.tablename, name, row[name])
+                checked += 1
+    assert checked > 1000
+    ideas = await Idea.select(Idea.created_at, Idea.submitted_on).run()
+    assert all(i["created_at"].date() == i["submitted_on"] for i in ideas)
+    assert len({i["created_at"] for i in ideas}) == len(ideas)  # a second apart
+    events = await Event.select(Event.created_at).run()
+    assert min(e["created_at"] for e in events) < moment - dt.timedelta(days=60)
+
+
 def _free_port() -> int:
     import socket
 

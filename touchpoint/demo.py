@@ -3,12 +3,16 @@
 Everything is made through the domain services a person would use — submit,
 vote, triage sessions and decisions, questions and answers, actions, ship,
 credit, comments — so every row, event and count is what the product itself
-would have written. The services stamp "now"; after each simulated day the
-stamps written that day are moved back to that day, so the board, the
-timelines and the leadership figures show ten weeks of history.
+would have written. Each step runs in its own unit of work (`ideas.context`)
+at its simulated moment, which is the "now" the services stamp, so the
+board, the timelines and the leadership figures show ten weeks of history
+without any stamp rewritten afterwards.
 
 One transaction: a failure leaves the database empty. Refused when any user
 exists. One password for every demo person, hashed once.
+
+Size: over 400 lines: the demo's ten-week story (its people, schedule and
+steps) is one script.
 """
 
 from __future__ import annotations
@@ -32,15 +36,9 @@ from ideas.lifecycle import STATUSES
 from ideas.people import directory, service
 from ideas.schemas import IdeaIn
 from ideas.tables import (
-    Action,
-    AgendaItem,
-    Comment,
-    Department,
     Event,
     Idea,
-    Question,
     Submission,
-    TriageSession,
     User,
     Vote,
 )
@@ -227,31 +225,6 @@ IMPACT = {
     "other": ("complaints per month", 25),
 }
 
-#: every timestamp the services write, moved back to the simulated day
-STAMPED = (
-    (Department, ("created_at",)),
-    (User, ("created_at",)),
-    (
-        Idea,
-        (
-            "created_at",
-            "updated_at",
-            "first_decided_at",
-            "accepted_at",
-            "shipped_at",
-            "published_at",
-        ),
-    ),
-    (Submission, ("created_at",)),
-    (Vote, ("created_at",)),
-    (TriageSession, ("created_at",)),
-    (AgendaItem, ("decided_at",)),
-    (Question, ("asked_at", "answered_at")),
-    (Event, ("created_at",)),
-    (Comment, ("created_at", "published_at")),
-    (Action, ("created_at", "done_at")),
-)
-
 
 @dataclass
 class Person:
@@ -261,11 +234,6 @@ class Person:
     department: str
     roles: tuple[str, ...]
     viewer: Viewer | None = None
-
-
-def _as(person: Person) -> context.Context:
-    """A use case's context for `person`, acting at the demo's moment."""
-    return context.make(person.viewer, now=clock.now())
 
 
 @dataclass
@@ -672,28 +640,39 @@ class Demo:
             await self.on_day(day, steps)
         return await self.result()
 
+    def moment(self, day: int, index: int) -> dt.datetime:
+        """When the `index`-th step of a simulated day happens: from 09:00 that
+        day, a second apart (today: from ten minutes before the demo started,
+        a tenth of a second apart), so the stamps keep the steps' order."""
+        if day > 0:
+            start = (self.now - dt.timedelta(days=day)).replace(
+                hour=9, minute=0, second=0, microsecond=0
+            )
+            return start + dt.timedelta(seconds=index)
+        return self.now - dt.timedelta(minutes=10) + dt.timedelta(milliseconds=100 * index)
+
     async def on_day(self, day: int, steps: list) -> None:
-        """Run one simulated day's steps in order, then move the stamps they
-        wrote back to that day. A step a service refuses is counted, not fatal."""
-        started = clock.now()
+        """Run one simulated day's steps in order, each in its own unit of
+        work at its moment (`moment`): every stamp the services write is the
+        simulated one, read from the unit of work's clock. A step a service
+        refuses is counted, not fatal."""
         steps = sorted(steps, key=lambda s: s[0])
         index = 0
         while index < len(steps):
             _order, step = steps[index]
+            moment = self.moment(day, index)
             index += 1
-            try:
-                await step()
-            except DomainError as exc:
-                self.refused[exc.detail] += 1
+            async with context.unit_of_work(
+                context.DEMO, now=moment, transaction=False, flush=False
+            ):
+                try:
+                    await step()
+                except DomainError as exc:
+                    self.refused[exc.detail] += 1
             # steps may schedule more for this same day
             extra = self._pending.pop(day, []) if day in self._pending else []
             if extra:
                 steps = steps[:index] + sorted(steps[index:] + extra, key=lambda s: s[0])
-        if day > 0:
-            target = (self.now - dt.timedelta(days=day)).replace(
-                hour=9, minute=0, second=0, microsecond=0
-            )
-            await backdate(started, started - target)
 
     async def result(self) -> DemoResult:
         rows = await Idea.select(Idea.status).run()
@@ -710,30 +689,6 @@ class Demo:
             by_status=dict(by_status),
             problems=self.problems,
         )
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-async def backdate(since: dt.datetime, delta: dt.timedelta) -> None:
-    """Move every stamp written at or after `since` back by `delta`; an
-    idea's `submitted_on` follows its moved `created_at`."""
-    for table, names in STAMPED:
-        columns = [table._meta.get_column_by_name(n) for n in names]
-        rows = await table.select(table._meta.primary_key, *columns).run()
-        pk = table._meta.primary_key._meta.name
-        for row in rows:
-            values = {}
-            for column, name in zip(columns, names, strict=True):
-                stamp = row[name]
-                if isinstance(stamp, dt.datetime) and _aware(stamp) >= since:
-                    values[column] = _aware(stamp) - delta
-            if not values:
-                continue
-            if table is Idea and Idea.created_at in values:
-                values[Idea.submitted_on] = values[Idea.created_at].date()
-            await table.update(values).where(table._meta.primary_key == row[pk]).run()
 
 
 async def load_demo(base_url: str | None = None) -> DemoResult:
@@ -756,12 +711,6 @@ async def load_demo(base_url: str | None = None) -> DemoResult:
             result = await demo.run()
         finally:
             reset_settings(settings)
-        # the participation ledger as it would be at the backdated times
-        from ideas import participation
-        from ideas.tables import Participation
-
-        await Participation.delete(force=True).run()
-        await participation.backfill()
         await mark_history_delivered(demo.now)
         return result
 
@@ -771,7 +720,7 @@ async def mark_history_delivered(now: dt.datetime) -> None:
     the inbox, but no e-mail goes out for them, and today's reminders and
     this week's digest count as done (a first start sends nothing)."""
     from ideas.notify import digest, fanout, reminders
-    from ideas.tables import Event, JobRun, Notification
+    from ideas.tables import JobRun, Notification
 
     pending = await Event.select(Event.id).where(Event.dispatched_at.is_null()).run()
     for row in pending:

@@ -19,6 +19,9 @@ so a Ctrl-C in the terminal reaches Python only and the server is stopped in
 order rather than racing the app's shutdown. In ephemeral mode the temporary
 ``--dir`` is deleted as soon as the server answers PING, so no temp dir is
 left behind whatever happens to this process.
+
+Size: over 400 lines because finding, starting, health-checking and stopping
+a private redis-server (and cleaning up after a crash) is one job.
 """
 
 from __future__ import annotations

@@ -4,17 +4,16 @@ from `web.app`, which imports the controllers."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Request
-from litestar.params import Dependency
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 
 from ideas import context
 from web.ratelimit import RateLimiter
 
 #: a handler's `ctx: Ctx` parameter: the request's unit of work
 #: (a frozen dataclass, handed over as is, not validated field by field)
-Ctx = Annotated[context.Context, Dependency(skip_validation=True)]
+Ctx = NamedDependency[SkipValidation[context.Context]]
 
 
 async def provide_context() -> context.Context:

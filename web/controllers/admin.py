@@ -3,6 +3,9 @@ public password pages (forgot, set from a one-time link).
 
 Every /admin route is guarded by the admin role (403 for anyone else). The
 pages are a directory of people: nothing on them connects a person to an idea.
+
+Size: over 400 lines: one Litestar controller per area, whose handlers share
+the admin guard; the rules live in ideas/people/.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """Staff pages: log-in, the board, submit, an idea, my ideas; and the HTMX
-fragments they swap in."""
+fragments they swap in.
+
+Size: over 400 lines: one Litestar controller per area, whose handlers share
+its guards and page helpers; the rules live in ideas/board/.
+"""
 
 from __future__ import annotations
 
