@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.conftest import DESKTOP
-from tests.factories import idea_payload
+from tests.factories import idea_payload, index_terms_as_the_worker
 
 pytestmark = pytest.mark.browser
 
@@ -47,6 +47,7 @@ async def test_staff_submits_an_idea_sees_its_twin_and_votes_from_the_board(ui, 
     erin = await personas.get("erin_it")
     twin_id = await _post_idea(dan, TWIN)
     other_id = await _post_idea(alice, OTHER)
+    await index_terms_as_the_worker()  # their similar-search terms (ideas.term_index)
 
     page = await ui.new_page()
     await ui.login(page, erin)
