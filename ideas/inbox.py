@@ -7,15 +7,15 @@ import json
 
 from pydantic import BaseModel
 
-from ideas import clock
+from ideas import policy
 from ideas.board.ids import parse_id
 from ideas.board.listing import check_limit, cursor_int, decode_cursor, encode_cursor
+from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.errors import Invalid, NotFound
 from ideas.notify.kinds import EMAIL_OPTIONAL, KINDS, NOTICE_OPTIONAL
 from ideas.schemas import Page, to_day
 from ideas.tables import Notification, User
-from ideas.viewer import Viewer
 
 #: notices about something a submitter did, sent to others: their time is
 #: given to the day only, like every time of a submitter's doing
@@ -74,7 +74,7 @@ def _out(row: dict) -> NoticeOut:
 
 
 async def list_notices(
-    viewer: Viewer,
+    ctx: Context,
     *,
     limit: int | None = None,
     cursor: str | None = None,
@@ -83,6 +83,7 @@ async def list_notices(
     """The viewer's notices, newest first (by when it happened), with an
     opaque cursor: the last notice's id only (its exact time stays on the
     server, as the notice itself may show only the day)."""
+    viewer = policy.authorize_person(ctx.actor, "inbox.read")
     limit = check_limit(limit)
     position = decode_cursor(cursor)
     query = Notification.select(*_COLUMNS).where(Notification.user == viewer.id)
@@ -115,11 +116,12 @@ async def list_notices(
     return Page[NoticeOut](items=[_out(r) for r in rows], next_cursor=next_cursor)
 
 
-async def mark_read(viewer: Viewer, notice_id: str | int) -> NoticeOut:
+async def mark_read(ctx: Context, notice_id: str | int) -> NoticeOut:
     """Mark one of the viewer's notices read (idempotent); another person's
     notice answers like a missing one."""
+    viewer = policy.authorize_person(ctx.actor, "inbox.read")
     number = parse_id(notice_id, "notification")
-    now = clock.now()
+    now = ctx.now
     async with write_transaction():
         await (
             Notification.update({Notification.read_at: now})
@@ -140,17 +142,18 @@ async def mark_read(viewer: Viewer, notice_id: str | int) -> NoticeOut:
     return _out(rows[0])
 
 
-async def mark_read_quietly(viewer: Viewer, notice_id: str) -> None:
+async def mark_read_quietly(ctx: Context, notice_id: str) -> None:
     """Mark a notice read when its idea is opened from it; a malformed id or
     someone else's notice changes nothing and says nothing."""
     try:
-        await mark_read(viewer, notice_id)
+        await mark_read(ctx, notice_id)
     except (NotFound, Invalid):
         pass
 
 
-async def mark_all_read(viewer: Viewer) -> MarkedOut:
-    now = clock.now()
+async def mark_all_read(ctx: Context) -> MarkedOut:
+    viewer = policy.authorize_person(ctx.actor, "inbox.read")
+    now = ctx.now
     async with write_transaction():
         marked = (
             await Notification.update({Notification.read_at: now})
@@ -161,7 +164,8 @@ async def mark_all_read(viewer: Viewer) -> MarkedOut:
     return MarkedOut(marked=len(marked))
 
 
-async def unread_count(viewer: Viewer) -> int:
+async def unread_count(ctx: Context) -> int:
+    viewer = policy.authorize_person(ctx.actor, "inbox.read")
     return (
         await Notification.count()
         .where(Notification.user == viewer.id, Notification.read_at.is_null())
@@ -178,7 +182,8 @@ def _email_off(raw) -> list[str]:
     return [k for k in raw or [] if isinstance(k, str)]
 
 
-async def get_settings(viewer: Viewer) -> NotificationSettings:
+async def get_settings(ctx: Context) -> NotificationSettings:
+    viewer = policy.authorize_person(ctx.actor, "inbox.read")
     rows = await User.select(User.email_off, User.digest).where(User.id == viewer.id).run()
     if not rows:
         raise NotFound("no such user")
@@ -193,9 +198,10 @@ async def get_settings(viewer: Viewer) -> NotificationSettings:
 
 
 async def save_settings(
-    viewer: Viewer, email_on: set[str] | list[str], digest: bool
+    ctx: Context, email_on: set[str] | list[str], digest: bool
 ) -> NotificationSettings:
     """Store which kinds the viewer wants by e-mail (the others are off)."""
+    viewer = policy.authorize_person(ctx.actor, "inbox.read")
     unknown = [k for k in email_on if k not in EMAIL_OPTIONAL]
     if unknown:
         raise Invalid("email", f"unknown notice kind {unknown[0]!r}")
@@ -206,4 +212,4 @@ async def save_settings(
             .where(User.id == viewer.id)
             .run()
         )
-    return await get_settings(viewer)
+    return await get_settings(ctx)

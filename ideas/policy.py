@@ -32,7 +32,7 @@ from ideas.lifecycle import (
     STATUSES,
     SUBMITTER,
 )
-from ideas.viewer import ROLES
+from ideas.viewer import ROLES, Viewer
 
 # -- status sets, derived from the lifecycle -----------------------------------------------
 
@@ -268,6 +268,8 @@ PERMISSIONS: dict[str, Permission] = {
     "delivery.propose": _p("staff", lambda r, f: f.is_owner, "an owner of one of its actions"),
     "delivery.board": _p("council"),
     "leaders.view": _p("leader admin"),
+    "inbox.read": _p("staff"),
+    "account.own": _p("staff"),
     "admin.manage": _p("admin"),
     "admin.reveal": _p("admin"),
 }
@@ -296,6 +298,15 @@ def authorize(viewer, action: str, facts: Facts = Facts()) -> None:
         needs = " or ".join(r for r in ROLES if r in permission.roles)
         detail = f"this needs the {needs} role"
         raise Forbidden(f"{detail}: {permission.says}" if permission.says else detail)
+
+
+def authorize_person(actor, action: str, facts: Facts = Facts()) -> Viewer:
+    """`authorize`, for what only a person has (their inbox, their account):
+    the person, or Forbidden when the actor is a System."""
+    authorize(actor, action, facts)
+    if not isinstance(actor, Viewer):
+        raise Forbidden(f"this is a person's own, not the {actor.label}'s")
+    return actor
 
 
 def authorize_attempt(viewer, action: str) -> None:

@@ -28,10 +28,11 @@ import datetime as dt
 
 from pydantic import BaseModel
 
-from ideas import blind, clock, outbox
+from ideas import blind, outbox, policy
 from ideas.board.view import idea_row
+from ideas.context import Context
 from ideas.db import write_transaction
-from ideas.errors import Conflict, Forbidden, Invalid
+from ideas.errors import Conflict, Invalid
 from ideas.tables import AuditLog, Notification, Submission, User
 from ideas.viewer import Viewer
 
@@ -71,15 +72,14 @@ class RevealOut(BaseModel):
     people: list[RevealedPerson]
 
 
-async def reveal_submitter(viewer: Viewer, idea_id: int, reason: str) -> RevealOut:
+async def reveal_submitter(ctx: Context, idea_id: int, reason: str) -> RevealOut:
     """Reveal an idea's submitter(s) to an admin, audited and announced."""
-    if not viewer.is_admin:
-        raise Forbidden("only an admin may reveal who submitted an idea")
+    viewer = policy.authorize_person(ctx.actor, "admin.reveal")
     reason = (reason or "").strip()
     idea = await idea_row(idea_id)
     if len(reason) < REASON_MIN:
         raise Invalid("reason", f"give a reason of at least {REASON_MIN} characters")
-    now = clock.now()
+    now = ctx.now
     if await _acted_recently(viewer.id, LOGIN_STATE_ACTIONS, now):
         raise Conflict(
             f"you deactivated or reactivated someone within the last {QUIET_HOURS} hours: "
@@ -103,7 +103,7 @@ async def reveal_submitter(viewer: Viewer, idea_id: int, reason: str) -> RevealO
             action=REVEAL_ACTION,
             target=f"idea:{idea_id}",
             details={"idea_id": str(idea_id), "reason": reason},
-            created_at=clock.now(),
+            created_at=now,
         )
         await audit.save().run()
         event_id = await outbox.record_event(

@@ -159,7 +159,7 @@ class Personas:
         await user.save().run()
         viewer = await accounts.authenticate(email, PASSWORD)
         assert viewer is not None
-        token = await accounts.create_token(viewer)
+        token = await accounts.create_token(ctx_for(viewer))
         persona = Persona(
             key=key,
             viewer=viewer,

@@ -532,12 +532,14 @@ async def build_world(personas) -> World:
     # webhooks: one with a delivery to send again, two to remove
     adam = cast["adam_admin"].viewer
     hook = "https://hooks.example.com/"
-    w["webhook"] = (await webhooks.create_endpoint(adam, hook + "a", ["idea.status_changed"])).id
+    w["webhook"] = (
+        await webhooks.create_endpoint(ctx_for(adam), hook + "a", ["idea.status_changed"])
+    ).id
     await webhooks.plan_event(question[-1]["id"])
     [delivery] = await WebhookDelivery.select(WebhookDelivery.id).run()
     w["webhook_delivery"] = str(delivery["id"])
     for key in ("webhook_delete_api", "webhook_delete_form"):
-        w[key] = (await webhooks.create_endpoint(adam, hook + key, ["idea.shipped"])).id
+        w[key] = (await webhooks.create_endpoint(ctx_for(adam), hook + key, ["idea.shipped"])).id
 
     zoe = await personas.make("zoe_person", "Zoe Zimmer", "Team Lead", "Field Ops")
     w["person"] = zoe.id
@@ -547,7 +549,7 @@ async def build_world(personas) -> World:
     # the signed link in alice's notice e-mails (one-click unsubscribe)
     w["unsubscribe"] = unsubscribe.token_for(alice.viewer.id, "vote_shipped")
     for key in ("token_api", "token_page"):
-        made = await accounts.create_named_token(alice.viewer, f"alice's {key}")
+        made = await accounts.create_named_token(ctx_for(alice.viewer), f"alice's {key}")
         w[key] = made.info.id
 
     await scim.create_token(ctx_for(COMMAND_LINE), "Matrix provisioning")
@@ -577,7 +579,9 @@ class Caller:
     async def new_api(self) -> httpx.AsyncClient:
         headers = {}
         if self.persona is not None:
-            headers["Authorization"] = f"Bearer {await accounts.create_token(self.persona.viewer)}"
+            headers["Authorization"] = (
+                f"Bearer {await accounts.create_token(ctx_for(self.persona.viewer))}"
+            )
         return httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app),
             base_url="http://testserver",

@@ -43,7 +43,7 @@ from ideas import blind
 from ideas.integrations import slack, teams, webhooks
 from ideas.org_settings import set_setting
 from ideas.tables import WebhookDelivery
-from tests.factories import confirm_attendance, idea_payload, index_terms_as_the_worker
+from tests.factories import confirm_attendance, ctx_for, idea_payload, index_terms_as_the_worker
 from tests.leakcrawl import Identity, LeakCrawler
 
 ZEBULON = ("Zebulon Quartermaine", "Chief Llama Whisperer", "Xylophone Logistics")
@@ -117,10 +117,12 @@ async def build_world(personas) -> dict:
     }
     # a webhook, a Slack channel and a Teams channel that want every event
     hook = await webhooks.create_endpoint(
-        adam.viewer, "https://hooks.example.com/touchpoint", list(webhooks.EVENTS)
+        ctx_for(adam.viewer), "https://hooks.example.com/touchpoint", list(webhooks.EVENTS)
     )
-    await webhooks.create_endpoint(adam.viewer, "C0CXIDEAS", [], "slack")
-    await webhooks.create_endpoint(adam.viewer, "https://example.com/workflows/cx", [], "teams")
+    await webhooks.create_endpoint(ctx_for(adam.viewer), "C0CXIDEAS", [], "slack")
+    await webhooks.create_endpoint(
+        ctx_for(adam.viewer), "https://example.com/workflows/cx", [], "teams"
+    )
     authors = {"z": zeb, "o": otto, "a": alice}
     ids: dict[str, str] = {}
     for key, title in titles.items():

@@ -514,7 +514,9 @@ async def test_idea_page_shows_the_idea_and_its_public_timeline(personas):
         ),
     )
     # a non-public event (a reveal) stays off the timeline
-    await reveal.reveal_submitter(adam.viewer, idea_id, "SECRET check of a reported account")
+    await reveal.reveal_submitter(
+        ctx_for(adam.viewer), idea_id, "SECRET check of a reported account"
+    )
     c = await alice.browser()
     r = await c.get(f"/ideas/{idea_id}")
     assert r.status_code == 200

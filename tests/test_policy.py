@@ -205,6 +205,8 @@ ALLOWED = [
     ("admin.manage", LEADER, Facts(), False),
     ("admin.reveal", ADMIN, Facts(), True),
     ("admin.reveal", COUNCIL, Facts(), False),
+    ("inbox.read", STAFF, Facts(), True),
+    ("account.own", STAFF, Facts(), True),
 ]
 
 

@@ -51,13 +51,19 @@ def test_token_lifetime_is_configurable_and_checked():
 async def test_a_token_stops_working_when_it_expires(app, personas):
     alice = await personas.get("alice_support")
     today = clock.now()
-    fresh = await accounts.create_token(alice.viewer, "fresh", at=today - dt.timedelta(days=89))
-    stale = await accounts.create_token(alice.viewer, "stale", at=today - dt.timedelta(days=91))
+    fresh = await accounts.create_token(
+        ctx_for(alice.viewer, now=today - dt.timedelta(days=89)), "fresh"
+    )
+    stale = await accounts.create_token(
+        ctx_for(alice.viewer, now=today - dt.timedelta(days=91)), "stale"
+    )
     assert await answers(app, fresh) == 200
     assert await answers(app, stale) == 401
 
     # a token made before tokens had a lifetime expires 90 days after it was made
-    legacy = await accounts.create_token(alice.viewer, "legacy", at=today - dt.timedelta(days=100))
+    legacy = await accounts.create_token(
+        ctx_for(alice.viewer, now=today - dt.timedelta(days=100)), "legacy"
+    )
     await ApiToken.update({ApiToken.expires_at: None}).where(ApiToken.name == "legacy").run()
     assert await answers(app, legacy) == 401
 
@@ -67,7 +73,7 @@ async def test_the_lifetime_follows_api_token_days(app, personas):
     settings = get_settings()
     reset_settings(dataclasses.replace(settings, api_token_days=7))
     try:
-        await accounts.create_token(alice.viewer, "weekly", at=NOW)
+        await accounts.create_token(ctx_for(alice.viewer, now=NOW), "weekly")
     finally:
         reset_settings(settings)
     [row] = await ApiToken.select(ApiToken.expires_at).where(ApiToken.name == "weekly").run()
@@ -77,8 +83,8 @@ async def test_the_lifetime_follows_api_token_days(app, personas):
 async def test_i_see_and_revoke_my_own_tokens_only(app, personas):
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
-    made = await accounts.create_named_token(alice.viewer, "report script")
-    dans = await accounts.create_named_token(dan.viewer, "dan's script")
+    made = await accounts.create_named_token(ctx_for(alice.viewer), "report script")
+    dans = await accounts.create_named_token(ctx_for(dan.viewer), "dan's script")
 
     mine = (await alice.api().get("/api/v1/me/tokens")).json()["items"]
     assert {t["name"] for t in mine} == {"", "report script"}  # the persona's own + the new one
@@ -115,7 +121,7 @@ async def test_i_see_and_revoke_my_own_tokens_only(app, personas):
 async def test_a_password_set_by_link_ends_every_token_and_session(app, personas, purpose):
     alice = await personas.get("alice_support")
     browser = await alice.browser()
-    other = await accounts.create_named_token(alice.viewer, "cron job")
+    other = await accounts.create_named_token(ctx_for(alice.viewer), "cron job")
     assert await logged_in(browser) and await answers(app, alice.token) == 200
 
     issued = await invitations.issue(alice.viewer.id, purpose)
@@ -159,7 +165,9 @@ async def test_a_token_made_on_the_profile_page_is_shown_once_and_works(app, per
     empty = await browser.form("/me/tokens", {"name": "  "})
     assert empty.status_code == 400 and "Must be 1–80 characters" in empty.text
 
-    [info] = [t for t in await accounts.list_tokens(alice.viewer) if t.name == "weekly report"]
+    [info] = [
+        t for t in await accounts.list_tokens(ctx_for(alice.viewer)) if t.name == "weekly report"
+    ]
     r = await browser.form(f"/me/tokens/{info.id}/revoke", {})
     assert r.status_code == 303 and r.headers["location"] == "/me"
     assert await answers(app, token) == 401
@@ -167,7 +175,7 @@ async def test_a_token_made_on_the_profile_page_is_shown_once_and_works(app, per
     r = await browser.form("/me/tokens/revoke-all", {})
     assert r.status_code == 303
     assert await answers(app, alice.token) == 401
-    assert await accounts.list_tokens(alice.viewer) == []
+    assert await accounts.list_tokens(ctx_for(alice.viewer)) == []
 
 
 async def test_changing_my_password_needs_the_current_one_and_ends_the_rest(app, personas):

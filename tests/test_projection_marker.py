@@ -26,7 +26,7 @@ from markupsafe import escape
 from ideas import blind
 from ideas.integrations import webhooks
 from ideas.notify import digest
-from tests.factories import IDEA, index_terms_as_the_worker, submit
+from tests.factories import IDEA, ctx_for, index_terms_as_the_worker, submit
 from tests.notify_helpers import (
     TODAY,
     body_text,
@@ -231,7 +231,7 @@ async def test_the_weekly_digest(personas):
 async def test_the_webhook_payload(personas, loopback_allowed, receiver, fast_retries):  # noqa: F811
     admin = await personas.get("adam_admin")
     made = await webhooks.create_endpoint(
-        admin.viewer, receiver.url("/ok"), ["idea.shipped", "idea.status_changed"]
+        ctx_for(admin.viewer), receiver.url("/ok"), ["idea.shipped", "idea.status_changed"]
     )
     receiver.secrets["/ok"] = made.secret
     alice = await personas.get("alice_support")
@@ -245,7 +245,7 @@ async def test_the_webhook_payload(personas, loopback_allowed, receiver, fast_re
 
 async def test_the_slack_message(personas, fake_slack):  # noqa: F811
     admin = await personas.get("adam_admin")
-    await webhooks.create_endpoint(admin.viewer, "C0SHIPPED", [], "slack")
+    await webhooks.create_endpoint(ctx_for(admin.viewer), "C0SHIPPED", [], "slack")
     alice = await personas.get("alice_support")
     await ship_idea(personas, alice)
     await drain()
@@ -255,7 +255,7 @@ async def test_the_slack_message(personas, fake_slack):  # noqa: F811
 
 async def test_the_teams_message(personas, loopback_allowed, receiver, fast_retries):  # noqa: F811
     admin = await personas.get("adam_admin")
-    await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), [], "teams")
+    await webhooks.create_endpoint(ctx_for(admin.viewer), receiver.url("/ok"), [], "teams")
     alice = await personas.get("alice_support")
     await ship_idea(personas, alice)
     await drain()

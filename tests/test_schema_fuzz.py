@@ -40,7 +40,7 @@ from schemathesis.specs.openapi.checks import (
 from ideas.notify import fanout
 from ideas.people import accounts, directory
 from ideas.tables import Event, Notification
-from tests.factories import confirm_attendance, idea_payload
+from tests.factories import confirm_attendance, ctx_for, idea_payload
 
 #: examples per operation, role and mode (valid / invalid input)
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
@@ -142,10 +142,12 @@ async def test_every_api_operation_answers_as_documented(app, personas, role):
         token = session["token"]
         revoking = (case.operation.method.upper(), case.operation.path) in REVOKE
         if revoking:
-            token = await accounts.create_token(persona.viewer)  # revoke a spare, keep ours
+            token = await accounts.create_token(
+                ctx_for(persona.viewer)
+            )  # revoke a spare, keep ours
         response = await _send(case, token)
         if revoking and response.is_success:  # "all", or ours by id: carry on with a new one
-            session["token"] = await accounts.create_token(persona.viewer)
+            session["token"] = await accounts.create_token(ctx_for(persona.viewer))
         return response
 
     async def _send(case, token: str) -> httpx.Response:

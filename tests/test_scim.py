@@ -176,7 +176,7 @@ async def test_patch_active_false_deactivates_and_ends_sessions_and_tokens(
 ):
     made = await create(idp)
     nina = await accounts.viewer_by_id(made["id"])
-    token = await accounts.create_token(nina, "script")
+    token = await accounts.create_token(ctx_for(nina), "script")
     await service.set_password(ctx_for(COMMAND_LINE), "nina@corp.example", "a long enough password")
     browser = BrowserClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
     async with browser:

@@ -20,7 +20,7 @@ from ideas import clock, publish
 from ideas.config import get_settings, reset_settings
 from ideas.integrations import webhooks
 from ideas.tables import Idea
-from tests.factories import submit
+from tests.factories import ctx_for, submit
 from tests.notify_helpers import drain
 from tests.test_webhooks import FAST, ship_idea
 
@@ -376,7 +376,7 @@ async def test_shipped_idea_and_weekly_summary_post_to_the_chosen_channel(
     client, fake_slack, personas
 ):
     admin = await personas.get("adam_admin")
-    await webhooks.create_endpoint(admin.viewer, "C0SHIPPED", [], "slack")
+    await webhooks.create_endpoint(ctx_for(admin.viewer), "C0SHIPPED", [], "slack")
     alice = await personas.get("alice_support")
     idea = await ship_idea(personas, alice)
     await drain()
@@ -415,7 +415,7 @@ async def test_the_shipped_post_names_a_submitter_who_opted_in_and_nothing_more(
     client, fake_slack, personas
 ):
     admin = await personas.get("adam_admin")
-    await webhooks.create_endpoint(admin.viewer, "C0SHIPPED", [], "slack")
+    await webhooks.create_endpoint(ctx_for(admin.viewer), "C0SHIPPED", [], "slack")
     alice = await personas.get("alice_support")
     await ship_idea(personas, alice, credit=True)
     await drain()

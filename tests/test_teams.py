@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from ideas.integrations import teams, webhooks
+from tests.factories import ctx_for
 from tests.notify_helpers import drain
 from tests.test_webhooks import (  # noqa: F401
     FAST,
@@ -51,7 +52,7 @@ async def test_shipped_idea_reaches_the_teams_channel_as_a_valid_card(
     fast_retries,  # noqa: F811
 ):
     admin = await personas.get("adam_admin")
-    made = await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), [], "teams")
+    made = await webhooks.create_endpoint(ctx_for(admin.viewer), receiver.url("/ok"), [], "teams")
     assert made.events == ["idea.shipped", "summary.weekly"]
     alice = await personas.get("alice_support")
     idea = await ship_idea(personas, alice)

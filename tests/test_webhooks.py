@@ -19,7 +19,7 @@ from ideas.integrations import ssrf, webhooks
 from ideas.notify import kinds, mailing
 from ideas.people import directory
 from ideas.tables import Comment, Event, Idea, Notification, WebhookDelivery, WebhookEndpoint
-from tests.factories import submit
+from tests.factories import ctx_for, submit
 from tests.notify_helpers import (
     SHIP_NOTE,
     TODAY,
@@ -151,7 +151,7 @@ def assert_blind(body: bytes, submitter) -> None:
 
 async def planned_decline(personas, admin, url: str) -> list[int]:
     """A webhook for status changes and one council decision: its deliveries."""
-    made = await webhooks.create_endpoint(admin.viewer, url, ["idea.status_changed"])
+    made = await webhooks.create_endpoint(ctx_for(admin.viewer), url, ["idea.status_changed"])
     alice = await personas.get("alice_support")
     idea = await submit(alice)
     bob, session = await open_session(personas)
@@ -209,7 +209,7 @@ async def test_admin_page_connects_shows_the_secret_once_rotates_and_sends_again
     )
     assert r.status_code == 200, r.text
     secret = re.search(r"data-secret>(whsec_[^<]+)<", r.text).group(1)
-    endpoint = (await webhooks.list_endpoints(admin.viewer))[0]
+    endpoint = (await webhooks.list_endpoints(ctx_for(admin.viewer)))[0]
     assert endpoint.events == ["idea.status_changed"]
     page = await web.get(f"/admin/webhooks/{endpoint.id}")
     assert page.status_code == 200 and secret not in page.text
@@ -239,7 +239,7 @@ async def test_admin_page_connects_shows_the_secret_once_rotates_and_sends_again
 
     off = await web.form(f"/admin/webhooks/{endpoint.id}/active", {"active": "off"})
     assert off.status_code == 303
-    assert (await webhooks.get_endpoint(admin.viewer, endpoint.id)).active is False
+    assert (await webhooks.get_endpoint(ctx_for(admin.viewer), endpoint.id)).active is False
 
 
 # -- delivery through the worker -----------------------------------------------------------------
@@ -307,7 +307,7 @@ async def test_hanging_endpoint_is_timed_out(personas, loopback_allowed, receive
     ids, _made = await planned_decline(personas, admin, receiver.url("/hang"))
     result = await webhooks.attempt_delivery(ids[0], t=dataclasses.replace(FAST, timeout_s=0.3))
     assert result.outcome == "retry" and result.status_code is None
-    log = await webhooks.list_attempts(admin.viewer, _made.id)
+    log = await webhooks.list_attempts(ctx_for(admin.viewer), _made.id)
     assert "timed out" in log[0].response_excerpt and not log[0].ok
 
 
@@ -316,7 +316,7 @@ async def test_answer_is_read_only_up_to_the_cap(personas, loopback_allowed, rec
     ids, made = await planned_decline(personas, admin, receiver.url("/big"))
     t = dataclasses.replace(FAST, max_response_bytes=4096)
     assert (await webhooks.attempt_delivery(ids[0], t=t)).outcome == "delivered"
-    log = await webhooks.list_attempts(admin.viewer, made.id)
+    log = await webhooks.list_attempts(ctx_for(admin.viewer), made.id)
     assert 0 < len(log[0].response_excerpt) <= webhooks.EXCERPT
 
 
@@ -332,7 +332,7 @@ async def test_endpoint_is_switched_off_after_failures_and_admins_are_told(
     assert first.outcome == "retry" and not first.disabled
     second = await webhooks.attempt_delivery(ids[0], t=t, now=later + dt.timedelta(hours=1))
     assert second.disabled
-    endpoint = (await webhooks.get_endpoint(admin.viewer, made.id)).model_dump()
+    endpoint = (await webhooks.get_endpoint(ctx_for(admin.viewer), made.id)).model_dump()
     assert endpoint["active"] is False and "failures in a row" in endpoint["disabled_reason"]
     third = await webhooks.attempt_delivery(ids[0], t=t, now=later + dt.timedelta(hours=2))
     assert third.outcome == "skipped"
@@ -362,7 +362,7 @@ async def test_an_endpoint_removed_mid_attempt_logs_nothing(personas, loopback_a
     slow = dataclasses.replace(FAST, timeout_s=30)
     attempt = asyncio.create_task(webhooks.attempt_delivery(ids[0], t=slow))
     assert await asyncio.to_thread(receiver.arrived.wait, 30)
-    await webhooks.delete_endpoint(admin.viewer, made.id)
+    await webhooks.delete_endpoint(ctx_for(admin.viewer), made.id)
     receiver.release.set()
     assert (await attempt).outcome == "gone"
     assert await WebhookDelivery.count().run() == 0
@@ -438,7 +438,7 @@ async def test_loopback_by_name_is_not_contacted_without_the_allow_list(
     allow()
     result = await webhooks.attempt_delivery(ids[0], t=FAST)
     assert result.outcome == "retry"
-    log = await webhooks.list_attempts(admin.viewer, made.id)
+    log = await webhooks.list_attempts(ctx_for(admin.viewer), made.id)
     assert log[0].response_excerpt.startswith("refused") and "127.0.0.1" in log[0].response_excerpt
     assert receiver.hits == {}
 
@@ -521,7 +521,7 @@ async def test_new_ideas_and_comments_are_released_at_the_window_boundary(
     admin = await personas.get("adam_admin")
     day = dt.datetime(2026, 3, 4, tzinfo=dt.UTC)
     made = await webhooks.create_endpoint(
-        admin.viewer, receiver.url("/ok"), ["idea.submitted", "comment.created"]
+        ctx_for(admin.viewer), receiver.url("/ok"), ["idea.submitted", "comment.created"]
     )
     receiver.secrets["/ok"] = made.secret
     await WebhookEndpoint.update({WebhookEndpoint.created_at: day}).where(
@@ -577,7 +577,9 @@ async def test_a_submitters_answer_reaches_webhooks_at_the_next_boundary(
     personas, loopback_allowed, receiver
 ):
     admin = await personas.get("adam_admin")
-    await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), ["idea.status_changed"])
+    await webhooks.create_endpoint(
+        ctx_for(admin.viewer), receiver.url("/ok"), ["idea.status_changed"]
+    )
     alice = await personas.get("alice_support")
     idea = await submit(alice)  # published at once: a pending idea is on no agenda
     bob, session = await open_session(personas)
@@ -730,7 +732,7 @@ async def test_admin_connects_slack_and_teams_channels_on_the_page(personas, loo
     assert r.status_code == 200
     bad = await web.form("/admin/webhooks", {"kind": "slack", "url": "#general; drop"})
     assert bad.status_code == 422 and "channel id" in bad.text
-    made = await webhooks.list_endpoints(admin.viewer, None)
+    made = await webhooks.list_endpoints(ctx_for(admin.viewer), None)
     assert [(e.kind, e.url, e.events) for e in made] == [
         ("slack", "C0CXIDEAS", ["idea.shipped", "summary.weekly"]),
         ("teams", "https://example.com/wf/1", ["idea.shipped", "summary.weekly"]),
@@ -746,7 +748,9 @@ async def test_a_change_to_an_unreleased_idea_waits_for_the_ideas_release(
     """An idea made at 10:17 and put on an agenda at 10:20: its status change
     goes out at 11:00 with the idea, not at 10:20 (which would say it existed)."""
     admin = await personas.get("adam_admin")
-    await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), ["idea.status_changed"])
+    await webhooks.create_endpoint(
+        ctx_for(admin.viewer), receiver.url("/ok"), ["idea.status_changed"]
+    )
     alice = await personas.get("alice_support")
     idea = await submit(alice)  # made at once, then dated back below
     await open_session(personas)
@@ -841,7 +845,7 @@ async def test_a_co_submitters_comment_reaches_the_webhook_as_co_submitter(
     """dan's idea is merged into alice's: his comment there goes out as
     "Co-submitter", never under his name."""
     admin = await personas.get("adam_admin")
-    await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), ["comment.created"])
+    await webhooks.create_endpoint(ctx_for(admin.viewer), receiver.url("/ok"), ["comment.created"])
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
     target = await submit(alice)
@@ -858,7 +862,7 @@ async def test_a_co_submitters_comment_reaches_the_webhook_as_co_submitter(
 
 async def test_a_deleted_comment_never_reaches_the_webhook(personas, loopback_allowed, receiver):
     admin = await personas.get("adam_admin")
-    await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), ["comment.created"])
+    await webhooks.create_endpoint(ctx_for(admin.viewer), receiver.url("/ok"), ["comment.created"])
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
     idea = await submit(alice)
@@ -888,7 +892,7 @@ async def test_webhook_windows_follow_the_products_publish_rule_with_delay_7(
     try:
         admin = await personas.get("adam_admin")
         await webhooks.create_endpoint(
-            admin.viewer, receiver.url("/ok"), ["idea.submitted", "comment.created"]
+            ctx_for(admin.viewer), receiver.url("/ok"), ["idea.submitted", "comment.created"]
         )
         alice = await personas.get("alice_support")
         idea = await submit(alice)
@@ -913,7 +917,9 @@ async def test_a_row_is_released_by_its_published_at(personas, loopback_allowed,
     allow("127.0.0.1", delay=60)
     day = dt.datetime(2026, 3, 4, tzinfo=dt.UTC)
     admin = await personas.get("adam_admin")
-    made = await webhooks.create_endpoint(admin.viewer, receiver.url("/ok"), ["idea.submitted"])
+    made = await webhooks.create_endpoint(
+        ctx_for(admin.viewer), receiver.url("/ok"), ["idea.submitted"]
+    )
     await WebhookEndpoint.update({WebhookEndpoint.created_at: day}).where(
         WebhookEndpoint.id == int(made.id)
     )

@@ -15,9 +15,10 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from ideas import clock, security
+from ideas import clock, policy, security
 from ideas import text as text_rules
 from ideas.config import get_settings
+from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.errors import Invalid, NotFound
 from ideas.people.directory import normalise_email
@@ -128,7 +129,8 @@ async def viewer_by_id(user_id: UUID | str) -> Viewer | None:
     return viewer_from_row(rows[0]) if rows else None
 
 
-async def me(viewer: Viewer) -> MeOut:
+async def me(ctx: Context) -> MeOut:
+    viewer = policy.authorize_person(ctx.actor, "account.own")
     rows = (
         await User.select(*USER_COLUMNS, User.department.name.as_alias("department_name"))
         .where(User.id == viewer.id)
@@ -145,9 +147,10 @@ async def me(viewer: Viewer) -> MeOut:
     )
 
 
-async def create_token(viewer: Viewer, name: str = "", at: dt.datetime | None = None) -> str:
-    """A new API token for `viewer`, valid API_TOKEN_DAYS from `at` (now)."""
-    at = at or clock.now()
+async def create_token(ctx: Context, name: str = "") -> str:
+    """A new API token for the person acting, valid API_TOKEN_DAYS from now."""
+    viewer = policy.authorize_person(ctx.actor, "account.own")
+    at = ctx.now
     # a token's label, not a person's name: any visible text
     name = text_rules.check((name or "").strip(), "name", 0, 80)
     token, hashed = security.new_secret()
@@ -218,9 +221,10 @@ def _info(row: dict) -> TokenInfo:
     )
 
 
-async def list_tokens(viewer: Viewer, at: dt.datetime | None = None) -> list[TokenInfo]:
+async def list_tokens(ctx: Context) -> list[TokenInfo]:
     """The caller's working tokens (unrevoked, unexpired), newest first."""
-    at = at or clock.now()
+    viewer = policy.authorize_person(ctx.actor, "account.own")
+    at = ctx.now
     rows = (
         await ApiToken.select(
             ApiToken.id,
@@ -236,14 +240,15 @@ async def list_tokens(viewer: Viewer, at: dt.datetime | None = None) -> list[Tok
     return [_info(r) for r in rows if token_expiry(r["created_at"], r["expires_at"]) > at]
 
 
-async def create_named_token(viewer: Viewer, name: str) -> NewToken:
+async def create_named_token(ctx: Context, name: str) -> NewToken:
     """A new token with a name the person chose (shown once)."""
+    policy.authorize_person(ctx.actor, "account.own")
     name = (name or "").strip()
     if not 1 <= len(name) <= 80:
         raise Invalid("name", "must be 1–80 characters")
-    if len(await list_tokens(viewer)) >= MAX_TOKENS:
+    if len(await list_tokens(ctx)) >= MAX_TOKENS:
         raise Invalid("name", f"you have {MAX_TOKENS} tokens already: revoke one first")
-    token = await create_token(viewer, name)
+    token = await create_token(ctx, name)
     rows = (
         await ApiToken.select(
             ApiToken.id,
@@ -264,10 +269,11 @@ def _token_number(token_id: str) -> int:
     return int(token_id)
 
 
-async def revoke_own_token(viewer: Viewer, token_id: str) -> None:
+async def revoke_own_token(ctx: Context, token_id: str) -> None:
     """Revoke one of the caller's tokens; another person's answers 404."""
+    viewer = policy.authorize_person(ctx.actor, "account.own")
     revoked = (
-        await ApiToken.update({ApiToken.revoked_at: clock.now()})
+        await ApiToken.update({ApiToken.revoked_at: ctx.now})
         .where(
             ApiToken.id == _token_number(token_id),
             ApiToken.user == viewer.id,
@@ -280,11 +286,13 @@ async def revoke_own_token(viewer: Viewer, token_id: str) -> None:
         raise NotFound("no such token")
 
 
-async def revoke_own_tokens(viewer: Viewer) -> int:
-    return await revoke_all_tokens(viewer.id)
+async def revoke_own_tokens(ctx: Context) -> int:
+    viewer = policy.authorize_person(ctx.actor, "account.own")
+    return await revoke_all_tokens(viewer.id, at=ctx.now)
 
 
-async def has_password(viewer: Viewer) -> bool:
+async def has_password(ctx: Context) -> bool:
+    viewer = policy.authorize_person(ctx.actor, "account.own")
     rows = await User.select(User.password_hash).where(User.id == viewer.id).run()
     return bool(rows and rows[0]["password_hash"])
 
@@ -301,10 +309,11 @@ async def is_break_glass(user_id: UUID) -> bool:
 
 
 async def change_password(
-    viewer: Viewer, current: str, new: str, new_again: str, keep_session: str | None
+    ctx: Context, current: str, new: str, new_again: str, keep_session: str | None
 ) -> None:
     """Change one's own password: the current one is needed, and every other
     session and every token ends."""
+    viewer = policy.authorize_person(ctx.actor, "account.own")
     if not passwords_apply(await is_break_glass(viewer.id)):
         raise Invalid("password", "passwords are off: sign in with single sign-on")
     if new != new_again:

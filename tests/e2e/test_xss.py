@@ -227,7 +227,9 @@ async def _plant(personas) -> dict:
     # admin actions with user text, for the audit log
     hr = await Department.select(Department.id).where(Department.name == "HR").first().run()
     await directory.rename_department(ctx_for(p["adam"].viewer), hr["id"], RENAMED_HR)
-    await reveal.reveal_submitter(p["adam"].viewer, int(declined), "Abuse report: " + LONG[:900])
+    await reveal.reveal_submitter(
+        ctx_for(p["adam"].viewer), int(declined), "Abuse report: " + LONG[:900]
+    )
 
     await drain()  # the notification worker fills the inboxes
     p.update(

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from litestar import Controller, Request, delete, get, post
-from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 
 from ideas.people import accounts, directory
 from ideas.schemas import MeOut, Page, Ref, TokenIn, TokenOut
-from ideas.viewer import Viewer
 from web.auth import public, staff
-from web.deps import client_address, limiter_of
+from web.deps import Ctx, client_address, limiter_of
 from web.errors import documented
 from web.idempotency import IDEMPOTENT
 
@@ -21,7 +21,7 @@ class TokenController(Controller):
     tags = ["auth"]
 
     @post("/", guards=[public], status_code=201, responses=documented(401), opt=IDEMPOTENT)
-    async def create_token(self, request: Request, data: JSONBody[TokenIn]) -> TokenOut:
+    async def create_token(self, request: Request, ctx: Ctx, data: JSONBody[TokenIn]) -> TokenOut:
         """Exchange email and password for a bearer token."""
         limiter = limiter_of(request)
         await limiter.hit("token", client_address(request))
@@ -31,8 +31,10 @@ class TokenController(Controller):
         if viewer is None:
             await limiter.count("login_account", data.email.strip().lower())
             raise NotAuthorizedException("wrong email or password, or the account is inactive")
-        token = await accounts.create_token(viewer)
-        return TokenOut(token=token, user=await accounts.me(viewer))
+        # the request began as a visitor's: from here on the person signed in acts
+        signed_in = dataclasses.replace(ctx, actor=viewer)
+        token = await accounts.create_token(signed_in)
+        return TokenOut(token=token, user=await accounts.me(signed_in))
 
     @delete("/", guards=[staff], status_code=200)
     async def revoke_token(self, request: Request) -> dict:
@@ -50,8 +52,8 @@ class MeController(Controller):
     tags = ["users"]
 
     @get("/me")
-    async def me(self, viewer: NamedDependency[Viewer]) -> MeOut:
-        return await accounts.me(viewer)
+    async def me(self, ctx: Ctx) -> MeOut:
+        return await accounts.me(ctx)
 
     @get("/departments")
     async def departments(self) -> Page[Ref]:

@@ -18,6 +18,7 @@ from ideas.schemas import LIMIT_MAX, Page
 from ideas.viewer import Viewer
 from web.auth import staff
 from web.controllers.pages import page
+from web.deps import Ctx
 from web.errors import is_htmx
 
 Limit = Annotated[int, QueryParameter(ge=1, le=LIMIT_MAX, description="page size (default 25)")]
@@ -40,36 +41,34 @@ class NotificationsApi(Controller):
     @get("/notifications")
     async def list_notifications(
         self,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         limit: Limit = 25,
         cursor: Cursor = None,
         unread: FromQuery[bool] = False,
     ) -> Page[NoticeOut]:
         """Your notices, newest first: `{id, at, idea_id, kind, text, read}`."""
-        return await inbox.list_notices(viewer, limit=limit, cursor=cursor, unread_only=unread)
+        return await inbox.list_notices(ctx, limit=limit, cursor=cursor, unread_only=unread)
 
     @post("/notifications/{notice_id:str}/read", status_code=200)
-    async def mark_read(
-        self, viewer: NamedDependency[Viewer], notice_id: FromPath[str]
-    ) -> NoticeOut:
+    async def mark_read(self, ctx: Ctx, notice_id: FromPath[str]) -> NoticeOut:
         """Mark one of your notices read (another person's answers 404)."""
-        return await inbox.mark_read(viewer, notice_id)
+        return await inbox.mark_read(ctx, notice_id)
 
     @post("/notifications/read-all", status_code=200)
-    async def mark_all_read(self, viewer: NamedDependency[Viewer]) -> MarkedOut:
+    async def mark_all_read(self, ctx: Ctx) -> MarkedOut:
         """Mark all your notices read."""
-        return await inbox.mark_all_read(viewer)
+        return await inbox.mark_all_read(ctx)
 
     @get("/notification-settings")
-    async def get_settings(self, viewer: NamedDependency[Viewer]) -> NotificationSettings:
+    async def get_settings(self, ctx: Ctx) -> NotificationSettings:
         """Which notices you get by e-mail, and whether you get the weekly digest."""
-        return await inbox.get_settings(viewer)
+        return await inbox.get_settings(ctx)
 
     @put("/notification-settings")
     async def put_settings(
-        self, viewer: NamedDependency[Viewer], data: JSONBody[NotificationSettingsIn]
+        self, ctx: Ctx, data: JSONBody[NotificationSettingsIn]
     ) -> NotificationSettings:
-        return await inbox.save_settings(viewer, data.email_on, data.digest)
+        return await inbox.save_settings(ctx, data.email_on, data.digest)
 
 
 class InboxPages(Controller):
@@ -81,14 +80,14 @@ class InboxPages(Controller):
     async def inboxpage(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         cursor: Cursor = None,
     ) -> Template:
-        result = await inbox.list_notices(viewer, limit=50, cursor=cursor)
+        result = await inbox.list_notices(ctx, limit=50, cursor=cursor)
         context = {
             "notices": result.items,
             "next_cursor": result.next_cursor,
-            "unread": await inbox.unread_count(viewer),
+            "unread": await inbox.unread_count(ctx),
             "first_page": not cursor,
         }
         if is_htmx(request) and request.headers.get("hx-target") == "notice-list":
@@ -97,25 +96,23 @@ class InboxPages(Controller):
 
     @post("/me/notifications/{notice_id:str}/read")
     async def mark_read(
-        self, request: Request, viewer: NamedDependency[Viewer], notice_id: FromPath[str]
+        self, request: Request, ctx: Ctx, notice_id: FromPath[str]
     ) -> Template | Response:
-        notice = await inbox.mark_read(viewer, notice_id)
+        notice = await inbox.mark_read(ctx, notice_id)
         if is_htmx(request):
             return page(
                 request,
                 "_notice.html",
                 notice=notice,
-                badge_oob=await inbox.unread_count(viewer),
+                badge_oob=await inbox.unread_count(ctx),
             )
         return Redirect(path="/me/notifications", status_code=303)
 
     @post("/me/notifications/read-all")
-    async def mark_all_read(
-        self, request: Request, viewer: NamedDependency[Viewer]
-    ) -> Template | Response:
-        await inbox.mark_all_read(viewer)
+    async def mark_all_read(self, request: Request, ctx: Ctx) -> Template | Response:
+        await inbox.mark_all_read(ctx)
         if is_htmx(request):
-            result = await inbox.list_notices(viewer, limit=50)
+            result = await inbox.list_notices(ctx, limit=50)
             return page(
                 request,
                 "_notice_list.html",
@@ -128,13 +125,13 @@ class InboxPages(Controller):
         return Redirect(path="/me/notifications", status_code=303)
 
     @get("/fragments/unread")
-    async def unread_badge(self, request: Request, viewer: NamedDependency[Viewer]) -> Template:
+    async def unread_badge(self, request: Request, ctx: Ctx) -> Template:
         """The header badge: the unread count, or nothing at all when 0."""
-        return page(request, "_unread.html", unread=await inbox.unread_count(viewer))
+        return page(request, "_unread.html", unread=await inbox.unread_count(ctx))
 
     @get("/me/settings")
-    async def settingspage(self, request: Request, viewer: NamedDependency[Viewer]) -> Template:
-        prefs = await inbox.get_settings(viewer)
+    async def settingspage(self, request: Request, ctx: Ctx) -> Template:
+        prefs = await inbox.get_settings(ctx)
         return page(request, "notification_settings.html", prefs=prefs, saved=False)
 
     @post("/me/settings")
@@ -142,6 +139,7 @@ class InboxPages(Controller):
         self,
         request: Request,
         viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         data: URLEncodedBody[dict[str, str]],
     ) -> Template:
         # council kinds are not on a non-council person's form: leave them on
@@ -151,7 +149,7 @@ class InboxPages(Controller):
             if data.get(f"email_{k}") == "on"
             or (k.startswith("council_") and not viewer.is_council)
         ]
-        prefs = await inbox.save_settings(viewer, email_on, data.get("digest") == "on")
+        prefs = await inbox.save_settings(ctx, email_on, data.get("digest") == "on")
         return page(request, "notification_settings.html", prefs=prefs, saved=True)
 
 

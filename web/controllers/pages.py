@@ -407,7 +407,7 @@ class StaffPages(Controller):
         idea = await view.get_idea(ctx, number)
         if notice:
             # opened from a notice: that notice is read (the viewer's own only)
-            await inbox.mark_read_quietly(viewer, notice)
+            await inbox.mark_read_quietly(ctx, notice)
         events = await view.idea_events(ctx, number)
         ship_note, impact = await shipped_details(number)
         return page(

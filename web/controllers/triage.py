@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 from markupsafe import Markup
@@ -31,7 +30,6 @@ from ideas.triage.decisions import DecisionIn
 from ideas.triage.questions import AnswerIn, QuestionOut
 from ideas.triage.queue import QueueItem, QueueSort
 from ideas.triage.sessions import SessionIn, SessionSummary
-from ideas.viewer import Viewer
 from web.auth import admin, council, staff
 from web.controllers import duplicates as duplicate_pages
 from web.controllers.pages import form_errors, idea_oob, page, safe_next
@@ -493,7 +491,6 @@ class RevealPages(Controller):
     async def reveal_submit(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
         ctx: Ctx,
         idea_id: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
@@ -503,7 +500,7 @@ class RevealPages(Controller):
         number = parse_idea_id(idea_id)
         reason = (data.get("reason") or "").strip()
         try:
-            revealed = await reveal.reveal_submitter(viewer, number, reason)
+            revealed = await reveal.reveal_submitter(ctx, number, reason)
         except Invalid as exc:
             idea = await view.get_idea(ctx, number)
             return page(

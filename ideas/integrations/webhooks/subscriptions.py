@@ -9,8 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ideas import audit, clock
+from ideas import audit, policy
 from ideas.config import get_settings
+from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
 from ideas.integrations import ssrf
@@ -21,7 +22,6 @@ from ideas.tables import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from ideas.viewer import Viewer, require_role
 
 # -- admin: endpoints ---------------------------------------------------------------------
 
@@ -108,10 +108,10 @@ def parse_endpoint_id(raw: str | int) -> int:
 
 
 async def create_endpoint(
-    viewer: Viewer, url: str, events: Sequence[str], kind: str = "webhook"
+    ctx: Context, url: str, events: Sequence[str], kind: str = "webhook"
 ) -> WebhookOut:
     """A new endpoint (admins); a webhook's secret is in the answer, and only there."""
-    require_role(viewer, "admin")
+    policy.authorize(ctx.actor, "admin.manage")
     if kind not in KINDS:
         raise Invalid("kind", f"one of {', '.join(KINDS)}")
     if kind == "slack":
@@ -126,10 +126,10 @@ async def create_endpoint(
     secret = new_secret() if kind == "webhook" else ""
     async with write_transaction():
         endpoint = WebhookEndpoint(
-            kind=kind, url=url, events=events, active=True, secret=secret, created_at=clock.now()
+            kind=kind, url=url, events=events, active=True, secret=secret, created_at=ctx.now
         )
         await endpoint.save().run()
-        await audit.record(viewer, f"{kind}.create", url, {"events": events})
+        await audit.record(ctx.actor, f"{kind}.create", url, {"events": events})
     row = await _endpoint_row(endpoint.id)
     return _endpoint_out(row, secret if kind == "webhook" else None)
 
@@ -146,30 +146,30 @@ async def _endpoint_row(endpoint_id: int) -> dict:
     return rows[0]
 
 
-async def list_endpoints(viewer: Viewer, kind: str | None = "webhook") -> list[WebhookOut]:
-    require_role(viewer, "admin")
+async def list_endpoints(ctx: Context, kind: str | None = "webhook") -> list[WebhookOut]:
+    policy.authorize(ctx.actor, "admin.manage")
     query = WebhookEndpoint.select().output(load_json=True).order_by(WebhookEndpoint.id)
     if kind:
         query = query.where(WebhookEndpoint.kind == kind)
     return [_endpoint_out(r) for r in await query.run()]
 
 
-async def get_endpoint(viewer: Viewer, endpoint_id: str | int) -> WebhookOut:
-    require_role(viewer, "admin")
+async def get_endpoint(ctx: Context, endpoint_id: str | int) -> WebhookOut:
+    policy.authorize(ctx.actor, "admin.manage")
     return _endpoint_out(await _endpoint_row(parse_endpoint_id(endpoint_id)))
 
 
-async def delete_endpoint(viewer: Viewer, endpoint_id: str | int) -> None:
-    require_role(viewer, "admin")
+async def delete_endpoint(ctx: Context, endpoint_id: str | int) -> None:
+    policy.authorize(ctx.actor, "admin.manage")
     row = await _endpoint_row(parse_endpoint_id(endpoint_id))
     async with write_transaction():
         await WebhookEndpoint.delete().where(WebhookEndpoint.id == row["id"]).run()
-        await audit.record(viewer, f"{row['kind']}.delete", row["url"])
+        await audit.record(ctx.actor, f"{row['kind']}.delete", row["url"])
 
 
-async def rotate_secret(viewer: Viewer, endpoint_id: str | int) -> WebhookOut:
+async def rotate_secret(ctx: Context, endpoint_id: str | int) -> WebhookOut:
     """A new secret, shown once; the old one stops signing at once."""
-    require_role(viewer, "admin")
+    policy.authorize(ctx.actor, "admin.manage")
     row = await _endpoint_row(parse_endpoint_id(endpoint_id))
     if row["kind"] != "webhook":
         raise Conflict("only webhooks have a signing secret")
@@ -180,13 +180,13 @@ async def rotate_secret(viewer: Viewer, endpoint_id: str | int) -> WebhookOut:
             .where(WebhookEndpoint.id == row["id"])
             .run()
         )
-        await audit.record(viewer, "webhook.rotate", row["url"])
+        await audit.record(ctx.actor, "webhook.rotate", row["url"])
     return _endpoint_out(await _endpoint_row(row["id"]), secret)
 
 
-async def set_active(viewer: Viewer, endpoint_id: str | int, active: bool) -> WebhookOut:
+async def set_active(ctx: Context, endpoint_id: str | int, active: bool) -> WebhookOut:
     """Switch an endpoint on (its failure count starts again) or off."""
-    require_role(viewer, "admin")
+    policy.authorize(ctx.actor, "admin.manage")
     row = await _endpoint_row(parse_endpoint_id(endpoint_id))
     values: dict[Any, Any] = {WebhookEndpoint.active: active, WebhookEndpoint.disabled_reason: ""}
     if active:
@@ -194,16 +194,14 @@ async def set_active(viewer: Viewer, endpoint_id: str | int, active: bool) -> We
     async with write_transaction():
         await WebhookEndpoint.update(values).where(WebhookEndpoint.id == row["id"]).run()
         await audit.record(
-            viewer, f"{row['kind']}.{'activate' if active else 'deactivate'}", row["url"]
+            ctx.actor, f"{row['kind']}.{'activate' if active else 'deactivate'}", row["url"]
         )
     return _endpoint_out(await _endpoint_row(row["id"]))
 
 
-async def list_attempts(
-    viewer: Viewer, endpoint_id: str | int, limit: int = 100
-) -> list[AttemptOut]:
+async def list_attempts(ctx: Context, endpoint_id: str | int, limit: int = 100) -> list[AttemptOut]:
     """The delivery log of one endpoint, newest first."""
-    require_role(viewer, "admin")
+    policy.authorize(ctx.actor, "admin.manage")
     row = await _endpoint_row(parse_endpoint_id(endpoint_id))
     rows = (
         await WebhookAttempt.select(
@@ -238,13 +236,10 @@ async def list_attempts(
     ]
 
 
-async def send_again(
-    viewer: Viewer, delivery_id: str | int, now: dt.datetime | None = None
-) -> tuple[str, int]:
+async def send_again(ctx: Context, delivery_id: str | int) -> tuple[str, int]:
     """Make a delivery due again (same message, same id); returns its
     endpoint's id and its attempts so far (for the job id)."""
-    require_role(viewer, "admin")
-    now = now or clock.now()
+    policy.authorize(ctx.actor, "admin.manage")
     try:
         did = int(str(delivery_id))
         if not 0 < did < 2**31:
@@ -266,10 +261,10 @@ async def send_again(
             raise NotFound("no such delivery")
         await (
             WebhookDelivery.update(
-                {WebhookDelivery.state: "pending", WebhookDelivery.next_attempt_at: now}
+                {WebhookDelivery.state: "pending", WebhookDelivery.next_attempt_at: ctx.now}
             )
             .where(WebhookDelivery.id == did)
             .run()
         )
-        await audit.record(viewer, "webhook.send_again", rows[0]["url"], {"delivery": did})
+        await audit.record(ctx.actor, "webhook.send_again", rows[0]["url"], {"delivery": did})
     return str(rows[0]["endpoint"]), rows[0]["attempts"]
