@@ -31,7 +31,6 @@ from ideas.lifecycle import DECLINED, DUPLICATE
 from ideas.schemas import IdeaOut
 from ideas.tables import Idea, IdeaVector
 from ideas.triage.decisions import DecisionIn, decide
-from ideas.viewer import Viewer, require_role
 
 #: cosine (centred MiniLM vectors of title, problem and proposal) from which
 #: two ideas are grouped as likely duplicates; shown on the council's pages
@@ -144,11 +143,12 @@ async def groups_of(rows: Sequence[dict]) -> list[Group]:
 
 
 async def possible_duplicates(
-    viewer: Viewer, idea_id: int, limit: int = 5
+    ctx: Context, idea_id: int, limit: int = 5
 ) -> list[tuple[IdeaOut, float]]:
     """Open ideas that look like this one (for the council's panel on the
     idea page), best first, with their score."""
-    require_role(viewer, "council")
+    policy.authorize(ctx.actor, "triage.queue")
+    viewer = ctx.actor
     rows = await Idea.select(Idea.id, Idea.title, Idea.problem).where(Idea.id == idea_id).run()
     if not rows:
         return []

@@ -90,7 +90,10 @@ class Idea(Table):
     proposal = Text()
     touchpoint = Varchar(length=20, index=True)
     status = Varchar(length=20, default="new", index=True)
-    #: maintained counter of current votes (exact: bumped only on insert/delete)
+    #: the votes counted for the idea: equal to its Vote rows, bumped with each
+    #: vote and retraction (ideas/board/vote.py), except that a merged duplicate
+    #: counts 0 (its votes moved to the target, ideas/triage/merge.py; its Vote
+    #: rows stay, so a voter is not asked again)
     votes = Integer(default=0)
     created_at = Timestamptz(default=ClockNow(), index=True)
     submitted_on = Date()

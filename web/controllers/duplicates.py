@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
@@ -19,7 +18,6 @@ from ideas.errors import DomainError
 from ideas.lifecycle import IN_REVIEW, NEW
 from ideas.schemas import IdeaOut
 from ideas.triage.batch import decline_many
-from ideas.viewer import Viewer
 from web.auth import council
 from web.controllers.pages import form_errors, page
 from web.deps import Ctx
@@ -139,14 +137,13 @@ class DuplicatePages(Controller):
     async def duplicates_fragment(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
         ctx: Ctx,
         idea_id: FromPath[str],
     ) -> Template:
         """The "possible duplicates" panel of an idea (council only)."""
         number = parse_idea_id(idea_id)
         await view.get_idea(ctx, number)  # 404 for an unknown idea
-        found = await duplicates.possible_duplicates(viewer, number)
+        found = await duplicates.possible_duplicates(ctx, number)
         return page(
             request,
             "_possible_duplicates.html",
