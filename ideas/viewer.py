@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from ideas.errors import Forbidden
-
 ROLES = ("staff", "council", "leader", "admin")
 
 
@@ -32,12 +30,6 @@ class Viewer:
 
     def has(self, role: str) -> bool:
         return role in self.roles
-
-
-def require_role(viewer: Viewer, role: str) -> None:
-    """Forbidden (403) unless the viewer has `role`."""
-    if not viewer.has(role):
-        raise Forbidden(f"this needs the {role} role")
 
 
 def roles_of(user_row: dict) -> frozenset[str]:
