@@ -154,8 +154,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         # one line per job at INFO is thousands of lines on a first start:
         # routine runs are logged at debug level, problems stay visible
         logging.getLogger("arq.worker").setLevel(logging.WARNING)
+    code = 0
     try:
-        run_workers()  # the default queue and the mail queue, one process
+        code = run_workers()  # the default queue and the mail queue, one process
     except asyncio.CancelledError:
         # On SIGTERM arq cancels the running jobs (they are queued again) and
         # may re-raise a cancellation from its close(): the stop itself is done.
@@ -166,7 +167,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)
 
 
 def _child(argv: list[str], env: dict[str, str]) -> subprocess.Popen:

@@ -4,7 +4,14 @@ lines of every job on stderr). `touchpoint worker` does the same.
 One process runs two arq workers: the default queue (in-app delivery and
 the scheduled jobs) and the mail queue, each with its own slots, so mail
 never holds up an in-app notice. SIGTERM or SIGINT stops both (their running
-jobs are queued again by arq); if one stops, so does the other.
+jobs are queued again by arq); if one stops, so does the other, and the
+reason is logged.
+
+Redis going away never stops a worker: arq's poll loop raises when a
+connection drops between a WATCH and its EXEC (redis-py turns the
+ConnectionError into a WatchError, which arq does not expect there), so
+`Worker` catches Redis errors around each poll, gives back the job slot arq
+took for a job it could not start, and polls again once Redis answers.
 """
 
 from __future__ import annotations
@@ -13,19 +20,70 @@ import asyncio
 import logging
 import signal
 
-from arq.worker import Worker, create_worker
+import arq.worker
+from arq.worker import get_kwargs
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
+
+log = logging.getLogger("touchpoint.worker")
+
+#: what a Redis outage raises in arq's poll loop (a refused connect is an OSError)
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, WatchError, OSError)
+
+
+class Worker(arq.worker.Worker):
+    """arq's worker, kept alive through a Redis outage (see the module's text)."""
+
+    #: seconds between polls while Redis fails (the client retries each command too)
+    outage_pause_s = 0.5
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.redis_down = False
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        for job_id in job_ids:
+            try:
+                await super().start_jobs([job_id])
+            except REDIS_DOWN:
+                if job_id.decode() not in self.tasks:
+                    # arq counted the job and took a slot before Redis failed
+                    self.job_counter -= 1
+                    self.sem.release()
+                raise
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except REDIS_DOWN as exc:
+            if not self.redis_down:
+                log.warning(
+                    "Redis failed while the %s queue polled (%s: %s); polling again",
+                    self.queue_name,
+                    type(exc).__name__,
+                    exc,
+                )
+            self.redis_down = True
+            await asyncio.sleep(self.outage_pause_s)
+            return
+        if self.redis_down:
+            log.warning("Redis answers again: the %s queue polls", self.queue_name)
+            self.redis_down = False
 
 
 def make_workers() -> list[Worker]:
     from workers.settings import MailWorkerSettings, WorkerSettings
 
     return [
-        create_worker(WorkerSettings, handle_signals=False),
-        create_worker(MailWorkerSettings, handle_signals=False),
+        Worker(**get_kwargs(WorkerSettings), handle_signals=False),
+        Worker(**get_kwargs(MailWorkerSettings), handle_signals=False),
     ]
 
 
-def run_workers() -> None:
+def run_workers() -> int:
+    """Run both workers until a signal stops them: 0, or 1 when one of them
+    stopped on an error (logged)."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     workers = make_workers()
@@ -37,6 +95,8 @@ def run_workers() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop, signum)
 
+    failed: list[BaseException] = []
+
     async def main() -> None:
         for w in workers:
             w.main_task = loop.create_task(w.main())
@@ -47,18 +107,22 @@ def run_workers() -> None:
             for w in workers:
                 if not w.main_task.done():
                     w.handle_sig(signal.SIGTERM)
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for w, result in zip(workers, await asyncio.gather(*tasks, return_exceptions=True)):
+                if isinstance(result, Exception):
+                    failed.append(result)
+                    log.error("the %s queue's worker stopped", w.queue_name, exc_info=result)
             await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
 
     try:
         loop.run_until_complete(main())
     finally:
         loop.close()
+    return 1 if failed else 0
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    run_workers()
+    raise SystemExit(run_workers())
 
 
 if __name__ == "__main__":
