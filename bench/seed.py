@@ -798,10 +798,17 @@ async def seed(conn: asyncpg.Connection, scale: Scale, *, seed_value: int = 7) -
         key = secrets.token_urlsafe(32)
         session_keys.append(key)
         session_rows.append(
-            (key, json.dumps({"user_id": str(user_ids[u])}), now + dt.timedelta(days=14))
+            (
+                key,
+                json.dumps({"user_id": str(user_ids[u])}),
+                now + dt.timedelta(days=14),
+                user_ids[u],
+            )
         )
     await conn.copy_records_to_table(
-        "browser_session", records=session_rows, columns=["key", "value", "expires_at"]
+        "browser_session",
+        records=session_rows,
+        columns=["key", "value", "expires_at", "user_id"],
     )
 
     await conn.execute("SET session_replication_role = DEFAULT")
