@@ -142,7 +142,9 @@ async def run(args: argparse.Namespace) -> None:
             import pstats
 
             profile.disable()
-            pstats.Stats(profile).sort_stats("tottime").print_stats(40)
+            # PERCALL_SORT=cumulative for the call tree's shares, PERCALL_TOP=80 for more
+            stats = pstats.Stats(profile).sort_stats(os.environ.get("PERCALL_SORT", "tottime"))
+            stats.print_stats(int(os.environ.get("PERCALL_TOP", "40")))
     if args.n:
         print(
             f"{args.endpoint}: {args.n} requests, {wall / args.n * 1000:.3f} ms wall and "

@@ -864,7 +864,8 @@ def _fanout_voters(scale: Scale, n_users: int, submitter_idx: int) -> list[int]:
 async def fresh_vote_pairs(
     conn: asyncpg.Connection, seeded: Seeded, n: int, *, seed_value: int = 11
 ) -> list[tuple[str, int]]:
-    """`n` distinct (token, idea) pairs with no vote yet, on open ideas chosen
+    """`n` distinct (token, idea) pairs with no vote yet, on open ideas of
+    someone else chosen
     with a popularity skew: the vote toggle's work is then all real changes."""
     rng = random.Random(seed_value)
     ideas = seeded.open_ideas_by_popularity
@@ -886,7 +887,14 @@ async def fresh_vote_pairs(
         [idea for _t, idea in pairs],
         [tokens[t][0] for t, _idea in pairs],
     )
-    taken = {(r["idea"], r["u"]) for r in existing}
+    # one's own idea takes no vote (409): those pairs are left out too
+    own = await conn.fetch(
+        'SELECT s.idea, s."user"::text AS u FROM submission s '
+        'JOIN unnest($1::int[], $2::uuid[]) AS p(idea, u) ON s.idea = p.idea AND s."user" = p.u',
+        [idea for _t, idea in pairs],
+        [tokens[t][0] for t, _idea in pairs],
+    )
+    taken = {(r["idea"], r["u"]) for r in [*existing, *own]}
     fresh = [(tokens[t][2], idea) for t, idea in pairs if (idea, tokens[t][0]) not in taken]
     rng.shuffle(fresh)
     return fresh[:n]

@@ -9,13 +9,14 @@ names of those who opted in to credit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ideas import clock, policy, publish, sql
 from ideas.lifecycle import SHIPPED, STATUS_LABELS
 from ideas.policy import Facts, owning_department_shown
-from ideas.schemas import Can, Credit, IdeaOut, Ref
+from ideas.schemas import Can, Credit, IdeaOut, Ref, built
 from ideas.sql import in_list
 from ideas.tables import Idea, Submission, Vote
 from ideas.viewer import Viewer
@@ -128,8 +129,11 @@ def _day(at) -> dt.date | None:
     return at.date()
 
 
+@functools.lru_cache(maxsize=1024)
 def can(roles: frozenset[str], status: str, is_own: bool, attends: bool = False) -> Can:
-    """What someone with `roles` may do to an idea (ideas.policy.PERMISSIONS)."""
+    """What someone with `roles` may do to an idea (ideas.policy.PERMISSIONS).
+    A function of its arguments only (and `Can` is frozen): kept, as a board
+    page asks it 25 times for a handful of different answers."""
     facts = Facts(status=status, is_own=is_own, attends=attends)
     return Can(
         vote=policy.allowed("idea.vote", roles, facts),
@@ -173,7 +177,7 @@ def _card(
     dept = r["owning_department"]
     published_at = _moment(r.get("published_at"))
     pending = publish.is_pending(published_at, now)
-    card = IdeaOut.model_construct(
+    fields = dict(
         id=str(r["id"]),
         title=r["title"],
         problem=r["problem"],
@@ -195,8 +199,8 @@ def _card(
         visible_from=published_at if pending and mine else None,
     )
     # what the viewer may do to it, from the policy's table (never serialised)
-    card._can = can(frozenset(viewer.roles), r["status"], mine, attends)
-    return card
+    allowed = can(frozenset(viewer.roles), r["status"], mine, attends)
+    return built(IdeaOut, fields, {"_can": allowed})
 
 
 async def blind_ideas(

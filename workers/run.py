@@ -107,7 +107,8 @@ def run_workers() -> int:
             for w in workers:
                 if not w.main_task.done():
                     w.handle_sig(signal.SIGTERM)
-            for w, result in zip(workers, await asyncio.gather(*tasks, return_exceptions=True)):
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for w, result in zip(workers, results, strict=True):
                 if isinstance(result, Exception):
                     failed.append(result)
                     log.error("the %s queue's worker stopped", w.queue_name, exc_info=result)

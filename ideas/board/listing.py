@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import re
 
-from ideas import policy, publish
+from ideas import policy
 from ideas.blind import IDEA_SQL_COLUMNS, blind_rows, facts_columns
 from ideas.board.view import published_sql
 from ideas.context import Context
@@ -28,14 +28,14 @@ ACCEPTED_ON = ("accepted", "in_progress", "shipped")
 MINE = ("ideas", "votes")
 
 
-#: comments counted on a card and for the "most discussed" sort (deleted ones not)
-def comment_count_sql(now: dt.datetime) -> str:
-    """Comments others can see: a "Submitter" comment counts from its batch on
-    (ideas.publish); `now` is ours, never request text."""
-    return (
-        "(SELECT COUNT(*) FROM comment c WHERE c.idea = idea.id AND c.deleted_at IS NULL "
-        f"AND (c.published_at IS NULL OR c.published_at <= {publish.sql_time(now, is_postgres())}))"
-    )
+#: comments counted on a card and for the "most discussed" sort (deleted ones
+#: not); a "Submitter" comment counts from its batch on (ideas.publish). The
+#: one parameter is the viewer's `now` (a parameter, so the statement's text,
+#: and the driver's prepared statement, stay the same from request to request)
+COMMENT_COUNT_SQL = (
+    "(SELECT COUNT(*) FROM comment c WHERE c.idea = idea.id AND c.deleted_at IS NULL "
+    "AND (c.published_at IS NULL OR c.published_at <= {}))"
+)
 
 
 # -- listing -----------------------------------------------------------------
@@ -99,18 +99,13 @@ def _search_sql(q: str) -> tuple[str | None, list[str]]:
     return (" AND ".join(parts) if parts else None), args
 
 
-def _trending_sql(now: dt.datetime) -> str:
-    cutoff = now - dt.timedelta(days=TRENDING_DAYS)
-    if is_postgres():
-        since = f"TIMESTAMPTZ '{cutoff.isoformat()}'"
-    else:
-        since = f"'{cutoff.isoformat(sep=' ')}'"
-    return f"(SELECT COUNT(*) FROM vote WHERE vote.idea = idea.id AND vote.created_at > {since})"
+#: votes of the last TRENDING_DAYS; the parameter is the cutoff
+TRENDING_SQL = "(SELECT COUNT(*) FROM vote WHERE vote.idea = idea.id AND vote.created_at > {})"
 
 
 def _moment(at: dt.datetime) -> str:
     """A UTC moment as an SQL literal (made here from a parsed period, never
-    from request text), compared like `_trending_sql` does."""
+    from request text)."""
     at = at.astimezone(dt.UTC)
     if is_postgres():
         return f"TIMESTAMPTZ '{at.isoformat()}'"
@@ -162,6 +157,7 @@ async def list_ideas(
     if sort not in SORTS:
         raise Invalid("sort", f"must be one of {', '.join(SORTS)}")
     position = decode_cursor(cursor)
+    order_args: list = []
     # Plain SQL rather than the query builder: this is the board, the busiest
     # query there is, and building it cost more CPU than running it.
     where: list[str] = []
@@ -221,10 +217,12 @@ async def list_ideas(
             order = "COALESCE(published_at, created_at) DESC, id DESC"
         elif sort == "discussed":
             offset = cursor_int(position, "o", 0, "not a cursor for this sort")
-            order = f"{comment_count_sql(now)} DESC, id DESC"
+            order = f"{COMMENT_COUNT_SQL} DESC, id DESC"
+            order_args = [now]
         else:
             offset = cursor_int(position, "o", 0, "not a cursor for this sort")
-            order = f"{_trending_sql(now)} DESC, id DESC"
+            order = f"{TRENDING_SQL} DESC, id DESC"
+            order_args = [now - dt.timedelta(days=TRENDING_DAYS)]
     except (KeyError, ValueError, TypeError):
         raise Invalid("cursor", "not a cursor for this sort") from None
     facts, args_before = facts_columns(viewer, now)
@@ -233,7 +231,7 @@ async def list_ideas(
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {order} LIMIT {{}}"
-    args.append(limit + 1)
+    args += [*order_args, limit + 1]
     if offset:
         sql += " OFFSET {}"
         args.append(offset)

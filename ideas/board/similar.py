@@ -108,7 +108,7 @@ async def _lexical_scores(title: str, text: str, limit: int) -> list[tuple[int, 
         "FROM idea_term WHERE term = {} ORDER BY weight DESC, idea DESC LIMIT {}) AS p"
         for _ in plan
     )
-    published, _ = published_sql(None, clock.now())
+    published, published_args = published_sql(None, clock.now())
     shortlist = await IdeaTerm.raw(
         f"SELECT h.idea FROM (SELECT idea, SUM(s) AS score FROM ({postings}) AS hit "
         "GROUP BY idea ORDER BY score DESC, idea LIMIT {}) AS h "
@@ -120,6 +120,7 @@ async def _lexical_scores(title: str, text: str, limit: int) -> list[tuple[int, 
         DECLINED,
         DUPLICATE,
         WITHDRAWN,
+        *published_args,
         similarity.SHORTLIST,
     ).run()
     open_ids = [r["idea"] for r in shortlist]

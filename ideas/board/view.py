@@ -7,7 +7,6 @@ import datetime as dt
 from ideas import clock, policy, publish
 from ideas.blind import IDEA_SQL_COLUMNS, blind_idea
 from ideas.context import Context
-from ideas.db import is_postgres
 from ideas.errors import NotFound
 from ideas.lifecycle import DUPLICATE
 from ideas.schemas import EventOut, IdeaOut
@@ -36,14 +35,16 @@ async def idea_row(idea_id: int, viewer: Viewer | None = None) -> dict:
 
 def published_sql(viewer: Viewer | None, now: dt.datetime) -> tuple[str, list]:
     """SQL condition (on table `idea`): published by `now`, or (with a
-    viewer) one of the viewer's own."""
-    clause = (
-        f"(idea.published_at IS NULL OR idea.published_at <= {publish.sql_time(now, is_postgres())}"
-    )
+    viewer) one of the viewer's own. `now` is a parameter, not a literal:
+    the statement's text stays the same from one request to the next, so
+    the driver's prepared statement is reused (a literal made every board
+    query, vote and search a new statement to parse and plan)."""
+    clause = "(idea.published_at IS NULL OR idea.published_at <= {}"
     if viewer is None:
-        return clause + ")", []
+        return clause + ")", [now]
     return clause + ' OR idea.id IN (SELECT idea FROM submission WHERE "user" = {}))', [
-        str(viewer.id)
+        now,
+        str(viewer.id),
     ]
 
 

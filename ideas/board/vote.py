@@ -81,6 +81,7 @@ async def vote(ctx: Context, idea_id: int) -> VoteOut:
             viewer.id,
             now,
             idea_id,
+            *published_sql(None, now)[1],
             viewer.id,
             viewer.id,
             viewer.department_id,

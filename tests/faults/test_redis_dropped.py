@@ -79,9 +79,11 @@ async def test_the_worker_polls_on_after_redis_drops_in_the_middle_of_picking_a_
     server = EmbeddedRedis(port=free_port()).start()
     proxy = await CuttingProxy(server.port).start()
     ran: list[str] = []
+    done = asyncio.Event()
 
     async def ping(ctx: dict, word: str) -> None:
         ran.append(word)
+        done.set()
 
     worker = Worker(
         functions=[func(ping, name="ping")],
@@ -96,17 +98,17 @@ async def test_the_worker_polls_on_after_redis_drops_in_the_middle_of_picking_a_
     main = asyncio.create_task(worker.main())
     try:
         await client.enqueue_job("ping", "after the cut")
-        deadline = asyncio.get_running_loop().time() + 30
-        while not ran and not main.done() and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.02)
+        # the job ran, or the worker's loop ended, or 30 s passed (a hung test)
+        waiting = asyncio.create_task(done.wait())
+        await asyncio.wait({waiting, main}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
         if main.done():
             main.result()  # the worker's loop ended: show why
         assert proxy.cuts == 1, "the connection was never cut: the test did not test anything"
         assert ran == ["after the cut"]
         assert worker.redis_down is False  # it saw Redis answer again
         # the slot arq took for the job it could not start was given back
-        while worker.tasks and not all(t.done() for t in worker.tasks.values()):
-            await asyncio.sleep(0.01)
+        await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
         assert worker.job_counter == 0
         assert worker.sem._value == free_slots
     finally:
