@@ -72,3 +72,35 @@ async def test_a_changed_idea_gets_a_fresh_card(app, personas):
     page = card((await d.get("/")).text, idea_id)
     assert "Print the cost centre on every invoice" in page
     assert "Print the PO number" not in page
+
+
+async def test_kept_vote_buttons_are_the_macros_output_and_carry_no_csrf(app, personas):
+    """The board's vote buttons come from VoteParts: the same bytes as the
+    `vote_button` macro (the idea page's, the swap's) for every state, with
+    the page's CSRF input put in per request and never kept."""
+    import itertools
+
+    from markupsafe import Markup
+
+    env = app.template_engine.engine
+    macros = env.get_template("_macros.html").module
+    parts = env.globals["vote_parts"]
+    csrf = Markup('<input type="hidden" name="_csrf" value="token-of-one-session">')
+    states = itertools.product(
+        [0, 1, 12], [False, True], [False, True], [None, "/?sort=new&q=a<b"], ["new", "shipped"]
+    )
+    for votes, voted, can_vote, back, status in states:
+        for closed in (False, True):
+            head, tail = parts("1234567", votes, voted, can_vote, back, status, closed)
+            args = (votes, voted, can_vote, csrf, back, status, closed)
+            assert head + csrf + tail == macros.vote_button("1234567", *args)
+    kept = "".join(str(p) for pair in parts.kept.values() for p in pair)
+    assert "_csrf" not in kept and "token-of-one-session" not in kept
+
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    idea_id = await submit(alice)
+    page = (await (await dan.browser()).get("/")).text
+    button = card(page, idea_id)
+    assert 'name="_csrf_token"' in button  # the page's CSRF input, between the kept halves
+    assert 'aria-pressed="false"' in button and ">Vote</span>" in button

@@ -649,7 +649,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run an arq worker only (needs REDIS_URL)",
         description=(
             "Run an arq worker: delivers notices and e-mails, digests and reminders. "
-            "Any number may run; delivery is at least once and de-duplicated."
+            "Any number may run; delivery is at least once and de-duplicated. "
+            "A Redis outage is waited out; exit 1 if a queue's loop stops on an error."
         ),
     )
     worker.add_argument("--verbose", action="store_true", help="debug logging")

@@ -146,6 +146,40 @@ class CardParts:
         return parts
 
 
+class VoteParts:
+    """The board's vote buttons without their CSRF input (`vote_open`,
+    `vote_rest` in _macros.html), rendered once per set of arguments and
+    reused: the key is every value they show (idea, count, the viewer's
+    vote, whether they may vote, status, closed, the return address), so a
+    kept part is what rendering would produce again. Nothing identifies
+    anyone: "Yours" or "Voted" is the state of whoever asks with that key,
+    never a name; the CSRF input, the one per-session value, is put between
+    the two halves per request."""
+
+    def __init__(self, env: Any, limit: int = CARD_CACHE_SIZE) -> None:
+        self.env = env
+        self.limit = limit
+        self.kept: dict[tuple, tuple[Markup, Markup]] = {}
+        self._macros: Any = None
+
+    def __call__(
+        self, idea_id, votes, voted, can_vote, back, status, closed
+    ) -> tuple[Markup, Markup]:
+        key = (idea_id, votes, bool(voted), bool(can_vote), back, status, bool(closed))
+        parts = self.kept.get(key)
+        if parts is None:
+            if self._macros is None:
+                self._macros = self.env.get_template("_macros.html").module
+            parts = (
+                self._macros.vote_open(idea_id),
+                self._macros.vote_rest(idea_id, votes, voted, can_vote, back, status, closed),
+            )
+            if len(self.kept) >= self.limit:
+                self.kept.clear()
+            self.kept[key] = parts
+        return parts
+
+
 def configure(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     # Templates ship with the code: no stat() of every template file on every
@@ -161,6 +195,7 @@ def configure(engine: JinjaTemplateEngine) -> None:
     env.filters["plain"] = plain_text
     env.tests["linkish"] = has_link
     env.globals["card_parts"] = CardParts(env)
+    env.globals["vote_parts"] = VoteParts(env)
     env.globals["STATUSES"] = STATUSES
     env.globals["STATUS_LABELS"] = STATUS_LABELS
     env.globals["TOUCHPOINTS"] = TOUCHPOINTS
