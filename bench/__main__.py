@@ -1071,7 +1071,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-ceilings", action="store_true")
     p.add_argument("--no-fanout", action="store_true")
     p.add_argument("--fanout-timeout", type=float, default=120)
-    p.add_argument("--keep", action="store_true", help="keep the database at the end")
+    p.add_argument("--keep", action="store_true", help="keep the database and the server and worker logs at the end")
     p.add_argument("--seed-only", action="store_true", help="seed, print the counts, stop")
     p.add_argument("--no-save", action="store_true", help="do not write bench/results/")
     return p.parse_args(argv)
@@ -1370,6 +1370,7 @@ async def run(args: argparse.Namespace) -> int:
             pass
         if args.keep:
             note(f"kept database {db_name} ({db_url})")
+            note(f"kept the logs of the web server and the worker in {tmp}")
         else:
             try:
                 await admin_execute(
@@ -1377,7 +1378,7 @@ async def run(args: argparse.Namespace) -> int:
                 )
             except Exception as exc:
                 note(f"could not drop {db_name}: {exc}")
-        shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
