@@ -109,6 +109,12 @@ async def test_the_worker_polls_on_after_redis_drops_in_the_middle_of_picking_a_
         assert worker.redis_down is False  # it saw Redis answer again
         # the slot arq took for the job it could not start was given back
         await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+        # arq releases a finished job's slot in the task's done callback,
+        # which runs on a later turn of the loop than the gather's wake-up
+        for _ in range(200):
+            if worker.job_counter == 0:
+                break
+            await asyncio.sleep(0.01)
         assert worker.job_counter == 0
         assert worker.sem._value == free_slots
     finally:
