@@ -1071,7 +1071,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-ceilings", action="store_true")
     p.add_argument("--no-fanout", action="store_true")
     p.add_argument("--fanout-timeout", type=float, default=120)
-    p.add_argument("--keep", action="store_true", help="keep the database and the server and worker logs at the end")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the database and the server and worker logs at the end",
+    )
     p.add_argument("--seed-only", action="store_true", help="seed, print the counts, stop")
     p.add_argument("--no-save", action="store_true", help="do not write bench/results/")
     return p.parse_args(argv)

@@ -34,6 +34,12 @@ def job_id_for(event_id: int) -> str:
     return f"event:{event_id}"
 
 
+#: arq queue of the indexing jobs (similar-search terms, embeddings): their own
+#: queue and worker slots, so a backlog of them (a burst of submits, a model
+#: change) never delays the delivery of notices on the default queue
+INDEX_QUEUE = "arq:queue:index"
+
+
 #: Redis hash where workers count job outcomes, "<job>:<outcome>" → n (/health)
 JOB_STATS_KEY = "touchpoint:job_stats"
 
@@ -77,13 +83,14 @@ async def record_event(
     return event.id
 
 
-def record_job(function: str, *args: Any, job_id: str) -> None:
+def record_job(function: str, *args: Any, job_id: str, queue: str | None = None) -> None:
     """Ask for an arq job to be enqueued after the commit, with the events (a
     job that only reads committed state and that a periodic sweep re-creates
-    when it is lost, e.g. embedding a submitted idea)."""
+    when it is lost, e.g. embedding a submitted idea), on `queue` (arq's
+    default queue when None)."""
     pending = _pending.get()
     if pending is not None:
-        pending.append((function, args, job_id))
+        pending.append((function, args, job_id, queue))
 
 
 @contextmanager
@@ -107,8 +114,8 @@ async def flush(events: list[int], redis_pool: Any | None, raise_errors: bool = 
     for event_id in events:
         try:
             if isinstance(event_id, tuple):
-                function, args, job_id = event_id
-                await redis_pool.enqueue_job(function, *args, _job_id=job_id)
+                function, args, job_id, queue = event_id
+                await redis_pool.enqueue_job(function, *args, _job_id=job_id, _queue_name=queue)
                 sent += 1
                 continue
             await redis_pool.enqueue_job(DELIVER_EVENT, event_id, _job_id=job_id_for(event_id))

@@ -190,6 +190,7 @@ class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     database: str
     redis: str
+    #: jobs waiting on the default and index queues (not the mail queue)
     queue_depth: int | None = None
     oldest_undelivered_event_age_s: float | None = None
     #: worker jobs that failed (logged and counted by the workers), by job name

@@ -26,7 +26,7 @@ TERMS_JOB = "index_terms"
 
 def ask_for_terms(idea_id: int) -> None:
     """Call inside the transaction that submits the idea."""
-    outbox.record_job(TERMS_JOB, [idea_id], job_id=f"terms:{idea_id}")
+    outbox.record_job(TERMS_JOB, [idea_id], job_id=f"terms:{idea_id}", queue=outbox.INDEX_QUEUE)
 
 
 async def ideas_without_terms(limit: int, ids: Iterable[int] | None = None) -> list[dict]:

@@ -78,7 +78,12 @@ async def mark_for_embedding(idea_id: int, now: dt.datetime | None = None) -> No
         )
         .run()
     )
-    outbox.record_job(EMBED_JOB, [idea_id], job_id=f"embed:{idea_id}:{int(now.timestamp() * 1000)}")
+    outbox.record_job(
+        EMBED_JOB,
+        [idea_id],
+        job_id=f"embed:{idea_id}:{int(now.timestamp() * 1000)}",
+        queue=outbox.INDEX_QUEUE,
+    )
 
 
 async def ideas_to_embed(limit: int, ids: Iterable[int] | None = None) -> list[dict]:

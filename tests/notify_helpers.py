@@ -88,13 +88,21 @@ def worker(**overrides) -> Worker:
 
 
 async def drain(**overrides) -> Worker:
-    """Run a burst worker until the queue is empty, then one for the mail
-    queue (the e-mail jobs the first one queued)."""
+    """Run a burst worker until the queue is empty, then one for the index
+    queue (terms and embeddings), then one for the mail queue (the e-mail jobs
+    the first one queued)."""
     w = worker(**overrides)
     try:
         await w.main()
     finally:
         await w.close()
+    index_worker = worker(
+        functions=worker_settings.index_functions(), queue_name=worker_settings.INDEX_QUEUE
+    )
+    try:
+        await index_worker.main()
+    finally:
+        await index_worker.close()
     mail_worker = worker(
         functions=worker_settings.mail_functions(), queue_name=worker_settings.tasks.MAIL_QUEUE
     )

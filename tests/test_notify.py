@@ -761,6 +761,24 @@ async def test_weekly_digest_once_a_week_for_those_who_want_it(personas):
     assert next_week.outcome == "done" and next_week.notices == 0  # a quiet week: nothing sent
 
 
+async def test_indexing_jobs_wait_on_their_own_queue_not_ahead_of_deliveries(personas):
+    """A burst of submits queues terms and embedding jobs: on the index queue,
+    so the next delivery is not behind them (a bench run saw a ship's notices
+    wait 56 s behind 3,400 indexing jobs on one queue)."""
+    alice = await personas.get("alice_support")
+    async with redis_pool() as pool:
+        await pool.flushdb()
+        for n in range(3):
+            await submit(alice, title=f"Print the customer's PO number on invoice copy {n}")
+        await open_session(personas)
+        assert await pool.zcard(outbox.INDEX_QUEUE) == 6  # terms + vector of each idea
+        # the default queue holds the events' deliveries alone
+        assert await pool.zcard("arq:queue") == len(await undispatched()) >= 1
+    await drain()
+    async with redis_pool() as pool:
+        assert await pool.zcard(outbox.INDEX_QUEUE) == 0 and await pool.zcard("arq:queue") == 0
+
+
 async def test_health_reports_the_delivery_backlog(personas):
     alice = await personas.get("alice_support")
     client = (await personas.get("adam_admin")).api()  # the backlog is for admins

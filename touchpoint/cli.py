@@ -156,7 +156,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         logging.getLogger("arq.worker").setLevel(logging.WARNING)
     code = 0
     try:
-        code = run_workers()  # the default queue and the mail queue, one process
+        code = run_workers()  # the default, mail and index queues, one process
     except asyncio.CancelledError:
         # On SIGTERM arq cancels the running jobs (they are queued again) and
         # may re-raise a cancellation from its close(): the stop itself is done.
@@ -648,8 +648,11 @@ def build_parser() -> argparse.ArgumentParser:
         "worker",
         help="run an arq worker only (needs REDIS_URL)",
         description=(
-            "Run an arq worker: delivers notices and e-mails, digests and reminders. "
-            "Any number may run; delivery is at least once and de-duplicated. "
+            "Run an arq worker: delivers notices and e-mails, digests and reminders, "
+            "and indexes new ideas for similar-idea search. One process serves three "
+            "queues (deliveries, e-mail, indexing), so neither mail nor indexing "
+            "delays a notice. Any number may run; delivery is at least once and "
+            "de-duplicated. "
             "A Redis outage is waited out; exit 1 if a queue's loop stops on an error."
         ),
     )

@@ -1,11 +1,12 @@
 """`python -m workers.run`: the arq workers with Touchpoint's logging (INFO
 lines of every job on stderr). `touchpoint worker` does the same.
 
-One process runs two arq workers: the default queue (in-app delivery and
-the scheduled jobs) and the mail queue, each with its own slots, so mail
-never holds up an in-app notice. SIGTERM or SIGINT stops both (their running
-jobs are queued again by arq); if one stops, so does the other, and the
-reason is logged.
+One process runs three arq workers: the default queue (in-app delivery,
+webhooks and the scheduled jobs), the mail queue and the index queue
+(similar-search terms and embeddings), each with its own slots, so neither
+mail nor a backlog of indexing ever holds up an in-app notice. SIGTERM or
+SIGINT stops all three (their running jobs are queued again by arq); if one
+stops, so do the others, and the reason is logged.
 
 Redis going away never stops a worker: arq's poll loop raises when a
 connection drops between a WATCH and its EXEC (redis-py turns the
@@ -73,16 +74,17 @@ class Worker(arq.worker.Worker):
 
 
 def make_workers() -> list[Worker]:
-    from workers.settings import MailWorkerSettings, WorkerSettings
+    from workers.settings import IndexWorkerSettings, MailWorkerSettings, WorkerSettings
 
     return [
         Worker(**get_kwargs(WorkerSettings), handle_signals=False),
         Worker(**get_kwargs(MailWorkerSettings), handle_signals=False),
+        Worker(**get_kwargs(IndexWorkerSettings), handle_signals=False),
     ]
 
 
 def run_workers() -> int:
-    """Run both workers until a signal stops them: 0, or 1 when one of them
+    """Run the workers until a signal stops them: 0, or 1 when one of them
     stopped on an error (logged)."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -21,7 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ideas import db
 from ideas.config import get_settings
-from ideas.outbox import DELIVER_EVENT
+from ideas.outbox import DELIVER_EVENT, INDEX_QUEUE
 from workers import tasks
 
 #: scheduled jobs check every this many minutes whether their period is due
@@ -48,11 +48,27 @@ def functions() -> list:
     t = tasks.tuning()
     return [
         func(tasks.deliver_event, name=DELIVER_EVENT, max_tries=t.job_max_tries),
-        func(tasks.embed_ideas, name=tasks.EMBED_JOB, max_tries=t.job_max_tries),
-        func(tasks.index_terms, name=tasks.TERMS_JOB, max_tries=t.job_max_tries),
         # retries are new jobs (workers.tasks.deliver_webhook); a second try of
         # the same job happens only after a crash (kill -9)
         func(tasks.deliver_webhook, name=tasks.DELIVER_WEBHOOK, max_tries=3),
+    ]
+
+
+def index_functions() -> list:
+    """The index queue's jobs: an idea's similar-search terms and its vector."""
+    t = tasks.tuning()
+    return [
+        func(tasks.embed_ideas, name=tasks.EMBED_JOB, max_tries=t.job_max_tries),
+        func(tasks.index_terms, name=tasks.TERMS_JOB, max_tries=t.job_max_tries),
+    ]
+
+
+def index_cron_jobs() -> list:
+    return [
+        # embeddings missed by the after-commit job, or of another model: once a minute
+        cron(tasks.embed_sweep, second={0}, run_at_startup=True, max_tries=1),
+        # similar-search terms of ideas whose after-commit job was lost
+        cron(tasks.terms_sweep, second={30}, run_at_startup=True, max_tries=1),
     ]
 
 
@@ -69,10 +85,6 @@ def cron_jobs() -> list:
     schedule = set(range(0, 60, SCHEDULE_EVERY_MIN))
     return [
         cron(tasks.sweep_outbox, second=sweep_seconds, run_at_startup=True, max_tries=1),
-        # embeddings missed by the after-commit job, or of another model: once a minute
-        cron(tasks.embed_sweep, second={0}, run_at_startup=True, max_tries=1),
-        # similar-search terms of ideas whose after-commit job was lost
-        cron(tasks.terms_sweep, second={30}, run_at_startup=True, max_tries=1),
         cron(tasks.webhook_sweep, second=sweep_seconds, run_at_startup=True, max_tries=1),
         cron(tasks.publish_batches, second={1}, run_at_startup=True, max_tries=1),
         cron(tasks.sla_reminders, minute=schedule, run_at_startup=True),
@@ -110,6 +122,10 @@ async def mail_startup(ctx: dict) -> None:
     await _start("mail")
 
 
+async def index_startup(ctx: dict) -> None:
+    await _start("index")
+
+
 async def shutdown(ctx: dict) -> None:
     await db.close_pool()
 
@@ -142,5 +158,25 @@ class MailWorkerSettings:
     job_timeout = tasks.tuning().mail_job_timeout_s
     keep_result = 60
     max_jobs = 10
+    poll_delay = tasks.tuning().poll_delay_s
+    health_check_interval = 60
+
+
+class IndexWorkerSettings:
+    """Similar-search terms and embeddings, on their own queue (run in the same
+    process by `touchpoint worker`): a thousand submits in a minute, or a
+    reindex after a model change, queue here, not ahead of the notices. Two
+    slots: the model runs on one thread per process anyway."""
+
+    queue_name = INDEX_QUEUE
+    functions = index_functions()
+    cron_jobs = index_cron_jobs()
+    redis_settings = redis_settings()
+    on_startup = index_startup
+    on_shutdown = shutdown
+    max_tries = tasks.tuning().job_max_tries
+    job_timeout = tasks.tuning().job_timeout_s
+    keep_result = 60
+    max_jobs = 2
     poll_delay = tasks.tuning().poll_delay_s
     health_check_interval = 60

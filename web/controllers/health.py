@@ -17,7 +17,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 
 from ideas import clock, embedding
-from ideas.outbox import JOB_STATS_KEY
+from ideas.outbox import INDEX_QUEUE, JOB_STATS_KEY
 from ideas.schemas import HealthOut
 from ideas.tables import Event
 from web.auth import public
@@ -55,7 +55,9 @@ async def _redis(request: Request, details: bool) -> tuple[str, int | None, dict
         await redis.ping()
         if not details:
             return None, None
-        return await redis.zcard("arq:queue"), await redis.hgetall(JOB_STATS_KEY)
+        # deliveries and scheduled jobs, and the indexing jobs' own queue
+        depth = await redis.zcard("arq:queue") + await redis.zcard(INDEX_QUEUE)
+        return depth, await redis.hgetall(JOB_STATS_KEY)
 
     try:
         depth, stats = await guard.run(ask)
