@@ -893,8 +893,9 @@ def print_report(report: dict) -> None:
     log("")
     log(
         f"Touchpoint benchmark, scale {scale}: {c['users']:,} users, {c['ideas']:,} ideas, "
-        f"{c['votes']:,} votes, {c['idea_terms']:,} idea terms "
-        f"(seeded in {report['seed_seconds']:.1f} s)"
+        f"{c['votes']:,} votes, {c['idea_terms']:,} idea terms, "
+        f"{c.get('idea_vectors', 0):,} idea vectors (seeded in {report['seed_seconds']:.1f} s); "
+        f"similar suggestions rank by {report.get('similar_method') or 'shared words'}"
     )
     if report.get("extra_users"):
         log(f"  (users include {report['extra_users']:,} extra voters for the fan-out fixture)")
@@ -1153,6 +1154,7 @@ async def run(args: argparse.Namespace) -> int:
             "scale": scale.name,
             "machine_busy_percent": busy,
             "counts": seeded.counts,
+            "similar_method": seeded.similar_method,
             "statuses": seeded.statuses,
             "extra_users": seeded.extra_users,
             "seed_seconds": round(seeded.seconds, 1),

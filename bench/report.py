@@ -24,7 +24,9 @@ def table(scale: str) -> str:
         f"### Scale {scale} — run finished {r.get('finished_at', '?')}",
         "",
         f"{c['users']:,} users, {c['ideas']:,} ideas, {c['votes']:,} votes, "
-        f"{c['idea_terms']:,} idea terms, {c['events']:,} events; seeded in "
+        f"{c['idea_terms']:,} idea terms, {c.get('idea_vectors', 0):,} idea vectors "
+        f"(similar suggestions by {r.get('similar_method') or 'shared words'}), "
+        f"{c['events']:,} events; seeded in "
         f"{r['seed_seconds']} s. Load: {r['driver']}, {r['connections']} connections, "
         f"{r['duration']:g} s per endpoint after {r['warmup']:g} s warm-up. Other processes "
         f"used {r.get('machine_busy_percent', 0):.0f} % of the CPU just before the run.",

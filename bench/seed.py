@@ -141,6 +141,8 @@ class Seeded:
     scale: Scale
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
+    #: what the similar suggestions rank by in this database
+    similar_method: str = ""
     statuses: dict[str, int] = field(default_factory=dict)
     #: (user id, email, token) of ordinary staff users with an API token
     staff_tokens: list[tuple[str, str, str]] = field(default_factory=list)
@@ -319,7 +321,7 @@ def _title_variant(base: str, k: int) -> str:
 
 async def seed(conn: asyncpg.Connection, scale: Scale, *, seed_value: int = 7) -> Seeded:
     """Fill an empty, migrated database. Returns what the load phase needs."""
-    from ideas import similarity
+    from ideas import embedding, similarity
 
     started = time.perf_counter()
     rng = random.Random(seed_value)
@@ -565,6 +567,42 @@ async def seed(conn: asyncpg.Connection, scale: Scale, *, seed_value: int = 7) -
     await conn.copy_records_to_table(
         "term_doc_freq", records=list(doc_freq.items()), columns=["term", "ideas"]
     )
+
+    # -- idea vectors (as the worker's embedding job stores them) ----------------
+    # The search's cost depends on the number of vectors, not on what they
+    # say: each idea gets the vector of the text it was varied from (one
+    # model call per line of ideas.jsonl, not one per idea, so L seeds in
+    # seconds). Without the model, none: the similar search then ranks by
+    # words, and the report says which method it measured.
+    n_vectors = 0
+    embedder = embedding.get_embedder()
+    if embedder is not None:
+        base_vectors = [
+            embedding.to_bytes(v)
+            for v in embedder.embed([embedding.stored_text(b["title"], b["problem"]) for b in base])
+        ]
+
+        def vectors():
+            for i in range(total_ideas):
+                yield (
+                    i + 1,
+                    i + 1,
+                    embedding.MODEL_VERSION,
+                    base_vectors[i % len(base)],
+                    False,
+                    now,
+                )
+
+        n_vectors = await _copy(
+            conn,
+            "idea_vector",
+            ["id", "idea", "model", "vector", "pending", "updated_at"],
+            vectors(),
+            total_ideas,
+            batch,
+            "idea vectors",
+        )
+    out.similar_method = "meaning (sentence embeddings)" if n_vectors else "shared words"
 
     # -- votes -------------------------------------------------------------------
     def votes():
@@ -817,6 +855,7 @@ async def seed(conn: asyncpg.Connection, scale: Scale, *, seed_value: int = 7) -
         "idea",
         "submission",
         "idea_term",
+        "idea_vector",
         "vote",
         "triage_session",
         "session_attendee",
@@ -841,6 +880,7 @@ async def seed(conn: asyncpg.Connection, scale: Scale, *, seed_value: int = 7) -
         "votes": total_votes,
         "submissions": total_ideas,
         "idea_terms": n_terms,
+        "idea_vectors": n_vectors,
         "events": len(events),
         "agenda_items": len(agenda),
         "actions": len(actions),
