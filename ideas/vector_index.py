@@ -26,9 +26,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ideas import clock, embedding, outbox, sql
+from ideas import clock, embedding, outbox, similarity, sql
 from ideas.db import write_transaction
-from ideas.tables import Idea, IdeaVector
+from ideas.tables import Idea, IdeaVector, TermDocFreq
 
 log = logging.getLogger("touchpoint.similar")
 
@@ -78,6 +78,8 @@ async def mark_for_embedding(idea_id: int, now: dt.datetime | None = None) -> No
         )
         .run()
     )
+    if _index is not None:
+        _index.complete = False  # this process sees its own writes at once
     outbox.record_job(
         EMBED_JOB,
         [idea_id],
@@ -188,6 +190,9 @@ class VectorIndex:
         self.row_of: dict[int, int] = {}
         self.seen_until: dt.datetime | None = None
         self.checked_at = 0.0
+        #: at the last look, every indexed idea had a current vector (none
+        #: pending, none missing): the search need not look by words too
+        self.complete = False
         self._lock = asyncio.Lock()
 
     def __len__(self) -> int:
@@ -299,7 +304,24 @@ class VectorIndex:
                 if latest is None or stamp > latest:
                     latest = stamp
             self.seen_until = latest
+            self.complete = await self._all_current()
             self.checked_at = started
+
+    async def _all_current(self) -> bool:
+        """No vector pending and no more ideas (those with similar-search
+        terms, counted in term_doc_freq) than vectors here: two index look-ups."""
+        pending = await IdeaVector.raw(
+            "SELECT EXISTS (SELECT 1 FROM idea_vector WHERE pending) AS p"
+        ).run()
+        if pending[0]["p"]:
+            return False
+        counted = (
+            await TermDocFreq.select(TermDocFreq.ideas)
+            .where(TermDocFreq.term == similarity.ALL_IDEAS)
+            .first()
+            .run()
+        )
+        return counted is not None and int(counted["ideas"]) <= self.size
 
 
 def _sign_bits(np: Any, vector: Any) -> Any:

@@ -182,6 +182,48 @@ async def test_an_idea_not_embedded_yet_is_still_found_by_its_words(personas, em
     assert found[0] == old.id and fresh.id in found
 
 
+async def test_words_are_searched_too_only_while_an_idea_lacks_its_vector(
+    personas, embedder, monkeypatch
+):
+    """The lexical pass (for ideas not embedded yet) costs a query per draft:
+    it runs only while some idea is pending or missing its vector."""
+    from ideas.board import similar
+
+    lexical_calls = []
+    lexical = similar._lexical_scores
+
+    async def counted(*args, **kwargs):
+        lexical_calls.append(args)
+        return await lexical(*args, **kwargs)
+
+    monkeypatch.setattr(similar, "_lexical_scores", counted)
+    alice = (await personas.get("alice_support")).viewer
+    for title, problem in (PASSWORD_IDEA, *OTHERS):
+        await submit_idea(ctx_for(alice), _idea(title, problem))
+    await index_terms_as_the_worker()
+    await vector_index.embed_pending()
+    index = vector_index.get_index()
+    await index.refresh(force=True)
+    assert index.complete
+    await similar_scores("Dark mode for the customer portal", "")
+    assert lexical_calls == []  # every idea has its vector: meaning alone
+    fresh = await submit_idea(
+        ctx_for(alice), _idea("Portal password reset link", "Nobody can reset it alone.")
+    )
+    assert not index.complete  # this process's own submit, at once
+    await index_terms_as_the_worker()
+    await index.refresh(force=True)
+    assert not index.complete  # its vector is pending
+    await similar_scores("Dark mode for the customer portal", "")
+    assert len(lexical_calls) == 1
+    assert await vector_index.embed_pending(ids=[int(fresh.id)]) == 1
+    await index.refresh(force=True)
+    assert index.complete
+    await IdeaVector.delete().where(IdeaVector.idea == int(fresh.id)).run()
+    await index.refresh(force=True)
+    assert not index.complete  # an idea with terms and no vector row at all
+
+
 async def test_a_vector_of_another_model_version_is_redone(personas, embedder):
     alice = (await personas.get("alice_support")).viewer
     idea = await submit_idea(ctx_for(alice), _idea(*PASSWORD_IDEA))

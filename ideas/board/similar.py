@@ -54,10 +54,10 @@ async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tup
             found = []
         else:
             found = [(i, s) for i, s in found if s >= found[0][1] - SEMANTIC_RELATED_MARGIN]
-    if len(found) < limit:
+    index = vector_index.get_index()
+    if len(found) < limit and not index.complete:
         # ideas without a vector yet (submitted seconds ago, or before the
         # model was installed) are still found by their words, after the rest
-        index = vector_index.get_index()
         fresh = [
             (i, s) for i, s in await _lexical_scores(title, text, 4 * limit) if not index.has(i)
         ]
