@@ -240,6 +240,54 @@ async def test_a_new_department_claim_records_when_the_person_moved(sso, provide
     assert moved is not None and moved > long_ago
 
 
+async def test_groups_never_take_the_admin_role_from_the_last_active_admin(
+    sso, provider, personas, caplog
+):
+    """The people service's admin rule holds at sign-in too: groups that no
+    longer map to admin leave the last active admin their role (the sign-in
+    succeeds, the audit entry and a log line say why); with another admin
+    present, the provider's word goes."""
+    adam = await personas.get("adam_admin")
+    assert await User.count().where(User.is_admin.eq(True), User.active.eq(True)) == 1
+    provider.set_account(
+        "adam-at-idp", employee(adam.email, name=adam.name, groups=["everyone", "execs"])
+    )
+    with caplog.at_level("WARNING", logger="touchpoint.people"):
+        async with browser(sso) as client:
+            assert (await sign_in(client, "adam-at-idp")).status_code == 303
+            assert await whoami(client) == adam.name
+            assert (await client.get(f"{BASE}/admin/people")).status_code == 200
+    assert "last active admin" in caplog.text
+    row = await person(adam.email)
+    assert (row["is_council"], row["is_leader"], row["is_admin"]) == (False, True, True)
+    [kept] = await AuditLog.select().where(AuditLog.action == "person.update").run()
+    assert kept["system_actor"] == "single sign-on" and kept["target"] == adam.email
+    assert details(kept)["admin_kept"] == "the last active admin keeps the admin role"
+    assert details(kept)["roles"] == {
+        "before": ["staff", "admin"],
+        "after": ["staff", "leader", "admin"],
+    }
+    assert details(kept)["via"] == "single sign-on"
+
+    alice = await personas.get("alice_support")
+    await service.set_roles(ctx_for(COMMAND_LINE), alice.id, ["admin"])
+    async with browser(sso) as client:
+        assert (await sign_in(client, "adam-at-idp")).status_code == 303
+    row = await person(adam.email)
+    assert (row["is_leader"], row["is_admin"]) == (True, False)
+    entries = (
+        await AuditLog.select()
+        .where(AuditLog.action == "person.update", AuditLog.target == adam.email)
+        .order_by(AuditLog.id)
+        .run()
+    )
+    assert details(entries[-1])["roles"] == {
+        "before": ["staff", "leader", "admin"],
+        "after": ["staff", "leader"],
+    }
+    assert "admin_kept" not in details(entries[-1])
+
+
 async def test_an_existing_person_is_linked_when_the_email_is_verified(sso, provider, personas):
     alice = await personas.get("alice_support")
     provider.set_account("alice-at-idp", employee(alice.email, name="Alice Andersson"))

@@ -6,6 +6,7 @@ show their provisioning services sending."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from ideas import clock
 from ideas.context import COMMAND_LINE
 from ideas.integrations import scim
-from ideas.people import accounts, service
+from ideas.people import accounts, directory, service
 from ideas.tables import AuditLog, Department, User
 from tests.factories import BrowserClient, ctx_for
 
@@ -520,3 +521,107 @@ async def test_only_admins_manage_scim_tokens_and_break_glass_in_the_domain_too(
         await scim.revoke_token(ctx_for(bob.viewer), info.id)
     with pytest.raises(Forbidden):
         await service.set_break_glass(ctx_for(bob.viewer), bob.id, True)
+
+
+# -- one people service, one audit format ---------------------------------------------
+
+
+def details(entry: dict) -> dict:
+    value = entry["details"]
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def person_entries(email: str) -> list[dict]:
+    return (
+        await AuditLog.select()
+        .where(AuditLog.target == email, AuditLog.action.like("person.%"))
+        .order_by(AuditLog.id)
+        .run()
+    )
+
+
+async def test_scim_writes_the_audit_entries_the_admin_pages_and_the_command_line_write(
+    idp, personas
+):
+    """SCIM creates and changes people through the people service: the same
+    "person.create"/"person.update" entries as the command line and the
+    admin pages, `via` and the actor naming the door."""
+    adam = await personas.get("adam_admin")
+    support = await directory.department_by_name("Customer Success", create=True)
+    finance = await directory.department_by_name("Finance", create=True)
+    # the command line adds someone (`touchpoint users add`), an admin edits them on the page
+    omar = service.PersonIn(
+        email="omar@corp.example",
+        name="Omar Osei",
+        title="Onboarding Specialist",
+        department_id=support,
+        invite=False,
+    )
+    added, _ = await service.add_person(ctx_for(COMMAND_LINE), omar)
+    edit = service.PersonEdit(name="Omar O. Osei", title="Team Lead", department_id=finance)
+    await service.edit_person(ctx_for(adam.viewer), added.id, edit)
+    [cli_create, page_update] = await person_entries("omar@corp.example")
+
+    made = await create(idp)
+    body = new_user(displayName="Nina Newhire-Berg", title="Team Lead")
+    body[ENTERPRISE] = {"department": "Finance"}
+    assert (await idp.put(f"/Users/{made['id']}", json=body)).status_code == 200
+    patch = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"title": "Coach"}}]}
+    assert (await idp.patch(f"/Users/{made['id']}", json=patch)).status_code == 200
+    [scim_create, scim_put, scim_patch] = await person_entries("nina@corp.example")
+
+    assert (cli_create["action"], scim_create["action"]) == ("person.create", "person.create")
+    assert details(cli_create) == {
+        "name": "Omar Osei",
+        "title": "Onboarding Specialist",
+        "department": "Customer Success",
+        "roles": ["staff"],
+    }
+    assert details(scim_create) == {
+        "name": "Nina Newhire",
+        "title": "Onboarding Specialist",
+        "department": "Customer Success",
+        "roles": ["staff"],
+        "via": "SCIM",
+    }
+    assert [e["action"] for e in (page_update, scim_put, scim_patch)] == ["person.update"] * 3
+    assert details(page_update) == {
+        "name": {"before": "Omar Osei", "after": "Omar O. Osei"},
+        "title": {"before": "Onboarding Specialist", "after": "Team Lead"},
+        "department": {"before": "Customer Success", "after": "Finance"},
+    }
+    assert details(scim_put) == {
+        "name": {"before": "Nina Newhire", "after": "Nina Newhire-Berg"},
+        "title": {"before": "Onboarding Specialist", "after": "Team Lead"},
+        "department": {"before": "Customer Success", "after": "Finance"},
+        "via": "SCIM",
+    }
+    assert details(scim_patch) == {
+        "title": {"before": "Team Lead", "after": "Coach"},
+        "via": "SCIM",
+    }
+    for entry in (scim_create, scim_put, scim_patch):
+        assert entry["actor"] is None and entry["system_actor"] == "SCIM (Okta provisioning)"
+    assert (cli_create["system_actor"], page_update["actor"]) == ("command line", adam.viewer.id)
+
+
+async def test_a_returning_person_is_audited_as_a_change_and_a_reactivation(idp):
+    made = await create(idp)
+    assert (await idp.delete(f"/Users/{made['id']}")).status_code == 204
+    again = await create(idp, title="Team Lead")
+    assert again["id"] == made["id"] and again["active"] is True
+    entries = await AuditLog.select().order_by(AuditLog.id).run()
+    actions = [e["action"] for e in entries if e["target"] == "nina@corp.example"]
+    assert actions == [
+        "person.create",
+        "scim.user.deactivate",
+        "scim.user.delete",
+        "person.update",
+        "scim.user.reactivate",
+    ]
+    [returned] = [e for e in entries if e["action"] == "person.update"]
+    assert details(returned) == {
+        "title": {"before": "Onboarding Specialist", "after": "Team Lead"},
+        "returning": True,
+        "via": "SCIM",
+    }

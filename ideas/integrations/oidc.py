@@ -16,15 +16,20 @@ module only decides who the signed-in person is in Touchpoint:
 - the e-mail domain allow-list and deactivation refuse a sign-in;
 - name, department, title and roles (from groups) come from the claims
   configured, and are updated at each sign-in.
+
+Making and changing the person is the people service's
+(`ideas.people.provisioning`): the same audit entries as the admin pages
+("via single sign-on"), and the one admin rule — groups that no longer map
+to admin do not take the role from the last active admin (the sign-in goes
+through, the role is kept, the entry says so).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
-from uuid import UUID
 
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import BaseApp, OAuthError
@@ -42,18 +47,20 @@ except ImportError:  # pragma: no cover - depends on what else is installed
 from joserfc.errors import JoseError
 
 from ideas import audit
+from ideas import context as units
 from ideas.config import OidcSettings
 from ideas.context import System
 from ideas.db import write_transaction
 from ideas.errors import DomainError, Invalid
-from ideas.people import accounts, directory
-from ideas.people.roles import role_columns, role_values
+from ideas.people import accounts, directory, provisioning
 from ideas.tables import User
-from ideas.viewer import Viewer, roles_of, viewer_from_row
+from ideas.viewer import Viewer, viewer_from_row
 
 log = logging.getLogger("touchpoint.oidc")
 #: how audit entries name the sign-ins that create or change people
 SINGLE_SIGN_ON = System("single sign-on")
+#: the audit entries' `via`
+VIA = "single sign-on"
 
 #: how long a started sign-in may take at the provider
 PENDING_TTL = dt.timedelta(minutes=10)
@@ -264,8 +271,9 @@ _DEACTIVATED = "Your Touchpoint account is deactivated. Ask your administrator."
 async def sign_in(settings: OidcSettings, claims: dict[str, Any]) -> Viewer:
     """The person these (verified) claims sign in: linked, found, or made."""
     profile = profile_from_claims(settings, claims)
+    ctx = _context()
     async with write_transaction():
-        columns = (*accounts.USER_COLUMNS, User.oidc_subject, User.department.name.as_alias("dept"))
+        columns = (*accounts.USER_COLUMNS, User.oidc_subject)
         rows = await User.select(*columns).where(User.oidc_subject == profile.subject).run()
         if not rows:
             # provisioned by SCIM from the same provider: its externalId is the
@@ -303,63 +311,55 @@ async def sign_in(settings: OidcSettings, claims: dict[str, Any]) -> Viewer:
                     "email_not_verified",
                     f"{settings.provider_name} has not verified your e-mail address.",
                 )
-            return await _create(settings, profile)
+            return await _create(ctx, settings, profile)
         if not row["active"]:
             raise SignInRefused("deactivated", _DEACTIVATED)
-        return await _update(settings, row, profile)
+        return await _update(ctx, row, profile)
 
 
-async def _create(settings: OidcSettings, profile: Profile) -> Viewer:
-    department = profile.department or settings.default_department
-    department_id = await directory.department_by_name(department, create=True)
-    roles = profile.roles or frozenset()
-    user = User(
+def _context() -> units.Context:
+    """The unit of work of this sign-in, acted in by single sign-on."""
+    current = units.current()
+    if current is None:
+        return units.make(SINGLE_SIGN_ON)
+    return replace(current, actor=SINGLE_SIGN_ON)
+
+
+async def _viewer(user_id) -> Viewer:
+    rows = await User.select(*accounts.USER_COLUMNS).where(User.id == user_id).run()
+    return viewer_from_row(rows[0])
+
+
+async def _create(ctx: units.Context, settings: OidcSettings, profile: Profile) -> Viewer:
+    user_id = await provisioning.provision_person(
+        ctx,
         email=profile.email,
         name=profile.name,
         title=profile.title or "",
-        department=department_id,
-        oidc_subject=profile.subject,
-        **role_values(roles),
+        department=profile.department or settings.default_department,
+        roles=profile.roles or (),
+        via=VIA,
+        columns={User.oidc_subject: profile.subject},
     )
-    await user.save().run()
-    await audit.record(
-        SINGLE_SIGN_ON,
-        "person.create",
-        profile.email,
-        {"via": "single sign-on", "department": department, "roles": sorted(roles)},
-    )
-    rows = await User.select(*accounts.USER_COLUMNS).where(User.id == user.id).run()
-    return viewer_from_row(rows[0])
+    return await _viewer(user_id)
 
 
-async def _update(settings: OidcSettings, row: dict, profile: Profile) -> Viewer:
-    before = {
-        "name": row["name"],
-        "department": row["dept"],
-        "title": row["title"],
-        "roles": sorted(roles_of(row) - {"staff"}),
-    }
-    values: dict[Any, Any] = {User.oidc_subject: profile.subject, User.name: profile.name}
-    after: dict[str, Any] = {"name": profile.name}
-    user_id: UUID = row["id"]
-    if profile.department and profile.department != row["dept"]:
-        department_id = await directory.department_by_name(profile.department, create=True)
-        await directory.note_moves(User.id == user_id, department_id)
-        values[User.department] = department_id
-        after["department"] = profile.department
+async def _update(ctx: units.Context, row: dict, profile: Profile) -> Viewer:
+    """What the claims say, each sign-in (what they do not carry stays)."""
+    said: dict[str, Any] = {"name": profile.name}
+    if profile.department:
+        said["department"] = profile.department
     if profile.title is not None:
-        values[User.title] = profile.title
-        after["title"] = profile.title
+        said["title"] = profile.title
     if profile.roles is not None:
-        values.update(role_columns(profile.roles))
-        after["roles"] = sorted(profile.roles)
-    await User.update(values).where(User.id == user_id).run()
-    changes = audit.diff(before, after)
-    if not row["oidc_subject"]:
-        changes["linked"] = audit.change(False, True)
-    if changes:
-        await audit.record(
-            SINGLE_SIGN_ON, "person.update", row["email"], {"via": "single sign-on", **changes}
-        )
-    rows = await User.select(*accounts.USER_COLUMNS).where(User.id == user_id).run()
-    return viewer_from_row(rows[0])
+        said["roles"] = profile.roles
+    linked = {} if row["oidc_subject"] else {"linked": audit.change(False, True)}
+    await provisioning.sync_person(
+        ctx,
+        row["id"],
+        said,
+        via=VIA,
+        columns={User.oidc_subject: profile.subject},
+        noted=linked,
+    )
+    return await _viewer(row["id"])

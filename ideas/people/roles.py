@@ -1,8 +1,10 @@
 """Roles: the one mapping between role names and the person's columns, and
 the one rule that keeps the organisation administrable — nobody removes
 their own admin role, and the last active admin is neither demoted nor
-deactivated. Every door (admin pages, CSV import, command line, SCIM) asks
-`admin_rule` before a change that takes the admin role away."""
+deactivated. Every door (admin pages, CSV import, command line, SCIM,
+single sign-on) asks `admin_rule` before a change that takes the admin role
+away; the admin pages answer 409, a sign-in keeps the role instead
+(`ideas.people.provisioning`)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """The people service: the use cases that add and change people, one each,
 called alike by the admin pages, the CSV import (`ideas.people.imports`),
-the command line (`touchpoint users ...`) and SCIM provisioning.
+the command line (`touchpoint users ...`), and — through
+`ideas.people.provisioning`, built on the steps below — SCIM provisioning
+and single sign-on.
 
 Each use case takes the unit of work's `ctx` first, checks `admin.manage`
 itself, writes in one transaction with an audit entry naming `ctx.actor`,
@@ -106,9 +108,16 @@ def duplicates_refused(message: str) -> Iterator[None]:
 
 
 def new_user(
-    email: str, name: str, title: str, department_id: int, roles, password_hash: str = ""
+    email: str,
+    name: str,
+    title: str,
+    department_id: int,
+    roles,
+    password_hash: str = "",
+    **columns: Any,
 ) -> User:
-    """A person's row (not saved): the one place a person's columns are filled."""
+    """A person's row (not saved): the one place a person's columns are filled
+    (`columns`: the identity provider's ids, by column name)."""
     return User(
         email=email,
         name=name,
@@ -116,6 +125,7 @@ def new_user(
         department=department_id,
         password_hash=password_hash,
         **role_values(roles),
+        **columns,
     )
 
 
@@ -133,26 +143,37 @@ async def insert_people(
         )
 
 
+#: the keys of `write_person`'s values that are one column each
+_PLAIN = {"email": User.email, "name": User.name, "title": User.title}
+
+
 async def write_person(
-    ctx: Context, user_id: UUID, email: str, values: dict, changes: dict, extra: dict | None = None
+    ctx: Context,
+    user_id: UUID,
+    email: str,
+    values: dict,
+    changes: dict,
+    extra: dict | None = None,
+    columns: dict | None = None,
 ) -> None:
-    """Inside a transaction: change a person's name, title, department and
-    roles ({"name", "title", "department_id", "roles"}), one "person.update"
-    entry with the changes."""
-    await note_moves(User.id == user_id, values["department_id"])
-    await (
-        User.update(
-            {
-                User.name: values["name"],
-                User.title: values["title"],
-                User.department: values["department_id"],
-                **role_columns(values["roles"]),
-            }
-        )
-        .where(User.id == user_id)
-        .run()
-    )
-    await audit.record(ctx.actor, "person.update", email, {**changes, **(extra or {})})
+    """Inside a transaction: change a person's name, title, department, roles
+    and e-mail address (any of {"name", "title", "department_id", "roles",
+    "email"}; a move of department is recorded for the settled-members
+    rule), and further `columns` (not audited: the provider's ids); one
+    "person.update" entry with the changes, when there are any."""
+    update: dict[Any, Any] = {
+        column: values[key] for key, column in _PLAIN.items() if key in values
+    }
+    if "department_id" in values:
+        await note_moves(User.id == user_id, values["department_id"])
+        update[User.department] = values["department_id"]
+    if "roles" in values:
+        update.update(role_columns(values["roles"]))
+    update.update(columns or {})
+    if update:
+        await User.update(update).where(User.id == user_id).run()
+    if changes:
+        await audit.record(ctx.actor, "person.update", email, {**changes, **(extra or {})})
 
 
 async def write_active(
@@ -172,16 +193,22 @@ async def write_active(
     await audit.record(ctx.actor, action, email, {"active": audit.change(not active, active)})
 
 
-async def keep_an_admin(ctx: Context, user_id: UUID, demoted: bool, deactivated: bool) -> None:
-    """Inside a transaction: 409 when the change breaks the admin rule."""
+async def admin_problem(ctx: Context, user_id: UUID, demoted: bool, deactivated: bool) -> str:
+    """Inside a transaction: whether the change breaks the admin rule ("",
+    OWN_ROLE or LAST_ADMIN), the active admins locked until the end."""
     admins = await lock_admins()
     ids = [user_id]
-    problem = admin_rule(
+    return admin_rule(
         ctx.actor.id,
         admins,
         demoted=ids if demoted else (),
         deactivated=ids if deactivated else (),
     )
+
+
+async def keep_an_admin(ctx: Context, user_id: UUID, demoted: bool, deactivated: bool) -> None:
+    """Inside a transaction: 409 when the change breaks the admin rule."""
+    problem = await admin_problem(ctx, user_id, demoted=demoted, deactivated=deactivated)
     own = user_id == ctx.actor.id
     if problem == OWN_ROLE:
         raise Conflict("You cannot remove your own admin role; ask another admin.")
@@ -225,7 +252,8 @@ async def add_person(
     return await get_person(user.id), result
 
 
-async def _person_row(user_id: UUID) -> dict:
+async def person_row(user_id: UUID) -> dict:
+    """Someone's row (PERSON_COLUMNS), or 404."""
     rows = await User.select(*PERSON_COLUMNS).where(User.id == user_id).run()
     if not rows:
         raise NotFound("no such person")
@@ -237,7 +265,7 @@ async def edit_person(ctx: Context, user_id: UUID | str, data: PersonEdit) -> Pe
     policy.authorize(ctx.actor, "admin.manage")
     uid = parse_user_id(str(user_id))
     async with write_transaction():
-        row = await _person_row(uid)
+        row = await person_row(uid)
         after = {
             "name": data.name,
             "title": data.title,
@@ -255,7 +283,7 @@ async def set_roles(ctx: Context, user_id: UUID | str, roles: list[str]) -> Pers
     uid = parse_user_id(str(user_id))
     after_roles = sorted_roles(check_roles(roles))
     async with write_transaction():
-        row = await _person_row(uid)
+        row = await person_row(uid)
         after = {
             "name": row["name"],
             "title": row["title"],
@@ -287,7 +315,7 @@ async def set_active(ctx: Context, user_id: UUID | str, active: bool) -> Person:
     policy.authorize(ctx.actor, "admin.manage")
     uid = parse_user_id(str(user_id))
     async with write_transaction():
-        row = await _person_row(uid)
+        row = await person_row(uid)
         if row["active"] != active:
             await keep_an_admin(ctx, uid, demoted=False, deactivated=not active)
             await write_active(ctx, uid, row["email"], active)

@@ -14,7 +14,11 @@ changes and deactivates people here, through `scim2-models`.
   powers over the blind review, granted on Touchpoint's admin pages or from
   the provider's groups at sign-in (OIDC_GROUP_ROLES), never by whoever
   holds a provisioning token.
-- Every change is in the audit log ("scim.*", with the token's name).
+- People are made and changed through the people service
+  (`ideas.people.provisioning`): the same "person.create"/"person.update"
+  entries as the admin pages, via SCIM; deactivation, reactivation and
+  removal are "scim.user.*", departments "scim.group.*"; the actor is the
+  token's name.
 - Errors are SCIM errors (`ScimError` → `urn:…:Error`).
 
 The package: `base` (the User model, errors, parsing), `tokens` (the

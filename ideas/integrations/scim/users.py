@@ -17,15 +17,17 @@ from scim2_models import (
     SCIMException,
 )
 
-from ideas import audit
 from ideas.config import get_settings
 from ideas.db import write_transaction
 from ideas.errors import Invalid
 from ideas.integrations.scim.base import ScimError, UserResource, _location, _not_found, _parse
 from ideas.integrations.scim.filters import _eq_filter, _paging, list_response
 from ideas.integrations.scim.tokens import ScimClient, _audit
-from ideas.people import directory, service
+from ideas.people import directory, provisioning, service
 from ideas.tables import User as Person
+
+#: the audit entries' `via` (the actor names the token)
+VIA = "SCIM"
 
 # -- users -----------------------------------------------------------------------
 
@@ -196,46 +198,48 @@ async def _set_active(client: ScimClient, user_id: UUID, email: str, active: boo
 
 
 async def create_user(client: ScimClient, body: Any, base_url: str) -> dict[str, Any]:
+    """A new person, made by the people service ("person.create", via SCIM);
+    an address SCIM deleted before brings the same person back."""
     user = _parse(UserResource, body, Context.RESOURCE_CREATION_REQUEST)
     fields = _user_fields(user)
+    ctx = client.context()
     async with write_transaction():
         if await _user_name_taken(fields.user_name, None):
             raise ScimError(409, "userName: taken already", "uniqueness")
         rows = (
-            await Person.select(Person.id, Person.scim_deleted)
+            await Person.select(Person.id, Person.scim_deleted, Person.active)
             .where(Person.email == fields.email)
             .run()
         )
         if rows and not rows[0]["scim_deleted"]:
             raise ScimError(409, "userName: a person with this e-mail exists", "uniqueness")
         department = fields.department or _default_department()
-        department_id = await directory.department_by_name(department, create=True)
-        values = {
-            Person.email: fields.email,
-            Person.name: fields.name,
-            Person.title: fields.title,
-            Person.department: department_id,
-            Person.external_id: fields.external_id,
-            Person.scim_user_name: fields.user_name,
-            Person.scim_deleted: False,
-            Person.active: True,
-        }
+        ids = {Person.external_id: fields.external_id, Person.scim_user_name: fields.user_name}
         if rows:  # provisioned again after a DELETE: the same person comes back
             user_id = rows[0]["id"]
-            await directory.note_moves(Person.id == user_id, department_id)
-            await Person.update(values).where(Person.id == user_id).run()
+            said = {"name": fields.name, "title": fields.title, "department": department}
+            await provisioning.sync_person(
+                ctx,
+                user_id,
+                said,
+                via=VIA,
+                columns={**ids, Person.scim_deleted: False},
+                noted={"returning": True},
+            )
+            active = rows[0]["active"]
         else:
-            person = Person(**{column._meta.name: value for column, value in values.items()})
-            await person.save().run()
-            user_id = person.id
-        await _audit(
-            client,
-            "scim.user.create",
-            fields.email,
-            {"department": department, "title": fields.title, "returning": bool(rows)},
-        )
-        if fields.active is False:
-            await _set_active(client, user_id, fields.email, False)
+            user_id = await provisioning.provision_person(
+                ctx,
+                email=fields.email,
+                name=fields.name,
+                title=fields.title,
+                department=department,
+                via=VIA,
+                columns=ids,
+            )
+            active = True
+        if active != (fields.active is not False):
+            await _set_active(client, user_id, fields.email, not active)
         return user_resource(await _user_row(user_id), base_url)
 
 
@@ -247,35 +251,23 @@ def _default_department() -> str:
 async def _apply(
     client: ScimClient, row: dict, fields: _UserFields, base_url: str
 ) -> dict[str, Any]:
-    """Write what a PUT or PATCH leaves the user as (inside a transaction)."""
+    """Write what a PUT or PATCH leaves the user as (inside a transaction),
+    through the people service ("person.update", via SCIM)."""
     user_id: UUID = row["id"]
     if await _user_name_taken(fields.user_name, user_id):
         raise ScimError(409, "userName: taken already", "uniqueness")
     if await _email_taken(fields.email, user_id):
         raise ScimError(409, "userName: a person with this e-mail exists", "uniqueness")
-    values: dict[Any, Any] = {
-        Person.email: fields.email,
-        Person.name: fields.name,
-        Person.title: fields.title,
-        Person.external_id: fields.external_id,
-        Person.scim_user_name: fields.user_name,
-    }
-    before = {
-        "email": row["email"],
-        "name": row["name"],
-        "title": row["title"],
-        "department": row["department_name"],
-    }
-    after = {"email": fields.email, "name": fields.name, "title": fields.title}
-    if fields.department and fields.department != row["department_name"]:
-        department_id = await directory.department_by_name(fields.department, create=True)
-        await directory.note_moves(Person.id == user_id, department_id)
-        values[Person.department] = department_id
-        after["department"] = fields.department
-    await Person.update(values).where(Person.id == user_id).run()
-    changes = audit.diff(before, after)
-    if changes:
-        await _audit(client, "scim.user.update", fields.email, changes)
+    said = {"email": fields.email, "name": fields.name, "title": fields.title}
+    if fields.department:
+        said["department"] = fields.department
+    await provisioning.sync_person(
+        client.context(),
+        user_id,
+        said,
+        via=VIA,
+        columns={Person.external_id: fields.external_id, Person.scim_user_name: fields.user_name},
+    )
     if fields.active is False and row["active"]:
         await _set_active(client, user_id, fields.email, False)
     elif fields.active is True and not row["active"]:
