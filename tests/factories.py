@@ -48,7 +48,7 @@ async def submit(persona: Persona, **overrides: Any) -> str:
 
 
 async def confirm_attendance(session_id: str, *members: Persona) -> None:
-    """Each member confirms attending a triage session (API.md v1.1: a
+    """Each member confirms attending a triage session (docs/api.md v1.1: a
     session decides only once confirmed attendees span the quorum)."""
     for member in members:
         r = await member.api().post(f"/api/v1/triage/sessions/{session_id}/attend")
