@@ -20,6 +20,9 @@ Exit status: 0 when the harness ran (slow figures are figures, not
 failures); 1 when the harness itself broke (a route it measures is missing,
 for one); 3 when an endpoint (or the ceiling app) did not answer its
 preflight request as expected.
+
+Size: over 400 lines: the harness's one run (seed, serve, load, measure,
+report), in the order it happens.
 """
 
 from __future__ import annotations
@@ -1071,7 +1074,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-ceilings", action="store_true")
     p.add_argument("--no-fanout", action="store_true")
     p.add_argument("--fanout-timeout", type=float, default=120)
-    p.add_argument("--keep", action="store_true", help="keep the database and the server and worker logs at the end")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the database and the server and worker logs at the end",
+    )
     p.add_argument("--seed-only", action="store_true", help="seed, print the counts, stop")
     p.add_argument("--no-save", action="store_true", help="do not write bench/results/")
     return p.parse_args(argv)
