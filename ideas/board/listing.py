@@ -13,7 +13,7 @@ from ideas.board.view import published_sql
 from ideas.context import Context
 from ideas.errors import Invalid
 from ideas.lifecycle import STATUSES, TOUCHPOINTS
-from ideas.policy import CLOSED, OPEN_FOR_VOTES
+from ideas.policy import ACCEPTED_OR_LATER, CLOSED, OPEN_FOR_VOTES
 from ideas.schemas import LIMIT_DEFAULT, LIMIT_MAX, TRENDING_DAYS, IdeaOut, Page
 from ideas.sql import like_any_case, timestamp_literal
 from ideas.tables import Idea
@@ -23,7 +23,6 @@ SORTS = ("top", "new", "trending", "discussed")
 #: and, for the leaders' drill-down, those the council decided on ("triaged")
 #: and those accepted, in progress or shipped ("accepted_on")
 SCOPES = ("open", "closed", "all", "triaged", "accepted_on")
-ACCEPTED_ON = ("accepted", "in_progress", "shipped")
 #: "mine" filters: ideas the viewer submitted, ideas the viewer voted for
 MINE = ("ideas", "votes")
 
@@ -159,7 +158,9 @@ async def list_ideas(
     elif scope == "triaged":
         where.append("first_decided_at IS NOT NULL")
     elif scope != "all":
-        chosen = {"open": sorted(OPEN_FOR_VOTES), "closed": list(CLOSED)}.get(scope, ACCEPTED_ON)
+        chosen = {"open": sorted(OPEN_FOR_VOTES), "closed": list(CLOSED)}.get(
+            scope, sorted(ACCEPTED_OR_LATER)
+        )
         where.append(f"status IN ({', '.join('{}' for _ in chosen)})")
         args += list(chosen)
     if owner:
