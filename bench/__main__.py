@@ -20,6 +20,9 @@ Exit status: 0 when the harness ran (slow figures are figures, not
 failures); 1 when the harness itself broke (a route it measures is missing,
 for one); 3 when an endpoint (or the ceiling app) did not answer its
 preflight request as expected.
+
+Size: over 400 lines: the harness's one run (seed, serve, load, measure,
+report), in the order it happens.
 """
 
 from __future__ import annotations

@@ -27,6 +27,9 @@ the median of the per-fold thresholds (the service's SEMANTIC_MIN_SCORE).
 
 ``--scale`` also times the in-process search (``ideas.vector_index``) at
 10,000 and 100,000 ideas and prints the process's memory.
+
+Size: over 400 lines: one evaluation (its set's checks, the methods, their
+fitting, cross-validation and report) read as one script.
 """
 
 from __future__ import annotations

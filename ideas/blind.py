@@ -305,10 +305,6 @@ async def original_submitter_ids(idea_id: int) -> list:
     return [r["user"] for r in rows]
 
 
-async def is_original_submitter(viewer: Viewer, idea_id: int) -> bool:
-    return viewer.id in set(await original_submitter_ids(idea_id))
-
-
 async def submitter_roles(viewer: Viewer, idea_id: int) -> set[str]:
     """The viewer's roles on an idea: {"submitter"}, {"co_submitter"}, or
     empty (rarely both, after merging an idea of theirs into another)."""
@@ -393,7 +389,6 @@ __all__ = [
     "idea_texts",
     "blind_rows",
     "facts_columns",
-    "is_original_submitter",
     "mine_ids",
     "original_submitter_ids",
     "submitter_ids",

@@ -6,9 +6,8 @@ variable is optional; a bad value raises `ConfigError` naming the variable and
 the reason, so the command line prints one line (exit status 2) instead of a
 traceback. `VARIABLES` lists them all (the tests check each one).
 
-Two names are read elsewhere on purpose: `TOUCHPOINT_PASSWORD` (an input of
-`touchpoint users add/set-password`, a secret the settings do not keep) and
-`PICCOLO_CONF` (Piccolo's own; `touchpoint` sets it).
+One name is read elsewhere on purpose: `PICCOLO_CONF` (Piccolo's own;
+`touchpoint` sets it).
 
 Size: over 400 lines: one loader, by design — every variable, its parser and
 its one-line error in one table (`VARIABLES`).
@@ -211,10 +210,9 @@ class Settings:
     redis_cooldown_s: int = 5
     #: proxies whose X-Forwarded-For is believed (FORWARDED_ALLOW_IPS); none by default
     forwarded_allow_ips: str = ""
-
-    @property
-    def is_postgres(self) -> bool:
-        return self.database_url.startswith(("postgres://", "postgresql://"))
+    #: the password of `touchpoint users add/set-password` without a prompt
+    #: (TOUCHPOINT_PASSWORD; the command line's only, never shown)
+    cli_password: str | None = field(default=None, repr=False)
 
     @property
     def secure_cookies(self) -> bool:
@@ -314,6 +312,7 @@ VARIABLES: tuple[str, ...] = (
     "REDIS_DEADLINE_MS",
     "REDIS_COOLDOWN_S",
     "FORWARDED_ALLOW_IPS",
+    "TOUCHPOINT_PASSWORD",
     *(var for var, *_rest in TUNABLE.values()),
     *(var for var, _default in RATE_LIMIT_DEFAULTS.values()),
     *(var for var, *_rest in WORKER_TUNING.values()),
@@ -548,6 +547,19 @@ def _forwarded_allow_ips(env: dict[str, str]) -> str:
     return ",".join(parts)
 
 
+def _cli_password(env: dict[str, str]) -> str | None:
+    """TOUCHPOINT_PASSWORD, held to the password rule (ideas.security)."""
+    raw = env.get("TOUCHPOINT_PASSWORD")
+    if not raw:
+        return None
+    from ideas.security import password_problem  # (ideas.security reads the settings)
+
+    problem = password_problem(raw)
+    if problem:
+        raise ConfigError(f"TOUCHPOINT_PASSWORD: {problem}")
+    return raw
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read and check the environment; raises ConfigError on a bad value."""
     env = dict(os.environ if env is None else env)
@@ -607,6 +619,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         redis_deadline_ms=_int(env, "REDIS_DEADLINE_MS", 500, 10, 10_000),
         redis_cooldown_s=_int(env, "REDIS_COOLDOWN_S", 5, 0, 300),
         forwarded_allow_ips=_forwarded_allow_ips(env),
+        cli_password=_cli_password(env),
     )
 
 

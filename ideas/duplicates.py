@@ -27,7 +27,6 @@ from ideas.blind import IDEA_COLUMNS, blind_ideas
 from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.errors import Invalid
-from ideas.lifecycle import DECLINED, DUPLICATE
 from ideas.schemas import IdeaOut
 from ideas.tables import Idea, IdeaVector
 from ideas.triage.decisions import DecisionIn, decide
@@ -176,7 +175,7 @@ async def possible_duplicates(
     ideas = {
         r["id"]: r
         for r in await Idea.select(*IDEA_COLUMNS)
-        .where(Idea.id.is_in(ids), Idea.status.not_in([DECLINED, DUPLICATE]))
+        .where(Idea.id.is_in(ids), Idea.status.not_in(sorted(policy.TURNED_DOWN)))
         .run()
     }
     # an idea shows to the council from its batch on (ideas.publish), here too

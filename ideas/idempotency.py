@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on POST creates (API.md, "Added in v1.1"): the same key
+"""`Idempotency-Key` on POST creates (docs/api.md, "Added in v1.1"): the same key
 from the same caller on the same route within 24 hours answers what the first
 request answered and creates nothing; the same key with another body is 422.
 

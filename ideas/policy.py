@@ -317,3 +317,8 @@ def authorize_attempt(viewer, action: str) -> None:
     if not permission.roles & frozenset(viewer.roles):
         needs = " or ".join(r for r in ROLES if r in permission.roles)
         raise Forbidden(f"this needs the {needs} role")
+
+
+#: finished by a council decision other than delivery (declined, merged as a
+#: duplicate): never suggested as similar, nor among a week's new ideas
+TURNED_DOWN = (DECIDED & FINISHED) - DELIVERED

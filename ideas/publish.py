@@ -50,13 +50,4 @@ def is_pending(visible_at: dt.datetime | None, now: dt.datetime) -> bool:
     return visible_at > now
 
 
-def sql_time(at: dt.datetime, postgres: bool) -> str:
-    """A timestamp literal for hand-written SQL, as the engine stores it (the
-    value is ours, never user input)."""
-    at = at.astimezone(dt.UTC)
-    if postgres:
-        return f"TIMESTAMPTZ '{at.isoformat()}'"
-    return f"'{at.isoformat(sep=' ')}'"
-
-
-__all__ = ["delay_minutes", "is_pending", "sql_time", "visible_from"]
+__all__ = ["delay_minutes", "is_pending", "visible_from"]

@@ -120,7 +120,8 @@ async def reveal_submitter(ctx: Context, idea_id: int, reason: str) -> RevealOut
         await _tell_other_admins(viewer, event_id, idea_id, reason, now)
     return RevealOut(
         idea_id=str(idea_id),
-        idea_title=idea["title"],
+        # the title as the projection shows it to anyone
+        idea_title=blind.idea_text(idea).title,
         people=[
             RevealedPerson(
                 name=r["name"],

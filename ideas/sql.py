@@ -140,6 +140,61 @@ def notice_batch_lock(idea_id: int | None) -> tuple[str, list] | None:
 # -- board (ideas/board/, ideas/blind.py) ---------------------------------------
 
 
+def like_any_case() -> str:
+    """The operator of a LIKE that ignores case: ILIKE on PostgreSQL;
+    SQLite's LIKE already ignores ASCII case (and has no ILIKE)."""
+    return "ILIKE" if is_postgres() else "LIKE"
+
+
+def timestamp_literal(at: dt.datetime) -> str:
+    """A UTC moment as an SQL literal, as the engine stores it (the value is
+    ours, never request text)."""
+    at = at.astimezone(dt.UTC)
+    if is_postgres():
+        return f"TIMESTAMPTZ '{at.isoformat()}'"
+    return f"'{at.isoformat(sep=' ')}'"
+
+
+def vote_statement(open_statuses: str, published: str) -> str | None:
+    """Adding a vote as one statement on PostgreSQL: the vote, the idea's
+    counter and the participation ledger together, only on an open
+    (`open_statuses`, quoted and comma-separated), published (`published`,
+    a condition on `idea`) idea the voter did not submit; it answers the new
+    count, or no row when nothing changed. Its parameters: voter, now, idea
+    id, `published`'s, voter, voter, voter's department, quarter label, now.
+    None on SQLite, where ideas.board.vote does it in a write transaction."""
+    if not is_postgres():
+        return None
+    return f"""WITH ins AS (
+                   INSERT INTO vote (idea, "user", created_at)
+                   SELECT id, {{}}, {{}} FROM idea WHERE id = {{}} AND status IN ({open_statuses})
+                   AND {published}
+                   AND NOT EXISTS (SELECT 1 FROM submission s
+                                   WHERE s.idea = idea.id AND s."user" = {{}})
+                   ON CONFLICT DO NOTHING RETURNING idea),
+                 -- the participation ledger, in the same statement (ideas.participation)
+                 took_part AS (
+                   INSERT INTO participation ("user", department, quarter, created_at)
+                   SELECT {{}}, {{}}, {{}}, {{}} FROM ins ON CONFLICT DO NOTHING)
+                UPDATE idea SET votes = votes + 1 WHERE id IN (SELECT idea FROM ins)
+                RETURNING votes"""
+
+
+def unvote_statement(open_statuses: str) -> str | None:
+    """Retracting a vote as one statement on PostgreSQL: the vote and the
+    idea's counter together, only on an open idea; it answers the new count,
+    or no row when nothing changed. Its parameters: idea id, voter, idea id.
+    None on SQLite, where ideas.board.vote does it in a write transaction."""
+    if not is_postgres():
+        return None
+    return f"""WITH del AS (
+                   DELETE FROM vote WHERE idea = {{}} AND "user" = {{}}
+                   AND idea IN (SELECT id FROM idea WHERE id = {{}} AND status IN ({open_statuses}))
+                   RETURNING idea)
+                UPDATE idea SET votes = votes - 1 WHERE id IN (SELECT idea FROM del)
+                RETURNING votes"""
+
+
 def credits_json(shipped: str) -> str:
     """A correlated subquery on `idea`: the credited submitters of a shipped
     idea as a JSON array of [name, department] pairs in the order they were

@@ -39,16 +39,42 @@ def idea_payload(**overrides: Any) -> dict[str, Any]:
     return {**IDEA, **overrides}
 
 
-async def submit(persona: Persona, **overrides: Any) -> str:
-    """Submit an idea through the API as `persona` (`IDEA` with `overrides`);
-    its id. The one helper every test file uses."""
-    r = await persona.api().post("/api/v1/ideas", json=idea_payload(**overrides))
+async def submit(
+    persona: Persona,
+    title: str | None = None,
+    *,
+    distinct: bool = False,
+    direct: bool = False,
+    **overrides: Any,
+) -> str:
+    """Submit an idea as `persona` (`IDEA` with `title` and `overrides`); its
+    id. The one helper every test file uses.
+
+    `distinct`: the problem and the proposal are made from the title, so no
+    two ideas share their text. `direct`: through the domain service in a unit
+    of work (`ideas.board.submit`), not the API (no HTTP, no rate limit)."""
+    if title is not None:
+        overrides["title"] = title
+    if distinct:
+        named = overrides.get("title", IDEA["title"])
+        overrides = {
+            "problem": f"Customers struggle today: {named.lower()} would help them a lot.",
+            "proposal": f"Proposal: {named}. Start small, measure, then roll out widely.",
+            **overrides,
+        }
+    payload = idea_payload(**overrides)
+    if direct:
+        from ideas.board.submit import submit_idea
+        from ideas.schemas import IdeaIn
+
+        return (await submit_idea(ctx_for(persona.viewer), IdeaIn(**payload))).id
+    r = await persona.api().post("/api/v1/ideas", json=payload)
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
 
 async def confirm_attendance(session_id: str, *members: Persona) -> None:
-    """Each member confirms attending a triage session (API.md v1.1: a
+    """Each member confirms attending a triage session (docs/api.md v1.1: a
     session decides only once confirmed attendees span the quorum)."""
     for member in members:
         r = await member.api().post(f"/api/v1/triage/sessions/{session_id}/attend")

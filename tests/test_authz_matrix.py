@@ -192,7 +192,7 @@ MATRIX: list[Row] = [
     R("GET", "/api/v1/ideas/similar",                             401,   200,   200,   200,   200,   200,   200, query="title=invoice"),
     R("GET", "/api/v1/ideas/{idea_id:str}",                       401,   200,   200,   200,   200,   200,   200),
     R("GET", "/api/v1/ideas/{idea_id:str}/events",                401,   200,   200,   200,   200,   200,   200),
-    # the submitter may not vote for their own idea (API.md v1.1: 409)
+    # the submitter may not vote for their own idea (docs/api.md v1.1: 409)
     R("PUT", "/api/v1/ideas/{idea_id:str}/vote",                  401,   200,   409,   200,   200,   200,   200),
     R("DELETE", "/api/v1/ideas/{idea_id:str}/vote",               401,   200,   200,   200,   200,   200,   200),
     R("GET", "/api/v1/me/ideas",                                  401,   200,   200,   200,   200,   200,   200),

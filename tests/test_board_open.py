@@ -8,20 +8,11 @@ from __future__ import annotations
 import re
 
 from ideas import comments
-from ideas.board.submit import submit_idea
 from ideas.board.vote import vote
 from ideas.comments import CommentIn
-from ideas.schemas import IdeaIn
 from ideas.tables import Idea
-from tests.factories import ctx_for, idea_payload
+from tests.factories import ctx_for, submit
 from tests.test_pages import titles_in
-
-
-async def submit(persona, title: str, **overrides) -> int:
-    idea = await submit_idea(
-        ctx_for(persona.viewer), IdeaIn(**idea_payload(title=title, **overrides))
-    )
-    return int(idea.id)
 
 
 async def set_status(idea_id: int, status: str, votes: int = 0) -> None:
@@ -31,13 +22,13 @@ async def set_status(idea_id: int, status: str, votes: int = 0) -> None:
 async def world(personas):
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
-    shipped = await submit(alice, "Shipped idea with many votes")
+    shipped = int(await submit(alice, "Shipped idea with many votes", direct=True))
     await set_status(shipped, "shipped", votes=40)
-    declined = await submit(dan, "Declined idea with some votes")
+    declined = int(await submit(dan, "Declined idea with some votes", direct=True))
     await set_status(declined, "declined", votes=20)
-    waiting = await submit(alice, "Waiting idea from the submitter")
-    talked = await submit(dan, "Talked about idea from dan")
-    accepted = await submit(dan, "Accepted idea still open for votes")
+    waiting = int(await submit(alice, "Waiting idea from the submitter", direct=True))
+    talked = int(await submit(dan, "Talked about idea from dan", direct=True))
+    accepted = int(await submit(dan, "Accepted idea still open for votes", direct=True))
     await set_status(accepted, "accepted", votes=3)
     for n in range(3):
         await comments.add_comment(

@@ -335,6 +335,7 @@ BAD_VALUES = {
     "FORWARDED_ALLOW_IPS": "proxy.example.com",
     "TOUCHPOINT_MAIL_JOB_TIMEOUT_S": "0",
     "RATE_LIMIT_ANONYMOUS": "sixty",
+    "TOUCHPOINT_PASSWORD": "short",
 }
 
 
@@ -355,7 +356,12 @@ async def test_a_bad_setting_is_one_line_naming_the_variable(variable: str, valu
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("TRIAGE_SLA_DAYS", "7"), ("TOUCHPOINT_SWEEP_EVERY_S", "1"), ("SMTP_TIMEOUT", "2.5")],
+    [
+        ("TRIAGE_SLA_DAYS", "7"),
+        ("TOUCHPOINT_SWEEP_EVERY_S", "1"),
+        ("SMTP_TIMEOUT", "2.5"),
+        ("TOUCHPOINT_PASSWORD", PASSWORD),
+    ],
 )
 def test_a_good_setting_is_taken(variable: str, value: str):
     from ideas.config import load_settings
@@ -365,8 +371,10 @@ def test_a_good_setting_is_taken(variable: str, value: str):
         "TRIAGE_SLA_DAYS": lambda: settings.org_overrides["triage_sla_days"],
         "TOUCHPOINT_SWEEP_EVERY_S": lambda: settings.worker.sweep_every_s,
         "SMTP_TIMEOUT": lambda: settings.smtp_timeout,
+        "TOUCHPOINT_PASSWORD": lambda: settings.cli_password,
     }[variable]()
     assert str(taken) == value
+    assert PASSWORD not in repr(settings)  # a secret, never shown
 
 
 async def test_demo_fills_an_empty_database_with_every_status(client):

@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on POST creates (API.md, "Added in v1.1"): the same key
+"""`Idempotency-Key` on POST creates (docs/api.md, "Added in v1.1"): the same key
 from the same caller within 24 hours answers what the first request answered
 and creates nothing; the same key with another body is 422. A client that
 retries after a timeout (a hung Redis, a dropped connection) creates one

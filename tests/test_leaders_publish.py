@@ -7,24 +7,21 @@ from __future__ import annotations
 import csv
 import io
 
+from tests.factories import submit
 from tests.test_insider_timing import BOUNDARY, JUST_BEFORE, at, batches  # noqa: F401
 
 PERIODS = ("all", "2026-Q4")
 
 
 async def _submit(personas) -> str:
-    alice = await personas.get("alice_support")
-    r = await alice.api().post(
-        "/api/v1/ideas",
-        json={
-            "title": "Quarterly reconciliation statements for resellers",
-            "problem": "Resellers reconcile our invoices by hand every quarter.",
-            "proposal": "Send each reseller one reconciliation statement per quarter.",
-            "touchpoint": "billing",
-        },
+    idea = await submit(
+        await personas.get("alice_support"),
+        "Quarterly reconciliation statements for resellers",
+        problem="Resellers reconcile our invoices by hand every quarter.",
+        proposal="Send each reseller one reconciliation statement per quarter.",
+        touchpoint="billing",
     )
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return str(idea)
 
 
 async def _csv_ids(api) -> set[str]:

@@ -43,7 +43,7 @@ from ideas import blind
 from ideas.integrations import slack, teams, webhooks
 from ideas.org_settings import set_setting
 from ideas.tables import WebhookDelivery
-from tests.factories import confirm_attendance, ctx_for, idea_payload, index_terms_as_the_worker
+from tests.factories import confirm_attendance, ctx_for, index_terms_as_the_worker, submit
 from tests.leakcrawl import Identity, LeakCrawler
 
 ZEBULON = ("Zebulon Quartermaine", "Chief Llama Whisperer", "Xylophone Logistics")
@@ -72,20 +72,6 @@ async def make_submitters(personas):
     zeb = await personas.make("zebulon", *ZEBULON, email="zebulon.quartermaine@example.com")
     otto = await personas.make("ottoline", *OTTOLINE, email="ottoline.vexworth@example.com")
     return zeb, otto
-
-
-async def submit(persona, title: str, touchpoint: str = "billing") -> str:
-    r = await persona.api().post(
-        "/api/v1/ideas",
-        json=idea_payload(
-            title=title,
-            problem=f"Customers struggle today: {title.lower()} would help them a lot.",
-            proposal=f"Proposal: {title}. Start small, measure, then roll out widely.",
-            touchpoint=touchpoint,
-        ),
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
 
 
 async def ok(response: httpx.Response, status: int = 200) -> dict:
@@ -128,7 +114,7 @@ async def build_world(personas) -> dict:
     for key, title in titles.items():
         if key == "z_new":
             continue
-        ids[key] = await submit(authors[key[0]], title)
+        ids[key] = await submit(authors[key[0]], title, distinct=True)
     for voter, key in ((zeb, "o_asked"), (zeb, "a_target"), (dan, "z_merged"), (alice, "z_merged")):
         await ok(await voter.api().put(f"/api/v1/ideas/{ids[key]}/vote"))
     await ok(await otto.api().put(f"/api/v1/ideas/{ids['z_accepted']}/vote"))
@@ -165,7 +151,7 @@ async def build_world(personas) -> dict:
             json={"answer": "About twelve minutes at peak, per the phone reports."},
         )
     )
-    ids["z_new"] = await submit(zeb, titles["z_new"], "purchase")
+    ids["z_new"] = await submit(zeb, titles["z_new"], distinct=True, touchpoint="purchase")
 
     comments = [
         (zeb, "z_accepted", {"body": "Happy to share the churn numbers I have."}),
@@ -329,7 +315,7 @@ async def test_the_crawler_catches_a_planted_leak(personas, monkeypatch):
     appending the submitter's title, and a template filter printing their
     email and department next to every date — and watch it get reported."""
     zeb, otto = await make_submitters(personas)
-    idea = await submit(zeb, "Let customers pause a subscription for a month")
+    idea = await submit(zeb, "Let customers pause a subscription for a month", distinct=True)
     await index_terms_as_the_worker()  # its similar-search terms (ideas.term_index)
     alice = await personas.get("alice_support")
 

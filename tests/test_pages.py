@@ -13,9 +13,7 @@ import pytest
 from markupsafe import escape
 
 from ideas import reveal, triage
-from ideas.board.submit import submit_idea
 from ideas.board.vote import vote
-from ideas.schemas import IdeaIn
 from ideas.tables import Event, Idea, Vote
 from tests.factories import (
     PASSWORD,
@@ -23,14 +21,10 @@ from tests.factories import (
     ctx_for,
     idea_payload,
     index_terms_as_the_worker,
+    submit,
 )
 
 HTMX = {"HX-Request": "true"}
-
-
-async def submit(persona, **overrides) -> str:
-    idea = await submit_idea(ctx_for(persona.viewer), IdeaIn(**idea_payload(**overrides)))
-    return idea.id
 
 
 def titles_in(page: str) -> list[str]:
@@ -189,7 +183,7 @@ async def test_htmx_calls_of_a_logged_out_visitor_redirect_the_whole_page(client
 async def test_a_form_post_without_csrf_is_refused_and_writes_nothing(personas):
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
-    idea_id = await submit(dan)
+    idea_id = await submit(dan, direct=True)
     c = await alice.browser()
     r = await c.post("/ideas/new", data=idea_payload(title="No token, no idea at all"))
     assert r.status_code == 403
@@ -212,9 +206,9 @@ async def test_board_sorts_by_votes_or_by_newest(personas):
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
     erin = await personas.get("erin_it")
-    old = await submit(alice, title="Oldest idea with the most votes")
-    mid = await submit(alice, title="Middle idea with one vote")
-    await submit(alice, title="Newest idea with no votes")
+    old = await submit(alice, title="Oldest idea with the most votes", direct=True)
+    mid = await submit(alice, title="Middle idea with one vote", direct=True)
+    await submit(alice, title="Newest idea with no votes", direct=True)
     for p in (dan, erin):
         await vote(ctx_for(p.viewer), int(old))
     await vote(ctx_for(dan.viewer), int(mid))
@@ -236,15 +230,20 @@ async def test_board_sorts_by_votes_or_by_newest(personas):
 
 async def test_board_filters_by_status_touchpoint_and_search(personas):
     alice = await personas.get("alice_support")
-    await submit(alice, title="Invoices in the customer's language", touchpoint="billing")
+    await submit(
+        alice, title="Invoices in the customer's language", touchpoint="billing", direct=True
+    )
     await submit(
         alice,
+        direct=True,
         title="Faster password reset by text",
         problem="Customers wait a day for a password reset e-mail to arrive.",
         proposal="Send the reset code by text message when the customer asks for it.",
         touchpoint="support",
     )
-    declined = await submit(alice, title="Declined idea about invoices", touchpoint="billing")
+    declined = await submit(
+        alice, title="Declined idea about invoices", touchpoint="billing", direct=True
+    )
     await Idea.update({Idea.status: "declined"}).where(Idea.id == int(declined)).run()
     c = await alice.browser()
     assert titles_in((await c.get("/?touchpoint=support")).text) == [
@@ -273,8 +272,10 @@ async def test_board_says_what_is_wrong_with_a_bad_filter(personas):
 
 async def test_board_htmx_answers_only_the_list_for_the_list_target(personas):
     alice = await personas.get("alice_support")
-    await submit(alice, title="Invoices in the customer's language", touchpoint="billing")
-    await submit(alice, title="Faster password reset by text", touchpoint="support")
+    await submit(
+        alice, title="Invoices in the customer's language", touchpoint="billing", direct=True
+    )
+    await submit(alice, title="Faster password reset by text", touchpoint="support", direct=True)
     c = await alice.browser()
     r = await c.htmx_get("/?touchpoint=billing", target="idea-list")
     assert r.status_code == 200
@@ -289,7 +290,7 @@ async def test_board_htmx_answers_only_the_list_for_the_list_target(personas):
 async def test_board_pages_with_a_next_page_link(personas):
     alice = await personas.get("alice_support")
     for n in range(27):
-        await submit(alice, title=f"Numbered idea number {n:02d}")
+        await submit(alice, title=f"Numbered idea number {n:02d}", direct=True)
     c = await alice.browser()
     first = (await c.get("/?sort=new")).text
     assert len(titles_in(first)) == 25
@@ -382,7 +383,7 @@ async def test_submit_success_goes_to_the_new_idea(personas):
 async def test_similar_fragment_offers_a_vote_for_each_twin(personas):
     dan = await personas.get("dan_sales")
     alice = await personas.get("alice_support")
-    twin = await submit(dan)
+    twin = await submit(dan, direct=True)
     await index_terms_as_the_worker()  # its similar-search terms (ideas.term_index)
     c = await alice.browser()
     r = await c.htmx_get("/fragments/similar?title=PO+number+on+invoices", target="similar")
@@ -401,7 +402,7 @@ async def test_similar_fragment_offers_a_vote_for_each_twin(personas):
 async def test_vote_toggle_answers_the_button_to_htmx(personas):
     dan = await personas.get("dan_sales")
     alice = await personas.get("alice_support")
-    idea_id = await submit(dan)
+    idea_id = await submit(dan, direct=True)
     c = await alice.browser()
     r = await c.form(f"/ideas/{idea_id}/vote", {"action": "vote"}, htmx=True)
     assert r.status_code == 200
@@ -420,7 +421,7 @@ async def test_vote_toggle_answers_the_button_to_htmx(personas):
 async def test_vote_twice_counts_once(personas):
     dan = await personas.get("dan_sales")
     alice = await personas.get("alice_support")
-    idea_id = await submit(dan)
+    idea_id = await submit(dan, direct=True)
     c = await alice.browser()
     for _ in range(2):
         r = await c.form(f"/ideas/{idea_id}/vote", {"action": "vote"}, htmx=True)
@@ -440,7 +441,7 @@ async def test_vote_twice_counts_once(personas):
 async def test_vote_without_javascript_goes_back_to_a_local_page(personas, back, expected):
     dan = await personas.get("dan_sales")
     alice = await personas.get("alice_support")
-    idea_id = await submit(dan)
+    idea_id = await submit(dan, direct=True)
     c = await alice.browser()
     data = {"action": "vote"}
     if back:
@@ -455,7 +456,7 @@ async def test_vote_without_javascript_goes_back_to_a_local_page(personas, back,
 async def test_board_vote_form_returns_to_the_same_board_view(personas):
     dan = await personas.get("dan_sales")
     alice = await personas.get("alice_support")
-    idea_id = await submit(dan)
+    idea_id = await submit(dan, direct=True)
     c = await alice.browser()
     r = await c.get("/?sort=new&touchpoint=billing")
     assert f'name="back" value="/?sort=new&amp;touchpoint=billing#idea-{idea_id}"' in r.text
@@ -464,7 +465,7 @@ async def test_board_vote_form_returns_to_the_same_board_view(personas):
 async def test_closed_ideas_show_a_disabled_button_and_refuse_votes(personas):
     dan = await personas.get("dan_sales")
     alice = await personas.get("alice_support")
-    idea_id = await submit(dan)
+    idea_id = await submit(dan, direct=True)
     await Idea.update({Idea.status: "declined"}).where(Idea.id == int(idea_id)).run()
     c = await alice.browser()
     page = await c.get(f"/ideas/{idea_id}")
@@ -491,7 +492,7 @@ async def test_idea_page_shows_the_idea_and_its_public_timeline(personas):
     bob = await personas.get("bob_finance_council")
     alice = await personas.get("alice_support")
     adam = await personas.get("adam_admin")
-    idea_id = int(await submit(dan))
+    idea_id = int(await submit(dan, direct=True))
     # through the council's real services: on the agenda (in review), then a question
     members = [
         bob,
@@ -547,8 +548,8 @@ async def test_idea_page_for_an_unknown_idea_is_a_404_page(personas):
 async def test_my_ideas_lists_only_the_callers_ideas_with_their_timeline(personas):
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
-    mine = int(await submit(alice, title="Alice's own idea about invoices"))
-    await submit(dan, title="Dan's idea about invoices")
+    mine = int(await submit(alice, title="Alice's own idea about invoices", direct=True))
+    await submit(dan, title="Dan's idea about invoices", direct=True)
     await Idea.update({Idea.status: "in_review"}).where(Idea.id == mine).run()
     await Event.insert(
         Event(idea=mine, kind="status", status="in_review", actor_label="CX council")
@@ -577,7 +578,7 @@ async def test_my_ideas_when_there_are_none(personas):
 async def test_the_yours_mark_shows_only_to_the_submitter(personas):
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
-    idea_id = await submit(alice)
+    idea_id = await submit(alice, direct=True)
     a = await alice.browser()
     d = await dan.browser()
     for path in ("/", f"/ideas/{idea_id}", "/fragments/similar?title=PO+number+invoice"):
@@ -596,7 +597,7 @@ async def test_no_page_names_the_submitter_to_another_staff_member(personas):
     )
     bob = await personas.get("bob_finance_council")
     alice = await personas.get("alice_support")
-    idea_id = int(await submit(submitter))
+    idea_id = int(await submit(submitter, direct=True))
     await Event.insert(
         Event(
             idea=idea_id,
@@ -630,7 +631,7 @@ async def test_no_page_names_the_submitter_to_another_staff_member(personas):
 
 async def test_pages_are_private_and_carry_the_csp(personas, client):
     alice = await personas.get("alice_support")
-    idea_id = await submit(alice)
+    idea_id = await submit(alice, direct=True)
     c = await alice.browser()
     answers = [
         await client.get("/login"),
@@ -655,7 +656,7 @@ async def test_pages_are_private_and_carry_the_csp(personas, client):
 
 async def test_pages_have_no_inline_script_or_style(personas):
     alice = await personas.get("alice_support")
-    idea_id = await submit(alice)
+    idea_id = await submit(alice, direct=True)
     c = await alice.browser()
     for path in ("/", "/ideas/new", f"/ideas/{idea_id}", "/me/ideas", "/login"):
         text = (await c.get(path)).text
@@ -676,7 +677,7 @@ async def test_an_expired_form_says_so_in_plain_words(personas):
 
 async def test_the_board_list_fragment_tells_screen_readers_what_it_shows(personas):
     alice = await personas.get("alice_support")
-    await submit(alice, title="Invoices in the customer's language")
+    await submit(alice, title="Invoices in the customer's language", direct=True)
     c = await alice.browser()
     page = (await c.get("/")).text
     assert '<p id="list-status" class="sr-only" role="status"></p>' in page

@@ -41,6 +41,7 @@ def clean_state():
         ("ACCEPTED_OR_LATER", {"accepted", "in_progress", "shipped"}),
         ("IN_DELIVERY", {"accepted", "in_progress"}),
         ("DELIVERED", {"shipped"}),
+        ("TURNED_DOWN", {"declined", "duplicate"}),
     ],
 )
 def test_status_sets(name: str, expected: set[str]):

@@ -23,7 +23,7 @@ import re
 import pytest
 from markupsafe import escape
 
-from ideas import blind
+from ideas import blind, reveal
 from ideas.integrations import webhooks
 from ideas.notify import digest
 from tests.factories import IDEA, ctx_for, index_terms_as_the_worker, submit
@@ -110,6 +110,39 @@ async def test_the_idea_page(personas):
     r = await (await dan.browser()).get(f"/ideas/{idea}")
     assert r.status_code == 200
     assert_marked(r.text)
+
+
+async def test_the_ideas_merged_into_an_idea(personas):
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    target = await submit(alice, title="Invoices in the customer's language")
+    duplicate = await submit(dan, title=TITLE)
+    bob, session = await open_session(personas)
+    await decide(bob, duplicate, session, "duplicate", duplicate_of=target, note="")
+    page = (await (await dan.browser()).get(f"/ideas/{target}")).text
+    merged = re.search(r'<section class="merged".*?</section>', page, re.S)
+    assert merged, "no list of merged ideas on the idea page"
+    assert_marked(merged.group(0))
+    assert_marked(page)
+
+
+async def test_the_reveal_page(personas):
+    alice = await personas.get("alice_support")
+    adam = await personas.get("adam_admin")
+    idea = await submit(alice, title=TITLE)
+    web = await adam.browser()
+    assert_marked((await web.get(f"/admin/ideas/{idea}/reveal")).text)
+    r = await web.form(
+        f"/admin/ideas/{idea}/reveal", {"reason": "A legal request about this idea."}
+    )
+    assert r.status_code == 200, r.text
+    assert 'data-testid="revealed"' in r.text
+    assert_marked(r.text)
+    # the reveal's own answer names the idea as the projection shows it too
+    revealed = await reveal.reveal_submitter(
+        ctx_for(adam.viewer), int(idea), "A second legal request about this idea."
+    )
+    assert_marked(revealed.idea_title)
 
 
 async def test_the_similar_ideas_fragment(personas):

@@ -19,7 +19,7 @@ import pytest
 from ideas import clock, publish
 from ideas.config import get_settings, reset_settings
 from ideas.integrations import webhooks
-from ideas.tables import Idea
+from ideas.tables import Idea, WebhookDelivery
 from tests.factories import ctx_for, submit
 from tests.notify_helpers import drain
 from tests.test_webhooks import FAST, ship_idea
@@ -399,6 +399,34 @@ async def test_shipped_idea_and_weekly_summary_post_to_the_chosen_channel(
     assert result.outcome == "delivered"
     last = fake_slack.of("chat.postMessage")[-1]
     assert last["channel"] == "C0SHIPPED" and "2030-W01" in json.dumps(last)
+
+
+async def test_the_weekly_summary_names_the_most_wanted_open_ideas(client, fake_slack, personas):
+    """Its "top" is the ideas open for votes (policy.OPEN_FOR_VOTES, one
+    waiting for the submitter's answer too), never a closed one."""
+    import datetime as dt
+
+    admin = await personas.get("adam_admin")
+    await webhooks.create_endpoint(ctx_for(admin.viewer), "C0SHIPPED", [], "slack")
+    alice = await personas.get("alice_support")
+    ids = {}
+    for status, votes in (("new", 1), ("needs_info", 5), ("declined", 9), ("withdrawn", 7)):
+        ids[status] = int(await submit(alice, f"An idea that is {status} now", direct=True))
+        await (
+            Idea.update({Idea.status: status, Idea.votes: votes})
+            .where(Idea.id == ids[status])
+            .run()
+        )
+    monday = dt.datetime(2030, 1, 7, 9, 0, tzinfo=dt.UTC)
+    [summary] = await webhooks.plan_summary(monday)
+    [payload] = (
+        await WebhookDelivery.select(WebhookDelivery.payload)
+        .where(WebhookDelivery.id == summary)
+        .output(as_list=True)
+        .run()
+    )
+    top = [int(i["id"]) for i in json.loads(payload)["data"]["top"]]
+    assert top == [ids["needs_info"], ids["new"]]
 
 
 async def test_ideas_from_slack_count_against_the_persons_rate_limit(client, fake_slack):

@@ -307,8 +307,9 @@ def cmd_up(args: argparse.Namespace) -> int:
 def _password_for(args: argparse.Namespace, who: str) -> str:
     """--password, else TOUCHPOINT_PASSWORD, else a prompt (twice) in a terminal."""
     from ideas import security
+    from ideas.config import get_settings
 
-    password = getattr(args, "password", None) or os.environ.get("TOUCHPOINT_PASSWORD")
+    password = getattr(args, "password", None) or get_settings().cli_password
     if not password:
         if not sys.stdin.isatty():
             raise Refused(

@@ -34,6 +34,7 @@ from ideas.delivery import actions, credit, shipping
 from ideas.errors import Conflict, DomainError
 from ideas.lifecycle import STATUSES
 from ideas.people import directory, service
+from ideas.policy import ACCEPTED_OR_LATER, AWAITING_TRIAGE, TURNED_DOWN
 from ideas.schemas import IdeaIn
 from ideas.tables import (
     Event,
@@ -397,7 +398,7 @@ class Demo:
 
     def _close_day(self, idea: DemoIdea) -> int:
         """The day an idea stops taking votes (0: still open today)."""
-        if idea.fate in ("declined", "duplicate") and idea.session is not None:
+        if idea.fate in TURNED_DOWN and idea.session is not None:
             return idea.session + 1
         if idea.fate == "shipped" and idea.session is not None:
             return idea.session - 17
@@ -418,9 +419,9 @@ class Demo:
             at(idea.submitted - 3, 5, self._withdraw_step(idea))
             return
         s = idea.session
-        if s is None or idea.fate in ("new", "in_review"):
+        if s is None or idea.fate in AWAITING_TRIAGE:
             return
-        if idea.fate in ("shipped", "in_progress", "accepted"):
+        if idea.fate in ACCEPTED_OR_LATER:
             at(s, 3, self._decide_step(idea, "accept"))
             if idea.fate == "shipped":
                 first = self._action_step(

@@ -11,11 +11,11 @@ from ideas import policy
 from ideas.blind import IDEA_SQL_COLUMNS, blind_rows, facts_columns
 from ideas.board.view import published_sql
 from ideas.context import Context
-from ideas.db import is_postgres
 from ideas.errors import Invalid
 from ideas.lifecycle import STATUSES, TOUCHPOINTS
-from ideas.policy import CLOSED, OPEN_FOR_VOTES
+from ideas.policy import ACCEPTED_OR_LATER, CLOSED, OPEN_FOR_VOTES
 from ideas.schemas import LIMIT_DEFAULT, LIMIT_MAX, TRENDING_DAYS, IdeaOut, Page
+from ideas.sql import like_any_case, timestamp_literal
 from ideas.tables import Idea
 
 SORTS = ("top", "new", "trending", "discussed")
@@ -23,7 +23,6 @@ SORTS = ("top", "new", "trending", "discussed")
 #: and, for the leaders' drill-down, those the council decided on ("triaged")
 #: and those accepted, in progress or shipped ("accepted_on")
 SCOPES = ("open", "closed", "all", "triaged", "accepted_on")
-ACCEPTED_ON = ("accepted", "in_progress", "shipped")
 #: "mine" filters: ideas the viewer submitted, ideas the viewer voted for
 MINE = ("ideas", "votes")
 
@@ -91,7 +90,7 @@ def next_offset_cursor(offset: int, limit: int, more: bool) -> str | None:
 def _search_sql(q: str) -> tuple[str | None, list[str]]:
     """Every word (up to 8) in the title, problem or proposal, any case."""
     words = [w for w in re.split(r"\s+", re.sub(r"[%_\\]", " ", q.strip())) if w][:8]
-    like = "ILIKE" if is_postgres() else "LIKE"  # SQLite's LIKE ignores ASCII case
+    like = like_any_case()
     parts, args = [], []
     for word in words:
         parts.append(f"(title {like} {{}} OR problem {like} {{}} OR proposal {like} {{}})")
@@ -101,15 +100,6 @@ def _search_sql(q: str) -> tuple[str | None, list[str]]:
 
 #: votes of the last TRENDING_DAYS; the parameter is the cutoff
 TRENDING_SQL = "(SELECT COUNT(*) FROM vote WHERE vote.idea = idea.id AND vote.created_at > {})"
-
-
-def _moment(at: dt.datetime) -> str:
-    """A UTC moment as an SQL literal (made here from a parsed period, never
-    from request text)."""
-    at = at.astimezone(dt.UTC)
-    if is_postgres():
-        return f"TIMESTAMPTZ '{at.isoformat()}'"
-    return f"'{at.isoformat(sep=' ')}'"
 
 
 def check_limit(limit: int | None) -> int:
@@ -168,7 +158,9 @@ async def list_ideas(
     elif scope == "triaged":
         where.append("first_decided_at IS NOT NULL")
     elif scope != "all":
-        chosen = {"open": sorted(OPEN_FOR_VOTES), "closed": list(CLOSED)}.get(scope, ACCEPTED_ON)
+        chosen = {"open": sorted(OPEN_FOR_VOTES), "closed": list(CLOSED)}.get(
+            scope, sorted(ACCEPTED_OR_LATER)
+        )
         where.append(f"status IN ({', '.join('{}' for _ in chosen)})")
         args += list(chosen)
     if owner:
@@ -179,8 +171,8 @@ async def list_ideas(
         where.append("submitted_on >= {} AND submitted_on < {}")
         args += list(submitted_between)
     if shipped_between:
-        where.append(f"shipped_at >= {_moment(shipped_between[0])} "
-                     f"AND shipped_at < {_moment(shipped_between[1])}")  # fmt: skip
+        where.append(f"shipped_at >= {timestamp_literal(shipped_between[0])} "
+                     f"AND shipped_at < {timestamp_literal(shipped_between[1])}")  # fmt: skip
     if touchpoint:
         where.append("touchpoint = {}")
         args.append(touchpoint)

@@ -20,8 +20,6 @@ SEMANTIC_MIN_SCORE = 0.42
 #: ... and of those, the ones within this much of the best (a strong match is
 #: not shown with unrelated ideas under it; bench/similar_eval.py)
 SEMANTIC_RELATED_MARGIN = 0.15
-#: the statuses never suggested
-_NOT_SUGGESTED = (DECLINED, DUPLICATE)
 
 
 async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tuple[int, float]]:
@@ -44,7 +42,7 @@ async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tup
         shown = {
             r["id"]
             for r in await Idea.select(Idea.id, Idea.published_at)
-            .where(Idea.id.is_in(ids), Idea.status.not_in(list(_NOT_SUGGESTED)))
+            .where(Idea.id.is_in(ids), Idea.status.not_in(sorted(policy.TURNED_DOWN)))
             .run()
             if not publish.is_pending(r["published_at"], now)
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ideas import clock, policy, publish
-from ideas.blind import IDEA_SQL_COLUMNS, blind_idea
+from ideas.blind import IDEA_SQL_COLUMNS, TEXT_COLUMNS, IdeaText, blind_idea, idea_text
 from ideas.context import Context
 from ideas.errors import NotFound
 from ideas.lifecycle import DUPLICATE
@@ -54,16 +54,16 @@ async def get_idea(ctx: Context, idea_id: int) -> IdeaOut:
     return await blind_idea(await idea_row(idea_id, ctx.actor), ctx.actor)
 
 
-async def merged_into(idea_id: int) -> list[dict]:
-    """The ideas merged into this one (duplicates pointing at it): id and
-    title only, oldest first."""
+async def merged_into(idea_id: int) -> list[IdeaText]:
+    """The ideas merged into this one (duplicates pointing at it), oldest
+    first, as the projection shows an idea to anyone (`blind.IdeaText`)."""
     rows = (
-        await Idea.select(Idea.id, Idea.title)
+        await Idea.select(*TEXT_COLUMNS)
         .where(Idea.duplicate_of == idea_id, Idea.status == DUPLICATE)
         .order_by(Idea.id)
         .run()
     )
-    return [{"id": str(r["id"]), "title": r["title"]} for r in rows]
+    return [idea_text(r) for r in rows]
 
 
 # -- timeline ----------------------------------------------------------------

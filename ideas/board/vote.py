@@ -5,10 +5,10 @@ and the participation ledger together)."""
 
 from __future__ import annotations
 
-from ideas import participation, policy, publish
+from ideas import participation, policy, publish, sql
 from ideas.board.view import idea_row, published_sql
 from ideas.context import Context
-from ideas.db import is_postgres, write_transaction
+from ideas.db import write_transaction
 from ideas.errors import Conflict, Forbidden, NotFound
 from ideas.policy import OPEN_FOR_VOTES
 from ideas.schemas import VoteOut
@@ -63,25 +63,15 @@ async def vote(ctx: Context, idea_id: int) -> VoteOut:
     """Add the actor's vote (idempotent)."""
     viewer = _voter(ctx)
     now = ctx.now
-    if is_postgres():
+    published, published_args = published_sql(None, now)
+    one_statement = sql.vote_statement(_OPEN_SQL, published)
+    if one_statement is not None:
         rows = await Idea.raw(
-            f"""WITH ins AS (
-                   INSERT INTO vote (idea, "user", created_at)
-                   SELECT id, {{}}, {{}} FROM idea WHERE id = {{}} AND status IN ({_OPEN_SQL})
-                   AND {published_sql(None, now)[0]}
-                   AND NOT EXISTS (SELECT 1 FROM submission s
-                                   WHERE s.idea = idea.id AND s."user" = {{}})
-                   ON CONFLICT DO NOTHING RETURNING idea),
-                 -- the participation ledger, in the same statement (ideas.participation)
-                 took_part AS (
-                   INSERT INTO participation ("user", department, quarter, created_at)
-                   SELECT {{}}, {{}}, {{}}, {{}} FROM ins ON CONFLICT DO NOTHING)
-                UPDATE idea SET votes = votes + 1 WHERE id IN (SELECT idea FROM ins)
-                RETURNING votes""",
+            one_statement,
             viewer.id,
             now,
             idea_id,
-            *published_sql(None, now)[1],
+            *published_args,
             viewer.id,
             viewer.id,
             viewer.department_id,
@@ -119,14 +109,10 @@ async def vote(ctx: Context, idea_id: int) -> VoteOut:
 async def unvote(ctx: Context, idea_id: int) -> VoteOut:
     """Retract the actor's vote (idempotent)."""
     viewer = _voter(ctx)
-    if is_postgres():
+    one_statement = sql.unvote_statement(_OPEN_SQL)
+    if one_statement is not None:
         rows = await Idea.raw(
-            f"""WITH del AS (
-                   DELETE FROM vote WHERE idea = {{}} AND "user" = {{}}
-                   AND idea IN (SELECT id FROM idea WHERE id = {{}} AND status IN ({_OPEN_SQL}))
-                   RETURNING idea)
-                UPDATE idea SET votes = votes - 1 WHERE id IN (SELECT idea FROM del)
-                RETURNING votes""",
+            one_statement,
             idea_id,
             viewer.id,
             idea_id,

@@ -17,11 +17,11 @@ from ideas import blind
 from ideas.blind import IdeaText
 from ideas.context import Context
 from ideas.db import write_transaction
-from ideas.lifecycle import DECLINED, DUPLICATE
 from ideas.notify.fanout import ID_CHUNK, chunks, pending_mail
 from ideas.notify.kinds import clip
 from ideas.notify.reminders import ScheduledRun, finish_period, iso_week, period_done
 from ideas.org_settings import get_setting
+from ideas.policy import TURNED_DOWN
 from ideas.tables import Event, Idea, Notification, Submission, User, Vote
 
 #: new ideas a digest lists at most
@@ -77,7 +77,7 @@ async def top_new(since: dt.datetime, until: dt.datetime, limit: int = TOP_NEW) 
             # were published (PUBLISH_DELAY_MINUTES), not when written
             (Idea.published_at.is_null() & (Idea.created_at >= since) & (Idea.created_at < until))
             | ((Idea.published_at >= since) & (Idea.published_at < until)),
-            Idea.status.not_in([DECLINED, DUPLICATE]),
+            Idea.status.not_in(sorted(TURNED_DOWN)),
         )
         .order_by(Idea.votes, Idea.id, ascending=False)
         .limit(limit)

@@ -15,7 +15,8 @@ from ideas import duplicates
 from ideas.board import view
 from ideas.board.ids import parse_idea_id
 from ideas.errors import DomainError
-from ideas.lifecycle import IN_REVIEW, NEW
+from ideas.lifecycle import IN_REVIEW
+from ideas.policy import AWAITING_TRIAGE
 from ideas.schemas import IdeaOut
 from ideas.triage.batch import decline_many
 from web.auth import council
@@ -54,7 +55,7 @@ async def groups_among(ideas: list[IdeaOut]) -> list[dict]:
 
 
 async def queue_groups(items: list[IdeaOut]) -> list[dict]:
-    return await groups_among([i for i in items if i.status in (NEW, IN_REVIEW)])
+    return await groups_among([i for i in items if i.status in AWAITING_TRIAGE])
 
 
 async def agenda_groups(session: Any) -> list[dict]:

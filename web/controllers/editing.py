@@ -1,5 +1,5 @@
 """Edit and withdraw an idea (its submitter), edit and delete a comment (its
-author): the JSON routes of API.md v1.1 and the forms behind the pages."""
+author): the JSON routes of docs/api.md (v1.1) and the forms behind the pages."""
 
 from __future__ import annotations
 

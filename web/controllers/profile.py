@@ -1,5 +1,5 @@
 """The caller's own account: the profile page `/me` (who I am, my password,
-my API tokens, sign out everywhere) and the token API of API.md v1.1."""
+my API tokens, sign out everywhere) and the token API of docs/api.md (v1.1)."""
 
 from __future__ import annotations
 

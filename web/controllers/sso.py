@@ -1,5 +1,5 @@
 """Sign-in with OpenID Connect: `/auth/oidc/login` sends the browser to the
-provider, `/auth/oidc/callback` takes it back (API.md v1.1).
+provider, `/auth/oidc/callback` takes it back (docs/api.md, v1.1).
 
 The flow's secrets (state, nonce, PKCE verifier) wait server-side under the
 state, for ten minutes and one use, bound to the browser that started the

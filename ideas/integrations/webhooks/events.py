@@ -9,7 +9,7 @@ import datetime as dt
 from ideas.config import get_settings
 from ideas.publish import visible_from
 
-#: event names a webhook may subscribe to (API.md, "Added in v1.1")
+#: event names a webhook may subscribe to (docs/api.md, "Added in v1.1")
 EVENTS = (
     "idea.submitted",
     "idea.status_changed",

@@ -15,7 +15,8 @@ from ideas.blind import author_label
 from ideas.db import write_transaction
 from ideas.integrations.webhooks.events import LOOKBACK, last_boundary, period, release_at, released
 from ideas.integrations.webhooks.payloads import envelope, shipped_extra, staff_ideas
-from ideas.lifecycle import DUPLICATE, SHIPPED
+from ideas.lifecycle import DUPLICATE, SHIPPED, WITHDRAWN
+from ideas.policy import OPEN_FOR_VOTES
 from ideas.tables import (
     Comment,
     Event,
@@ -194,7 +195,7 @@ async def release_batched(now: dt.datetime | None = None) -> list[int]:
             rows = (
                 await Idea.select(Idea.id, Idea.created_at, Idea.published_at)
                 .where(Idea.created_at >= since, Idea.created_at < boundary)
-                .where(Idea.status != "withdrawn")
+                .where(Idea.status != WITHDRAWN)
                 .run()
             )
             done = await _sources_of(endpoint["id"], "idea:", since)
@@ -281,7 +282,7 @@ async def plan_summary(now: dt.datetime | None = None) -> list[int]:
     shipped = await staff_ideas([r["id"] for r in shipped_rows])
     top_rows = (
         await Idea.select(Idea.id)
-        .where(Idea.status.is_in(["new", "in_review", "accepted", "in_progress"]))
+        .where(Idea.status.is_in(sorted(OPEN_FOR_VOTES)))
         .where(Idea.created_at < last_boundary(now))
         .order_by(Idea.votes, ascending=False)
         .order_by(Idea.id)
