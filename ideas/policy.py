@@ -267,10 +267,14 @@ PERMISSIONS: dict[str, Permission] = {
     "delivery.ship": _p("council", lambda r, f: f.status in IN_DELIVERY),
     "delivery.propose": _p("staff", lambda r, f: f.is_owner, "an owner of one of its actions"),
     "delivery.board": _p("council"),
+    "roadmap.read": _p("staff"),
     "leaders.view": _p("leader admin"),
     "inbox.read": _p("staff"),
     "account.own": _p("staff"),
     "admin.manage": _p("admin"),
+    "admin.people.read": _p("admin"),
+    "admin.audit.read": _p("admin"),
+    "admin.settings.read": _p("admin"),
     "admin.reveal": _p("admin"),
 }
 

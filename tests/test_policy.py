@@ -207,6 +207,19 @@ ALLOWED = [
     ("admin.reveal", COUNCIL, Facts(), False),
     ("inbox.read", STAFF, Facts(), True),
     ("account.own", STAFF, Facts(), True),
+    ("roadmap.read", STAFF, Facts(), True),
+    ("roadmap.read", frozenset(), Facts(), False),
+    # the admin pages' reads: admins only, like their guard
+    ("admin.people.read", ADMIN, Facts(), True),
+    ("admin.people.read", LEADER, Facts(), False),
+    ("admin.people.read", COUNCIL, Facts(), False),
+    ("admin.people.read", STAFF, Facts(), False),
+    ("admin.audit.read", ADMIN, Facts(), True),
+    ("admin.audit.read", LEADER, Facts(), False),
+    ("admin.audit.read", COUNCIL, Facts(), False),
+    ("admin.settings.read", ADMIN, Facts(), True),
+    ("admin.settings.read", LEADER, Facts(), False),
+    ("admin.settings.read", COUNCIL, Facts(), False),
 ]
 
 
@@ -242,3 +255,57 @@ def test_the_guards_read_their_roles_from_the_table():
     assert auth.council.roles == policy.roles_for("triage.queue") == {"council"}
     assert auth.admin.roles == policy.roles_for("admin.manage") == {"admin"}
     assert auth.leader_or_admin.roles == policy.roles_for("leaders.view") == {"leader", "admin"}
+
+
+def test_admin_reads_need_what_admin_changes_need():
+    """The admin pages share one guard: their reads let in exactly who may change."""
+    for action in ("admin.people.read", "admin.audit.read", "admin.settings.read"):
+        assert policy.roles_for(action) == policy.roles_for("admin.manage")
+
+
+# -- the domain checks itself: a forgotten guard opens no hole --------------------------------
+
+NOT_ADMIN = Viewer(
+    id=uuid4(),
+    name="Nora",
+    email="nora@example.com",
+    department_id=1,
+    roles=frozenset({"staff", "council", "leader"}),
+)
+
+
+def _reads():
+    from ideas import audit, org_settings
+    from ideas.people import directory
+
+    everything = audit.AuditFilter()
+    return {
+        "directory.search_people": lambda ctx: directory.search_people(ctx),
+        "directory.get_person": lambda ctx: directory.get_person(ctx, uuid4()),
+        "directory.list_departments": lambda ctx: directory.list_departments(ctx),
+        "directory.overview": lambda ctx: directory.overview(ctx),
+        "audit.list_entries": lambda ctx: audit.list_entries(ctx, everything),
+        "audit.export_csv": lambda ctx: audit.export_csv(ctx, everything),
+        "audit.actors": lambda ctx: audit.actors(ctx),
+        "audit.actions": lambda ctx: audit.actions(ctx),
+        "org_settings.settings_view": lambda ctx: org_settings.settings_view(ctx),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_reads()))
+async def test_admin_reads_refuse_anyone_but_an_admin(name: str):
+    """Called without the web's admin guard, by someone with every role but
+    admin: the use case itself refuses (before reading anything: no
+    database is open here)."""
+    from ideas import context
+
+    ctx = context.make(NOT_ADMIN, now=NOW)
+    with pytest.raises(Forbidden, match="admin"):
+        await _reads()[name](ctx)
+
+
+async def test_the_roadmap_refuses_an_actor_without_the_staff_role():
+    from ideas import context, roadmap
+
+    with pytest.raises(Forbidden, match="staff"):
+        await roadmap.roadmap(context.make(context.VISITOR, now=NOW))
