@@ -227,6 +227,11 @@ class Permission:
     #: in words, for docs and errors
     says: str = ""
 
+    @property
+    def on_facts(self) -> bool:
+        """Does the rule look at the idea's facts (or let in every role named)?"""
+        return self.rule is not _always
+
 
 def _p(roles: str, rule: Callable[[frozenset[str], Facts], bool] = _always, says: str = ""):
     return Permission(frozenset(roles.split()), rule, says)
