@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from ideas import clock, sql
+from ideas import clock, policy, sql
 from ideas.errors import Invalid
 from ideas.tables import AuditLog
 from ideas.viewer import Viewer
 
 if TYPE_CHECKING:
-    from ideas.context import Actor
+    from ideas.context import Actor, Context
 
 #: the System actor the "cli" filter finds (entries from before actors were
 #: named carry "" and no person: the command line wrote those too)
@@ -224,15 +224,19 @@ def _entry(row: dict) -> AuditEntry:
     )
 
 
-async def list_entries(f: AuditFilter, page: int = 1) -> tuple[list[AuditEntry], bool]:
+async def list_entries(
+    ctx: Context, f: AuditFilter, page: int = 1
+) -> tuple[list[AuditEntry], bool]:
     """One page of entries, newest first, and whether there are more."""
+    policy.authorize(ctx.actor, "admin.audit.read")
     page = max(1, page)
     rows = await _query(f).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE).run()
     return [_entry(r) for r in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE
 
 
-async def export_csv(f: AuditFilter) -> str:
+async def export_csv(ctx: Context, f: AuditFilter) -> str:
     """Every matching entry as CSV (day, actor, action, target, field, before, after)."""
+    policy.authorize(ctx.actor, "admin.audit.read")
     rows = await _query(f).limit(EXPORT_MAX).run()
     out = io.StringIO()
     writer = csv.writer(out)
@@ -263,8 +267,9 @@ def _csv_safe(value: str) -> str:
     return value
 
 
-async def actors() -> list[dict[str, str]]:
+async def actors(ctx: Context) -> list[dict[str, str]]:
     """The people who appear as actors (for the filter), by name."""
+    policy.authorize(ctx.actor, "admin.audit.read")
     rows = (
         await AuditLog.select(
             AuditLog.actor.id.as_alias("id"), AuditLog.actor.name.as_alias("name")
@@ -277,7 +282,9 @@ async def actors() -> list[dict[str, str]]:
     return [{"id": k, "name": v} for k, v in sorted(seen.items(), key=lambda kv: kv[1])]
 
 
-async def actions() -> list[dict[str, str]]:
+async def actions(ctx: Context) -> list[dict[str, str]]:
+    """Every action the filter offers: those recorded and those labelled."""
+    policy.authorize(ctx.actor, "admin.audit.read")
     rows = await AuditLog.select(AuditLog.action).distinct().run()
     keys = sorted({r["action"] for r in rows} | set(ACTION_LABELS))
     return [{"key": k, "label": ACTION_LABELS.get(k, k)} for k in keys]

@@ -143,6 +143,7 @@ def can(roles: frozenset[str], status: str, is_own: bool, attends: bool = False)
         decide=policy.allowed("triage.decide", roles, facts),
         triage=policy.allowed("triage.queue", roles, facts),
         reveal=policy.allowed("admin.reveal", roles, facts),
+        see_edited=policy.allowed("idea.see_edited", roles, facts),
     )
 
 
@@ -175,6 +176,8 @@ def _card(
     Built without validation (`model_construct`): every value comes typed
     from the database or from here, and the answer is the same JSON."""
     dept = r["owning_department"]
+    # what the viewer may do to it, from the policy's table (never serialised)
+    allowed = can(frozenset(viewer.roles), r["status"], mine, attends)
     published_at = _moment(r.get("published_at"))
     pending = publish.is_pending(published_at, now)
     fields = dict(
@@ -195,11 +198,9 @@ def _card(
         comments=comments,
         following=following,
         # the day of the submitter's last edit: to council and the submitter only
-        edited_on=_day(r.get("edited_at")) if (viewer.is_council or mine) else None,
+        edited_on=_day(r.get("edited_at")) if allowed.see_edited else None,
         visible_from=published_at if pending and mine else None,
     )
-    # what the viewer may do to it, from the policy's table (never serialised)
-    allowed = can(frozenset(viewer.roles), r["status"], mine, attends)
     return built(IdeaOut, fields, {"_can": allowed})
 
 

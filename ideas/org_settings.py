@@ -125,7 +125,9 @@ class SettingView:
         return self.source.startswith("environment")
 
 
-async def settings_view() -> list[SettingView]:
+async def settings_view(ctx: Context) -> list[SettingView]:
+    """Every setting as the admin's settings page shows it."""
+    policy.authorize(ctx.actor, "admin.settings.read")
     out = []
     for s in await all_settings():
         label, help_text = SETTING_HELP.get(s["key"], (s["key"], ""))
@@ -150,7 +152,7 @@ async def update_settings(ctx: Context, values: dict[str, str]) -> list[str]:
     effect at once. A setting fixed by the environment cannot change here.
     Answers the keys that changed."""
     policy.authorize(ctx.actor, "admin.manage")
-    current = {s.key: s for s in await settings_view()}
+    current = {s.key: s for s in await settings_view(ctx)}
     wanted: dict[str, int] = {}
     for key, raw in values.items():
         if key not in current:

@@ -12,6 +12,10 @@ when an idea is overdue for triage, and how the owning department is shown.
   use them. `tests/test_policy.py` holds the twins to the function on both
   engines.
 - `mail_detail` says how much the e-mail of each notice kind may say.
+- What the pages offer comes from the same table: the projection's `Can`
+  flags (`ideas.blind.can`), the navigation's links (`menu`) and the
+  notification settings' switches (`offers_email_choice`); templates read
+  those flags and never decide from roles themselves.
 
 docs/product.md describes these rules in words.
 """
@@ -19,6 +23,7 @@ docs/product.md describes these rules in words.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -222,6 +227,11 @@ class Permission:
     #: in words, for docs and errors
     says: str = ""
 
+    @property
+    def on_facts(self) -> bool:
+        """Does the rule look at the idea's facts (or let in every role named)?"""
+        return self.rule is not _always
+
 
 def _p(roles: str, rule: Callable[[frozenset[str], Facts], bool] = _always, says: str = ""):
     return Permission(frozenset(roles.split()), rule, says)
@@ -267,10 +277,31 @@ PERMISSIONS: dict[str, Permission] = {
     "delivery.ship": _p("council", lambda r, f: f.status in IN_DELIVERY),
     "delivery.propose": _p("staff", lambda r, f: f.is_owner, "an owner of one of its actions"),
     "delivery.board": _p("council"),
+    "delivery.as_council": _p(
+        "council", says="a council member moves an idea's delivery as the council"
+    ),
+    "idea.questions": _p(
+        "staff",
+        lambda r, f: "council" in r or f.is_own,
+        "the idea's submitter and the council read the council's questions",
+    ),
+    "idea.see_edited": _p(
+        "staff",
+        lambda r, f: "council" in r or f.is_own,
+        "the idea's submitter and the council see the day of its last edit",
+    ),
+    "triage.decide_in_session": _p(
+        "council", lambda r, f: f.attends, "an attendee who confirmed the session"
+    ),
+    "roadmap.read": _p("staff"),
     "leaders.view": _p("leader admin"),
     "inbox.read": _p("staff"),
+    "inbox.council_notices": _p("council", says="council notices reach council members only"),
     "account.own": _p("staff"),
     "admin.manage": _p("admin"),
+    "admin.people.read": _p("admin"),
+    "admin.audit.read": _p("admin"),
+    "admin.settings.read": _p("admin"),
     "admin.reveal": _p("admin"),
 }
 
@@ -322,3 +353,39 @@ def authorize_attempt(viewer, action: str) -> None:
 #: finished by a council decision other than delivery (declined, merged as a
 #: duplicate): never suggested as similar, nor among a week's new ideas
 TURNED_DOWN = (DECIDED & FINISHED) - DELIVERED
+
+
+# -- what the pages offer, from the table ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Menu:
+    """The navigation's links a person with given roles is offered: each
+    shown exactly when the page behind it lets them in (its guard reads the
+    same row)."""
+
+    triage: bool
+    delivery: bool
+    leaders: bool
+    admin: bool
+
+
+@functools.lru_cache(maxsize=64)
+def menu(roles: frozenset[str]) -> Menu:
+    return Menu(
+        triage=allowed("triage.queue", roles),
+        delivery=allowed("delivery.board", roles),
+        leaders=allowed("leaders.view", roles),
+        admin=allowed("admin.manage", roles),
+    )
+
+
+#: notice kinds for the council's work (its queue, answers, proposals to ship)
+COUNCIL_NOTICE_PREFIX = "council_"
+
+
+def offers_email_choice(kind: str, roles: frozenset[str]) -> bool:
+    """Does the settings page offer `kind`'s e-mail switch to someone with
+    `roles`? Council notices reach council members only, so only they
+    choose them (`inbox.council_notices`); every other kind is offered."""
+    return not kind.startswith(COUNCIL_NOTICE_PREFIX) or allowed("inbox.council_notices", roles)

@@ -8,14 +8,14 @@ import datetime as dt
 
 from pydantic import BaseModel
 
-from ideas import clock
+from ideas import policy
 from ideas.blind import IDEA_COLUMNS, blind_ideas
 from ideas.board.ids import parse_id
+from ideas.context import Context
 from ideas.errors import Invalid
 from ideas.lifecycle import ACCEPTED, IN_PROGRESS, SHIPPED, TOUCHPOINTS
 from ideas.schemas import IdeaOut, Ref
 from ideas.tables import Action, Department, Idea
-from ideas.viewer import Viewer
 
 #: shipped ideas stay on the roadmap this many days
 RECENT_SHIPPED_DAYS = 90
@@ -43,13 +43,15 @@ class Roadmap(BaseModel):
 
 
 async def roadmap(
-    viewer: Viewer,
+    ctx: Context,
     *,
     touchpoint: str | None = None,
     department: str | None = None,
-    now: dt.datetime | None = None,
 ) -> Roadmap:
-    now = now or clock.now()
+    """The roadmap's three columns as `ctx.now` sees them (shipped within
+    RECENT_SHIPPED_DAYS), for any member of staff."""
+    policy.authorize(ctx.actor, "roadmap.read")
+    viewer, now = ctx.actor, ctx.now
     if touchpoint and touchpoint not in TOUCHPOINTS:
         raise Invalid("touchpoint", f"must be one of {', '.join(TOUCHPOINTS)}")
     department_id = parse_id(department, "department", "department") if department else None

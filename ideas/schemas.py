@@ -96,6 +96,8 @@ class Can:
     triage: bool = False
     #: an admin reveals who submitted it
     reveal: bool = False
+    #: see the day of its last edit (the submitter and the council)
+    see_edited: bool = False
 
 
 def built(model: type[BaseModel], values: dict, private: dict | None = None) -> BaseModel:

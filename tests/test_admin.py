@@ -431,7 +431,9 @@ async def test_every_door_names_its_actor_alike_and_old_entries_stay_readable(pe
         AuditLog(**old, details={"via": "SCIM", "token": "Old IdP"}),
     ).run()
 
-    entries, _ = await audit.list_entries(audit.make_filter(target=alice.email))
+    entries, _ = await audit.list_entries(
+        ctx_for(adam.viewer), audit.make_filter(target=alice.email)
+    )
     assert [e.actor for e in entries] == [
         "SCIM (Old IdP)",  # an old SCIM entry, named from its details
         "Command line",  # an old command-line entry
@@ -442,7 +444,9 @@ async def test_every_door_names_its_actor_alike_and_old_entries_stay_readable(pe
     # the command line and the web write one format: the same change, the same details
     assert entries[4].details == {"roles": {"before": ["staff"], "after": ["staff", "council"]}}
     assert entries[3].details == {"roles": {"before": ["staff", "council"], "after": ["staff"]}}
-    cli, _ = await audit.list_entries(audit.make_filter(actor="cli", target=alice.email))
+    cli, _ = await audit.list_entries(
+        ctx_for(adam.viewer), audit.make_filter(actor="cli", target=alice.email)
+    )
     found = {e.id for e in cli}
     assert {entries[1].id, entries[4].id} <= found  # the command line's, old and new
     assert entries[2].id not in found and entries[3].id not in found

@@ -13,6 +13,14 @@ session, actions, a notice, departments, a person, a one-time link. Path
 parameters are filled from that world; bodies are valid, so an "ok" cell
 means the request was let through AND did its work.
 
+Each row also names the row of `ideas.policy.PERMISSIONS` its use case
+checks (`policy=`), or PUBLIC / SCIM_TOKEN / SLACK_SIGNED for routes no
+person's role opens. The table is held to the policy: a route's role guard
+lets in exactly the roles of its row (`test_every_guard_reads_its_policy_row`),
+and a role the row does not name is refused, 403, while a row with no rule
+on the idea's facts lets in every role it names
+(`test_the_matrix_agrees_with_the_policy`). So neither can change alone.
+
 Cells:
   200/201/204/303  the allowed answer (303: a form's redirect, never to /login)
   LOGIN            303 to /login?next=… (an HTML route, logged-out visitor)
@@ -34,7 +42,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from ideas import unsubscribe
+from ideas import policy, unsubscribe
 from ideas.context import COMMAND_LINE
 from ideas.integrations import scim, webhooks
 from ideas.notify import fanout
@@ -59,6 +67,25 @@ REVEAL_REASON = "Abusive language reported by three colleagues; HR case 2026-114
 NEW_PASSWORD = "a brand new passphrase"
 IMPORT_CSV = "email,name,title,department,roles\nnew.person@example.com,New Person,Agent,Support,\n"
 
+#: the roles each column's caller holds (tests/factories.py PERSONAS)
+ROLES_OF = {
+    "anonymous": frozenset(),
+    "staff": frozenset({"staff"}),
+    "submitter": frozenset({"staff"}),
+    "owner": frozenset({"staff"}),
+    "council": frozenset({"staff", "council"}),
+    "leader": frozenset({"staff", "leader"}),
+    "admin": frozenset({"staff", "admin"}),
+}
+#: a row's `policy` when no PERMISSIONS row applies: open to anyone (log-in,
+#: health, static files, the API description)...
+PUBLIC = "public"
+#: ... or opened by a SCIM client's token, never a person's role
+SCIM_TOKEN = "scim token"
+#: ... or by Slack's signature
+SLACK_SIGNED = "slack signature"
+NOT_A_ROLE = (PUBLIC, SCIM_TOKEN, SLACK_SIGNED)
+
 World = dict[str, Any]
 Body = Callable[[World, str], dict[str, Any]]
 
@@ -74,6 +101,7 @@ class Row:
     multipart: Body | None = None
     query: str = ""
     fresh_login: bool = False  # the request ends the caller's login: use a new one
+    policy: str = ""  # the PERMISSIONS row its use case checks, or one of NOT_A_ROLE
 
     @property
     def key(self) -> tuple[str, str]:
@@ -82,6 +110,11 @@ class Row:
 
 def R(method: str, path: str, *expect: Any, **options: Any) -> Row:
     assert len(expect) == len(ROLES), f"{method} {path}: {len(expect)} cells for {len(ROLES)} roles"
+    action = options.get("policy", "")
+    assert action in policy.PERMISSIONS or action in NOT_A_ROLE, (
+        f"{method} {path}: policy={action!r} is neither a row of ideas.policy.PERMISSIONS "
+        f"nor one of {NOT_A_ROLE}"
+    )
     return Row(method, path, expect, **options)
 
 
@@ -182,213 +215,213 @@ def fixed(**values: Any) -> Body:
 MATRIX: list[Row] = [
     # method  path                                                anon   staff  subm   owner  council leader admin
     # -- API: auth and the caller --
-    R("POST", "/api/v1/auth/token",                               201,   201,   201,   201,   201,   201,   201, json=_credentials),
-    R("DELETE", "/api/v1/auth/token",                             401,   200,   200,   200,   200,   200,   200, fresh_login=True),
-    R("GET", "/api/v1/me",                                        401,   200,   200,   200,   200,   200,   200),
-    R("GET", "/api/v1/departments",                               401,   200,   200,   200,   200,   200,   200),
+    R("POST", "/api/v1/auth/token",                               201,   201,   201,   201,   201,   201,   201, json=_credentials, policy=PUBLIC),
+    R("DELETE", "/api/v1/auth/token",                             401,   200,   200,   200,   200,   200,   200, fresh_login=True, policy="account.own"),
+    R("GET", "/api/v1/me",                                        401,   200,   200,   200,   200,   200,   200, policy="account.own"),
+    R("GET", "/api/v1/departments",                               401,   200,   200,   200,   200,   200,   200, policy="idea.view"),
     # -- API: ideas and votes --
-    R("POST", "/api/v1/ideas",                                    401,   201,   201,   201,   201,   201,   201, json=_idea),
-    R("GET", "/api/v1/ideas",                                     401,   200,   200,   200,   200,   200,   200),
-    R("GET", "/api/v1/ideas/similar",                             401,   200,   200,   200,   200,   200,   200, query="title=invoice"),
-    R("GET", "/api/v1/ideas/{idea_id:str}",                       401,   200,   200,   200,   200,   200,   200),
-    R("GET", "/api/v1/ideas/{idea_id:str}/events",                401,   200,   200,   200,   200,   200,   200),
+    R("POST", "/api/v1/ideas",                                    401,   201,   201,   201,   201,   201,   201, json=_idea, policy="idea.submit"),
+    R("GET", "/api/v1/ideas",                                     401,   200,   200,   200,   200,   200,   200, policy="idea.view"),
+    R("GET", "/api/v1/ideas/similar",                             401,   200,   200,   200,   200,   200,   200, query="title=invoice", policy="idea.view"),
+    R("GET", "/api/v1/ideas/{idea_id:str}",                       401,   200,   200,   200,   200,   200,   200, policy="idea.view"),
+    R("GET", "/api/v1/ideas/{idea_id:str}/events",                401,   200,   200,   200,   200,   200,   200, policy="idea.view"),
     # the submitter may not vote for their own idea (docs/api.md v1.1: 409)
-    R("PUT", "/api/v1/ideas/{idea_id:str}/vote",                  401,   200,   409,   200,   200,   200,   200),
-    R("DELETE", "/api/v1/ideas/{idea_id:str}/vote",               401,   200,   200,   200,   200,   200,   200),
-    R("GET", "/api/v1/me/ideas",                                  401,   200,   200,   200,   200,   200,   200),
-    R("PATCH", "/api/v1/ideas/{idea_id:str}",                     401,   403,   200,   403,   403,   403,   403, json=fixed(title="An edited title for the matrix idea")),
-    R("POST", "/api/v1/ideas/{idea_id:str}/withdraw",             401,   403,   200,   403,   403,   403,   403, ids={"idea_id": "withdraw_api"}),
-    R("PATCH", "/api/v1/comments/{comment_id:str}",               401,   403,   200,   403,   403,   403,   403, json=fixed(body="An edited comment")),
-    R("DELETE", "/api/v1/comments/{comment_id:str}",              401,   403,   200,   403,   403,   403,   403, ids={"comment_id": "comment_delete_api"}),
-    R("PUT", "/api/v1/ideas/{idea_id:str}/follow",                401,   200,   200,   200,   200,   200,   200),
-    R("DELETE", "/api/v1/ideas/{idea_id:str}/follow",             401,   200,   200,   200,   200,   200,   200),
+    R("PUT", "/api/v1/ideas/{idea_id:str}/vote",                  401,   200,   409,   200,   200,   200,   200, policy="idea.vote"),
+    R("DELETE", "/api/v1/ideas/{idea_id:str}/vote",               401,   200,   200,   200,   200,   200,   200, policy="idea.vote"),
+    R("GET", "/api/v1/me/ideas",                                  401,   200,   200,   200,   200,   200,   200, policy="idea.view"),
+    R("PATCH", "/api/v1/ideas/{idea_id:str}",                     401,   403,   200,   403,   403,   403,   403, json=fixed(title="An edited title for the matrix idea"), policy="idea.edit"),
+    R("POST", "/api/v1/ideas/{idea_id:str}/withdraw",             401,   403,   200,   403,   403,   403,   403, ids={"idea_id": "withdraw_api"}, policy="idea.withdraw"),
+    R("PATCH", "/api/v1/comments/{comment_id:str}",               401,   403,   200,   403,   403,   403,   403, json=fixed(body="An edited comment"), policy="comment.change"),
+    R("DELETE", "/api/v1/comments/{comment_id:str}",              401,   403,   200,   403,   403,   403,   403, ids={"comment_id": "comment_delete_api"}, policy="comment.change"),
+    R("PUT", "/api/v1/ideas/{idea_id:str}/follow",                401,   200,   200,   200,   200,   200,   200, policy="idea.follow"),
+    R("DELETE", "/api/v1/ideas/{idea_id:str}/follow",             401,   200,   200,   200,   200,   200,   200, policy="idea.follow"),
     # -- API: triage --
-    R("GET", "/api/v1/triage/queue",                              401,   403,   403,   403,   200,   403,   403),
-    R("GET", "/api/v1/triage/sessions",                           401,   403,   403,   403,   200,   403,   403),
-    R("GET", "/api/v1/triage/sessions/{session_id:str}",          401,   403,   403,   403,   200,   403,   403),
-    R("POST", "/api/v1/ideas/{idea_id:str}/decision",             401,   403,   403,   403,   200,   403,   403, ids={"idea_id": "review_api"}, json=_decide),
-    R("POST", "/api/v1/triage/sessions",                          401,   403,   403,   403,   201,   403,   403, json=_session),
-    R("POST", "/api/v1/triage/sessions/{session_id:str}/attend",  401,   403,   403,   403,   200,   403,   403),
+    R("GET", "/api/v1/triage/queue",                              401,   403,   403,   403,   200,   403,   403, policy="triage.queue"),
+    R("GET", "/api/v1/triage/sessions",                           401,   403,   403,   403,   200,   403,   403, policy="triage.session"),
+    R("GET", "/api/v1/triage/sessions/{session_id:str}",          401,   403,   403,   403,   200,   403,   403, policy="triage.session"),
+    R("POST", "/api/v1/ideas/{idea_id:str}/decision",             401,   403,   403,   403,   200,   403,   403, ids={"idea_id": "review_api"}, json=_decide, policy="triage.decide"),
+    R("POST", "/api/v1/triage/sessions",                          401,   403,   403,   403,   201,   403,   403, json=_session, policy="triage.session"),
+    R("POST", "/api/v1/triage/sessions/{session_id:str}/attend",  401,   403,   403,   403,   200,   403,   403, policy="triage.session"),
     # -- API: the conversation on an idea --
-    R("GET", "/api/v1/ideas/{idea_id:str}/questions",             401,   200,   200,   200,   200,   200,   200, ids={"idea_id": "asked"}),
-    R("POST", "/api/v1/ideas/{idea_id:str}/answer",               401,   403,   200,   403,   403,   403,   403, ids={"idea_id": "asked"}, json=_answer),
-    R("GET", "/api/v1/ideas/{idea_id:str}/comments",              401,   200,   200,   200,   200,   200,   200),
-    R("POST", "/api/v1/ideas/{idea_id:str}/comments",             401,   201,   201,   201,   201,   201,   201, json=_comment),
+    R("GET", "/api/v1/ideas/{idea_id:str}/questions",             401,   200,   200,   200,   200,   200,   200, ids={"idea_id": "asked"}, policy="idea.questions"),
+    R("POST", "/api/v1/ideas/{idea_id:str}/answer",               401,   403,   200,   403,   403,   403,   403, ids={"idea_id": "asked"}, json=_answer, policy="idea.answer"),
+    R("GET", "/api/v1/ideas/{idea_id:str}/comments",              401,   200,   200,   200,   200,   200,   200, policy="idea.view"),
+    R("POST", "/api/v1/ideas/{idea_id:str}/comments",             401,   201,   201,   201,   201,   201,   201, json=_comment, policy="idea.comment"),
     # -- API: delivery --
-    R("GET", "/api/v1/ideas/{idea_id:str}/actions",               401,   200,   200,   200,   200,   200,   200, ids={"idea_id": "working"}),
-    R("POST", "/api/v1/ideas/{idea_id:str}/actions",              401,   403,   403,   403,   201,   403,   403, ids={"idea_id": "working"}, json=_action),
-    R("PATCH", "/api/v1/actions/{action_id:str}",                 401,   403,   403,   200,   200,   403,   403, ids={"action_id": "action_patch"}, json=fixed(status="doing")),
-    R("DELETE", "/api/v1/actions/{action_id:str}",                401,   403,   403,   403,   204,   403,   403, ids={"action_id": "action_delete_api"}),
-    R("POST", "/api/v1/ideas/{idea_id:str}/ship",                 401,   403,   403,   403,   200,   403,   403, ids={"idea_id": "ship_api"}, json=fixed(note=SHIP_NOTE)),
-    R("POST", "/api/v1/ideas/{idea_id:str}/ship-proposal",        401,   403,   403,   200,   403,   403,   403, ids={"idea_id": "propose_api"}, json=fixed(note=SHIP_NOTE)),
-    R("PUT", "/api/v1/ideas/{idea_id:str}/credit",                401,   403,   200,   403,   403,   403,   403, json=fixed(credit=True)),
-    R("GET", "/api/v1/me/actions",                                401,   200,   200,   200,   200,   200,   200),
+    R("GET", "/api/v1/ideas/{idea_id:str}/actions",               401,   200,   200,   200,   200,   200,   200, ids={"idea_id": "working"}, policy="idea.view"),
+    R("POST", "/api/v1/ideas/{idea_id:str}/actions",              401,   403,   403,   403,   201,   403,   403, ids={"idea_id": "working"}, json=_action, policy="delivery.plan"),
+    R("PATCH", "/api/v1/actions/{action_id:str}",                 401,   403,   403,   200,   200,   403,   403, ids={"action_id": "action_patch"}, json=fixed(status="doing"), policy="delivery.move_action"),
+    R("DELETE", "/api/v1/actions/{action_id:str}",                401,   403,   403,   403,   204,   403,   403, ids={"action_id": "action_delete_api"}, policy="delivery.plan"),
+    R("POST", "/api/v1/ideas/{idea_id:str}/ship",                 401,   403,   403,   403,   200,   403,   403, ids={"idea_id": "ship_api"}, json=fixed(note=SHIP_NOTE), policy="delivery.ship"),
+    R("POST", "/api/v1/ideas/{idea_id:str}/ship-proposal",        401,   403,   403,   200,   403,   403,   403, ids={"idea_id": "propose_api"}, json=fixed(note=SHIP_NOTE), policy="delivery.propose"),
+    R("PUT", "/api/v1/ideas/{idea_id:str}/credit",                401,   403,   200,   403,   403,   403,   403, json=fixed(credit=True), policy="idea.credit"),
+    R("GET", "/api/v1/me/actions",                                401,   200,   200,   200,   200,   200,   200, policy="idea.view"),
     # -- API: notifications (everyone's own; another person's notice is hidden) --
-    R("GET", "/api/v1/me/notifications",                          401,   200,   200,   200,   200,   200,   200),
-    R("POST", "/api/v1/me/notifications/{notice_id:str}/read",    401,   404,   200,   404,   404,   404,   404),
-    R("POST", "/api/v1/me/notifications/read-all",                401,   200,   200,   200,   200,   200,   200),
-    R("GET", "/api/v1/me/notification-settings",                  401,   200,   200,   200,   200,   200,   200),
-    R("PUT", "/api/v1/me/notification-settings",                  401,   200,   200,   200,   200,   200,   200, json=fixed(email_on=[], digest=False)),
+    R("GET", "/api/v1/me/notifications",                          401,   200,   200,   200,   200,   200,   200, policy="inbox.read"),
+    R("POST", "/api/v1/me/notifications/{notice_id:str}/read",    401,   404,   200,   404,   404,   404,   404, policy="inbox.read"),
+    R("POST", "/api/v1/me/notifications/read-all",                401,   200,   200,   200,   200,   200,   200, policy="inbox.read"),
+    R("GET", "/api/v1/me/notification-settings",                  401,   200,   200,   200,   200,   200,   200, policy="inbox.read"),
+    R("PUT", "/api/v1/me/notification-settings",                  401,   200,   200,   200,   200,   200,   200, json=fixed(email_on=[], digest=False), policy="inbox.read"),
     # -- API: leadership --
-    R("GET", "/api/v1/leaderboard",                               401,   403,   403,   403,   403,   200,   200),
-    R("GET", "/api/v1/metrics",                                   401,   403,   403,   403,   403,   200,   200),
-    R("GET", "/api/v1/export/ideas.csv",                          401,   403,   403,   403,   403,   200,   200),
-    R("GET", "/api/v1/export/leaderboard.csv",                    401,   403,   403,   403,   403,   200,   200),
+    R("GET", "/api/v1/leaderboard",                               401,   403,   403,   403,   403,   200,   200, policy="leaders.view"),
+    R("GET", "/api/v1/metrics",                                   401,   403,   403,   403,   403,   200,   200, policy="leaders.view"),
+    R("GET", "/api/v1/export/ideas.csv",                          401,   403,   403,   403,   403,   200,   200, policy="leaders.view"),
+    R("GET", "/api/v1/export/leaderboard.csv",                    401,   403,   403,   403,   403,   200,   200, policy="leaders.view"),
     # -- API: outgoing webhooks (admins) --
-    R("POST", "/api/v1/webhooks",                                 401,   403,   403,   403,   403,   403,   201, json=fixed(url="https://hooks.example.com/new", events=["idea.shipped"])),
-    R("GET", "/api/v1/webhooks",                                  401,   403,   403,   403,   403,   403,   200),
-    R("GET", "/api/v1/webhooks/{webhook_id:str}/deliveries",      401,   403,   403,   403,   403,   403,   200),
-    R("DELETE", "/api/v1/webhooks/{webhook_id:str}",              401,   403,   403,   403,   403,   403,   204, ids={"webhook_id": "webhook_delete_api"}),
+    R("POST", "/api/v1/webhooks",                                 401,   403,   403,   403,   403,   403,   201, json=fixed(url="https://hooks.example.com/new", events=["idea.shipped"]), policy="admin.manage"),
+    R("GET", "/api/v1/webhooks",                                  401,   403,   403,   403,   403,   403,   200, policy="admin.manage"),
+    R("GET", "/api/v1/webhooks/{webhook_id:str}/deliveries",      401,   403,   403,   403,   403,   403,   200, policy="admin.manage"),
+    R("DELETE", "/api/v1/webhooks/{webhook_id:str}",              401,   403,   403,   403,   403,   403,   204, ids={"webhook_id": "webhook_delete_api"}, policy="admin.manage"),
     # -- API: the caller's own tokens (the submitter owns the world's tokens) --
-    R("GET", "/api/v1/me/tokens",                                 401,   200,   200,   200,   200,   200,   200),
-    R("DELETE", "/api/v1/me/tokens/{token_id:str}",               401,   404,   204,   404,   404,   404,   404, ids={"token_id": "token_api"}),
+    R("GET", "/api/v1/me/tokens",                                 401,   200,   200,   200,   200,   200,   200, policy="account.own"),
+    R("DELETE", "/api/v1/me/tokens/{token_id:str}",               401,   404,   204,   404,   404,   404,   404, ids={"token_id": "token_api"}, policy="account.own"),
     # -- SCIM: a SCIM token only (tests/test_scim.py); no person's session or API token opens it --
-    R("GET", "/scim/v2/ServiceProviderConfig",                    401,   401,   401,   401,   401,   401,   401),
-    R("GET", "/scim/v2/ResourceTypes",                            401,   401,   401,   401,   401,   401,   401),
-    R("GET", "/scim/v2/ResourceTypes/{type_id:str}",              401,   401,   401,   401,   401,   401,   401),
-    R("GET", "/scim/v2/Schemas",                                  401,   401,   401,   401,   401,   401,   401),
-    R("GET", "/scim/v2/Schemas/{schema_id:str}",                  401,   401,   401,   401,   401,   401,   401),
-    R("POST", "/scim/v2/.search",                                 401,   401,   401,   401,   401,   401,   401, json=fixed(schemas=[SEARCH])),
-    R("GET", "/scim/v2/Users",                                    401,   401,   401,   401,   401,   401,   401),
-    R("POST", "/scim/v2/Users/.search",                           401,   401,   401,   401,   401,   401,   401, json=fixed(schemas=[SEARCH])),
-    R("POST", "/scim/v2/Users",                                   401,   401,   401,   401,   401,   401,   401, json=_scim_user),
-    R("GET", "/scim/v2/Users/{user_id:str}",                      401,   401,   401,   401,   401,   401,   401),
-    R("PUT", "/scim/v2/Users/{user_id:str}",                      401,   401,   401,   401,   401,   401,   401, json=_scim_user),
-    R("PATCH", "/scim/v2/Users/{user_id:str}",                    401,   401,   401,   401,   401,   401,   401, json=_scim_deactivate),
-    R("DELETE", "/scim/v2/Users/{user_id:str}",                   401,   401,   401,   401,   401,   401,   401),
-    R("GET", "/scim/v2/Groups",                                   401,   401,   401,   401,   401,   401,   401),
-    R("POST", "/scim/v2/Groups/.search",                          401,   401,   401,   401,   401,   401,   401, json=fixed(schemas=[SEARCH])),
-    R("POST", "/scim/v2/Groups",                                  401,   401,   401,   401,   401,   401,   401, json=fixed(displayName="Legal")),
-    R("GET", "/scim/v2/Groups/{group_id:str}",                    401,   401,   401,   401,   401,   401,   401),
-    R("PUT", "/scim/v2/Groups/{group_id:str}",                    401,   401,   401,   401,   401,   401,   401, json=fixed(displayName="Legal")),
-    R("PATCH", "/scim/v2/Groups/{group_id:str}",                  401,   401,   401,   401,   401,   401,   401, json=_scim_deactivate),
-    R("DELETE", "/scim/v2/Groups/{group_id:str}",                 401,   401,   401,   401,   401,   401,   401),
-    R("GET", "/scim/v2/{rest:path}",                              401,   401,   401,   401,   401,   401,   401),
-    R("POST", "/scim/v2/{rest:path}",                             401,   401,   401,   401,   401,   401,   401),
-    R("PUT", "/scim/v2/{rest:path}",                              401,   401,   401,   401,   401,   401,   401),
-    R("PATCH", "/scim/v2/{rest:path}",                            401,   401,   401,   401,   401,   401,   401),
-    R("DELETE", "/scim/v2/{rest:path}",                           401,   401,   401,   401,   401,   401,   401),
+    R("GET", "/scim/v2/ServiceProviderConfig",                    401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("GET", "/scim/v2/ResourceTypes",                            401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("GET", "/scim/v2/ResourceTypes/{type_id:str}",              401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("GET", "/scim/v2/Schemas",                                  401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("GET", "/scim/v2/Schemas/{schema_id:str}",                  401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("POST", "/scim/v2/.search",                                 401,   401,   401,   401,   401,   401,   401, json=fixed(schemas=[SEARCH]), policy=SCIM_TOKEN),
+    R("GET", "/scim/v2/Users",                                    401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("POST", "/scim/v2/Users/.search",                           401,   401,   401,   401,   401,   401,   401, json=fixed(schemas=[SEARCH]), policy=SCIM_TOKEN),
+    R("POST", "/scim/v2/Users",                                   401,   401,   401,   401,   401,   401,   401, json=_scim_user, policy=SCIM_TOKEN),
+    R("GET", "/scim/v2/Users/{user_id:str}",                      401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("PUT", "/scim/v2/Users/{user_id:str}",                      401,   401,   401,   401,   401,   401,   401, json=_scim_user, policy=SCIM_TOKEN),
+    R("PATCH", "/scim/v2/Users/{user_id:str}",                    401,   401,   401,   401,   401,   401,   401, json=_scim_deactivate, policy=SCIM_TOKEN),
+    R("DELETE", "/scim/v2/Users/{user_id:str}",                   401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("GET", "/scim/v2/Groups",                                   401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("POST", "/scim/v2/Groups/.search",                          401,   401,   401,   401,   401,   401,   401, json=fixed(schemas=[SEARCH]), policy=SCIM_TOKEN),
+    R("POST", "/scim/v2/Groups",                                  401,   401,   401,   401,   401,   401,   401, json=fixed(displayName="Legal"), policy=SCIM_TOKEN),
+    R("GET", "/scim/v2/Groups/{group_id:str}",                    401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("PUT", "/scim/v2/Groups/{group_id:str}",                    401,   401,   401,   401,   401,   401,   401, json=fixed(displayName="Legal"), policy=SCIM_TOKEN),
+    R("PATCH", "/scim/v2/Groups/{group_id:str}",                  401,   401,   401,   401,   401,   401,   401, json=_scim_deactivate, policy=SCIM_TOKEN),
+    R("DELETE", "/scim/v2/Groups/{group_id:str}",                 401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("GET", "/scim/v2/{rest:path}",                              401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("POST", "/scim/v2/{rest:path}",                             401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("PUT", "/scim/v2/{rest:path}",                              401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("PATCH", "/scim/v2/{rest:path}",                            401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
+    R("DELETE", "/scim/v2/{rest:path}",                           401,   401,   401,   401,   401,   401,   401, policy=SCIM_TOKEN),
     # -- public pages, static files, health, the API description --
-    R("GET", "/login",                                            200,   200,   200,   200,   200,   200,   200),
-    R("POST", "/login",                                           303,   303,   303,   303,   303,   303,   303, form=_credentials, fresh_login=True),
-    R("GET", "/password/forgot",                                  200,   200,   200,   200,   200,   200,   200),
-    R("POST", "/password/forgot",                                 200,   200,   200,   200,   200,   200,   200, form=fixed(email="nobody@example.com")),
-    R("GET", "/password/set",                                     200,   200,   200,   200,   200,   200,   200, query="token={link}"),
-    R("POST", "/password/set",                                    200,   200,   200,   200,   200,   200,   200, form=_new_password),
+    R("GET", "/login",                                            200,   200,   200,   200,   200,   200,   200, policy=PUBLIC),
+    R("POST", "/login",                                           303,   303,   303,   303,   303,   303,   303, form=_credentials, fresh_login=True, policy=PUBLIC),
+    R("GET", "/password/forgot",                                  200,   200,   200,   200,   200,   200,   200, policy=PUBLIC),
+    R("POST", "/password/forgot",                                 200,   200,   200,   200,   200,   200,   200, form=fixed(email="nobody@example.com"), policy=PUBLIC),
+    R("GET", "/password/set",                                     200,   200,   200,   200,   200,   200,   200, query="token={link}", policy=PUBLIC),
+    R("POST", "/password/set",                                    200,   200,   200,   200,   200,   200,   200, form=_new_password, policy=PUBLIC),
     # single sign-on: public, and not there while OIDC_ISSUER is unset (tests/test_oidc.py walks it configured)
-    R("GET", "/auth/oidc/login",                                  404,   404,   404,   404,   404,   404,   404),
-    R("GET", "/auth/oidc/callback",                               404,   404,   404,   404,   404,   404,   404, query="code=c&state=s"),
-    R("GET", "/health",                                           200,   200,   200,   200,   200,   200,   200),
-    R("GET", "/unsubscribe/{token:str}",                          200,   200,   200,   200,   200,   200,   200),
-    R("POST", "/unsubscribe/{token:str}",                         200,   200,   200,   200,   200,   200,   200, form=fixed()),
-    R("GET", "/static/{file_path:path}",                          200,   200,   200,   200,   200,   200,   200),
-    R("HEAD", "/static/{file_path:path}",                         200,   200,   200,   200,   200,   200,   200),
-    R("GET", "/schema",                                           200,   200,   200,   200,   200,   200,   200),
-    R("GET", "/schema/openapi.json",                              200,   200,   200,   200,   200,   200,   200),
-    R("GET", "/schema/openapi.yaml",                              200,   200,   200,   200,   200,   200,   200),
-    R("GET", "/schema/openapi.yml",                               200,   200,   200,   200,   200,   200,   200),
-    R("GET", "/schema/{path:str}",                                404,   404,   404,   404,   404,   404,   404),
+    R("GET", "/auth/oidc/login",                                  404,   404,   404,   404,   404,   404,   404, policy=PUBLIC),
+    R("GET", "/auth/oidc/callback",                               404,   404,   404,   404,   404,   404,   404, query="code=c&state=s", policy=PUBLIC),
+    R("GET", "/health",                                           200,   200,   200,   200,   200,   200,   200, policy=PUBLIC),
+    R("GET", "/unsubscribe/{token:str}",                          200,   200,   200,   200,   200,   200,   200, policy=PUBLIC),
+    R("POST", "/unsubscribe/{token:str}",                         200,   200,   200,   200,   200,   200,   200, form=fixed(), policy=PUBLIC),
+    R("GET", "/static/{file_path:path}",                          200,   200,   200,   200,   200,   200,   200, policy=PUBLIC),
+    R("HEAD", "/static/{file_path:path}",                         200,   200,   200,   200,   200,   200,   200, policy=PUBLIC),
+    R("GET", "/schema",                                           200,   200,   200,   200,   200,   200,   200, policy=PUBLIC),
+    R("GET", "/schema/openapi.json",                              200,   200,   200,   200,   200,   200,   200, policy=PUBLIC),
+    R("GET", "/schema/openapi.yaml",                              200,   200,   200,   200,   200,   200,   200, policy=PUBLIC),
+    R("GET", "/schema/openapi.yml",                               200,   200,   200,   200,   200,   200,   200, policy=PUBLIC),
+    R("GET", "/schema/{path:str}",                                404,   404,   404,   404,   404,   404,   404, policy=PUBLIC),
     # -- Slack's requests: signed by Slack or refused, whoever the caller --
-    R("POST", "/integrations/slack/commands",                     401,   401,   401,   401,   401,   401,   401, form=fixed(command="/idea", user_id="U1")),
-    R("POST", "/integrations/slack/interactions",                 401,   401,   401,   401,   401,   401,   401, form=fixed(payload="{}")),
-    R("POST", "/integrations/slack/events",                       401,   401,   401,   401,   401,   401,   401, json=fixed(type="url_verification", challenge="x")),
+    R("POST", "/integrations/slack/commands",                     401,   401,   401,   401,   401,   401,   401, form=fixed(command="/idea", user_id="U1"), policy=SLACK_SIGNED),
+    R("POST", "/integrations/slack/interactions",                 401,   401,   401,   401,   401,   401,   401, form=fixed(payload="{}"), policy=SLACK_SIGNED),
+    R("POST", "/integrations/slack/events",                       401,   401,   401,   401,   401,   401,   401, json=fixed(type="url_verification", challenge="x"), policy=SLACK_SIGNED),
     # -- staff pages and fragments --
-    R("GET", "/",                                                 LOGIN, 200,   200,   200,   200,   200,   200),
-    R("GET", "/ideas/new",                                        LOGIN, 200,   200,   200,   200,   200,   200),
-    R("POST", "/ideas/new",                                       LOGIN, 303,   303,   303,   303,   303,   303, form=_idea),
-    R("GET", "/ideas/{idea_id:str}",                              LOGIN, 200,   200,   200,   200,   200,   200),
-    R("POST", "/ideas/{idea_id:str}/vote",                        LOGIN, 303,   409,   303,   303,   303,   303, form=fixed(action="vote")),
-    R("GET", "/me/ideas",                                         LOGIN, 200,   200,   200,   200,   200,   200),
-    R("GET", "/ideas/{idea_id:str}/edit",                         LOGIN, 403,   200,   403,   403,   403,   403),
-    R("POST", "/ideas/{idea_id:str}/edit",                        LOGIN, 403,   303,   403,   403,   403,   403, form=_idea),
-    R("POST", "/ideas/{idea_id:str}/withdraw",                    LOGIN, 403,   303,   403,   403,   403,   403, ids={"idea_id": "withdraw_form"}, form=fixed()),
-    R("POST", "/comments/{comment_id:str}/edit",                  LOGIN, 403,   303,   403,   403,   403,   403, form=fixed(body="An edited comment")),
-    R("POST", "/comments/{comment_id:str}/delete",                LOGIN, 403,   303,   403,   403,   403,   403, ids={"comment_id": "comment_delete_form"}, form=fixed()),
-    R("POST", "/ideas/{idea_id:str}/follow",                      LOGIN, 303,   303,   303,   303,   303,   303, form=fixed(action="follow")),
-    R("GET", "/fragments/similar",                                LOGIN, 200,   200,   200,   200,   200,   200, query="title=invoice"),
-    R("GET", "/fragments/ideas/{idea_id:str}/question",           LOGIN, 200,   200,   200,   200,   200,   200, ids={"idea_id": "asked"}),
-    R("POST", "/ideas/{idea_id:str}/answer",                      LOGIN, 403,   303,   403,   403,   403,   403, ids={"idea_id": "asked_form"}, form=_answer),
-    R("GET", "/fragments/ideas/{idea_id:str}/comments",           LOGIN, 200,   200,   200,   200,   200,   200),
-    R("POST", "/ideas/{idea_id:str}/comments",                    LOGIN, 303,   303,   303,   303,   303,   303, form=_comment),
-    R("GET", "/fragments/ideas/{idea_id:str}/actions",            LOGIN, 200,   200,   200,   200,   200,   200, ids={"idea_id": "working"}),
-    R("POST", "/ideas/{idea_id:str}/actions",                     LOGIN, 403,   403,   403,   303,   403,   403, ids={"idea_id": "working"}, form=_action),
-    R("POST", "/actions/{action_id:str}/status",                  LOGIN, 403,   403,   303,   303,   403,   403, ids={"action_id": "action_status"}, form=fixed(status="doing")),
-    R("POST", "/actions/{action_id:str}/edit",                    LOGIN, 403,   403,   403,   303,   403,   403, ids={"action_id": "action_edit"}, form=fixed(title="Add a PO field to the checkout form")),
-    R("POST", "/actions/{action_id:str}/remove",                  LOGIN, 403,   403,   403,   303,   403,   403, ids={"action_id": "action_delete_form"}, form=fixed()),
-    R("POST", "/ideas/{idea_id:str}/ship",                        LOGIN, 403,   403,   403,   303,   403,   403, ids={"idea_id": "ship_form"}, form=fixed(note=SHIP_NOTE)),
-    R("POST", "/ideas/{idea_id:str}/propose-ship",                LOGIN, 403,   403,   303,   403,   403,   403, ids={"idea_id": "propose_form"}, form=fixed(note=SHIP_NOTE)),
-    R("POST", "/ideas/{idea_id:str}/ship-changes",                LOGIN, 403,   403,   403,   303,   403,   403, ids={"idea_id": "changes_form"}, form=fixed(note="Add the numbers for last month.")),
-    R("GET", "/fragments/ideas/{idea_id:str}/credit",             LOGIN, 200,   200,   200,   200,   200,   200),
-    R("POST", "/ideas/{idea_id:str}/credit",                      LOGIN, 403,   303,   403,   403,   403,   403, form=fixed(credit="yes")),
-    R("GET", "/me/actions",                                       LOGIN, 200,   200,   200,   200,   200,   200),
-    R("GET", "/shipped",                                          LOGIN, 200,   200,   200,   200,   200,   200),
-    R("GET", "/roadmap",                                          LOGIN, 200,   200,   200,   200,   200,   200),
-    R("GET", "/me/notifications",                                 LOGIN, 200,   200,   200,   200,   200,   200),
-    R("POST", "/me/notifications/{notice_id:str}/read",           LOGIN, 404,   303,   404,   404,   404,   404, form=fixed()),
-    R("POST", "/me/notifications/read-all",                       LOGIN, 303,   303,   303,   303,   303,   303, form=fixed()),
-    R("GET", "/fragments/unread",                                 LOGIN, 200,   200,   200,   200,   200,   200),
-    R("GET", "/me/settings",                                      LOGIN, 200,   200,   200,   200,   200,   200),
-    R("POST", "/me/settings",                                     LOGIN, 200,   200,   200,   200,   200,   200, form=fixed(digest="on")),
-    R("POST", "/logout",                                          LOGIN, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, form=fixed(), fresh_login=True),
+    R("GET", "/",                                                 LOGIN, 200,   200,   200,   200,   200,   200, policy="idea.view"),
+    R("GET", "/ideas/new",                                        LOGIN, 200,   200,   200,   200,   200,   200, policy="idea.submit"),
+    R("POST", "/ideas/new",                                       LOGIN, 303,   303,   303,   303,   303,   303, form=_idea, policy="idea.submit"),
+    R("GET", "/ideas/{idea_id:str}",                              LOGIN, 200,   200,   200,   200,   200,   200, policy="idea.view"),
+    R("POST", "/ideas/{idea_id:str}/vote",                        LOGIN, 303,   409,   303,   303,   303,   303, form=fixed(action="vote"), policy="idea.vote"),
+    R("GET", "/me/ideas",                                         LOGIN, 200,   200,   200,   200,   200,   200, policy="idea.view"),
+    R("GET", "/ideas/{idea_id:str}/edit",                         LOGIN, 403,   200,   403,   403,   403,   403, policy="idea.edit"),
+    R("POST", "/ideas/{idea_id:str}/edit",                        LOGIN, 403,   303,   403,   403,   403,   403, form=_idea, policy="idea.edit"),
+    R("POST", "/ideas/{idea_id:str}/withdraw",                    LOGIN, 403,   303,   403,   403,   403,   403, ids={"idea_id": "withdraw_form"}, form=fixed(), policy="idea.withdraw"),
+    R("POST", "/comments/{comment_id:str}/edit",                  LOGIN, 403,   303,   403,   403,   403,   403, form=fixed(body="An edited comment"), policy="comment.change"),
+    R("POST", "/comments/{comment_id:str}/delete",                LOGIN, 403,   303,   403,   403,   403,   403, ids={"comment_id": "comment_delete_form"}, form=fixed(), policy="comment.change"),
+    R("POST", "/ideas/{idea_id:str}/follow",                      LOGIN, 303,   303,   303,   303,   303,   303, form=fixed(action="follow"), policy="idea.follow"),
+    R("GET", "/fragments/similar",                                LOGIN, 200,   200,   200,   200,   200,   200, query="title=invoice", policy="idea.view"),
+    R("GET", "/fragments/ideas/{idea_id:str}/question",           LOGIN, 200,   200,   200,   200,   200,   200, ids={"idea_id": "asked"}, policy="idea.questions"),
+    R("POST", "/ideas/{idea_id:str}/answer",                      LOGIN, 403,   303,   403,   403,   403,   403, ids={"idea_id": "asked_form"}, form=_answer, policy="idea.answer"),
+    R("GET", "/fragments/ideas/{idea_id:str}/comments",           LOGIN, 200,   200,   200,   200,   200,   200, policy="idea.view"),
+    R("POST", "/ideas/{idea_id:str}/comments",                    LOGIN, 303,   303,   303,   303,   303,   303, form=_comment, policy="idea.comment"),
+    R("GET", "/fragments/ideas/{idea_id:str}/actions",            LOGIN, 200,   200,   200,   200,   200,   200, ids={"idea_id": "working"}, policy="idea.view"),
+    R("POST", "/ideas/{idea_id:str}/actions",                     LOGIN, 403,   403,   403,   303,   403,   403, ids={"idea_id": "working"}, form=_action, policy="delivery.plan"),
+    R("POST", "/actions/{action_id:str}/status",                  LOGIN, 403,   403,   303,   303,   403,   403, ids={"action_id": "action_status"}, form=fixed(status="doing"), policy="delivery.move_action"),
+    R("POST", "/actions/{action_id:str}/edit",                    LOGIN, 403,   403,   403,   303,   403,   403, ids={"action_id": "action_edit"}, form=fixed(title="Add a PO field to the checkout form"), policy="delivery.plan"),
+    R("POST", "/actions/{action_id:str}/remove",                  LOGIN, 403,   403,   403,   303,   403,   403, ids={"action_id": "action_delete_form"}, form=fixed(), policy="delivery.plan"),
+    R("POST", "/ideas/{idea_id:str}/ship",                        LOGIN, 403,   403,   403,   303,   403,   403, ids={"idea_id": "ship_form"}, form=fixed(note=SHIP_NOTE), policy="delivery.ship"),
+    R("POST", "/ideas/{idea_id:str}/propose-ship",                LOGIN, 403,   403,   303,   403,   403,   403, ids={"idea_id": "propose_form"}, form=fixed(note=SHIP_NOTE), policy="delivery.propose"),
+    R("POST", "/ideas/{idea_id:str}/ship-changes",                LOGIN, 403,   403,   403,   303,   403,   403, ids={"idea_id": "changes_form"}, form=fixed(note="Add the numbers for last month."), policy="delivery.ship"),
+    R("GET", "/fragments/ideas/{idea_id:str}/credit",             LOGIN, 200,   200,   200,   200,   200,   200, policy="idea.view"),
+    R("POST", "/ideas/{idea_id:str}/credit",                      LOGIN, 403,   303,   403,   403,   403,   403, form=fixed(credit="yes"), policy="idea.credit"),
+    R("GET", "/me/actions",                                       LOGIN, 200,   200,   200,   200,   200,   200, policy="idea.view"),
+    R("GET", "/shipped",                                          LOGIN, 200,   200,   200,   200,   200,   200, policy="idea.view"),
+    R("GET", "/roadmap",                                          LOGIN, 200,   200,   200,   200,   200,   200, policy="roadmap.read"),
+    R("GET", "/me/notifications",                                 LOGIN, 200,   200,   200,   200,   200,   200, policy="inbox.read"),
+    R("POST", "/me/notifications/{notice_id:str}/read",           LOGIN, 404,   303,   404,   404,   404,   404, form=fixed(), policy="inbox.read"),
+    R("POST", "/me/notifications/read-all",                       LOGIN, 303,   303,   303,   303,   303,   303, form=fixed(), policy="inbox.read"),
+    R("GET", "/fragments/unread",                                 LOGIN, 200,   200,   200,   200,   200,   200, policy="inbox.read"),
+    R("GET", "/me/settings",                                      LOGIN, 200,   200,   200,   200,   200,   200, policy="inbox.read"),
+    R("POST", "/me/settings",                                     LOGIN, 200,   200,   200,   200,   200,   200, form=fixed(digest="on"), policy="inbox.read"),
+    R("POST", "/logout",                                          LOGIN, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, form=fixed(), fresh_login=True, policy="account.own"),
     # -- the profile page (a wrong current password: the guard let it through, nothing changed) --
-    R("GET", "/me",                                               LOGIN, 200,   200,   200,   200,   200,   200),
-    R("POST", "/me/password",                                     LOGIN, 400,   400,   400,   400,   400,   400, form=fixed(current_password="not my password at all", password=NEW_PASSWORD, password_again=NEW_PASSWORD)),
-    R("POST", "/me/tokens",                                       LOGIN, 201,   201,   201,   201,   201,   201, form=fixed(name="matrix script")),
-    R("POST", "/me/tokens/{token_id:str}/revoke",                 LOGIN, 404,   303,   404,   404,   404,   404, ids={"token_id": "token_page"}, form=fixed()),
-    R("POST", "/me/tokens/revoke-all",                            LOGIN, 303,   303,   303,   303,   303,   303, form=fixed()),
+    R("GET", "/me",                                               LOGIN, 200,   200,   200,   200,   200,   200, policy="account.own"),
+    R("POST", "/me/password",                                     LOGIN, 400,   400,   400,   400,   400,   400, form=fixed(current_password="not my password at all", password=NEW_PASSWORD, password_again=NEW_PASSWORD), policy="account.own"),
+    R("POST", "/me/tokens",                                       LOGIN, 201,   201,   201,   201,   201,   201, form=fixed(name="matrix script"), policy="account.own"),
+    R("POST", "/me/tokens/{token_id:str}/revoke",                 LOGIN, 404,   303,   404,   404,   404,   404, ids={"token_id": "token_page"}, form=fixed(), policy="account.own"),
+    R("POST", "/me/tokens/revoke-all",                            LOGIN, 303,   303,   303,   303,   303,   303, form=fixed(), policy="account.own"),
     # -- council pages --
-    R("GET", "/triage",                                           LOGIN, 403,   403,   403,   200,   403,   403),
-    R("GET", "/triage/sessions",                                  LOGIN, 403,   403,   403,   200,   403,   403),
-    R("GET", "/triage/sessions/{session_id:str}",                 LOGIN, 403,   403,   403,   200,   403,   403),
-    R("POST", "/triage/sessions/{session_id:str}/ideas/{idea_id:str}/decision", LOGIN, 403, 403, 403, 303, 403, 403, ids={"idea_id": "review_form"}, form=_decide),
-    R("POST", "/triage/sessions",                                 LOGIN, 403,   403,   403,   303,   403,   403, form=_session),
-    R("POST", "/triage/sessions/{session_id:str}/merge-group",    LOGIN, 403,   403,   403,   303,   403,   403, form=_merge_group),
-    R("GET", "/triage/ideas/{idea_id:str}/duplicates",            LOGIN, 403,   403,   403,   200,   403,   403),
-    R("POST", "/triage/sessions/{session_id:str}/batch-decline",  LOGIN, 403,   403,   403,   303,   403,   403, form=_batch_decline),
-    R("POST", "/triage/sessions/{session_id:str}/attend",         LOGIN, 403,   403,   403,   303,   403,   403, form=fixed()),
-    R("GET", "/delivery",                                         LOGIN, 403,   403,   403,   200,   403,   403),
-    R("GET", "/fragments/people",                                 LOGIN, 403,   403,   403,   200,   403,   403, query="q=er"),
+    R("GET", "/triage",                                           LOGIN, 403,   403,   403,   200,   403,   403, policy="triage.queue"),
+    R("GET", "/triage/sessions",                                  LOGIN, 403,   403,   403,   200,   403,   403, policy="triage.session"),
+    R("GET", "/triage/sessions/{session_id:str}",                 LOGIN, 403,   403,   403,   200,   403,   403, policy="triage.session"),
+    R("POST", "/triage/sessions/{session_id:str}/ideas/{idea_id:str}/decision", LOGIN, 403, 403, 403, 303, 403, 403, ids={"idea_id": "review_form"}, form=_decide, policy="triage.decide"),
+    R("POST", "/triage/sessions",                                 LOGIN, 403,   403,   403,   303,   403,   403, form=_session, policy="triage.session"),
+    R("POST", "/triage/sessions/{session_id:str}/merge-group",    LOGIN, 403,   403,   403,   303,   403,   403, form=_merge_group, policy="triage.session"),
+    R("GET", "/triage/ideas/{idea_id:str}/duplicates",            LOGIN, 403,   403,   403,   200,   403,   403, policy="triage.queue"),
+    R("POST", "/triage/sessions/{session_id:str}/batch-decline",  LOGIN, 403,   403,   403,   303,   403,   403, form=_batch_decline, policy="triage.session"),
+    R("POST", "/triage/sessions/{session_id:str}/attend",         LOGIN, 403,   403,   403,   303,   403,   403, form=fixed(), policy="triage.session"),
+    R("GET", "/delivery",                                         LOGIN, 403,   403,   403,   200,   403,   403, policy="delivery.board"),
+    R("GET", "/fragments/people",                                 LOGIN, 403,   403,   403,   200,   403,   403, query="q=er", policy="delivery.plan"),
     # -- leadership page --
-    R("GET", "/leaders",                                          LOGIN, 403,   403,   403,   403,   200,   200),
+    R("GET", "/leaders",                                          LOGIN, 403,   403,   403,   403,   200,   200, policy="leaders.view"),
     # -- admin pages --
-    R("GET", "/admin",                                            LOGIN, 403,   403,   403,   403,   403,   200),
-    R("GET", "/admin/people",                                     LOGIN, 403,   403,   403,   403,   403,   200),
-    R("GET", "/admin/people/new",                                 LOGIN, 403,   403,   403,   403,   403,   200),
-    R("POST", "/admin/people/new",                                LOGIN, 403,   403,   403,   403,   403,   303, form=_person),
-    R("GET", "/admin/people/{user_id:str}",                       LOGIN, 403,   403,   403,   403,   403,   200),
-    R("POST", "/admin/people/{user_id:str}",                      LOGIN, 403,   403,   403,   403,   403,   303, form=_person_edit),
-    R("POST", "/admin/people/{user_id:str}/invite",               LOGIN, 403,   403,   403,   403,   403,   303, form=fixed()),
-    R("POST", "/admin/people/{user_id:str}/break-glass",          LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(break_glass="on")),
-    R("GET", "/admin/scim",                                       LOGIN, 403,   403,   403,   403,   403,   200),
-    R("POST", "/admin/scim/tokens",                               LOGIN, 403,   403,   403,   403,   403,   201, form=fixed(name="Okta")),
-    R("POST", "/admin/scim/tokens/{token_id:int}/revoke",         LOGIN, 403,   403,   403,   403,   403,   303, ids={"token_id": "scim_token"}, form=fixed()),
+    R("GET", "/admin",                                            LOGIN, 403,   403,   403,   403,   403,   200, policy="admin.people.read"),
+    R("GET", "/admin/people",                                     LOGIN, 403,   403,   403,   403,   403,   200, policy="admin.people.read"),
+    R("GET", "/admin/people/new",                                 LOGIN, 403,   403,   403,   403,   403,   200, policy="admin.manage"),
+    R("POST", "/admin/people/new",                                LOGIN, 403,   403,   403,   403,   403,   303, form=_person, policy="admin.manage"),
+    R("GET", "/admin/people/{user_id:str}",                       LOGIN, 403,   403,   403,   403,   403,   200, policy="admin.people.read"),
+    R("POST", "/admin/people/{user_id:str}",                      LOGIN, 403,   403,   403,   403,   403,   303, form=_person_edit, policy="admin.manage"),
+    R("POST", "/admin/people/{user_id:str}/invite",               LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(), policy="admin.manage"),
+    R("POST", "/admin/people/{user_id:str}/break-glass",          LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(break_glass="on"), policy="admin.manage"),
+    R("GET", "/admin/scim",                                       LOGIN, 403,   403,   403,   403,   403,   200, policy="admin.manage"),
+    R("POST", "/admin/scim/tokens",                               LOGIN, 403,   403,   403,   403,   403,   201, form=fixed(name="Okta"), policy="admin.manage"),
+    R("POST", "/admin/scim/tokens/{token_id:int}/revoke",         LOGIN, 403,   403,   403,   403,   403,   303, ids={"token_id": "scim_token"}, form=fixed(), policy="admin.manage"),
     # the reveal before any (de)activation: an admin who changed whether someone can log in cannot reveal for 24 hours (ideas/reveal.py)
-    R("GET", "/admin/ideas/{idea_id:str}/reveal",                 LOGIN, 403,   403,   403,   403,   403,   200),
-    R("POST", "/admin/ideas/{idea_id:str}/reveal",                LOGIN, 403,   403,   403,   403,   403,   200, form=fixed(reason=REVEAL_REASON)),
-    R("POST", "/admin/people/{user_id:str}/deactivate",           LOGIN, 403,   403,   403,   403,   403,   303, form=fixed()),
-    R("POST", "/admin/people/{user_id:str}/reactivate",           LOGIN, 403,   403,   403,   403,   403,   303, form=fixed()),
-    R("GET", "/admin/departments",                                LOGIN, 403,   403,   403,   403,   403,   200),
-    R("POST", "/admin/departments",                               LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(name="Legal")),
-    R("POST", "/admin/departments/{department_id:int}/rename",    LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(name="Field Operations")),
-    R("POST", "/admin/departments/merge",                         LOGIN, 403,   403,   403,   403,   403,   200, form=_merge),
-    R("GET", "/admin/import",                                     LOGIN, 403,   403,   403,   403,   403,   200),
-    R("POST", "/admin/import",                                    LOGIN, 403,   403,   403,   403,   403,   200, multipart=fixed(csv_text=IMPORT_CSV)),
-    R("POST", "/admin/import/confirm",                            LOGIN, 403,   403,   403,   403,   403,   200, form=_import_confirm),
-    R("GET", "/admin/settings",                                   LOGIN, 403,   403,   403,   403,   403,   200),
-    R("POST", "/admin/settings",                                  LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(agenda_size="25")),
-    R("GET", "/admin/audit",                                      LOGIN, 403,   403,   403,   403,   403,   200),
-    R("GET", "/admin/audit.csv",                                  LOGIN, 403,   403,   403,   403,   403,   200),
-    R("GET", "/admin/webhooks",                                   LOGIN, 403,   403,   403,   403,   403,   200),
-    R("POST", "/admin/webhooks",                                  LOGIN, 403,   403,   403,   403,   403,   200, form=fixed(kind="webhook", url="https://hooks.example.com/form", **{"event:idea.shipped": "on"})),
-    R("GET", "/admin/webhooks/{endpoint_id:str}",                 LOGIN, 403,   403,   403,   403,   403,   200),
-    R("POST", "/admin/webhooks/{endpoint_id:str}/rotate",         LOGIN, 403,   403,   403,   403,   403,   200, form=fixed()),
-    R("POST", "/admin/webhooks/{endpoint_id:str}/active",         LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(active="off")),
-    R("POST", "/admin/webhooks/deliveries/{delivery_id:str}/again", LOGIN, 403, 403,   403,   403,   403,   303, form=fixed()),
-    R("POST", "/admin/webhooks/{endpoint_id:str}/delete",         LOGIN, 403,   403,   403,   403,   403,   303, ids={"endpoint_id": "webhook_delete_form"}, form=fixed()),
+    R("GET", "/admin/ideas/{idea_id:str}/reveal",                 LOGIN, 403,   403,   403,   403,   403,   200, policy="admin.reveal"),
+    R("POST", "/admin/ideas/{idea_id:str}/reveal",                LOGIN, 403,   403,   403,   403,   403,   200, form=fixed(reason=REVEAL_REASON), policy="admin.reveal"),
+    R("POST", "/admin/people/{user_id:str}/deactivate",           LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(), policy="admin.manage"),
+    R("POST", "/admin/people/{user_id:str}/reactivate",           LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(), policy="admin.manage"),
+    R("GET", "/admin/departments",                                LOGIN, 403,   403,   403,   403,   403,   200, policy="admin.people.read"),
+    R("POST", "/admin/departments",                               LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(name="Legal"), policy="admin.manage"),
+    R("POST", "/admin/departments/{department_id:int}/rename",    LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(name="Field Operations"), policy="admin.manage"),
+    R("POST", "/admin/departments/merge",                         LOGIN, 403,   403,   403,   403,   403,   200, form=_merge, policy="admin.manage"),
+    R("GET", "/admin/import",                                     LOGIN, 403,   403,   403,   403,   403,   200, policy="admin.manage"),
+    R("POST", "/admin/import",                                    LOGIN, 403,   403,   403,   403,   403,   200, multipart=fixed(csv_text=IMPORT_CSV), policy="admin.manage"),
+    R("POST", "/admin/import/confirm",                            LOGIN, 403,   403,   403,   403,   403,   200, form=_import_confirm, policy="admin.manage"),
+    R("GET", "/admin/settings",                                   LOGIN, 403,   403,   403,   403,   403,   200, policy="admin.settings.read"),
+    R("POST", "/admin/settings",                                  LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(agenda_size="25"), policy="admin.manage"),
+    R("GET", "/admin/audit",                                      LOGIN, 403,   403,   403,   403,   403,   200, policy="admin.audit.read"),
+    R("GET", "/admin/audit.csv",                                  LOGIN, 403,   403,   403,   403,   403,   200, policy="admin.audit.read"),
+    R("GET", "/admin/webhooks",                                   LOGIN, 403,   403,   403,   403,   403,   200, policy="admin.manage"),
+    R("POST", "/admin/webhooks",                                  LOGIN, 403,   403,   403,   403,   403,   200, form=fixed(kind="webhook", url="https://hooks.example.com/form", **{"event:idea.shipped": "on"}), policy="admin.manage"),
+    R("GET", "/admin/webhooks/{endpoint_id:str}",                 LOGIN, 403,   403,   403,   403,   403,   200, policy="admin.manage"),
+    R("POST", "/admin/webhooks/{endpoint_id:str}/rotate",         LOGIN, 403,   403,   403,   403,   403,   200, form=fixed(), policy="admin.manage"),
+    R("POST", "/admin/webhooks/{endpoint_id:str}/active",         LOGIN, 403,   403,   403,   403,   403,   303, form=fixed(active="off"), policy="admin.manage"),
+    R("POST", "/admin/webhooks/deliveries/{delivery_id:str}/again", LOGIN, 403, 403,   403,   403,   403,   303, form=fixed(), policy="admin.manage"),
+    R("POST", "/admin/webhooks/{endpoint_id:str}/delete",         LOGIN, 403,   403,   403,   403,   403,   303, ids={"endpoint_id": "webhook_delete_form"}, form=fixed(), policy="admin.manage"),
     # -- last: these revoke every token of the caller / end every session of the caller,
     #    the ones walking this table included --
-    R("DELETE", "/api/v1/me/tokens",                              401,   204,   204,   204,   204,   204,   204, fresh_login=True),
-    R("POST", "/me/sign-out-everywhere",                          LOGIN, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, form=fixed()),
+    R("DELETE", "/api/v1/me/tokens",                              401,   204,   204,   204,   204,   204,   204, fresh_login=True, policy="account.own"),
+    R("POST", "/me/sign-out-everywhere",                          LOGIN, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, LOGOUT, form=fixed(), policy="account.own"),
 ]  # fmt: skip
 
 #: path parameter → the world key it takes unless a row says otherwise
@@ -439,6 +472,78 @@ def test_every_route_has_a_row(app):
     assert not stale, "rows in MATRIX for routes the app no longer has: " + ", ".join(
         f"{m} {p}" for m, p in stale
     )
+
+
+def _guard_roles(handler) -> frozenset[str] | None:
+    """The roles a route's guards let in (every layer's, app to handler), or
+    None when no role guard stands before it (public, or any signed-in person)."""
+    roles = None
+    for layer in handler.ownership_layers:
+        for guard in getattr(layer, "guards", None) or []:
+            if hasattr(guard, "roles"):
+                roles = guard.roles if roles is None else roles & guard.roles
+    return roles
+
+
+def test_every_guard_reads_its_policy_row(app):
+    """A route behind a role guard (council, admin, leaders) lets in exactly
+    the roles of the PERMISSIONS row its use case checks: a change to the
+    table moves the guard with it, and the matrix below holds the answers."""
+    rows = {row.key: row for row in MATRIX}
+    wrong, checked = [], 0
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            guarded = _guard_roles(handler)
+            for method in handler.http_methods:
+                row = rows.get((method, route.path))
+                if row is None or method == "OPTIONS":
+                    continue
+                if row.policy in NOT_A_ROLE:
+                    if guarded is not None:
+                        wrong.append(f"{method} {route.path}: a role guard on a {row.policy} route")
+                elif guarded is not None:
+                    checked += 1
+                    if guarded != policy.roles_for(row.policy):
+                        wrong.append(
+                            f"{method} {route.path}: the guard lets in {sorted(guarded)}, "
+                            f"{row.policy} names {sorted(policy.roles_for(row.policy))}"
+                        )
+    assert not wrong, "\n".join(wrong)
+    assert checked > 50  # the council, leaders' and admin routes were found
+
+
+def test_the_matrix_agrees_with_the_policy():
+    """Each cell against the row its route names: a role the row does not
+    name is refused (403; the log-in wall for the anonymous caller), and a
+    row without a rule on the idea's facts refuses none of the roles it
+    names. Rules on facts (own idea, an action's owner, the status) are
+    walked by the cells themselves."""
+    wrong = []
+    for row in MATRIX:
+        for role, cell in zip(ROLES, row.expect, strict=True):
+            where = f"{row.method} {row.path} as {role}: {cell}"
+            if row.policy in NOT_A_ROLE:
+                if row.policy == PUBLIC and cell in (LOGIN, 401, 403):
+                    wrong.append(f"{where}, but the route is public")
+                continue
+            permission = policy.PERMISSIONS[row.policy]
+            roles = ROLES_OF[role]
+            if not roles:
+                login_wall = 401 if row.path.startswith("/api/") else LOGIN
+                if cell != login_wall:
+                    wrong.append(f"{where}, expected the log-in wall {login_wall}")
+            elif not permission.roles & roles:
+                if cell != 403:
+                    wrong.append(f"{where}, but {row.policy} needs {sorted(permission.roles)}: 403")
+            elif not permission.on_facts and cell == 403:
+                wrong.append(f"{where}, but {row.policy} lets {role} in whatever the facts")
+    assert not wrong, f"{len(wrong)} cells disagree with ideas.policy:\n" + "\n".join(wrong)
+
+
+def test_every_row_names_a_policy_row():
+    """A row without `policy=` is a route nobody has placed in the table."""
+    missing = [f"{row.method} {row.path}" for row in MATRIX if not row.policy]
+    assert not missing, "rows without policy=: " + ", ".join(missing)
 
 
 # -- the world each role walks ----------------------------------------------------------------

@@ -54,17 +54,17 @@ def titles(result: roadmap.Roadmap) -> dict[str, list[str]]:
 async def test_roadmap_columns_and_filters(personas):
     alice, finance, it, ids = await world(personas)
     dan = await personas.get("dan_sales")
-    result = await roadmap.roadmap(dan.viewer, now=NOW)
+    result = await roadmap.roadmap(ctx_for(dan.viewer, NOW))
     assert titles(result) == {
         "accepted": ["Accepted idea owned by finance"],
         "in_progress": ["Idea in progress owned by IT"],
         "shipped": ["Shipped last month by finance"],
     }
     assert sorted(d.name for d in result.departments) == ["Finance", "IT"]
-    by_it = await roadmap.roadmap(dan.viewer, department=str(it), now=NOW)
+    by_it = await roadmap.roadmap(ctx_for(dan.viewer, NOW), department=str(it))
     assert titles(by_it) == {"accepted": [], "in_progress": ["Idea in progress owned by IT"],
                              "shipped": []}  # fmt: skip
-    support = await roadmap.roadmap(dan.viewer, touchpoint="support", now=NOW)
+    support = await roadmap.roadmap(ctx_for(dan.viewer, NOW), touchpoint="support")
     assert titles(support)["in_progress"] == ["Idea in progress owned by IT"]
     assert titles(support)["accepted"] == []
 

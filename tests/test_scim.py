@@ -200,7 +200,9 @@ async def test_patch_active_false_deactivates_and_ends_sessions_and_tokens(
     assert entry["actor"] is None and entry["system_actor"] == "SCIM (Okta provisioning)"
     from ideas import audit
 
-    shown, _ = await audit.list_entries(audit.make_filter(action="scim.user.deactivate"))
+    shown, _ = await audit.list_entries(
+        ctx_for(COMMAND_LINE), audit.make_filter(action="scim.user.deactivate")
+    )
     assert shown[0].actor == "SCIM (Okta provisioning)"
     assert shown[0].action_label == "SCIM: person deactivated"
 

@@ -11,7 +11,7 @@ import nh3
 from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 
-from ideas import clock
+from ideas import clock, policy
 from ideas.lifecycle import STATUS_LABELS, STATUSES, TOUCHPOINTS
 
 TOUCHPOINT_LABELS = {t: t.capitalize() for t in TOUCHPOINTS}
@@ -180,6 +180,12 @@ class VoteParts:
         return parts
 
 
+def menu_of(viewer) -> policy.Menu:
+    """The navigation's links for the signed-in person, from the policy's
+    table (the pages behind them let in the same roles)."""
+    return policy.menu(frozenset(viewer.roles))
+
+
 def configure(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     # Templates ship with the code: no stat() of every template file on every
@@ -194,6 +200,7 @@ def configure(engine: JinjaTemplateEngine) -> None:
     env.filters["impact_number"] = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
     env.filters["plain"] = plain_text
     env.tests["linkish"] = has_link
+    env.globals["menu_of"] = menu_of
     env.globals["card_parts"] = CardParts(env)
     env.globals["vote_parts"] = VoteParts(env)
     env.globals["STATUSES"] = STATUSES

@@ -169,7 +169,11 @@ async def _start_work(ctx: Context, idea_id: int, status: str) -> None:
     its timeline event. Call inside the transaction holding the idea."""
     if status != ACCEPTED:
         return
-    by = COUNCIL if ctx.actor.is_council else ACTION_OWNER
+    by = (
+        COUNCIL
+        if policy.allowed("delivery.as_council", frozenset(ctx.actor.roles))
+        else ACTION_OWNER
+    )
     move = check_transition(status, IN_PROGRESS, by)
     moved = (
         await Idea.update({Idea.status: IN_PROGRESS, Idea.updated_at: ctx.now})

@@ -145,7 +145,10 @@ async def actions_panel(ctx: Context, idea_id: int) -> ActionsPanel | None:
         and policy.allowed("delivery.ship", viewer.roles, policy.Facts(status=idea.status)),
         done=done,
         total=len(actions),
-        can_propose=working and all_done and owner and proposal is None,
+        can_propose=working
+        and all_done
+        and proposal is None
+        and policy.allowed("delivery.propose", viewer.roles, policy.Facts(is_owner=owner)),
         proposal=proposal,
     )
 

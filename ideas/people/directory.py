@@ -134,6 +134,7 @@ STATES = ("active", "inactive", "all")
 
 
 async def search_people(
+    ctx: Context,
     q: str = "",
     department_id: int | None = None,
     role: str = "",
@@ -142,6 +143,7 @@ async def search_people(
 ) -> PeoplePage:
     """People by name, email or job title; by department; by role; active,
     deactivated or all. Ordered by name."""
+    policy.authorize(ctx.actor, "admin.people.read")
     if role and role not in ROLES:
         raise Invalid("role", f"choose one of {', '.join(ROLES)}")
     if state not in STATES:
@@ -183,7 +185,14 @@ def parse_user_id(raw: str) -> UUID:
         raise NotFound("no such person") from None
 
 
-async def get_person(user_id: UUID | str) -> Person:
+async def get_person(ctx: Context, user_id: UUID | str) -> Person:
+    """One person as the admin pages show them."""
+    policy.authorize(ctx.actor, "admin.people.read")
+    return await load_person(user_id)
+
+
+async def load_person(user_id: UUID | str) -> Person:
+    """One person (no permission check: for use cases that checked theirs)."""
     uid = parse_user_id(str(user_id))
     rows = await User.select(*PERSON_COLUMNS).where(User.id == uid).run()
     if not rows:
@@ -260,7 +269,9 @@ class DepartmentRow:
     people: int
 
 
-async def list_departments() -> list[DepartmentRow]:
+async def list_departments(ctx: Context) -> list[DepartmentRow]:
+    """Every department with how many active people it has (admin pages)."""
+    policy.authorize(ctx.actor, "admin.people.read")
     departments = (
         await Department.select(Department.id, Department.name).order_by(Department.name).run()
     )
@@ -373,8 +384,10 @@ class Overview:
     recent: list[audit.AuditEntry]
 
 
-async def overview() -> Overview:
-    recent, _more = await audit.list_entries(audit.AuditFilter())
+async def overview(ctx: Context) -> Overview:
+    """The admin's front page: head counts and the latest audit entries."""
+    policy.authorize(ctx.actor, "admin.people.read")
+    recent, _more = await audit.list_entries(ctx, audit.AuditFilter())
     pending = (
         await Invitation.count()
         .where(

@@ -32,7 +32,7 @@ from ideas.people.directory import (
     PERSON_COLUMNS,
     Person,
     department_name,
-    get_person,
+    load_person,
     normalise_email,
     note_moves,
     parse_user_id,
@@ -249,7 +249,7 @@ async def add_person(
             links = await invitations.issue_invites(ctx, [user.id]) if data.invite else []
     failed = await invitations.send_links(links)
     result = invitations.InviteResult([i.email for i in links], failed)
-    return await get_person(user.id), result
+    return await load_person(user.id), result
 
 
 async def person_row(user_id: UUID) -> dict:
@@ -273,7 +273,7 @@ async def edit_person(ctx: Context, user_id: UUID | str, data: PersonEdit) -> Pe
             "roles": with_staff(data.roles),
         }
         await _change(ctx, row, after, data.department_id)
-    return await get_person(uid)
+    return await load_person(uid)
 
 
 async def set_roles(ctx: Context, user_id: UUID | str, roles: list[str]) -> Person:
@@ -291,7 +291,7 @@ async def set_roles(ctx: Context, user_id: UUID | str, roles: list[str]) -> Pers
             "roles": after_roles,
         }
         await _change(ctx, row, after, row["department"])
-    return await get_person(uid)
+    return await load_person(uid)
 
 
 async def _change(ctx: Context, row: dict, after: dict, department_id: int) -> None:
@@ -319,7 +319,7 @@ async def set_active(ctx: Context, user_id: UUID | str, active: bool) -> Person:
         if row["active"] != active:
             await keep_an_admin(ctx, uid, demoted=False, deactivated=not active)
             await write_active(ctx, uid, row["email"], active)
-    return await get_person(uid)
+    return await load_person(uid)
 
 
 async def deactivate(ctx: Context, user_id: UUID | str) -> Person:

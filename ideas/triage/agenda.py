@@ -193,7 +193,11 @@ async def session_view(ctx: Context, session_id: int | str) -> SessionView:
     return SessionView(
         session=session,
         attends=me is not None,
-        can_decide=me is not None and me.confirmed,
+        can_decide=policy.allowed(
+            "triage.decide_in_session",
+            frozenset(ctx.actor.roles),
+            policy.Facts(attends=me is not None and me.confirmed),
+        ),
         confirmed_departments=len({a.department.id for a in session.attendees if a.confirmed}),
         quorum=await get_setting("quorum_departments"),
         departments=[Ref(id=str(d["id"]), name=d["name"]) for d in departments],

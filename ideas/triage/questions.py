@@ -163,8 +163,9 @@ async def question_thread(ctx: Context, idea_id: int) -> QuestionThread | None:
     submitter and the council; None for anyone else (co-submitters by merge
     included). Neither side is named: the council asks, the submitter answers."""
     viewer = ctx.actor
+    roles = frozenset(viewer.roles)
     mine = await wrote_idea(viewer, idea_id)
-    if not (viewer.is_council or mine):
+    if not policy.allowed("idea.questions", roles, Facts(is_own=mine)):
         await idea_row(idea_id)
         return None
     await publish_due(ctx)
@@ -201,7 +202,6 @@ async def question_thread(ctx: Context, idea_id: int) -> QuestionThread | None:
         idea_id=str(idea_id),
         questions=questions,
         is_submitter=mine,
-        can_answer=mine
-        and idea["status"] == NEEDS_INFO
+        can_answer=policy.allowed("idea.answer", roles, Facts(status=idea["status"], is_own=mine))
         and any(q.answered_on is None for q in questions),
     )

@@ -103,9 +103,9 @@ class AdminPages(Controller):
     # -- overview ---------------------------------------------------------------
 
     @get("/")
-    async def overview(self, request: Request) -> Template:
+    async def overview(self, request: Request, ctx: Ctx) -> Template:
         return admin_page(
-            request, "admin_overview.html", "overview", overview=await directory.overview()
+            request, "admin_overview.html", "overview", overview=await directory.overview(ctx)
         )
 
     # -- people -----------------------------------------------------------------
@@ -114,6 +114,7 @@ class AdminPages(Controller):
     async def people(
         self,
         request: Request,
+        ctx: Ctx,
         q: Text = "",
         department: Text = "",
         role: Text = "",
@@ -124,6 +125,7 @@ class AdminPages(Controller):
         error = None
         try:
             result = await directory.search_people(
+                ctx,
                 q=q,
                 department_id=_int_or_none(department),
                 role=role,
@@ -135,20 +137,20 @@ class AdminPages(Controller):
         context = {"result": result, "filters": filters, "error": error}
         if is_htmx(request) and request.headers.get("hx-target") == "people-list":
             return admin_page(request, "_admin_people_list.html", "people", **context)
-        departments = await directory.list_departments()
+        departments = await directory.list_departments(ctx)
         return admin_page(
             request, "admin_people.html", "people", departments=departments, **context
         )
 
     @get("/people/new")
-    async def new_person_form(self, request: Request) -> Template:
+    async def new_person_form(self, request: Request, ctx: Ctx) -> Template:
         return admin_page(
             request,
             "admin_person_new.html",
             "people",
             values={"invite": True, "roles": []},
             errors={},
-            departments=await directory.list_departments(),
+            departments=await directory.list_departments(ctx),
         )
 
     @post("/people/new")
@@ -169,7 +171,7 @@ class AdminPages(Controller):
                 status_code=422,
                 values=values,
                 errors=form_errors(exc),
-                departments=await directory.list_departments(),
+                departments=await directory.list_departments(ctx),
             )
         if invited.failed:
             notice = "invite_failed"
@@ -178,12 +180,18 @@ class AdminPages(Controller):
         return see_other(f"/admin/people/{person.id}?notice={notice}")
 
     @get("/people/{user_id:str}")
-    async def person(self, request: Request, user_id: FromPath[str]) -> Template:
-        person = await directory.get_person(user_id)
-        return await self._person_page(request, person, values=None, errors={})
+    async def person(self, request: Request, ctx: Ctx, user_id: FromPath[str]) -> Template:
+        person = await directory.get_person(ctx, user_id)
+        return await self._person_page(request, ctx, person, values=None, errors={})
 
     async def _person_page(
-        self, request: Request, person, values: dict | None, errors: dict, status_code: int = 200
+        self,
+        request: Request,
+        ctx: Context,
+        person,
+        values: dict | None,
+        errors: dict,
+        status_code: int = 200,
     ) -> Template:
         values = values or {
             "name": person.name,
@@ -199,7 +207,7 @@ class AdminPages(Controller):
             person=person,
             values=values,
             errors=errors,
-            departments=await directory.list_departments(),
+            departments=await directory.list_departments(ctx),
             break_glass=await accounts.is_break_glass(person.id),
             sso=request.app.state.settings.oidc,
         )
@@ -213,12 +221,12 @@ class AdminPages(Controller):
         data: URLEncodedBody[dict[str, str]],
     ) -> Response | Template:
         values = _person_form(data, with_email=False)
-        person = await directory.get_person(user_id)
+        person = await directory.get_person(ctx, user_id)
         try:
             updated = await service.edit_person(ctx, person.id, service.PersonEdit(**values))
         except (ValidationError, Invalid, Conflict) as exc:
             status = 409 if isinstance(exc, Conflict) else 422
-            return await self._person_page(request, person, values, form_errors(exc), status)
+            return await self._person_page(request, ctx, person, values, form_errors(exc), status)
         notice = "saved" if updated != person else "unchanged"
         return see_other(f"/admin/people/{person.id}?notice={notice}")
 
@@ -230,7 +238,7 @@ class AdminPages(Controller):
         data: URLEncodedBody[dict[str, str]],
     ) -> Response:
         on = data.get("break_glass") == "on"
-        person = await directory.get_person(user_id)
+        person = await directory.get_person(ctx, user_id)
         await service.set_break_glass(ctx, person.id, on)
         return see_other(f"/admin/people/{person.id}?notice=break_glass_{'on' if on else 'off'}")
 
@@ -293,11 +301,11 @@ class AdminPages(Controller):
     async def _set_active(
         self, request: Request, ctx: Context, user_id: str, active: bool
     ) -> Response | Template:
-        person = await directory.get_person(user_id)
+        person = await directory.get_person(ctx, user_id)
         try:
             await service.set_active(ctx, person.id, active)
         except Conflict as exc:
-            return await self._person_page(request, person, None, {"state": exc.detail}, 409)
+            return await self._person_page(request, ctx, person, None, {"state": exc.detail}, 409)
         notice = "reactivated" if active else "deactivated"
         return see_other(f"/admin/people/{person.id}?notice={notice}")
 
@@ -305,11 +313,11 @@ class AdminPages(Controller):
     async def invite(
         self, request: Request, ctx: Ctx, user_id: FromPath[str]
     ) -> Response | Template:
-        person = await directory.get_person(user_id)
+        person = await directory.get_person(ctx, user_id)
         try:
             result = await service.invite_person(ctx, person.id)
         except Conflict as exc:
-            return await self._person_page(request, person, None, {"invite": exc.detail}, 409)
+            return await self._person_page(request, ctx, person, None, {"invite": exc.detail}, 409)
         notice = "invite_failed" if result.failed else "invited"
         return see_other(f"/admin/people/{person.id}?notice={notice}")
 
@@ -388,21 +396,26 @@ class AdminPages(Controller):
     # -- departments ------------------------------------------------------------
 
     async def _departments_page(
-        self, request: Request, errors: dict | None = None, status_code: int = 200, **ctx: Any
+        self,
+        request: Request,
+        ctx: Context,
+        errors: dict | None = None,
+        status_code: int = 200,
+        **values: Any,
     ) -> Template:
         return admin_page(
             request,
             "admin_departments.html",
             "departments",
             status_code=status_code,
-            departments=await directory.list_departments(),
+            departments=await directory.list_departments(ctx),
             errors=errors or {},
-            **ctx,
+            **values,
         )
 
     @get("/departments")
-    async def departments(self, request: Request) -> Template:
-        return await self._departments_page(request)
+    async def departments(self, request: Request, ctx: Ctx) -> Template:
+        return await self._departments_page(request, ctx)
 
     @post("/departments")
     async def add_department(
@@ -415,7 +428,7 @@ class AdminPages(Controller):
             await directory.add_department(ctx, data.get("name", ""))
         except Invalid as exc:
             return await self._departments_page(
-                request, {"new_name": exc.reason}, 422, new_name=data.get("name", "")
+                request, ctx, {"new_name": exc.reason}, 422, new_name=data.get("name", "")
             )
         return see_other("/admin/departments?notice=department_added")
 
@@ -431,7 +444,7 @@ class AdminPages(Controller):
             await directory.rename_department(ctx, department_id, data.get("name", ""))
         except Invalid as exc:
             return await self._departments_page(
-                request, {f"rename_{department_id}": exc.reason}, 422
+                request, ctx, {f"rename_{department_id}": exc.reason}, 422
             )
         return see_other("/admin/departments?notice=department_renamed")
 
@@ -445,7 +458,7 @@ class AdminPages(Controller):
         """Without `confirm`: a page asking to confirm; with it: the merge."""
         source_id = _int_or_none(data.get("source_id"))
         target_id = _int_or_none(data.get("target_id"))
-        departments = {d.id: d for d in await directory.list_departments()}
+        departments = {d.id: d for d in await directory.list_departments(ctx)}
         errors = {}
         if source_id not in departments:
             errors["source_id"] = "Choose the department to merge."
@@ -454,7 +467,7 @@ class AdminPages(Controller):
         elif source_id == target_id:
             errors["target_id"] = "Choose a different department to merge into."
         if errors:
-            return await self._departments_page(request, errors, 422)
+            return await self._departments_page(request, ctx, errors, 422)
         assert source_id is not None and target_id is not None
         if data.get("confirm") != "yes":
             return admin_page(
@@ -467,18 +480,18 @@ class AdminPages(Controller):
         try:
             await directory.merge_departments(ctx, source_id, target_id)
         except Invalid as exc:
-            return await self._departments_page(request, {exc.field: exc.reason}, 422)
+            return await self._departments_page(request, ctx, {exc.field: exc.reason}, 422)
         return see_other("/admin/departments?notice=merged")
 
     # -- settings ---------------------------------------------------------------
 
     @get("/settings")
-    async def settings(self, request: Request) -> Template:
+    async def settings(self, request: Request, ctx: Ctx) -> Template:
         return admin_page(
             request,
             "admin_settings.html",
             "settings",
-            settings=await org_settings.settings_view(),
+            settings=await org_settings.settings_view(ctx),
             values={},
             errors={},
             weekdays=org_settings.WEEKDAYS,
@@ -499,7 +512,7 @@ class AdminPages(Controller):
                 "admin_settings.html",
                 "settings",
                 status_code=422,
-                settings=await org_settings.settings_view(),
+                settings=await org_settings.settings_view(ctx),
                 values=data,
                 errors={exc.field: exc.reason[:1].upper() + exc.reason[1:] + "."},
                 weekdays=org_settings.WEEKDAYS,
@@ -512,6 +525,7 @@ class AdminPages(Controller):
     async def audit_log(
         self,
         request: Request,
+        ctx: Ctx,
         action: Text = "",
         actor: Text = "",
         target: Text = "",
@@ -528,7 +542,7 @@ class AdminPages(Controller):
         }
         error = None
         try:
-            entries, more = await audit.list_entries(audit.make_filter(**filters), page_number)
+            entries, more = await audit.list_entries(ctx, audit.make_filter(**filters), page_number)
         except Invalid as exc:
             entries, more, error = [], False, exc.detail
         context = {
@@ -544,14 +558,15 @@ class AdminPages(Controller):
             request,
             "admin_audit.html",
             "audit",
-            actions=await audit.actions(),
-            actors=await audit.actors(),
+            actions=await audit.actions(ctx),
+            actors=await audit.actors(ctx),
             **context,
         )
 
     @get("/audit.csv")
     async def audit_csv(
         self,
+        ctx: Ctx,
         action: Text = "",
         actor: Text = "",
         target: Text = "",
@@ -560,7 +575,7 @@ class AdminPages(Controller):
     ) -> Response:
         f = audit.make_filter(action, actor, target, since, until)
         return Response(
-            await audit.export_csv(f),
+            await audit.export_csv(ctx, f),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="touchpoint-audit.csv"'},
         )

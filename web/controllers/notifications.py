@@ -6,16 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, get, post, put
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 from pydantic import BaseModel, ConfigDict
 
-from ideas import inbox
+from ideas import inbox, policy
+from ideas.context import Context
 from ideas.inbox import MarkedOut, NoticeOut, NotificationSettings
 from ideas.notify.kinds import EMAIL_OPTIONAL
 from ideas.schemas import LIMIT_MAX, Page
-from ideas.viewer import Viewer
 from web.auth import staff
 from web.controllers.pages import page
 from web.deps import Ctx
@@ -132,25 +131,36 @@ class InboxPages(Controller):
     @get("/me/settings")
     async def settingspage(self, request: Request, ctx: Ctx) -> Template:
         prefs = await inbox.get_settings(ctx)
-        return page(request, "notification_settings.html", prefs=prefs, saved=False)
+        return _settings_page(request, ctx, prefs, saved=False)
 
     @post("/me/settings")
     async def save_settings(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
         ctx: Ctx,
         data: URLEncodedBody[dict[str, str]],
     ) -> Template:
-        # council kinds are not on a non-council person's form: leave them on
-        email_on = [
-            k
-            for k in EMAIL_OPTIONAL
-            if data.get(f"email_{k}") == "on"
-            or (k.startswith("council_") and not viewer.is_council)
-        ]
+        # kinds not offered on this person's form (council notices, to
+        # anyone outside the council) are left on
+        offered = _offered(ctx)
+        email_on = [k for k in EMAIL_OPTIONAL if data.get(f"email_{k}") == "on" or k not in offered]
         prefs = await inbox.save_settings(ctx, email_on, data.get("digest") == "on")
-        return page(request, "notification_settings.html", prefs=prefs, saved=True)
+        return _settings_page(request, ctx, prefs, saved=True)
+
+
+def _offered(ctx: Context) -> frozenset[str]:
+    """The e-mail switches the settings page offers the person (the policy's
+    `offers_email_choice`)."""
+    roles = frozenset(ctx.actor.roles)
+    return frozenset(k for k in EMAIL_OPTIONAL if policy.offers_email_choice(k, roles))
+
+
+def _settings_page(
+    request: Request, ctx: Context, prefs: NotificationSettings, saved: bool
+) -> Template:
+    return page(
+        request, "notification_settings.html", prefs=prefs, offered=_offered(ctx), saved=saved
+    )
 
 
 ROUTES = [NotificationsApi, InboxPages]

@@ -480,7 +480,7 @@ class StaffPages(Controller):
     async def roadmap_page(
         self,
         request: Request,
-        viewer: NamedDependency[Viewer],
+        ctx: Ctx,
         touchpoint: Annotated[str | None, QueryParameter(max_length=20)] = None,
         department: Annotated[str | None, QueryParameter(max_length=20)] = None,
     ) -> Template:
@@ -488,11 +488,11 @@ class StaffPages(Controller):
         status_code, error, result = 200, None, None
         try:
             result = await roadmap.roadmap(
-                viewer, touchpoint=touchpoint or None, department=department or None
+                ctx, touchpoint=touchpoint or None, department=department or None
             )
         except Invalid as exc:
             status_code, error = 422, f"{exc.field.capitalize()}: {exc.reason}."
-            result = await roadmap.roadmap(viewer)
+            result = await roadmap.roadmap(ctx)
         return page(
             request,
             "roadmap.html",
