@@ -371,10 +371,7 @@ async def test_the_roadmap_refuses_an_actor_without_the_staff_role():
 # -- no role checks outside the table ---------------------------------------------------------
 
 #: modules still reading a role flag themselves, each with its reason
-ROLE_READS_ALLOWED = {
-    # the health page's admin details: moved onto the table by its own change
-    "web/controllers/health.py",
-}
+ROLE_READS_ALLOWED: set[str] = set()
 
 
 def test_nothing_reads_a_role_flag_but_the_policy():
