@@ -658,7 +658,7 @@ async def build_world(personas) -> World:
         w[key] = made.info.id
 
     await scim.create_token(ctx_for(COMMAND_LINE), "Matrix provisioning")
-    w["scim_token"] = (await scim.list_tokens())[0].id
+    w["scim_token"] = (await scim.list_tokens(ctx_for(COMMAND_LINE)))[0].id
 
     plan = await imports.preview_import(ctx_for(cast["adam_admin"].viewer), IMPORT_CSV)
     w["import_fingerprint"] = plan.fingerprint()

@@ -333,6 +333,7 @@ NOT_ADMIN = Viewer(
 
 def _reads():
     from ideas import audit, org_settings
+    from ideas.integrations import scim
     from ideas.people import directory
 
     everything = audit.AuditFilter()
@@ -346,6 +347,7 @@ def _reads():
         "audit.actors": lambda ctx: audit.actors(ctx),
         "audit.actions": lambda ctx: audit.actions(ctx),
         "org_settings.settings_view": lambda ctx: org_settings.settings_view(ctx),
+        "scim.list_tokens": lambda ctx: scim.list_tokens(ctx),
     }
 
 

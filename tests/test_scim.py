@@ -438,7 +438,7 @@ async def test_discovery_endpoints(idp):
 
 
 async def test_a_revoked_token_stops_working(app, idp):
-    [info] = await scim.list_tokens()
+    [info] = await scim.list_tokens(ctx_for(COMMAND_LINE))
     await scim.revoke_token(ctx_for(COMMAND_LINE), info.id)
     r = await idp.get("/Users")
     assert r.status_code == 401
@@ -455,7 +455,7 @@ async def test_the_command_line_prints_a_working_token_once(app):
     assert run.code == 0, run.err
     token = run.out.strip()
     assert token.startswith("scim_") and "shown only this once" in run.err
-    [info] = await scim.list_tokens()
+    [info] = await scim.list_tokens(ctx_for(COMMAND_LINE))
     assert info.name == "Entra ID"
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
@@ -486,7 +486,7 @@ async def test_an_admin_makes_and_revokes_scim_tokens_on_the_admin_pages(app, pe
         headers={"Authorization": f"Bearer {token}"},
     ) as client:
         assert (await client.get("/Users")).status_code == 200
-        [info] = await scim.list_tokens()
+        [info] = await scim.list_tokens(ctx_for(COMMAND_LINE))
         r = await browser.form(f"/admin/scim/tokens/{info.id}/revoke", {})
         assert r.status_code == 303
         assert (await client.get("/Users")).status_code == 401
@@ -518,7 +518,9 @@ async def test_only_admins_manage_scim_tokens_and_break_glass_in_the_domain_too(
     with pytest.raises(Forbidden):
         await scim.create_token(ctx_for(bob.viewer), "sneaky")
     await scim.create_token(ctx_for(COMMAND_LINE), "real")
-    [info] = await scim.list_tokens()
+    [info] = await scim.list_tokens(ctx_for(COMMAND_LINE))
+    with pytest.raises(Forbidden):
+        await scim.list_tokens(ctx_for(bob.viewer))
     with pytest.raises(Forbidden):
         await scim.revoke_token(ctx_for(bob.viewer), info.id)
     with pytest.raises(Forbidden):

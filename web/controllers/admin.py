@@ -245,12 +245,13 @@ class AdminPages(Controller):
     # -- SCIM tokens --------------------------------------------------------------
 
     @get("/scim")
-    async def scim_tokens(self, request: Request) -> Template:
-        return await self._scim_page(request)
+    async def scim_tokens(self, request: Request, ctx: Ctx) -> Template:
+        return await self._scim_page(request, ctx)
 
     async def _scim_page(
         self,
         request: Request,
+        ctx: Ctx,
         status_code: int = 200,
         new_token: str | None = None,
         errors: dict | None = None,
@@ -261,7 +262,7 @@ class AdminPages(Controller):
             "admin_scim.html",
             "scim",
             status_code=status_code,
-            tokens=await scim.list_tokens(),
+            tokens=await scim.list_tokens(ctx),
             new_token=new_token,
             errors=errors or {},
             scim_url=f"{settings.base_url}/scim/v2",
@@ -278,8 +279,8 @@ class AdminPages(Controller):
         try:
             token = await scim.create_token(ctx, data.get("name", ""))
         except Invalid as exc:
-            return await self._scim_page(request, 400, errors=form_errors(exc))
-        return await self._scim_page(request, 201, new_token=token)
+            return await self._scim_page(request, ctx, 400, errors=form_errors(exc))
+        return await self._scim_page(request, ctx, 201, new_token=token)
 
     @post("/scim/tokens/{token_id:int}/revoke")
     async def revoke_scim_token(self, ctx: Ctx, token_id: FromPath[int]) -> Response:

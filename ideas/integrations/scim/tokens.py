@@ -70,7 +70,9 @@ async def create_token(ctx: units.Context, name: str) -> str:
     return token
 
 
-async def list_tokens() -> list[ScimTokenInfo]:
+async def list_tokens(ctx: units.Context) -> list[ScimTokenInfo]:
+    """The SCIM tokens (names and dates, never the secret), for admins."""
+    policy.authorize(ctx.actor, "admin.manage")
     rows = await ScimToken.select().order_by(ScimToken.id, ascending=False).run()
     return [
         ScimTokenInfo(
