@@ -354,6 +354,10 @@ def authorize_attempt(viewer, action: str) -> None:
 #: duplicate): never suggested as similar, nor among a week's new ideas
 TURNED_DOWN = (DECIDED & FINISHED) - DELIVERED
 
+#: never offered as a likely duplicate of a draft: turned down, or withdrawn
+#: by its submitter (nobody can vote for it any more)
+NOT_SUGGESTED = TURNED_DOWN | SUBMITTERS_CHOICE
+
 
 # -- what the pages offer, from the table ----------------------------------------------------
 

@@ -18,6 +18,7 @@ from ideas import embedding, vector_index
 from ideas.board.similar import SEMANTIC_MIN_SCORE, similar_ideas, similar_scores
 from ideas.board.submit import submit_idea
 from ideas.config import ConfigError, load_settings
+from ideas.editing import withdraw
 from ideas.lifecycle import DECLINED
 from ideas.schemas import IdeaIn
 from ideas.tables import Idea, IdeaVector
@@ -139,6 +140,19 @@ async def test_similar_finds_a_paraphrase_and_leaves_out_declined_ideas(personas
     await Idea.update({Idea.status: DECLINED}).where(Idea.id == int(target.id)).run()
     assert await similar_ideas(ctx_for(alice), PARAPHRASE) == []
     assert len(others) == 3
+
+
+async def test_a_withdrawn_idea_is_suggested_neither_by_meaning_nor_by_words(personas, embedder):
+    """Nobody can vote for a withdrawn idea: "vote instead" must not offer it
+    (the words' search left it out already, the meaning's did not)."""
+    alice = (await personas.get("alice_support")).viewer
+    target = await submit_idea(ctx_for(alice), _idea(*PASSWORD_IDEA))
+    await vector_index.embed_pending()
+    await index_terms_as_the_worker()
+    assert [i.id for i in await similar_ideas(ctx_for(alice), PARAPHRASE)] == [target.id]
+    await withdraw(ctx_for(alice), int(target.id))
+    assert await similar_ideas(ctx_for(alice), PARAPHRASE) == []
+    assert await similar_ideas(ctx_for(alice), PASSWORD_IDEA[0]) == []  # its own words
 
 
 async def test_a_pending_idea_neither_shows_nor_moves_the_suggestions_others_get(

@@ -3,12 +3,11 @@ else by shared words), and the shared-words index they are found in."""
 
 from __future__ import annotations
 
-from ideas import clock, policy, publish, similarity, vector_index
+from ideas import clock, policy, publish, similarity, sql, vector_index
 from ideas.blind import IDEA_COLUMNS, blind_ideas
 from ideas.board.view import published_sql
 from ideas.context import Context
 from ideas.db import write_transaction
-from ideas.lifecycle import DECLINED, DUPLICATE, WITHDRAWN
 from ideas.schemas import IdeaOut
 from ideas.tables import Idea, IdeaTerm, TermDocFreq
 
@@ -42,7 +41,7 @@ async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tup
         shown = {
             r["id"]
             for r in await Idea.select(Idea.id, Idea.published_at)
-            .where(Idea.id.is_in(ids), Idea.status.not_in(sorted(policy.TURNED_DOWN)))
+            .where(Idea.id.is_in(ids), Idea.status.not_in(sorted(policy.NOT_SUGGESTED)))
             .run()
             if not publish.is_pending(r["published_at"], now)
         }
@@ -107,17 +106,18 @@ async def _lexical_scores(title: str, text: str, limit: int) -> list[tuple[int, 
         for _ in plan
     )
     published, published_args = published_sql(None, clock.now())
+    turned_away, turned_away_args = sql.in_list(
+        "(SELECT status FROM idea WHERE idea.id = h.idea)", sorted(policy.NOT_SUGGESTED)
+    )
     shortlist = await IdeaTerm.raw(
         f"SELECT h.idea FROM (SELECT idea, SUM(s) AS score FROM ({postings}) AS hit "
         "GROUP BY idea ORDER BY score DESC, idea LIMIT {}) AS h "
-        "WHERE (SELECT status FROM idea WHERE idea.id = h.idea) NOT IN ({}, {}, {}) "
+        f"WHERE NOT {turned_away} "
         f"AND EXISTS (SELECT 1 FROM idea WHERE idea.id = h.idea AND {published}) "
         "ORDER BY h.score DESC, h.idea LIMIT {}",
         *[v for t, rows, factor in plan for v in (query[t], query[t], factor, t, rows)],
         2 * similarity.SHORTLIST,
-        DECLINED,
-        DUPLICATE,
-        WITHDRAWN,
+        *turned_away_args,
         *published_args,
         similarity.SHORTLIST,
     ).run()
