@@ -14,12 +14,14 @@ The environment is set before anything of the app is imported.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import random
 import shutil
 import tempfile
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -148,6 +150,65 @@ async def redis_client(migrated):
     yield client
     await client.flushdb()
     await client.aclose()
+
+
+# -- the clock: every test starts at the same moment -----------------------------
+
+#: the moment every test starts at unless it sets its own: a Wednesday, mid-day
+#: UTC, far from a week's, month's or year's edge (`--frozen-at` moves it)
+FROZEN_AT = dt.datetime(2026, 6, 10, 10, 0, tzinfo=dt.UTC)
+#: markers of tests whose product code runs in another process (a live server,
+#: real workers) on the machine's clock, which this process cannot move
+REAL_CLOCK_MARKERS = ("real_clock", "browser", "slow", "faults")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--frozen-at",
+        metavar="ISO",
+        default=None,
+        help="the moment every test starts at (default 2026-06-10T10:00:00Z), e.g. "
+        "--frozen-at=2026-06-14T23:59:30Z to check a test does not depend on the day",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "real_clock: the test reads the machine's clock (ideas.clock is not frozen for it)",
+    )
+    given = config.getoption("--frozen-at", default=None)
+    if given:
+        global FROZEN_AT
+        moment = dt.datetime.fromisoformat(given.replace("Z", "+00:00"))
+        FROZEN_AT = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        FROZEN_AT = FROZEN_AT.astimezone(dt.UTC)
+
+
+def frozen_clock(at: dt.datetime | None = None):
+    """A clock that starts at `at` (FROZEN_AT) and moves on with the time the
+    test takes (a monotonic reading, never the date): rows made one after the
+    other keep their order, and the day is the one chosen, whatever day the
+    suite runs on."""
+    start = at or FROZEN_AT
+    began = time.monotonic()
+    return lambda: start + dt.timedelta(seconds=time.monotonic() - began)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(request) -> Iterator[None]:
+    """Every test runs at FROZEN_AT (`clock.now()`, `clock.today()`, the stamps
+    of new rows) unless it sets the clock itself, or is marked as running
+    against another process on the machine's clock (REAL_CLOCK_MARKERS)."""
+    from ideas import clock
+
+    if any(request.node.get_closest_marker(m) for m in REAL_CLOCK_MARKERS):
+        clock.set_clock(None)
+        yield
+        return
+    clock.set_clock(frozen_clock())
+    yield
+    clock.set_clock(None)
 
 
 @pytest.fixture(autouse=True)
