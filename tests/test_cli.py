@@ -429,7 +429,7 @@ async def test_the_demo_writes_its_history_at_the_simulated_moments(client):
     from ideas.tables import Event, Idea
     from touchpoint import demo
 
-    moment = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=200)
+    moment = clock.now().replace(microsecond=0) + dt.timedelta(days=200)
     clock.set_clock(lambda: moment)
     try:
         async with context.unit_of_work(context.COMMAND_LINE, transaction=False):
