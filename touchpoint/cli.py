@@ -60,7 +60,8 @@ def _settings():
 
 
 def _run_db(work: Callable[[], Awaitable[T]]) -> T:
-    """Run `work()` with the database open (a small pool on PostgreSQL)."""
+    """Run `work()` with the database open (a small pool on PostgreSQL), in the
+    command's unit of work; its outbox events go to Redis after it (`_flush_events`)."""
 
     async def runner() -> T:
         from piccolo.engine.postgres import PostgresEngine
