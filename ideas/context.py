@@ -12,13 +12,30 @@ calls the domain through a `Context`:
 - `settings`: the configuration, parsed and validated once (`ideas.config`);
 - `events`: what this unit of work put in the outbox, flushed after commit.
 
-`unit_of_work(actor)` opens the context (and, unless told otherwise, one
-write transaction), collects the outbox events of the work, and after the
-commit hands them to Redis (`outbox.flush`) — the same way for every door.
+`unit_of_work(actor)` opens the context, collects the outbox events of the
+work, and after the commit hands them to Redis (`outbox.flush`).
 `run(actor, use_case, *args)` is the one-call form: `use_case(ctx, *args)`.
-The web opens the context in its middleware (`web.app.UnitOfWorkMiddleware`)
-and hands it to controllers as the `ctx` dependency; services open their own
-transaction per call (joined when one is already open).
+
+The rule, the same for every door:
+
+- one use-case call = one transaction, opened by the use case: every service
+  the doors call opens its own (`ideas.db.write_transaction`, joined when one
+  is already open), so the doors open their unit of work with
+  `transaction=False` (the default `True` is for a caller that wants several
+  calls to commit together; the demo does so itself, one transaction for its
+  whole history);
+- one outbox flush after the commit, of the events the unit of work
+  collected; whatever is not handed to Redis (Redis not set or down) is
+  delivered by the workers' sweep after its grace period, never lost:
+  - the web opens the context in its middleware (`web.app.UnitOfWorkMiddleware`),
+    hands it to controllers as the `ctx` dependency, and flushes after the
+    response (through its Redis guard);
+  - an arq job flushes through `unit_of_work(redis=...)` (`workers.tasks`);
+  - the command line flushes after the command's work when REDIS_URL is set
+    (`touchpoint.cli._run_db`);
+  - the demo does not flush: its history is delivered in-app and marked not
+    to be mailed before its commit (`touchpoint.demo`), so a first run sends
+    no mail.
 """
 
 from __future__ import annotations

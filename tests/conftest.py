@@ -14,12 +14,14 @@ The environment is set before anything of the app is imported.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import random
 import shutil
 import tempfile
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -148,6 +150,81 @@ async def redis_client(migrated):
     yield client
     await client.flushdb()
     await client.aclose()
+
+
+# -- the clock: every test starts at the same moment -----------------------------
+
+#: the moment every test starts at unless it sets its own: a Wednesday, mid-day
+#: UTC, far from a week's, month's or year's edge (`--frozen-at` moves it)
+FROZEN_AT = dt.datetime(2026, 6, 10, 10, 0, tzinfo=dt.UTC)
+#: markers of tests whose product code runs in another process (a live server,
+#: real workers) on the machine's clock, which this process cannot move
+REAL_CLOCK_MARKERS = ("real_clock", "browser", "slow", "faults")
+#: tests that still compute their moments from the machine's clock (through
+#: tests.notify_helpers.TODAY, tests.test_notify.next_digest_moment and the
+#: like) and so run on it until those reads become clock.now()/clock.today()
+STILL_ON_THE_WALL_CLOCK = frozenset(
+    {
+        "tests/test_notify.py::test_every_notice_reminder_digest_and_mail_shows_the_idea_through_the_projection",
+        "tests/test_notify.py::test_council_hears_of_ideas_past_the_sla_once_a_day",
+        "tests/test_notify.py::test_weekly_digest_once_a_week_for_those_who_want_it",
+        "tests/test_leak.py::test_no_webhook_payload_or_channel_message_names_a_submitter",
+        "tests/test_projection_marker.py::test_the_weekly_digest",
+        "tests/test_idea_outcome.py::test_weekly_digest_notice_names_what_is_in_it_and_links_on",
+    }
+)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--frozen-at",
+        metavar="ISO",
+        default=None,
+        help="the moment every test starts at (default 2026-06-10T10:00:00Z), e.g. "
+        "--frozen-at=2026-06-14T23:59:30Z to check a test does not depend on the day",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "real_clock: the test reads the machine's clock (ideas.clock is not frozen for it)",
+    )
+    given = config.getoption("--frozen-at", default=None)
+    if given:
+        global FROZEN_AT
+        moment = dt.datetime.fromisoformat(given.replace("Z", "+00:00"))
+        FROZEN_AT = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        FROZEN_AT = FROZEN_AT.astimezone(dt.UTC)
+
+
+def frozen_clock(at: dt.datetime | None = None):
+    """A clock that starts at `at` (FROZEN_AT) and moves on with the time the
+    test takes (a monotonic reading, never the date): rows made one after the
+    other keep their order, and the day is the one chosen, whatever day the
+    suite runs on."""
+    start = at or FROZEN_AT
+    began = time.monotonic()
+    return lambda: start + dt.timedelta(seconds=time.monotonic() - began)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(request) -> Iterator[None]:
+    """Every test runs at FROZEN_AT (`clock.now()`, `clock.today()`, the stamps
+    of new rows) unless it sets the clock itself, or is marked as running
+    against another process on the machine's clock (REAL_CLOCK_MARKERS), or
+    is one of STILL_ON_THE_WALL_CLOCK."""
+    from ideas import clock
+
+    if request.node.nodeid.split("[")[0] in STILL_ON_THE_WALL_CLOCK or any(
+        request.node.get_closest_marker(m) for m in REAL_CLOCK_MARKERS
+    ):
+        clock.set_clock(None)
+        yield
+        return
+    clock.set_clock(frozen_clock())
+    yield
+    clock.set_clock(None)
 
 
 @pytest.fixture(autouse=True)

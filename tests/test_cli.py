@@ -437,7 +437,7 @@ async def test_the_demo_writes_its_history_at_the_simulated_moments(client):
     from ideas.tables import Event, Idea
     from touchpoint import demo
 
-    moment = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=200)
+    moment = clock.now().replace(microsecond=0) + dt.timedelta(days=200)
     clock.set_clock(lambda: moment)
     try:
         async with context.unit_of_work(context.COMMAND_LINE, transaction=False):
@@ -580,3 +580,60 @@ async def test_up_stops_the_rest_and_fails_when_a_child_dies(tmp_path):
         assert not _port_open(up.port) and not _port_open(up.redis_port)
     finally:
         await up.kill()
+
+
+# -- the command's outbox events ---------------------------------------------------------
+
+#: a command's unit of work that records one event (as a use case does), then
+#: prints the event's id
+RECORD_EVENT = """
+from ideas import outbox
+from touchpoint import cli
+
+cli._settings()
+print(cli._run_db(lambda: outbox.record_event(idea_id=None, kind="note", note="from the CLI")))
+"""
+
+
+async def python(script: str, env: dict[str, str] | None = None) -> Run:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    return Run(proc.returncode, out.decode(), err.decode())
+
+
+async def test_a_commands_events_are_enqueued_right_after_its_work(redis_client):
+    """The command line flushes its unit of work's outbox after the commit, as
+    the web and the workers do: the delivery job is on the queue at once, not
+    left to the sweep's grace period."""
+    from ideas import outbox
+    from ideas.tables import Event
+
+    run = await python(RECORD_EVENT)
+    assert run.code == 0, run.err
+    event_id = int(run.out.strip())
+    assert await Event.exists().where(Event.id == event_id).run()
+    job_id = outbox.job_id_for(event_id)
+    assert await redis_client.exists(f"arq:job:{job_id}")
+    assert await redis_client.zscore("arq:queue", job_id) is not None
+
+
+async def test_a_command_with_redis_down_leaves_its_events_to_the_sweep(redis_client):
+    """Redis unreachable: the command still succeeds and says nothing about
+    it; the committed event waits for the workers' sweep."""
+    from ideas.tables import Event
+    from tests.conftest import free_port
+
+    run = await python(RECORD_EVENT, env={"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    assert run.code == 0, run.err
+    assert run.err == ""
+    event_id = int(run.out.strip())
+    [row] = await Event.select(Event.dispatched_at).where(Event.id == event_id).run()
+    assert row["dispatched_at"] is None
+    assert not await redis_client.keys("arq:*")

@@ -13,7 +13,6 @@ from ideas.people import directory, service
 from ideas.tables import Event, Idea, Submission
 from tests.factories import confirm_attendance, ctx_for, submit
 
-TODAY = dt.datetime.now(dt.UTC).date()
 SHIP_NOTE = "Invoices now carry the customer's PO number on every page."
 
 
@@ -40,7 +39,7 @@ async def open_session(personas) -> str:
     pat = await personas.get("pat_product_council")
     r = await bob.api().post(
         "/api/v1/triage/sessions",
-        json={"held_on": str(TODAY), "attendee_ids": [bob.id, cora.id, pat.id]},
+        json={"held_on": str(clock.today()), "attendee_ids": [bob.id, cora.id, pat.id]},
     )
     assert r.status_code == 201, r.text
     await confirm_attendance(r.json()["id"], cora, pat)
@@ -85,7 +84,11 @@ async def accepted(personas, status: str = "accepted"):
 
 
 async def add(council, idea_id: str, owner, title: str = "Add a PO field to checkout", **kw):
-    body = {"title": title, "owner_id": owner.id, "due_on": str(TODAY + dt.timedelta(days=7))}
+    body = {
+        "title": title,
+        "owner_id": owner.id,
+        "due_on": str(clock.today() + dt.timedelta(days=7)),
+    }
     body.update(kw)
     return await council.api().post(f"/api/v1/ideas/{idea_id}/actions", json=body)
 
@@ -115,7 +118,7 @@ async def test_council_adds_an_action_and_the_owner_is_told(personas):
     assert action["title"] == "Add a PO field to checkout"
     assert action["status"] == "todo"
     assert action["idea_id"] == idea_id
-    assert action["due_on"] == str(TODAY + dt.timedelta(days=7))
+    assert action["due_on"] == str(clock.today() + dt.timedelta(days=7))
     assert action["overdue"] is False
     assert action["owner"] == {"id": erin.id, "name": erin.name, "department": "IT"}
     events = [e for e in await status_events(idea_id) if e["kind"] == "action_assigned"]
@@ -149,7 +152,7 @@ async def test_adding_an_action_needs_council(personas, client):
     alice, bob, erin, idea_id = await accepted(personas)
     assert (await add(erin, idea_id, erin)).status_code == 403
     assert (await add(alice, idea_id, erin)).status_code == 403
-    body = {"title": "Anything at all", "owner_id": erin.id, "due_on": str(TODAY)}
+    body = {"title": "Anything at all", "owner_id": erin.id, "due_on": str(clock.today())}
     r = await client.post(f"/api/v1/ideas/{idea_id}/actions", json=body)
     assert r.status_code == 401
     assert (await bob.api().get(f"/api/v1/ideas/{idea_id}/actions")).json()["items"] == []
@@ -193,7 +196,9 @@ async def test_any_staff_lists_an_ideas_actions_with_owner_department(personas, 
     alice, bob, erin, idea_id = await accepted(personas)
     dan = await personas.get("dan_sales")
     await add(bob, idea_id, erin, title="Print PO on invoices")
-    await add(bob, idea_id, dan, title="Tell the sales team", due_on=str(TODAY - dt.timedelta(1)))
+    await add(
+        bob, idea_id, dan, title="Tell the sales team", due_on=str(clock.today() - dt.timedelta(1))
+    )
     r = await alice.api().get(f"/api/v1/ideas/{idea_id}/actions")
     assert r.status_code == 200
     body = r.json()
@@ -285,7 +290,7 @@ async def test_owner_cannot_edit_only_council_can(personas):
     url = f"/api/v1/actions/{action['id']}"
     r = await erin.api().patch(url, json={"title": "Something easier"})
     assert r.status_code == 403
-    new_due = str(TODAY + dt.timedelta(days=30))
+    new_due = str(clock.today() + dt.timedelta(days=30))
     r = await bob.api().patch(
         url, json={"title": "Print PO on every page", "owner_id": dan.id, "due_on": new_due}
     )
@@ -533,9 +538,9 @@ async def test_only_submitters_choose_credit(personas, client):
 async def test_my_actions_lists_overdue_first_then_by_due_date(personas):
     _alice, bob, erin, idea_id = await accepted(personas)
     dan = await personas.get("dan_sales")
-    later = str(TODAY + dt.timedelta(days=20))
-    soon = str(TODAY + dt.timedelta(days=2))
-    late = str(TODAY - dt.timedelta(days=3))
+    later = str(clock.today() + dt.timedelta(days=20))
+    soon = str(clock.today() + dt.timedelta(days=2))
+    late = str(clock.today() - dt.timedelta(days=3))
     await add(bob, idea_id, erin, title="Later step", due_on=later)
     await add(bob, idea_id, erin, title="Soon step", due_on=soon)
     await add(bob, idea_id, erin, title="Late step", due_on=late)

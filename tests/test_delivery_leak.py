@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ideas import clock
 from ideas.tables import Submission
 from tests.factories import submit
 from tests.leakcrawl import LeakCrawler
 from tests.test_delivery import (
     SHIP_NOTE,
-    TODAY,
     add,
     merge,
     triage_accept,
@@ -78,7 +78,7 @@ async def build_shipped_world(personas) -> dict:
     await _finish_and_ship(bob, dan, ids["w_shipped"])
     await _credit(otto, ids["w_shipped"], False)  # the co-submitter stays out
     await _credit(zeb, ids["z_in_progress"], True)  # chosen, not shipped: hidden
-    late = str(TODAY - dt.timedelta(days=2))
+    late = str(clock.today() - dt.timedelta(days=2))
     action = (await add(bob, ids["z_in_progress"], dan, title="Overdue step", due_on=late)).json()
     await dan.api().patch(f"/api/v1/actions/{action['id']}", json={"status": "doing"})
     return {"ids": ids, "zeb": zeb, "otto": otto, "wil": wil}

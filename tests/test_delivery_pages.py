@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from ideas import clock
 from ideas.tables import Idea
 from tests.factories import submit
 from tests.test_delivery import (
     SHIP_NOTE,
-    TODAY,
     accepted,
     add,
     all_done,
@@ -35,9 +35,13 @@ def assert_blind(html: str, submitter) -> None:
 
 async def test_my_actions_page_shows_overdue_first_with_one_click_buttons(personas):
     alice, bob, erin, idea_id = await accepted(personas)
-    await add(bob, idea_id, erin, title="Later step", due_on=str(TODAY + dt.timedelta(days=9)))
+    await add(
+        bob, idea_id, erin, title="Later step", due_on=str(clock.today() + dt.timedelta(days=9))
+    )
     late = (
-        await add(bob, idea_id, erin, title="Late step", due_on=str(TODAY - dt.timedelta(days=2)))
+        await add(
+            bob, idea_id, erin, title="Late step", due_on=str(clock.today() - dt.timedelta(days=2))
+        )
     ).json()
     page = await (await erin.browser()).get("/me/actions")
     assert page.status_code == 200
@@ -119,7 +123,9 @@ async def test_delivery_board_shows_progress_owners_and_overdue_to_council(perso
     alice, bob, erin, idea_id = await accepted(personas)
     dan = await personas.get("dan_sales")
     first = (await add(bob, idea_id, erin, title="Print PO on invoices")).json()
-    await add(bob, idea_id, dan, title="Brief sales", due_on=str(TODAY - dt.timedelta(days=1)))
+    await add(
+        bob, idea_id, dan, title="Brief sales", due_on=str(clock.today() - dt.timedelta(days=1))
+    )
     await erin.api().patch(f"/api/v1/actions/{first['id']}", json={"status": "done"})
     other = await submit(alice, title="Offer invoice copies by e-mail on request")
     await triage_accept(personas, other, department="Support")
@@ -194,7 +200,7 @@ async def test_shipped_page_lists_newest_first_and_only_shipped(personas):
     await ship_it(bob, erin, first)
     await ship_it(bob, erin, second)
     await (
-        Idea.update({Idea.shipped_at: dt.datetime.now(dt.UTC) - dt.timedelta(days=3)})
+        Idea.update({Idea.shipped_at: clock.now() - dt.timedelta(days=3)})
         .where(Idea.id == int(first))
         .run()
     )
@@ -295,7 +301,7 @@ async def test_shipped_ideas_show_their_actions_read_only(personas):
 async def test_council_adds_an_action_with_the_form(personas):
     _alice, bob, erin, idea_id = await accepted(personas)
     browser = await bob.browser()
-    due = str(TODAY + dt.timedelta(days=5))
+    due = str(clock.today() + dt.timedelta(days=5))
     r = await browser.form(
         f"/ideas/{idea_id}/actions",
         {
@@ -320,10 +326,9 @@ async def test_council_adds_an_action_with_the_form(personas):
     assert r.status_code == 303 and r.headers["location"] == f"/ideas/{idea_id}"
 
 
-# a due date the form takes without asking on any day the tests run: TODAY is
-# fixed when tests.test_delivery is imported, and a run that crosses midnight
-# would make TODAY a past date the action form asks to confirm
-NEXT_WEEK = str(TODAY + dt.timedelta(days=7))
+def next_week() -> str:
+    """A due date the form takes without asking (a week after the test's today)."""
+    return str(clock.today() + dt.timedelta(days=7))
 
 
 async def test_add_action_form_shows_errors_inline(personas):
@@ -342,14 +347,14 @@ async def test_add_action_form_shows_errors_inline(personas):
         {
             "title": "Fine title",
             "owner_id": "00000000-0000-0000-0000-000000000000",
-            "due_on": NEXT_WEEK,
+            "due_on": next_week(),
         },
         htmx=True,
     )
     assert r.status_code == 200 and f'id="add-{idea_id}-owner_id-error"' in r.text
     assert 'value="Fine title"' in r.text  # what was typed is kept
     r = await browser.form(
-        f"/ideas/{idea_id}/actions", {"title": "x", "owner_id": erin.id, "due_on": NEXT_WEEK}
+        f"/ideas/{idea_id}/actions", {"title": "x", "owner_id": erin.id, "due_on": next_week()}
     )
     assert r.status_code == 422 and "title" in r.text
     assert (await bob.api().get(f"/api/v1/ideas/{idea_id}/actions")).json()["items"] == []
@@ -359,7 +364,7 @@ async def test_add_action_form_is_council_only(personas):
     alice, _bob, erin, idea_id = await accepted(personas)
     r = await (await erin.browser()).form(
         f"/ideas/{idea_id}/actions",
-        {"title": "Sneaky step", "owner_id": erin.id, "due_on": NEXT_WEEK},
+        {"title": "Sneaky step", "owner_id": erin.id, "due_on": next_week()},
         htmx=True,
     )
     assert r.status_code == 403
@@ -367,7 +372,7 @@ async def test_add_action_form_is_council_only(personas):
     bob = await personas.get("bob_finance_council")
     r = await (await bob.browser()).form(
         f"/ideas/{new_id}/actions",
-        {"title": "Too early", "owner_id": erin.id, "due_on": NEXT_WEEK},
+        {"title": "Too early", "owner_id": erin.id, "due_on": next_week()},
         htmx=True,
     )
     assert r.status_code == 409
@@ -400,7 +405,11 @@ async def test_council_edits_and_removes_with_the_forms(personas):
     browser = await bob.browser()
     r = await browser.form(
         f"/actions/{action['id']}/edit",
-        {"title": "Renamed step", "owner_id": dan.id, "due_on": str(TODAY + dt.timedelta(3))},
+        {
+            "title": "Renamed step",
+            "owner_id": dan.id,
+            "due_on": str(clock.today() + dt.timedelta(3)),
+        },
         htmx=True,
     )
     assert r.status_code == 200, r.text

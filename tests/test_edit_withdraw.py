@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ideas import comments, editing
+from ideas import clock, comments, editing
 from ideas.board.similar import similar_ideas
 from ideas.comments import CommentIn
 from ideas.editing import CommentEdit
@@ -146,7 +146,7 @@ async def test_comment_author_edits_within_15_minutes_and_deletes(personas):
         ctx_for(dan.viewer), written.id, CommentEdit(body="Second thoughts")
     )
     assert changed.comment.body == "Second thoughts" and changed.comment.edited
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=16)
+    later = clock.now() + dt.timedelta(minutes=16)
     r = await dan.api().patch(f"/api/v1/comments/{written.id}", json={"body": "Too late"})
     assert r.status_code == 200  # still within the window now
     try:

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ideas import security
+from ideas import clock, security
 from ideas.config import (
     RATE_LIMIT_DEFAULTS,
     ConfigError,
@@ -622,7 +622,7 @@ async def test_every_form_that_goes_back_stays_on_the_site(personas):
     session = await bob.api().post(
         "/api/v1/triage/sessions",
         json={
-            "held_on": str(dt.date.today()),
+            "held_on": str(clock.today()),
             "attendee_ids": [bob.id, *(p.id for p in cast.values())],
         },
     )
@@ -637,7 +637,7 @@ async def test_every_form_that_goes_back_stays_on_the_site(personas):
         },
     )
     assert r.status_code == 200, r.text
-    due = str(dt.date.today() + dt.timedelta(days=7))
+    due = str(clock.today() + dt.timedelta(days=7))
     r = await bob.api().post(
         f"/api/v1/ideas/{idea}/actions",
         json={"title": "Add a PO field", "owner_id": erin.id, "due_on": due},

@@ -319,7 +319,7 @@ async def test_no_mail_of_a_full_journey_pairs_an_address_with_its_idea(personas
     assert (await web.form(f"/admin/ideas/{idea}/reveal", {"reason": REASON})).status_code == 200
     await drain()
     # a weekly digest covering it all
-    now = dt.datetime.now(UTC)
+    now = clock.now()
     monday = now.date() + dt.timedelta(days=(7 - now.weekday()) % 7 or 7)
     at = dt.datetime.combine(monday, dt.time(9), tzinfo=UTC)
     run = await digest.send_weekly_digest(ctx_for(context.WORKER, now=at))

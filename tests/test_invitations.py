@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ideas import security
+from ideas import clock, security
 from ideas.config import get_settings
 from ideas.context import COMMAND_LINE
 from ideas.errors import NotFound
@@ -109,7 +109,7 @@ async def test_a_link_expires_after_72_hours(personas, client, mailbox):
     assert row["expires_at"] - row["created_at"] == dt.timedelta(hours=72)
     assert (await client.get(path)).status_code == 200
 
-    past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    past = clock.now() - dt.timedelta(seconds=1)
     await Invitation.update({Invitation.expires_at: past}).where(Invitation.id == row["id"]).run()
     assert (await client.get(path)).status_code == 400
     _page, r = await set_password(client, path)

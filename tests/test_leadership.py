@@ -334,7 +334,7 @@ def expected_board(org: Org, period: str, all_people=PEOPLE, k=5) -> dict:
 def expected_metrics(org: Org, period: str, all_people=PEOPLE, votes=VOTES, k=5) -> dict:
     cohort = [s for s in org.specs.values() if within(period, s.created_at)]
     decided = [s for s in cohort if s.decided_at]
-    now = dt.datetime.now(UTC)
+    now = clock.now()
     in_time = sum(1 for s in decided if s.decided_after <= SLA_DAYS)
     late = sum(1 for s in decided if s.decided_after > SLA_DAYS)
     overdue = sum(
@@ -467,7 +467,7 @@ async def test_metrics_match_an_independent_tally(org, period):
         assert got[name][:2] == (n, took), name
         assert got[name][2] == pytest.approx(share)
     if period == "all":
-        now = dt.datetime.now(UTC)
+        now = clock.now()
         last = (now.year, (now.month - 1) // 3 + 1)
     else:
         last = (int(period[:4]), int(period[-1]))
@@ -865,7 +865,7 @@ async def test_page_offers_every_quarter_since_the_first_idea(org):
     html = (await (await org.people["lena"].browser()).get("/leaders")).text
     options = re.findall(r'<option value="([^"]+)"', html)
     assert options[0] == "all" and options[-1] == "2025-Q1"
-    now = dt.datetime.now(UTC)
+    now = clock.now()
     assert options[1] == f"{now.year}-Q{(now.month - 1) // 3 + 1}"
 
 
@@ -929,7 +929,7 @@ async def test_an_idea_taken_through_triage_and_delivery_counts_once_shipped(per
     idea = (await alice.api().post("/api/v1/ideas", json=idea_payload())).json()
     session = await bob.post(
         "/api/v1/triage/sessions",
-        json={"held_on": dt.date.today().isoformat(), "attendee_ids": [p.id for p in council]},
+        json={"held_on": clock.today().isoformat(), "attendee_ids": [p.id for p in council]},
     )
     assert session.status_code == 201, session.text
     await confirm_attendance(session.json()["id"], *council)
@@ -954,7 +954,7 @@ async def test_an_idea_taken_through_triage_and_delivery_counts_once_shipped(per
         json={
             "title": "Add the PO field to invoices",
             "owner_id": alice.id,
-            "due_on": (dt.date.today() + dt.timedelta(days=7)).isoformat(),
+            "due_on": (clock.today() + dt.timedelta(days=7)).isoformat(),
         },
     )
     assert action.status_code == 201, action.text
@@ -988,7 +988,7 @@ async def test_an_idea_taken_through_triage_and_delivery_counts_once_shipped(per
     assert metrics["share_within_sla"] == 1.0
     assert metrics["median_days_to_decision"] == 0.0 and metrics["median_days_to_ship"] == 0.0
     rows = parse_csv((await leader.get("/api/v1/export/ideas.csv")).text)
-    today = dt.datetime.now(UTC).date().isoformat()
+    today = clock.today().isoformat()
     assert rows[0]["first_decision_on"] == rows[0]["accepted_on"] == rows[0]["shipped_on"] == today
     assert rows[0]["owning_department"] == "Finance"
     assert rows[0]["credited_to"] == "Alice Andersson"

@@ -157,6 +157,8 @@ async def many_voters(idea_id: str, count: int) -> list:
     for start in range(0, count, 500):
         await User.insert(*users[start : start + 500]).run()
     ids = [u.id for u in users]
+    # the machine's clock: these tests run real worker processes, which the
+    # test's frozen clock does not reach (marked slow, so not frozen)
     now = dt.datetime.now(dt.UTC)
     for start in range(0, count, 500):
         await Vote.insert(

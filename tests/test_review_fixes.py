@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from ideas import clock
 from ideas.tables import Comment, Notification
 from tests.factories import idea_payload, submit
 from tests.notify_helpers import council, decide, drain, open_session
@@ -111,7 +112,7 @@ async def test_comment_and_event_times_are_given_to_the_day(personas):
     assert r.status_code == 200, r.text
     r = await alice.api().post(f"/api/v1/ideas/{idea}/comments", json={"body": "More soon."})
     assert r.status_code == 201
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.today()
     assert midnight(r.json()["at"]).date() == today
 
     comments = (await dan.api().get(f"/api/v1/ideas/{idea}/comments")).json()["items"]

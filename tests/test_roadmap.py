@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ideas import roadmap
+from ideas import clock, roadmap
 from ideas.board.submit import submit_idea
 from ideas.people import directory
 from ideas.schemas import IdeaIn
@@ -29,7 +29,8 @@ async def idea_in(persona, title: str, status: str, department: int | None = Non
     return int(idea.id)
 
 
-async def world(personas):
+async def world(personas, now: dt.datetime = NOW):
+    """The roadmap's ideas, shipped a month and 200 days before `now`."""
     alice = await personas.get("alice_support")
     finance = await directory.department_by_name("Finance", create=True)
     it = await directory.department_by_name("IT", create=True)
@@ -38,9 +39,9 @@ async def world(personas):
         "working": await idea_in(alice, "Idea in progress owned by IT", "in_progress", it,
                                  tp="support"),
         "shipped": await idea_in(alice, "Shipped last month by finance", "shipped", finance,
-                                 shipped_at=NOW - dt.timedelta(days=30)),
+                                 shipped_at=now - dt.timedelta(days=30)),
         "old": await idea_in(alice, "Shipped long ago by finance", "shipped", finance,
-                             shipped_at=NOW - dt.timedelta(days=200)),
+                             shipped_at=now - dt.timedelta(days=200)),
         "new": await idea_in(alice, "A new idea not on the roadmap", "new"),
         "declined": await idea_in(alice, "A declined idea not on the roadmap", "declined"),
     }  # fmt: skip
@@ -70,10 +71,11 @@ async def test_roadmap_columns_and_filters(personas):
 
 
 async def test_roadmap_page_for_every_staff_member_names_no_submitter(personas):
-    alice, finance, it, ids = await world(personas)
-    # the page's "recently shipped" is relative to today: move the shipped idea there
+    # the page's "recently shipped" is relative to today: the ideas shipped
+    # before the test's today, and one moved to three days ago
+    alice, finance, it, ids = await world(personas, clock.now())
     await (
-        Idea.update({Idea.shipped_at: dt.datetime.now(dt.UTC) - dt.timedelta(days=3)})
+        Idea.update({Idea.shipped_at: clock.now() - dt.timedelta(days=3)})
         .where(Idea.id == ids["shipped"])
         .run()
     )

@@ -9,9 +9,10 @@ import datetime as dt
 
 import pytest
 
+from ideas import clock
 from tests.factories import submit
 from tests.notify_helpers import drain, notices
-from tests.test_delivery import TODAY, accepted, add, all_done
+from tests.test_delivery import accepted, add, all_done
 
 RAW = ("Input should be", "valid number", "at least 1 characters", "Must be at least")
 
@@ -43,7 +44,7 @@ async def test_an_empty_comment_is_a_sentence_naming_the_field(personas):
 async def test_a_past_due_date_is_asked_about_on_the_forms(personas):
     _alice, bob, erin, idea = await accepted(personas)
     web = await bob.browser()
-    past = str(TODAY - dt.timedelta(days=2))
+    past = str(clock.today() - dt.timedelta(days=2))
     form = {"title": "Brief the sales team", "owner_id": erin.id, "due_on": past}
     r = await web.form(f"/ideas/{idea}/actions", form, htmx=True)
     assert r.status_code == 200
@@ -62,7 +63,7 @@ async def test_a_past_due_date_is_asked_about_on_the_forms(personas):
     r = await web.form(
         f"/actions/{action['id']}/edit",
         {"title": "Brief the whole sales team", "owner_id": erin.id,
-         "due_on": str(TODAY - dt.timedelta(days=5))},
+         "due_on": str(clock.today() - dt.timedelta(days=5))},
         htmx=True,
     )  # fmt: skip
     assert "The due date is in the past" in r.text

@@ -17,7 +17,6 @@ about half the cases and generated ones in the rest.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 from collections import Counter
 from typing import Any
@@ -37,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from ideas import clock
 from ideas.notify import fanout
 from ideas.people import accounts, directory
 from ideas.tables import Event, Notification
@@ -58,7 +58,6 @@ CHECKS = [
     response_schema_conformance,
 ]
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-TODAY = dt.datetime.now(dt.UTC).date()
 #: operations that revoke the caller's token(s): sent with a spare token, and
 #: the fuzzing session gets a fresh one when they may have revoked its own
 REVOKE = {
@@ -79,13 +78,13 @@ async def _real_ids(personas) -> dict[str, list[str]]:
     for title in ("Let customers pick their invoice language", "Show delivery dates on orders"):
         r = await alices.post("/api/v1/ideas", json=idea_payload(title=title))
         ideas.append(r.json()["id"])
-    held = {"held_on": str(TODAY), "attendee_ids": [m.id for m in council]}
+    held = {"held_on": str(clock.today()), "attendee_ids": [m.id for m in council]}
     session = (await bobs.post("/api/v1/triage/sessions", json=held)).json()["id"]
     await confirm_attendance(session, *council)
     finance = str(await directory.department_by_name("Finance"))
     decision = {"session_id": session, "outcome": "accept", "owning_department_id": finance}
     await bobs.post(f"/api/v1/ideas/{ideas[1]}/decision", json=decision)
-    action = {"title": "Add the date", "owner_id": erin.id, "due_on": str(TODAY)}
+    action = {"title": "Add the date", "owner_id": erin.id, "due_on": str(clock.today())}
     action_id = (await bobs.post(f"/api/v1/ideas/{ideas[1]}/actions", json=action)).json()["id"]
     ideas.append((await alices.post("/api/v1/ideas", json=idea_payload())).json()["id"])
     first = await Event.select(Event.id).where(Event.idea == int(ideas[1])).run()

@@ -113,6 +113,8 @@ async def fake_slack(personas):
 
 def signed(body: bytes, at: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
     """Headers as Slack signs a request: v0=HMAC-SHA256(secret, "v0:{ts}:{body}")."""
+    # the machine's clock, not ideas.clock: slack_sdk's verifier checks the
+    # timestamp against time.time()
     ts = str(at if at is not None else int(time.time()))
     digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
@@ -150,7 +152,7 @@ async def test_unsigned_stale_tampered_or_wrongly_signed_requests_are_refused(
     body = urlencode({"command": "/idea", "user_id": "U_ALICE", "trigger_id": "t1"}).encode()
     plain = {"Content-Type": FORM}
     assert (await client.post(path, content=body, headers=plain)).status_code == 401
-    stale = signed(body, at=int(time.time()) - 600)
+    stale = signed(body, at=int(time.time()) - 600)  # slack_sdk reads time.time()
     assert (await client.post(path, content=body, headers={**plain, **stale})).status_code == 401
     tampered = body.replace(b"U_ALICE", b"U_ADMIN")
     good = signed(body)

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from ideas import clock
 from ideas.org_settings import set_setting
 from ideas.tables import AgendaItem, Event, Idea, Question, Submission, Vote
 from tests.factories import confirm_attendance, submit
@@ -18,7 +19,7 @@ COUNCIL = ("bob_finance_council", "cora_hr_council", "pat_product_council")
 
 async def age(idea_id: str, days: int) -> None:
     """Pretend an idea was submitted `days` ago."""
-    when = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    when = clock.now() - dt.timedelta(days=days)
     await (
         Idea.update({Idea.submitted_on: when.date(), Idea.created_at: when})
         .where(Idea.id == int(idea_id))
@@ -251,7 +252,7 @@ async def test_accept_needs_an_owning_department(personas):
             "idea_id": idea,
             "outcome": "accept",
             "decided_by": {"id": bob.id, "name": bob.name},
-            "decided_on": dt.datetime.now(dt.UTC).date().isoformat(),
+            "decided_on": clock.today().isoformat(),
         }
     ]
     timeline = (await alice.api().get(f"/api/v1/ideas/{idea}/events")).json()["items"]

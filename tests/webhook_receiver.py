@@ -1,6 +1,6 @@
 """A real HTTP receiver on loopback for webhook and Teams tests: it verifies
 every delivery with `standardwebhooks`' own verifier (when it knows the
-secret) and records what arrived.
+secret; the timestamp read on the product's clock) and records what arrived.
 
 Paths choose the answer: /ok → 200; /flaky → 500 the first time, then 200;
 /fail → 500 always; /hang → no answer until the test ends; /redirect → 302 to
@@ -9,6 +9,7 @@ Paths choose the answer: /ok → 200; /flaky → 500 the first time, then 200;
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from dataclasses import dataclass, field
@@ -16,6 +17,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from ideas import clock
+
+
+class SendersClockWebhook(Webhook):
+    """`standardwebhooks`' verifier, its five minutes' tolerance read on the
+    product's clock (`ideas.clock`) instead of the machine's: the receiver
+    lives in the test's time, frozen or not (tests/conftest.py)."""
+
+    def _Webhook__verify_timestamp(self, timestamp_header: str) -> dt.datetime:  # noqa: N802
+        try:
+            timestamp = dt.datetime.fromtimestamp(float(timestamp_header), tz=dt.UTC)
+        except (TypeError, ValueError, OverflowError):
+            raise WebhookVerificationError("Invalid Signature Headers") from None
+        if abs(timestamp - clock.source_now()) > dt.timedelta(minutes=5):
+            raise WebhookVerificationError("Message timestamp too old or too new")
+        return timestamp
 
 
 @dataclass
@@ -74,7 +92,7 @@ class Receiver:
                 secret = receiver.secrets.get(path)
                 if secret:
                     try:
-                        Webhook(secret).verify(body, headers)
+                        SendersClockWebhook(secret).verify(body, headers)
                         verified = True
                     except WebhookVerificationError:
                         verified = False

@@ -60,7 +60,8 @@ def _settings():
 
 
 def _run_db(work: Callable[[], Awaitable[T]]) -> T:
-    """Run `work()` with the database open (a small pool on PostgreSQL)."""
+    """Run `work()` with the database open (a small pool on PostgreSQL), in the
+    command's unit of work; its outbox events go to Redis after it (`_flush_events`)."""
 
     async def runner() -> T:
         from piccolo.engine.postgres import PostgresEngine
@@ -71,14 +72,43 @@ def _run_db(work: Callable[[], Awaitable[T]]) -> T:
         if isinstance(engine, PostgresEngine) and engine.pool is None:
             await engine.start_connection_pool(min_size=1, max_size=4)
         try:
-            # the command's unit of work: the command line acts, one `now`
-            # (its outbox events are left to the workers' sweep)
-            async with context.unit_of_work(context.COMMAND_LINE, transaction=False):
-                return await work()
+            # the command's unit of work: the command line acts, one `now`;
+            # each service call opens its own transaction (ideas.context)
+            async with context.unit_of_work(
+                context.COMMAND_LINE, transaction=False, flush=False
+            ) as ctx:
+                result = await work()
+            await _flush_events(ctx.events)
+            return result
         finally:
             await db.close_pool()
 
     return asyncio.run(runner())
+
+
+async def _flush_events(events: list) -> None:
+    """After the commit, hand the command's outbox events to Redis as the
+    workers do (`outbox.flush`), so its notices go out at once. Without
+    REDIS_URL, or when Redis does not answer, nothing is said: the events are
+    committed and the workers' sweep delivers them after its grace period."""
+    if not events:
+        return
+    from ideas.config import get_settings
+
+    url = get_settings().redis_url
+    if not url:
+        return
+    from arq.connections import ArqRedis
+
+    from ideas import outbox
+
+    redis = ArqRedis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    try:
+        await outbox.flush(events, redis, raise_errors=True)
+    except Exception:  # noqa: BLE001, S110 - Redis down or refused: the sweep catches up
+        pass
+    finally:
+        await redis.aclose()
 
 
 def _domain_error_text(exc: Exception) -> str:

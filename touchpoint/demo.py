@@ -663,6 +663,11 @@ class Demo:
             _order, step = steps[index]
             moment = self.moment(day, index)
             index += 1
+            # flush=False, on purpose (the one door that does not flush): the
+            # demo's events are weeks of history, delivered in-app and marked
+            # not to be mailed by `mark_history_delivered` before the commit,
+            # so a first run sends no mail; the few jobs a step asks for
+            # (embedding its idea) are left to the workers' sweep
             async with context.unit_of_work(
                 context.DEMO, now=moment, transaction=False, flush=False
             ):

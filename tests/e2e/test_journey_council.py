@@ -91,6 +91,8 @@ async def test_council_runs_a_session_with_every_decision_and_reads_the_answer(u
     await check_page(ui, page, "triage-sessions")
 
     # two departments are not a quorum: the page says how many are needed
+    # the machine's clock: a browser test talks to a live server in another
+    # process, which reads the real clock (tests/conftest.py does not freeze it)
     today = dt.datetime.now(dt.UTC).date()
     await page.get_by_label("Date").fill(today.isoformat())
     # the opener is ticked (checkboxes by role: the header's profile link names the viewer too)

@@ -21,6 +21,8 @@ from tests.notify_helpers import decide, open_session
 
 pytestmark = pytest.mark.browser
 
+# the machine's clock: a browser test talks to a live server in another
+# process, which reads the real clock (tests/conftest.py does not freeze it)
 NOW = dt.datetime.now(dt.UTC)
 QUARTER = f"{NOW.year}-Q{(NOW.month - 1) // 3 + 1}"
 QUARTER_NAME = QUARTER.replace("-", " ")

@@ -49,6 +49,8 @@ async def test_board_opens_on_open_ideas_and_the_roadmap_shows_the_work(ui, pers
     erin = await personas.get("erin_it")
     finance = await directory.department_by_name("Finance", create=True)
     shipped = await post_idea(alice, title="Shipped: invoices carry the PO number")
+    # the machine's clock here and below: a browser test talks to a live server in another
+    # process, which reads the real clock (tests/conftest.py does not freeze it)
     await set_status(
         shipped, "shipped", votes=50, owning_department=finance,
         shipped_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=2),

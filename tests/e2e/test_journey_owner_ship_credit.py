@@ -61,6 +61,8 @@ async def test_owner_moves_an_action_council_ships_submitter_is_credited(ui, per
         "accept",
         owning_department_id=await _department_id(bob, "Finance"),
     )
+    # the machine's clock: a browser test talks to a live server in another
+    # process, which reads the real clock (tests/conftest.py does not freeze it)
     due = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=14)
 
     # -- council: from the Delivery board to the idea, add the actions ---------

@@ -160,6 +160,8 @@ async def _plant(personas) -> dict:
     for idea_id in (shipped, declined, merged):
         await _api(dan, "PUT", f"/api/v1/ideas/{idea_id}/vote")  # voters are notified too
 
+    # the machine's clock here and below: a browser test talks to a live server in another
+    # process, which reads the real clock (tests/conftest.py does not freeze it)
     session = await _api(
         council,
         "POST",
