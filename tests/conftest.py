@@ -160,19 +160,6 @@ FROZEN_AT = dt.datetime(2026, 6, 10, 10, 0, tzinfo=dt.UTC)
 #: markers of tests whose product code runs in another process (a live server,
 #: real workers) on the machine's clock, which this process cannot move
 REAL_CLOCK_MARKERS = ("real_clock", "browser", "slow", "faults")
-#: tests that still compute their moments from the machine's clock (through
-#: tests.notify_helpers.TODAY, tests.test_notify.next_digest_moment and the
-#: like) and so run on it until those reads become clock.now()/clock.today()
-STILL_ON_THE_WALL_CLOCK = frozenset(
-    {
-        "tests/test_notify.py::test_every_notice_reminder_digest_and_mail_shows_the_idea_through_the_projection",
-        "tests/test_notify.py::test_council_hears_of_ideas_past_the_sla_once_a_day",
-        "tests/test_notify.py::test_weekly_digest_once_a_week_for_those_who_want_it",
-        "tests/test_leak.py::test_no_webhook_payload_or_channel_message_names_a_submitter",
-        "tests/test_projection_marker.py::test_the_weekly_digest",
-        "tests/test_idea_outcome.py::test_weekly_digest_notice_names_what_is_in_it_and_links_on",
-    }
-)
 
 
 def pytest_addoption(parser):
@@ -212,13 +199,10 @@ def frozen_clock(at: dt.datetime | None = None):
 def _frozen_clock(request) -> Iterator[None]:
     """Every test runs at FROZEN_AT (`clock.now()`, `clock.today()`, the stamps
     of new rows) unless it sets the clock itself, or is marked as running
-    against another process on the machine's clock (REAL_CLOCK_MARKERS), or
-    is one of STILL_ON_THE_WALL_CLOCK."""
+    against another process on the machine's clock (REAL_CLOCK_MARKERS)."""
     from ideas import clock
 
-    if request.node.nodeid.split("[")[0] in STILL_ON_THE_WALL_CLOCK or any(
-        request.node.get_closest_marker(m) for m in REAL_CLOCK_MARKERS
-    ):
+    if any(request.node.get_closest_marker(m) for m in REAL_CLOCK_MARKERS):
         clock.set_clock(None)
         yield
         return

@@ -4,7 +4,6 @@ arrived (inbox rows, .eml files in the file outbox)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import email.policy
 import os
@@ -15,12 +14,11 @@ from email.message import EmailMessage
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Worker
 
-from ideas import mail
+from ideas import clock, mail
 from ideas.tables import Event, Notification
 from tests.factories import confirm_attendance
 from workers import settings as worker_settings
 
-TODAY = dt.datetime.now(dt.UTC).date()
 DECLINE_NOTE = "We already plan a new invoice layout next quarter that covers this."
 SHIP_NOTE = "Invoices now carry the customer's PO number on every page."
 
@@ -45,7 +43,7 @@ async def open_session(personas) -> tuple[object, str]:
     bob = members[0]
     r = await bob.api().post(
         "/api/v1/triage/sessions",
-        json={"held_on": TODAY.isoformat(), "attendee_ids": [m.id for m in members]},
+        json={"held_on": clock.today().isoformat(), "attendee_ids": [m.id for m in members]},
     )
     assert r.status_code == 201, r.text
     await confirm_attendance(r.json()["id"], *members)

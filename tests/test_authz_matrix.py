@@ -42,7 +42,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from ideas import policy, unsubscribe
+from ideas import clock, policy, unsubscribe
 from ideas.context import COMMAND_LINE
 from ideas.integrations import scim, webhooks
 from ideas.notify import fanout
@@ -61,7 +61,6 @@ PERSONA_OF = {
     "leader": "carol_leader",
     "admin": "adam_admin",
 }
-TODAY = dt.datetime.now(dt.UTC).date()
 SHIP_NOTE = "Invoices now carry the customer's PO number on every page."
 REVEAL_REASON = "Abusive language reported by three colleagues; HR case 2026-114."
 NEW_PASSWORD = "a brand new passphrase"
@@ -131,7 +130,7 @@ def _credentials(w: World, role: str) -> dict[str, Any]:
 
 
 def _session(w: World, role: str) -> dict[str, Any]:
-    return {"held_on": str(TODAY), "attendee_ids": w["quorum"]}
+    return {"held_on": str(clock.today()), "attendee_ids": w["quorum"]}
 
 
 def _decide(w: World, role: str) -> dict[str, Any]:
@@ -163,7 +162,7 @@ def _action(w: World, role: str) -> dict[str, Any]:
     return {
         "title": "Add a PO field to checkout",
         "owner_id": w["personas"]["erin_it"].id,
-        "due_on": str(TODAY + dt.timedelta(days=7)),
+        "due_on": str(clock.today() + dt.timedelta(days=7)),
     }
 
 

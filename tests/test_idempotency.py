@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import uuid
 
-from ideas import idempotency
+from ideas import clock, idempotency
 from ideas.tables import ApiToken, Comment, Idea, TriageSession
 from tests.factories import PASSWORD, idea_payload
-from tests.notify_helpers import TODAY, council
+from tests.notify_helpers import council
 from tests.test_delivery import accepted
 
 
@@ -83,7 +83,7 @@ async def test_every_create_route_takes_the_key(personas, client):
     members = await council(personas)
     new_idea = await alice.api().post("/api/v1/ideas", json=idea_payload())
     session = {
-        "held_on": TODAY.isoformat(),
+        "held_on": clock.today().isoformat(),
         "attendee_ids": [m.id for m in members],
     }
     assert new_idea.status_code == 201

@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ideas import blind
+from ideas import blind, clock
 from ideas.integrations import slack, teams, webhooks
 from ideas.org_settings import set_setting
 from ideas.tables import WebhookDelivery
@@ -54,7 +54,6 @@ PROBES = ("invoice", "subscription")
 
 
 #: an action's due date a month ahead, whatever day the tests run
-DUE = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()
 
 
 def identity(persona) -> Identity:
@@ -166,7 +165,11 @@ async def build_world(personas) -> dict:
 
     action = await bob.api().post(
         f"/api/v1/ideas/{ids['z_accepted']}/actions",
-        json={"title": "Design the pause screen", "owner_id": alice.id, "due_on": DUE},
+        json={
+            "title": "Design the pause screen",
+            "owner_id": alice.id,
+            "due_on": (clock.today() + dt.timedelta(days=30)).isoformat(),
+        },
     )
     assert action.status_code == 201, action.text
 
@@ -277,7 +280,7 @@ async def test_no_webhook_payload_or_channel_message_names_a_submitter(personas)
     """Every webhook payload, Slack post, Teams card and link unfurl is checked
     as the crawler checks a page: what a channel's least-privileged reader sees."""
     world = await build_world(personas)
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    later = clock.now() + dt.timedelta(hours=2)
     await webhooks.release_batched(later)
     await webhooks.plan_summary(later + dt.timedelta(days=7))
     crawler = crawler_for(world)

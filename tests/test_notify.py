@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import pytest
 
-from ideas import blind, mail, outbox
+from ideas import blind, clock, mail, outbox
 from ideas.context import WORKER
 from ideas.db import write_transaction
 from ideas.notify import digest, fanout, kinds, mailing, reminders
@@ -23,7 +23,6 @@ from tests.factories import IDEA, ctx_for, submit
 from tests.notify_helpers import (
     DECLINE_NOTE,
     SHIP_NOTE,
-    TODAY,
     body_text,
     clear_outbox,
     decide,
@@ -173,7 +172,7 @@ async def test_owner_hears_of_the_action_and_voters_of_the_ship(personas):
     await vote(dan, idea)
     bob, session = await open_session(personas)
     await decide(bob, idea, session, "accept", owning_department_id=str(bob.viewer.department_id))
-    due = (TODAY + dt.timedelta(days=7)).isoformat()
+    due = (clock.today() + dt.timedelta(days=7)).isoformat()
     r = await bob.api().post(
         f"/api/v1/ideas/{idea}/actions",
         json={"title": "Add a PO field to checkout", "owner_id": erin.id, "due_on": due},
@@ -638,19 +637,20 @@ async def test_council_hears_of_ideas_past_the_sla_once_a_day(personas):
     await personas.get("cora_hr_council")
     late = await submit(alice)
     await submit(alice, title="A fresh idea about invoices")
-    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=20)
+    old = clock.now() - dt.timedelta(days=20)
+    today = clock.today()
     await Idea.update({Idea.created_at: old}).where(Idea.id == int(late)).run()
 
-    early = await reminders.send_sla_reminders(worker(at(TODAY, 3)))
+    early = await reminders.send_sla_reminders(worker(at(today, 3)))
     assert early.outcome == "not_due"
-    run = await reminders.send_sla_reminders(worker(at(TODAY, 9)))
+    run = await reminders.send_sla_reminders(worker(at(today, 9)))
     assert run.outcome == "done" and run.notices == 2 and len(run.mail_ids) == 2
-    assert (await reminders.send_sla_reminders(worker(at(TODAY, 10)))).outcome == "already"
+    assert (await reminders.send_sla_reminders(worker(at(today, 10)))).outcome == "already"
     got = await notices(user=bob.viewer.id)
     assert [n["kind"] for n in got] == ["council_sla"]
     assert "1 idea is still awaiting triage after the 14-day triage SLA" in got[0]["text"]
     assert await notices(user=alice.viewer.id) == []
-    tomorrow = await reminders.send_sla_reminders(worker(at(TODAY + dt.timedelta(days=1), 9)))
+    tomorrow = await reminders.send_sla_reminders(worker(at(today + dt.timedelta(days=1), 9)))
     assert tomorrow.notices == 2
     assert await JobRun.count().run() == 2
     result = await mailing.email_notice(got[0]["id"])
@@ -665,7 +665,8 @@ async def test_owners_are_reminded_of_due_and_overdue_actions_once_per_period(pe
     idea = await submit(alice)
     # a Monday, so that 'the next day' is always in the same ISO week (this
     # test failed every Sunday when it used today)
-    monday = TODAY - dt.timedelta(days=TODAY.weekday())
+    today = clock.today()
+    monday = today - dt.timedelta(days=today.weekday())
     await Action.insert(
         Action(
             idea=int(idea),
@@ -711,7 +712,7 @@ async def test_owners_are_reminded_of_due_and_overdue_actions_once_per_period(pe
 
 def next_digest_moment() -> dt.datetime:
     """The first Monday 08:00 UTC (the default digest time) after now."""
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     day = now.date() + dt.timedelta(days=(7 - now.weekday()) % 7)
     moment = at(day, 8)
     return moment if moment > now else moment + dt.timedelta(days=7)

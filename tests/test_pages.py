@@ -4,7 +4,6 @@ idea page, my ideas, the "Yours" mark, the blind promise and page headers."""
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 from urllib.parse import quote
@@ -12,7 +11,7 @@ from urllib.parse import quote
 import pytest
 from markupsafe import escape
 
-from ideas import reveal, triage
+from ideas import clock, reveal, triage
 from ideas.board.vote import vote
 from ideas.tables import Event, Idea, Vote
 from tests.factories import (
@@ -499,9 +498,7 @@ async def test_idea_page_shows_the_idea_and_its_public_timeline(personas):
         await personas.get("cora_hr_council"),
         await personas.get("pat_product_council"),
     ]
-    session = await triage.open_session(
-        ctx_for(bob.viewer), dt.date.today(), [m.id for m in members]
-    )
+    session = await triage.open_session(ctx_for(bob.viewer), clock.today(), [m.id for m in members])
     for member in members[1:]:
         await triage.attend(ctx_for(member.viewer), session.id)
     await triage.decide(

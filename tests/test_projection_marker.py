@@ -23,12 +23,11 @@ import re
 import pytest
 from markupsafe import escape
 
-from ideas import blind, reveal
+from ideas import blind, clock, reveal
 from ideas.integrations import webhooks
 from ideas.notify import digest
 from tests.factories import IDEA, ctx_for, index_terms_as_the_worker, submit
 from tests.notify_helpers import (
-    TODAY,
     body_text,
     clear_outbox,
     decide,
@@ -233,7 +232,7 @@ async def test_the_action_owners_email(personas, smtp_sink):
     await decide(bob, idea, session, "accept", owning_department_id=str(bob.viewer.department_id))
     r = await bob.api().post(
         f"/api/v1/ideas/{idea}/actions",
-        json={"title": "Add the window", "owner_id": erin.id, "due_on": str(TODAY)},
+        json={"title": "Add the window", "owner_id": erin.id, "due_on": str(clock.today())},
     )
     assert r.status_code == 201, r.text
     await drain()

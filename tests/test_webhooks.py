@@ -275,9 +275,6 @@ async def test_shipped_idea_reaches_the_webhook_signed_and_blind(
     assert {"id", "event_id", "event", "attempted_at", "status_code", "ok"} <= set(log[0])
 
 
-# the machine's clock: the retry is deferred through arq (`_defer_until`), which
-# measures it against the machine's time, not ideas.clock
-@pytest.mark.real_clock
 async def test_failing_endpoint_is_retried_with_the_same_message_id(
     personas, loopback_allowed, receiver, fast_retries
 ):

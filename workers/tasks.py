@@ -123,7 +123,14 @@ async def enqueue_webhooks(
     redis: Any, items: Sequence[tuple[int, int]], defer_until: dt.datetime | None = None
 ) -> int:
     """One attempt job per (delivery id, attempts so far); a Redis failure
-    stops here: the sweep enqueues due deliveries later."""
+    stops here: the sweep enqueues due deliveries later.
+
+    `defer_until` is a moment of the product's clock (ideas.clock); arq
+    compares a `_defer_until` with the machine's, so the wait is handed over
+    as a duration."""
+    defer_by = None
+    if defer_until is not None:
+        defer_by = max(defer_until - clock.now(), dt.timedelta(0))
     queued = 0
     for delivery_id, attempts in items:
         try:
@@ -131,7 +138,7 @@ async def enqueue_webhooks(
                 DELIVER_WEBHOOK,
                 delivery_id,
                 _job_id=webhook_job_id(delivery_id, attempts),
-                _defer_until=defer_until,
+                _defer_by=defer_by,
             )
         except Exception as exc:
             log.warning("enqueue of webhook jobs failed (%s); the sweep will retry", exc)
