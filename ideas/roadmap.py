@@ -56,7 +56,7 @@ async def roadmap(
         raise Invalid("touchpoint", f"must be one of {', '.join(TOUCHPOINTS)}")
     department_id = parse_id(department, "department", "department") if department else None
     since = now - dt.timedelta(days=RECENT_SHIPPED_DAYS)
-    on_map = (Idea.status.is_in([ACCEPTED, IN_PROGRESS])) | (
+    on_map = (Idea.status.is_in(sorted(policy.IN_DELIVERY))) | (
         (Idea.status == SHIPPED) & (Idea.shipped_at >= since)
     )
     owners = (

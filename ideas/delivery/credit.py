@@ -11,7 +11,7 @@ from ideas.blind import blind_idea
 from ideas.board.view import idea_row
 from ideas.context import Context
 from ideas.db import write_transaction
-from ideas.lifecycle import ACCEPTED, IN_PROGRESS, SHIPPED
+from ideas.lifecycle import SHIPPED
 from ideas.schemas import IdeaOut, Strict
 from ideas.tables import Submission
 
@@ -52,7 +52,7 @@ async def credit_state(ctx: Context, idea_id: int) -> CreditState | None:
     """The person's own choice on an idea they (co-)submitted that is heading
     for shipping or has shipped; None for anyone else or any other idea."""
     row = await idea_row(idea_id)
-    if ctx.person is None or row["status"] not in (ACCEPTED, IN_PROGRESS, SHIPPED):
+    if ctx.person is None or row["status"] not in policy.ACCEPTED_OR_LATER:
         return None
     rows = (
         await Submission.select(Submission.credit, Submission.role)

@@ -21,7 +21,6 @@ from ideas.delivery.actions import (
 )
 from ideas.delivery.proposals import parse_proposal
 from ideas.errors import Forbidden
-from ideas.lifecycle import ACCEPTED, IN_PROGRESS
 from ideas.schemas import IdeaOut
 from ideas.tables import Action, Idea, User
 from ideas.viewer import Viewer
@@ -175,7 +174,7 @@ async def delivery_board(ctx: Context) -> list[BoardIdea]:
     viewer = _person(ctx)
     rows = (
         await Idea.select(*IDEA_COLUMNS)
-        .where(Idea.status.is_in([ACCEPTED, IN_PROGRESS]))
+        .where(Idea.status.is_in(sorted(policy.IN_DELIVERY)))
         .order_by(Idea.id)
         .run()
     )
