@@ -4,6 +4,10 @@ This is a directory of people. Nothing here reads `Submission`, `Vote` or
 `Comment`: no page built from it can connect a person to an idea (no idea
 counts, no activity per person). Changes to departments are admin use cases,
 audited; changes to people are in `ideas.people.service`.
+
+Size: over 400 lines: the directory's reads (search, one person, the
+overview) and the departments' use cases (add, rename, merge, with their
+checks and audit) belong together: both are the admin's "who is where".
 """
 
 from __future__ import annotations
