@@ -189,6 +189,9 @@ class VectorIndex:
         self.size = 0
         self.row_of: dict[int, int] = {}
         self.seen_until: dt.datetime | None = None
+        #: rows stamped before this were read by an earlier refresh: they were
+        #: written more than REFRESH_OVERLAP before it started
+        self.read_from: dt.datetime | None = None
         self.checked_at = 0.0
         #: at the last look, every indexed idea had a current vector (none
         #: pending, none missing): the search need not look by words too
@@ -281,11 +284,20 @@ class VectorIndex:
             if not force and time.monotonic() - self.checked_at < REFRESH_SECONDS:
                 return
             started = time.monotonic()
+            started_at = clock.now()
             query = IdeaVector.select(
                 IdeaVector.idea, IdeaVector.model, IdeaVector.vector, IdeaVector.updated_at
             )
             if self.seen_until is not None:
-                query = query.where(IdeaVector.updated_at >= self.seen_until - REFRESH_OVERLAP)
+                # Not "since the newest stamp seen, minus the overlap": rows
+                # sharing that stamp (a reindex, a restored database) were read
+                # again by every refresh, for as long as nothing newer came
+                # (100,001 rows every 2 s at L). A row stamped more than the
+                # overlap before the previous refresh began was read by it.
+                since = self.seen_until - REFRESH_OVERLAP
+                if self.read_from is not None and self.read_from > since:
+                    since = self.read_from
+                query = query.where(IdeaVector.updated_at >= since)
             rows = await query.run()
             if self.seen_until is not None and await self._lost_rows(rows):
                 # rows went away (ideas deleted, a database rebuilt): read all
@@ -304,6 +316,7 @@ class VectorIndex:
                 if latest is None or stamp > latest:
                     latest = stamp
             self.seen_until = latest
+            self.read_from = started_at - REFRESH_OVERLAP
             self.complete = await self._all_current()
             self.checked_at = started
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from bench import similar_eval
-from ideas import embedding, vector_index
+from ideas import clock, embedding, vector_index
 from ideas.board.similar import SEMANTIC_MIN_SCORE, similar_ideas, similar_scores
 from ideas.board.submit import submit_idea
 from ideas.config import ConfigError, load_settings
@@ -236,6 +236,38 @@ async def test_words_are_searched_too_only_while_an_idea_lacks_its_vector(
     await IdeaVector.delete().where(IdeaVector.idea == int(fresh.id)).run()
     await index.refresh(force=True)
     assert not index.complete  # an idea with terms and no vector row at all
+
+
+async def test_a_refresh_does_not_read_again_what_an_earlier_one_read(
+    personas, embedder, monkeypatch
+):
+    """Rows sharing the newest stamp (a reindex) were read by every refresh
+    while nothing newer came: 100,001 vectors every 2 s at L."""
+    alice = (await personas.get("alice_support")).viewer
+    for title, problem in (PASSWORD_IDEA, *OTHERS):
+        await submit_idea(ctx_for(alice), _idea(title, problem))
+    await vector_index.embed_pending()
+    index = vector_index.get_index()
+    await index.refresh(force=True)
+    assert len(index) == 4
+    puts = []
+    put = index.put
+    monkeypatch.setattr(index, "put", lambda i, v: (puts.append(i), put(i, v)))
+    later = clock.now() + vector_index.REFRESH_OVERLAP * 2
+    clock.set_clock(lambda: later)
+    await index.refresh(force=True)  # its window still reaches back to the rows
+    await index.refresh(force=True)
+    assert len(puts) <= 4  # read again once at most, not by every refresh
+    puts.clear()
+    await index.refresh(force=True)
+    assert puts == []
+    fresh = await submit_idea(
+        ctx_for(alice),
+        _idea("Dark mode for the portal", "Bright screens hurt our night-shift agents."),
+    )
+    await vector_index.embed_pending()
+    await index.refresh(force=True)
+    assert puts == [int(fresh.id)]  # a new vector is still read
 
 
 async def test_a_vector_of_another_model_version_is_redone(personas, embedder):
