@@ -35,6 +35,11 @@ log = logging.getLogger("touchpoint.similar")
 EMBED_JOB = "embed_ideas"
 #: a search re-reads changed rows at most this often
 REFRESH_SECONDS = 2.0
+#: ... and counts the table's current vectors (rows that went away) at most
+#: this often: a count of 100,000 rows took 18 ms, on 1 request in 90 at the
+#: bench's half load when it ran on every refresh. A deleted idea's stale
+#: vector meanwhile is harmless: suggestions are read back from `idea`.
+LOST_CHECK_SECONDS = 30.0
 #: rows changed this long before the last look are read again (a transaction
 #: that committed late with an earlier timestamp is not missed)
 REFRESH_OVERLAP = dt.timedelta(minutes=2)
@@ -184,7 +189,7 @@ class VectorIndex:
 
         self._np = np
         self.matrix = np.zeros((0, embedding.DIM), dtype=np.int8)
-        self.bits = np.zeros((0, _WORDS), dtype=np.uint64)
+        self.bits = np.zeros((_WORDS, 0), dtype=np.uint64)
         self.ids = np.zeros(0, dtype=np.int64)
         self.size = 0
         self.row_of: dict[int, int] = {}
@@ -193,6 +198,9 @@ class VectorIndex:
         #: written more than REFRESH_OVERLAP before it started
         self.read_from: dt.datetime | None = None
         self.checked_at = 0.0
+        #: when the table's count of current vectors was last compared with
+        #: this copy's (rows deleted, a database rebuilt)
+        self.lost_checked_at = 0.0
         #: at the last look, every indexed idea had a current vector (none
         #: pending, none missing): the search need not look by words too
         self.complete = False
@@ -212,8 +220,8 @@ class VectorIndex:
                 grown = max(1024, 2 * len(self.matrix))
                 matrix = np.zeros((grown, embedding.DIM), dtype=np.int8)
                 matrix[: self.size] = self.matrix[: self.size]
-                bits = np.zeros((grown, _WORDS), dtype=np.uint64)
-                bits[: self.size] = self.bits[: self.size]
+                bits = np.zeros((_WORDS, grown), dtype=np.uint64)
+                bits[:, : self.size] = self.bits[:, : self.size]
                 ids = np.full(grown, -1, dtype=np.int64)
                 ids[: self.size] = self.ids[: self.size]
                 self.matrix, self.bits, self.ids = matrix, bits, ids
@@ -222,7 +230,7 @@ class VectorIndex:
             self.row_of[idea_id] = row
             self.ids[row] = idea_id
         self.matrix[row] = vector
-        self.bits[row] = _sign_bits(np, vector)
+        self.bits[:, row] = _sign_bits(np, vector)
 
     def drop(self, idea_id: int) -> None:
         row = self.row_of.pop(idea_id, None)
@@ -232,7 +240,7 @@ class VectorIndex:
         if row != last:
             moved = int(self.ids[last])
             self.matrix[row] = self.matrix[last]
-            self.bits[row] = self.bits[last]
+            self.bits[:, row] = self.bits[:, last]
             self.ids[row] = moved
             self.row_of[moved] = row
         self.ids[last] = -1
@@ -245,14 +253,15 @@ class VectorIndex:
         if self.size == 0 or limit <= 0:
             return []
         quantized = embedding.quantize(query)
-        q = quantized.astype(np.int32)
         if self.size > EXACT_UP_TO:
-            far = np.bitwise_count(self.bits[: self.size] ^ _sign_bits(np, quantized))
-            rows = np.argpartition(far.sum(axis=1, dtype=np.uint16), PREFILTER)[:PREFILTER]
-            scores = self.matrix[rows].astype(np.int32) @ q
+            rows = self._nearest_by_signs(_sign_bits(np, quantized))
+            # float32 is exact here (|a sum of 384 products of int8s| < 2**24)
+            # and runs on BLAS: 3.4x faster than an int32 product
+            scores = self.matrix[rows].astype(np.float32) @ quantized.astype(np.float32)
         else:
+            # no float copy of the whole matrix: einsum casts it chunk by chunk
             rows = np.arange(self.size)
-            scores = np.einsum("ij,j->i", self.matrix[: self.size], q)
+            scores = np.einsum("ij,j->i", self.matrix[: self.size], quantized.astype(np.int32))
         k = min(limit, len(rows))
         top = np.argpartition(-scores, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
         scale = float(embedding.SCALE**2)
@@ -261,19 +270,43 @@ class VectorIndex:
         found.sort(key=lambda pair: (-pair[1], pair[0]))
         return found
 
+    def _nearest_by_signs(self, query_bits: Any) -> Any:
+        """The rows of the :data:`PREFILTER` vectors whose signs differ least
+        from the query's (Hamming distance): the bits are kept word by word
+        (one contiguous array per 64 components), the distances counted per
+        word and cut at the histogram's quantile -- 0.7 ms at 100,000 ideas
+        where a row-wise sum and an argpartition took 3 ms."""
+        np = self._np
+        size = self.size
+        far = np.bitwise_count(self.bits[0, :size] ^ query_bits[0]).astype(np.uint16)
+        for word in range(1, _WORDS):
+            far += np.bitwise_count(self.bits[word, :size] ^ query_bits[word])
+        if size <= PREFILTER:
+            return np.arange(size)
+        within = np.cumsum(np.bincount(far, minlength=embedding.DIM + 1))
+        cut = int(np.searchsorted(within, PREFILTER))  # first distance reaching it
+        closer = np.flatnonzero(far < cut)
+        tied = np.flatnonzero(far == cut)[: PREFILTER - len(closer)]
+        return np.concatenate((closer, tied))
+
     async def _lost_rows(self, changed: list[dict]) -> bool:
-        """Does the table hold fewer current vectors than this copy will?"""
+        """Does the table hold fewer current vectors than this copy will?
+        (Counted over the changed rows only: no set of every id.)"""
         rows = await IdeaVector.raw(
             "SELECT COUNT(*) AS n FROM idea_vector WHERE model = {} AND vector IS NOT NULL",
             embedding.MODEL_VERSION,
         ).run()
-        known = set(self.row_of)
-        for r in changed:
-            if r["model"] == embedding.MODEL_VERSION and r["vector"]:
-                known.add(int(r["idea"]))
-            else:
-                known.discard(int(r["idea"]))
-        return int(rows[0]["n"]) != len(known)
+        current = {
+            int(r["idea"]): bool(r["model"] == embedding.MODEL_VERSION and r["vector"])
+            for r in changed
+        }
+        held = self.size
+        for idea_id, is_current in current.items():
+            if is_current and idea_id not in self.row_of:
+                held += 1
+            elif not is_current and idea_id in self.row_of:
+                held -= 1
+        return int(rows[0]["n"]) != held
 
     async def refresh(self, force: bool = False) -> None:
         """Read the rows changed since the last look (all of them the first
@@ -299,7 +332,11 @@ class VectorIndex:
                     since = self.read_from
                 query = query.where(IdeaVector.updated_at >= since)
             rows = await query.run()
-            if self.seen_until is not None and await self._lost_rows(rows):
+            if (
+                self.seen_until is not None
+                and (force or started - self.lost_checked_at >= LOST_CHECK_SECONDS)
+                and await self._lost_rows(rows)
+            ):
                 # rows went away (ideas deleted, a database rebuilt): read all
                 self.__init__()
                 rows = await IdeaVector.select(
@@ -319,6 +356,8 @@ class VectorIndex:
             self.read_from = started_at - REFRESH_OVERLAP
             self.complete = await self._all_current()
             self.checked_at = started
+            if force or started - self.lost_checked_at >= LOST_CHECK_SECONDS:
+                self.lost_checked_at = started
 
     async def _all_current(self) -> bool:
         """No vector pending and no more ideas (those with similar-search

@@ -108,6 +108,32 @@ def test_the_index_keeps_one_row_per_idea_and_ranks_exactly():
     assert got[0] == exact[0] == 2 and len(got) == 4
 
 
+def test_above_the_exact_size_the_sign_prefilter_keeps_the_hamming_nearest(monkeypatch):
+    monkeypatch.setattr(vector_index, "EXACT_UP_TO", 500)
+    monkeypatch.setattr(vector_index, "PREFILTER", 200)
+    index = vector_index.VectorIndex()
+    rng = np.random.default_rng(2)
+    vectors = rng.standard_normal((3000, embedding.DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    for i, v in enumerate(vectors):
+        index.put(i + 1, embedding.quantize(v))
+    for twin in range(2, 50):  # ties at the cut: copies of one vector
+        index.put(3000 + twin, embedding.quantize(vectors[twin]))
+    index.drop(9)
+    query = embedding.quantize(vectors[3])
+    query_bits = vector_index._sign_bits(np, query)
+    rows = index._nearest_by_signs(query_bits)
+    assert len(rows) == 200 == len(set(rows.tolist()))
+    signs = (index.matrix[: index.size] > 0).astype(np.int8)
+    distance = (signs != (query > 0)).sum(axis=1)
+    chosen = np.zeros(index.size, dtype=bool)
+    chosen[rows] = True
+    assert distance[chosen].max() <= distance[~chosen].min()  # the nearest, ties cut
+    found = index.search(vectors[3], 3)
+    assert [i for i, _ in found[:2]] == [4, 3003] and found[0][1] > 0.98
+    assert 9 not in [i for i, _ in index.search(vectors[8], 5)]
+
+
 # -- written by the worker, through the outbox ----------------------------------------------
 
 
@@ -268,6 +294,39 @@ async def test_a_refresh_does_not_read_again_what_an_earlier_one_read(
     await vector_index.embed_pending()
     await index.refresh(force=True)
     assert puts == [int(fresh.id)]  # a new vector is still read
+
+
+async def test_vectors_that_went_away_leave_the_index_counted_at_most_every_half_minute(
+    personas, embedder, monkeypatch
+):
+    """The count of the table's current vectors (18 ms at 100,000) is taken
+    on a forced refresh and at most every LOST_CHECK_SECONDS otherwise."""
+    alice = (await personas.get("alice_support")).viewer
+    for title, problem in (PASSWORD_IDEA, *OTHERS):
+        await submit_idea(ctx_for(alice), _idea(title, problem))
+    await vector_index.embed_pending()
+    index = vector_index.get_index()
+    await index.refresh(force=True)
+    assert len(index) == 4
+    counts = []
+    lost_rows = index._lost_rows
+
+    async def counted(changed):
+        counts.append(len(changed))
+        return await lost_rows(changed)
+
+    monkeypatch.setattr(index, "_lost_rows", counted)
+    gone = int(index.ids[0])
+    await IdeaVector.delete().where(IdeaVector.idea == gone).run()
+    index.checked_at = 0.0  # due, not forced: no count within the half minute
+    await index.refresh()
+    assert counts == [] and index.has(gone)
+    index.lost_checked_at -= vector_index.LOST_CHECK_SECONDS
+    index.checked_at = 0.0
+    await index.refresh()
+    assert len(counts) == 1 and not index.has(gone) and len(index) == 3
+    await index.refresh(force=True)  # forced: counted, nothing more lost
+    assert len(counts) == 2 and len(index) == 3
 
 
 async def test_a_vector_of_another_model_version_is_redone(personas, embedder):
