@@ -593,7 +593,10 @@ async def seed(conn: asyncpg.Connection, scale: Scale, *, seed_value: int = 7) -
                     embedding.MODEL_VERSION,
                     base_vectors[i % len(base)],
                     False,
-                    now,
+                    # embedded by the worker seconds after the idea came in,
+                    # not all at one moment just before the run (each
+                    # process re-reads the rows of the last REFRESH_OVERLAP)
+                    created[i] + dt.timedelta(seconds=5),
                 )
 
         n_vectors = await _copy(

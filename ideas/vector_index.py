@@ -12,8 +12,10 @@
   sign bits of the vectors (48 bytes an idea) pick the :data:`PREFILTER`
   nearest by Hamming distance first and only those are scored exactly
   (bench/similar_scale.py: 2.8x faster at 100,000 ideas, 99.8 % of the
-  ideas above the suggestion threshold kept). Refreshed incrementally from
-  the rows changed since its last look (at most every :data:`REFRESH_SECONDS`).
+  ideas above the suggestion threshold kept). Refreshed incrementally: at
+  most every :data:`REFRESH_SECONDS` the rows stamped after the newest seen,
+  every :data:`WINDOW_SECONDS` also the last :data:`REFRESH_OVERLAP` again
+  (late commits; rows read before with the same stamp are skipped).
 """
 
 from __future__ import annotations
@@ -35,11 +37,16 @@ log = logging.getLogger("touchpoint.similar")
 EMBED_JOB = "embed_ideas"
 #: a search re-reads changed rows at most this often
 REFRESH_SECONDS = 2.0
-#: ... and counts the table's current vectors (rows that went away) at most
-#: this often: a count of 100,000 rows took 18 ms, on 1 request in 90 at the
-#: bench's half load when it ran on every refresh. A deleted idea's stale
-#: vector meanwhile is harmless: suggestions are read back from `idea`.
-LOST_CHECK_SECONDS = 30.0
+#: A refresh reads the rows stamped after the newest stamp it has seen; at
+#: most this often it also re-reads the last REFRESH_OVERLAP (rows a late
+#: commit stamped earlier) and counts the table's current vectors (rows that
+#: went away). Both are heavy after a bulk write: every row of a reindex is
+#: in the overlap for two minutes (100,000 rows re-read every 2 s halved the
+#: similar endpoint's throughput at L), and the count takes 18 ms at 100,000
+#: rows (1 request in 90 at the bench's half load when it ran every 2 s).
+#: Meanwhile a late row shows up to this much later, and a deleted idea's
+#: vector stays harmlessly (suggestions are read back from `idea`).
+WINDOW_SECONDS = 30.0
 #: rows changed this long before the last look are read again (a transaction
 #: that committed late with an earlier timestamp is not missed)
 REFRESH_OVERLAP = dt.timedelta(minutes=2)
@@ -198,9 +205,11 @@ class VectorIndex:
         #: written more than REFRESH_OVERLAP before it started
         self.read_from: dt.datetime | None = None
         self.checked_at = 0.0
-        #: when the table's count of current vectors was last compared with
-        #: this copy's (rows deleted, a database rebuilt)
-        self.lost_checked_at = 0.0
+        #: the stamp (POSIX seconds) of each row's vector as read
+        self.stamps = np.zeros(0, dtype=np.float64)
+        #: when the overlap was last re-read and the table's count of current
+        #: vectors compared with this copy's (WINDOW_SECONDS)
+        self.window_read_at = 0.0
         #: at the last look, every indexed idea had a current vector (none
         #: pending, none missing): the search need not look by words too
         self.complete = False
@@ -212,7 +221,7 @@ class VectorIndex:
     def has(self, idea_id: int) -> bool:
         return idea_id in self.row_of
 
-    def put(self, idea_id: int, vector: Any) -> None:
+    def put(self, idea_id: int, vector: Any, stamp: float = 0.0) -> None:
         np = self._np
         row = self.row_of.get(idea_id)
         if row is None:
@@ -224,13 +233,16 @@ class VectorIndex:
                 bits[:, : self.size] = self.bits[:, : self.size]
                 ids = np.full(grown, -1, dtype=np.int64)
                 ids[: self.size] = self.ids[: self.size]
-                self.matrix, self.bits, self.ids = matrix, bits, ids
+                stamps = np.zeros(grown, dtype=np.float64)
+                stamps[: self.size] = self.stamps[: self.size]
+                self.matrix, self.bits, self.ids, self.stamps = matrix, bits, ids, stamps
             row = self.size
             self.size += 1
             self.row_of[idea_id] = row
             self.ids[row] = idea_id
         self.matrix[row] = vector
         self.bits[:, row] = _sign_bits(np, vector)
+        self.stamps[row] = stamp
 
     def drop(self, idea_id: int) -> None:
         row = self.row_of.pop(idea_id, None)
@@ -241,6 +253,7 @@ class VectorIndex:
             moved = int(self.ids[last])
             self.matrix[row] = self.matrix[last]
             self.bits[:, row] = self.bits[:, last]
+            self.stamps[row] = self.stamps[last]
             self.ids[row] = moved
             self.row_of[moved] = row
         self.ids[last] = -1
@@ -321,22 +334,21 @@ class VectorIndex:
             query = IdeaVector.select(
                 IdeaVector.idea, IdeaVector.model, IdeaVector.vector, IdeaVector.updated_at
             )
-            if self.seen_until is not None:
+            window = force or started - self.window_read_at >= WINDOW_SECONDS
+            if self.seen_until is not None and not window:
+                query = query.where(IdeaVector.updated_at > self.seen_until)
+            elif self.seen_until is not None:
                 # Not "since the newest stamp seen, minus the overlap": rows
                 # sharing that stamp (a reindex, a restored database) were read
                 # again by every refresh, for as long as nothing newer came
                 # (100,001 rows every 2 s at L). A row stamped more than the
-                # overlap before the previous refresh began was read by it.
+                # overlap before the previous window read began was read by it.
                 since = self.seen_until - REFRESH_OVERLAP
                 if self.read_from is not None and self.read_from > since:
                     since = self.read_from
                 query = query.where(IdeaVector.updated_at >= since)
             rows = await query.run()
-            if (
-                self.seen_until is not None
-                and (force or started - self.lost_checked_at >= LOST_CHECK_SECONDS)
-                and await self._lost_rows(rows)
-            ):
+            if self.seen_until is not None and window and await self._lost_rows(rows):
                 # rows went away (ideas deleted, a database rebuilt): read all
                 self.__init__()
                 rows = await IdeaVector.select(
@@ -344,20 +356,23 @@ class VectorIndex:
                 ).run()
             latest = self.seen_until
             for r in rows:
+                idea_id, stamp = int(r["idea"]), r["updated_at"]
                 raw = r["vector"]
                 if r["model"] == embedding.MODEL_VERSION and raw:
-                    self.put(int(r["idea"]), embedding.from_bytes(bytes(raw)))
+                    seconds = stamp.timestamp()
+                    row = self.row_of.get(idea_id)
+                    if row is None or self.stamps[row] != seconds:  # else read before
+                        self.put(idea_id, embedding.from_bytes(bytes(raw)), seconds)
                 else:
-                    self.drop(int(r["idea"]))
-                stamp = r["updated_at"]
+                    self.drop(idea_id)
                 if latest is None or stamp > latest:
                     latest = stamp
             self.seen_until = latest
-            self.read_from = started_at - REFRESH_OVERLAP
+            if window:
+                self.read_from = started_at - REFRESH_OVERLAP
+                self.window_read_at = started
             self.complete = await self._all_current()
             self.checked_at = started
-            if force or started - self.lost_checked_at >= LOST_CHECK_SECONDS:
-                self.lost_checked_at = started
 
     async def _all_current(self) -> bool:
         """No vector pending and no more ideas (those with similar-search

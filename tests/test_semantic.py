@@ -7,6 +7,7 @@ The model loads once per test session (ideas.embedding keeps one per process).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -278,7 +279,7 @@ async def test_a_refresh_does_not_read_again_what_an_earlier_one_read(
     assert len(index) == 4
     puts = []
     put = index.put
-    monkeypatch.setattr(index, "put", lambda i, v: (puts.append(i), put(i, v)))
+    monkeypatch.setattr(index, "put", lambda *a: (puts.append(a[0]), put(*a)))
     later = clock.now() + vector_index.REFRESH_OVERLAP * 2
     clock.set_clock(lambda: later)
     await index.refresh(force=True)  # its window still reaches back to the rows
@@ -300,7 +301,7 @@ async def test_vectors_that_went_away_leave_the_index_counted_at_most_every_half
     personas, embedder, monkeypatch
 ):
     """The count of the table's current vectors (18 ms at 100,000) is taken
-    on a forced refresh and at most every LOST_CHECK_SECONDS otherwise."""
+    on a forced refresh and at most every WINDOW_SECONDS otherwise."""
     alice = (await personas.get("alice_support")).viewer
     for title, problem in (PASSWORD_IDEA, *OTHERS):
         await submit_idea(ctx_for(alice), _idea(title, problem))
@@ -321,12 +322,47 @@ async def test_vectors_that_went_away_leave_the_index_counted_at_most_every_half
     index.checked_at = 0.0  # due, not forced: no count within the half minute
     await index.refresh()
     assert counts == [] and index.has(gone)
-    index.lost_checked_at -= vector_index.LOST_CHECK_SECONDS
+    index.window_read_at -= vector_index.WINDOW_SECONDS
     index.checked_at = 0.0
     await index.refresh()
     assert len(counts) == 1 and not index.has(gone) and len(index) == 3
     await index.refresh(force=True)  # forced: counted, nothing more lost
     assert len(counts) == 2 and len(index) == 3
+
+
+async def test_a_refresh_reads_newer_rows_and_the_overlap_only_every_half_minute(
+    personas, embedder, monkeypatch
+):
+    """Between window reads a refresh asks only for rows stamped after the
+    newest it has seen; a late commit stamped earlier is read by the next
+    window read, and a row read before with the same stamp is not put again."""
+    alice = (await personas.get("alice_support")).viewer
+    for title, problem in (PASSWORD_IDEA, *OTHERS):
+        await submit_idea(ctx_for(alice), _idea(title, problem))
+    await vector_index.embed_pending()
+    index = vector_index.get_index()
+    await index.refresh(force=True)
+    assert len(index) == 4
+    puts = []
+    put = index.put
+    monkeypatch.setattr(index, "put", lambda *a: (puts.append(a[0]), put(*a)))
+    late = await submit_idea(
+        ctx_for(alice),
+        _idea("Dark mode for the portal", "Bright screens hurt our night-shift agents."),
+    )
+    row = await vector_index.ideas_to_embed(10, [int(late.id)])
+    vectors = await vector_index.in_model_thread(
+        embedder.embed, [embedding.stored_text(row[0]["title"], row[0]["problem"], "")]
+    )
+    # committed now, stamped before the newest stamp the index has seen
+    await vector_index.store_vectors(row, vectors, now=index.seen_until - dt.timedelta(seconds=1))
+    index.checked_at = 0.0
+    await index.refresh()  # due, not forced, within the half minute
+    assert puts == [] and not index.has(int(late.id))
+    index.window_read_at -= vector_index.WINDOW_SECONDS
+    index.checked_at = 0.0
+    await index.refresh()
+    assert puts == [int(late.id)] and index.has(int(late.id))
 
 
 async def test_a_vector_of_another_model_version_is_redone(personas, embedder):
