@@ -96,7 +96,7 @@ async def _vectors(ids: Sequence[int]) -> dict[int, object]:
 async def links_between(rows: Sequence[dict]) -> dict[tuple[int, int], float]:
     """Pairs ``(a, b)`` (``a < b``) of the given ideas that look alike, with
     their score: by vectors where both have one, else by words."""
-    import numpy as np
+    np = embedding.numpy_one_thread()
 
     ids = [int(r["id"]) for r in rows]
     vectors = await _vectors(ids)

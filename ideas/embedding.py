@@ -90,12 +90,11 @@ class Embedder:
                     f"{what} file {path} has sha256 {actual[:16]}..., expected {expected[:16]}..."
                 )
         try:
-            import numpy as np
             import onnxruntime as ort
             from tokenizers import Tokenizer
         except ImportError as exc:  # pragma: no cover - they are dependencies
             raise ModelUnavailable(f"missing package: {exc.name}") from None
-        self._np = np
+        self._np = np = numpy_one_thread()
         with open(CENTRE_PATH, encoding="utf-8") as fh:
             self._centre = np.asarray(json.load(fh)["mean"], dtype=np.float32)
         options = ort.SessionOptions()
@@ -232,6 +231,25 @@ def stored_text(title: str, problem: str = "", proposal: str = "") -> str:
     proposal pulls every idea towards "what we could do" (the quality bench
     measured held-out recall@3 0.70 -> 0.79 at the same false alarms)."""
     return idea_text(title, problem)
+
+
+_blas_limited = False
+
+
+def numpy_one_thread() -> Any:
+    """numpy, its BLAS limited to one thread in this process (once). The
+    matrix products here are small (2,000 x 384 a search) and OpenBLAS's own
+    threads spin on a busy machine: with the other core loaded such a
+    product's p99 was 12 ms on two threads and 0.22 ms on one."""
+    global _blas_limited
+    import numpy as np
+
+    if not _blas_limited:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+        _blas_limited = True
+    return np
 
 
 def quantize(vector: Any) -> Any:

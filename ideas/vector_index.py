@@ -192,9 +192,7 @@ class VectorIndex:
     """Every current idea vector of this process, as one int8 matrix."""
 
     def __init__(self) -> None:
-        import numpy as np
-
-        self._np = np
+        self._np = np = embedding.numpy_one_thread()
         self.matrix = np.zeros((0, embedding.DIM), dtype=np.int8)
         self.bits = np.zeros((_WORDS, 0), dtype=np.uint64)
         self.ids = np.zeros(0, dtype=np.int64)
