@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-ENDPOINTS = ("board", "idea_page", "ideas_list", "vote")
+ENDPOINTS = ("board", "idea_page", "ideas_list", "vote", "similar")
 OK = (200, 201, 204)
 
 
@@ -106,6 +106,18 @@ async def run(args: argparse.Namespace) -> None:
         )
     finally:
         await conn.close()
+    titles = []
+    if args.endpoint == "similar":
+        from urllib.parse import quote
+
+        from bench.__main__ import similar_titles
+
+        conn = await asyncpg.connect(args.database_url)
+        try:
+            rows = await conn.fetch("SELECT title FROM idea ORDER BY id LIMIT 2000")
+        finally:
+            await conn.close()
+        titles = [quote(t) for t in similar_titles([r["title"] for r in rows])]
     cookie = {"cookie": f"tp_session={session_key}"}
     bearer = {"authorization": f"Bearer {token}"}
     app = create_app()
@@ -116,6 +128,10 @@ async def run(args: argparse.Namespace) -> None:
             return await call(app, "GET", "/?sort=top", cookie)
         if args.endpoint == "idea_page":
             return await call(app, "GET", f"/ideas/{page_idea}", cookie)
+        if args.endpoint == "similar":
+            flip.append(True)
+            title = titles[len(flip) % len(titles)]
+            return await call(app, "GET", f"/api/v1/ideas/similar?title={title}", bearer)
         if args.endpoint == "ideas_list":
             return await call(app, "GET", "/api/v1/ideas?sort=top&limit=25", bearer)
         flip[0] = not flip[0]
