@@ -265,11 +265,8 @@ async def test_words_are_searched_too_only_while_an_idea_lacks_its_vector(
     assert not index.complete  # an idea with terms and no vector row at all
 
 
-async def test_a_refresh_does_not_read_again_what_an_earlier_one_read(
-    personas, embedder, monkeypatch
-):
-    """Rows sharing the newest stamp (a reindex) were read by every refresh
-    while nothing newer came: 100,001 vectors every 2 s at L."""
+async def _four_ideas_indexed(personas):
+    """Alice's four ideas embedded, and this process's index read in full."""
     alice = (await personas.get("alice_support")).viewer
     for title, problem in (PASSWORD_IDEA, *OTHERS):
         await submit_idea(ctx_for(alice), _idea(title, problem))
@@ -277,9 +274,24 @@ async def test_a_refresh_does_not_read_again_what_an_earlier_one_read(
     index = vector_index.get_index()
     await index.refresh(force=True)
     assert len(index) == 4
-    puts = []
+    return alice, index
+
+
+def _puts_of(index, monkeypatch) -> list[int]:
+    """The ideas the index (re)writes from now on, in order."""
+    puts: list[int] = []
     put = index.put
     monkeypatch.setattr(index, "put", lambda *a: (puts.append(a[0]), put(*a)))
+    return puts
+
+
+async def test_a_refresh_does_not_read_again_what_an_earlier_one_read(
+    personas, embedder, monkeypatch
+):
+    """Rows sharing the newest stamp (a reindex) were read by every refresh
+    while nothing newer came: 100,001 vectors every 2 s at L."""
+    alice, index = await _four_ideas_indexed(personas)
+    puts = _puts_of(index, monkeypatch)
     later = clock.now() + vector_index.REFRESH_OVERLAP * 2
     clock.set_clock(lambda: later)
     await index.refresh(force=True)  # its window still reaches back to the rows
@@ -302,13 +314,7 @@ async def test_vectors_that_went_away_leave_the_index_counted_at_most_every_half
 ):
     """The count of the table's current vectors (18 ms at 100,000) is taken
     on a forced refresh and at most every WINDOW_SECONDS otherwise."""
-    alice = (await personas.get("alice_support")).viewer
-    for title, problem in (PASSWORD_IDEA, *OTHERS):
-        await submit_idea(ctx_for(alice), _idea(title, problem))
-    await vector_index.embed_pending()
-    index = vector_index.get_index()
-    await index.refresh(force=True)
-    assert len(index) == 4
+    _alice, index = await _four_ideas_indexed(personas)
     counts = []
     lost_rows = index._lost_rows
 
@@ -336,16 +342,8 @@ async def test_a_refresh_reads_newer_rows_and_the_overlap_only_every_half_minute
     """Between window reads a refresh asks only for rows stamped after the
     newest it has seen; a late commit stamped earlier is read by the next
     window read, and a row read before with the same stamp is not put again."""
-    alice = (await personas.get("alice_support")).viewer
-    for title, problem in (PASSWORD_IDEA, *OTHERS):
-        await submit_idea(ctx_for(alice), _idea(title, problem))
-    await vector_index.embed_pending()
-    index = vector_index.get_index()
-    await index.refresh(force=True)
-    assert len(index) == 4
-    puts = []
-    put = index.put
-    monkeypatch.setattr(index, "put", lambda *a: (puts.append(a[0]), put(*a)))
+    alice, index = await _four_ideas_indexed(personas)
+    puts = _puts_of(index, monkeypatch)
     late = await submit_idea(
         ctx_for(alice),
         _idea("Dark mode for the portal", "Bright screens hurt our night-shift agents."),
