@@ -86,13 +86,19 @@ def test_a_paraphrase_is_close_and_an_unrelated_idea_is_not(embedder):
         embedding.from_bytes(b"short")
 
 
-def test_the_index_keeps_one_row_per_idea_and_ranks_exactly():
+def _random_index(seed: int, n: int = 3000):
+    """An index of `n` random unit vectors, ideas 1..n, and the vectors."""
     index = vector_index.VectorIndex()
-    rng = np.random.default_rng(1)
-    vectors = rng.standard_normal((3000, embedding.DIM)).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((n, embedding.DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     for i, v in enumerate(vectors):
         index.put(i + 1, embedding.quantize(v))
+    return index, vectors
+
+
+def test_the_index_keeps_one_row_per_idea_and_ranks_exactly():
+    index, vectors = _random_index(1)
     index.put(5, embedding.quantize(vectors[0]))  # re-embedded: replaced, not added
     index.drop(7)
     index.drop(12345)  # unknown: nothing happens
@@ -112,12 +118,7 @@ def test_the_index_keeps_one_row_per_idea_and_ranks_exactly():
 def test_above_the_exact_size_the_sign_prefilter_keeps_the_hamming_nearest(monkeypatch):
     monkeypatch.setattr(vector_index, "EXACT_UP_TO", 500)
     monkeypatch.setattr(vector_index, "PREFILTER", 200)
-    index = vector_index.VectorIndex()
-    rng = np.random.default_rng(2)
-    vectors = rng.standard_normal((3000, embedding.DIM)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    for i, v in enumerate(vectors):
-        index.put(i + 1, embedding.quantize(v))
+    index, vectors = _random_index(2)
     for twin in range(2, 50):  # ties at the cut: copies of one vector
         index.put(3000 + twin, embedding.quantize(vectors[twin]))
     index.drop(9)
