@@ -67,7 +67,8 @@ async def _discard(pool, connection, lost: bool = False) -> None:
             await pool.expire_connections()
         if lost or connection.is_closed():
             connection.terminate()
-        await asyncio.wait_for(pool.release(connection), 5)
+        # asyncpg bounds the release itself (no task and timer of wait_for)
+        await pool.release(connection, timeout=5)
     except Exception as exc:  # never let the clean-up hide the real error
         log.warning("connection released by force (%s)", exc)
         try:
