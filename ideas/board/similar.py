@@ -4,7 +4,7 @@ else by shared words), and the shared-words index they are found in."""
 from __future__ import annotations
 
 from ideas import clock, policy, publish, similarity, sql, vector_index
-from ideas.blind import IDEA_COLUMNS, blind_ideas
+from ideas.blind import IDEA_SQL_COLUMNS, blind_rows, facts_columns
 from ideas.board.view import published_sql
 from ideas.context import Context
 from ideas.db import write_transaction
@@ -69,14 +69,20 @@ async def similar_ideas(ctx: Context, title: str, text: str = "", limit: int = 5
     if not ranked:
         return []
     ids = [key for key, _score in ranked]
-    rows = {r["id"]: r for r in await Idea.select(*IDEA_COLUMNS).where(Idea.id.is_in(ids)).run()}
+    now = ctx.now
+    # the ideas with the viewer's facts about them, in one statement
+    facts, args = facts_columns(ctx.actor, now)
+    among, among_args = sql.in_list("id", ids)
+    found = await Idea.raw(
+        f"SELECT {IDEA_SQL_COLUMNS}{facts} FROM idea WHERE {among}", *args, *among_args
+    ).run()
+    rows = {r["id"]: r for r in found}
     # a new idea is suggested to others from its batch on (ideas.publish):
     # embedded within seconds, it must not show the minute it was submitted
-    now = ctx.now
     shown = [
         rows[i] for i in ids if i in rows and not publish.is_pending(rows[i]["published_at"], now)
     ]
-    return await blind_ideas(shown, ctx.actor)
+    return blind_rows(shown, ctx.actor, now)
 
 
 async def _lexical_scores(title: str, text: str, limit: int) -> list[tuple[int, float]]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from ideas import clock, policy, publish
-from ideas.blind import IDEA_SQL_COLUMNS, TEXT_COLUMNS, IdeaText, blind_idea, idea_text
+from ideas.blind import (
+    IDEA_SQL_COLUMNS,
+    TEXT_COLUMNS,
+    IdeaText,
+    blind_rows,
+    facts_columns,
+    idea_text,
+)
 from ideas.context import Context
 from ideas.errors import NotFound
 from ideas.lifecycle import DUPLICATE
@@ -48,10 +55,24 @@ def published_sql(viewer: Viewer | None, now: dt.datetime) -> tuple[str, list]:
     ]
 
 
+async def row_with_facts(idea_id: int, viewer: Viewer, now: dt.datetime, columns: str = "") -> dict:
+    """The idea's row with the viewer's facts about it (`blind.facts_columns`)
+    and any further `columns` of the idea, in one statement; an idea not yet
+    published is 'no such idea' to anyone but its submitters."""
+    facts, args = facts_columns(viewer, now)
+    rows = await Idea.raw(
+        f"SELECT {IDEA_SQL_COLUMNS}{columns}{facts} FROM idea WHERE id = {{}}", *args, idea_id
+    ).run()
+    if not rows or (publish.is_pending(rows[0]["published_at"], now) and not rows[0]["f_mine"]):
+        raise NotFound("no such idea")
+    return rows[0]
+
+
 async def get_idea(ctx: Context, idea_id: int) -> IdeaOut:
     """One idea as the actor may see it (404 while not published, but to its submitters)."""
     policy.authorize(ctx.actor, "idea.view")
-    return await blind_idea(await idea_row(idea_id, ctx.actor), ctx.actor)
+    now = clock.now()
+    return blind_rows([await row_with_facts(idea_id, ctx.actor, now)], ctx.actor, now)[0]
 
 
 async def merged_into(idea_id: int) -> list[IdeaText]:
@@ -76,14 +97,20 @@ async def idea_events(ctx: Context, idea_id: int) -> list[EventOut]:
     policy.authorize(ctx.actor, "idea.view")
     if ctx.person is not None:
         await idea_row(idea_id, ctx.person)
+    events = await public_events(idea_id)
+    if not events and not await Idea.raw("SELECT 1 FROM idea WHERE id = {}", idea_id).run():
+        raise NotFound("no such idea")  # (an idea without a timeline yet is fine)
+    return events
+
+
+async def public_events(idea_id: int) -> list[EventOut]:
+    """The idea's public timeline, oldest first (the caller may see the idea)."""
     rows = await Event.raw(
         "SELECT created_at, status, note, actor_label FROM event "
         "WHERE idea = {} AND public = {} ORDER BY id",
         idea_id,
         True,
     ).run()
-    if not rows and not await Idea.raw("SELECT 1 FROM idea WHERE id = {}", idea_id).run():
-        raise NotFound("no such idea")  # (an idea without a timeline yet is fine)
     return [
         EventOut(at=r["created_at"], status=r["status"], note=r["note"], actor=r["actor_label"])
         for r in rows

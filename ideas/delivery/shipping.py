@@ -147,22 +147,6 @@ async def ship(ctx: Context, idea_id: int, data: ShipIn) -> IdeaOut:
     return await blind_idea(await idea_row(idea_id), ctx.actor)
 
 
-async def shipped_details(idea_id: int) -> tuple[str, ImpactOut | None]:
-    """A shipped idea's note and measured impact (for its own page, shown
-    with the idea the caller already may see)."""
-    rows = (
-        await Idea.select(
-            Idea.status, Idea.ship_note, Idea.impact_metric, Idea.impact_before, Idea.impact_after
-        )
-        .where(Idea.id == idea_id)
-        .run()
-    )
-    if not rows or rows[0]["status"] != SHIPPED:
-        return "", None
-    r = rows[0]
-    return r["ship_note"], impact_of(r["impact_metric"], r["impact_before"], r["impact_after"])
-
-
 async def shipped_feed(
     ctx: Context, limit: int = 20, cursor: str | None = None
 ) -> Page[ShippedOut]:

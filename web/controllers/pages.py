@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from ideas import follows, inbox, roadmap
 from ideas.board import listing, similar, submit, view, vote
 from ideas.board.ids import parse_idea_id
-from ideas.delivery.shipping import shipped_details
+from ideas.board.page import idea_page
 from ideas.errors import DomainError, Invalid, RateLimited
 from ideas.integrations import oidc
 from ideas.leadership.periods import parse_period
@@ -403,21 +403,18 @@ class StaffPages(Controller):
         idea_id: FromPath[str],
         notice: Annotated[str | None, QueryParameter(max_length=20)] = None,
     ) -> Template:
-        number = parse_idea_id(idea_id)
-        idea = await view.get_idea(ctx, number)
+        shown = await idea_page(ctx, parse_idea_id(idea_id))
         if notice:
             # opened from a notice: that notice is read (the viewer's own only)
             await inbox.mark_read_quietly(ctx, notice)
-        events = await view.idea_events(ctx, number)
-        ship_note, impact = await shipped_details(number)
         return page(
             request,
             "idea.html",
-            idea=idea,
-            events=events,
-            ship_note=ship_note,
-            impact=impact,
-            merged=await view.merged_into(number),
+            idea=shown.idea,
+            events=shown.events,
+            ship_note=shown.ship_note,
+            impact=shown.impact,
+            merged=shown.merged,
         )
 
     @post("/ideas/{idea_id:str}/vote")
