@@ -278,6 +278,23 @@ def blind_rows(rows: Sequence[dict], viewer: Viewer, now: dt.datetime) -> list[I
     ]
 
 
+def blind_new_idea(row: dict, submitter: Viewer) -> IdeaOut:
+    """An idea its submitter has just created, as they see it: their facts
+    about it are known without asking (theirs, followed, no vote, comment,
+    owning department or credit yet)."""
+    return _card(
+        row,
+        submitter,
+        clock.now(),
+        voted=False,
+        mine=True,
+        following=True,
+        comments=0,
+        department=None,
+        credits=[],
+    )
+
+
 async def blind_idea(row: dict, viewer: Viewer) -> IdeaOut:
     return (await blind_ideas([row], viewer))[0]
 

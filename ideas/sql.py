@@ -194,6 +194,38 @@ def vote_statement(open_statuses: str, published: str) -> str | None:
                 RETURNING votes"""
 
 
+def submit_statement() -> str | None:
+    """Creating an idea as one statement on PostgreSQL: the idea (`new`, no
+    votes), its submitter's submission and follow, its pending vector row
+    and the participation ledger together; it answers the idea's id, or no
+    row when the (random) id is taken — try another. Its parameters: id,
+    title, problem, proposal, touchpoint, now (created), now (updated), the
+    day, published_at, submitter, now, submitter, now, submitter, their
+    department, quarter label, now. None on SQLite, where
+    ideas.board.submit writes them one by one in a write transaction."""
+    if not is_postgres():
+        return None
+    return """WITH new AS (
+                   INSERT INTO idea (id, title, problem, proposal, touchpoint, status, votes,
+                                     created_at, updated_at, submitted_on, published_at)
+                   VALUES ({}, {}, {}, {}, {}, 'new', 0, {}, {}, {}, {})
+                   ON CONFLICT (id) DO NOTHING RETURNING id),
+                 sub AS (
+                   INSERT INTO submission (idea, "user", role, created_at)
+                   SELECT id, {}, 'submitter', {} FROM new),
+                 -- the submitter follows their own idea (new comments)
+                 fol AS (INSERT INTO idea_follow (idea, "user") SELECT id, {} FROM new),
+                 -- embedded by the worker (ideas.vector_index)
+                 vec AS (
+                   INSERT INTO idea_vector (idea, pending, updated_at) SELECT id, TRUE, {} FROM new
+                   ON CONFLICT (idea) DO UPDATE
+                   SET pending = EXCLUDED.pending, updated_at = EXCLUDED.updated_at),
+                 took_part AS (
+                   INSERT INTO participation ("user", department, quarter, created_at)
+                   SELECT {}, {}, {}, {} FROM new ON CONFLICT DO NOTHING)
+                SELECT id FROM new"""
+
+
 def unvote_statement(open_statuses: str) -> str | None:
     """Retracting a vote as one statement on PostgreSQL: the vote and the
     idea's counter together, only on an open idea; it answers the new count,

@@ -90,6 +90,13 @@ async def mark_for_embedding(idea_id: int, now: dt.datetime | None = None) -> No
         )
         .run()
     )
+    asked_for_embedding(idea_id, now)
+
+
+def asked_for_embedding(idea_id: int, now: dt.datetime) -> None:
+    """What follows writing an idea's vector row as pending (here, or in the
+    statement that creates the idea: ideas.sql.submit_statement): the
+    worker's job, and this process's index no longer complete."""
     if _index is not None:
         _index.complete = False  # this process sees its own writes at once
     outbox.record_job(

@@ -275,3 +275,12 @@ async def test_health_details_are_for_admins_only(client, personas):
         body = (await caller.get("/health")).json()
         assert isinstance(body["queue_depth"], int) and body["failed_jobs"] == {}
         assert "oldest_undelivered_event_age_s" in body
+
+
+async def test_the_create_answer_is_what_the_submitter_reads_next(personas):
+    alice = await personas.get("alice_support")
+    created = await alice.api().post("/api/v1/ideas", json=idea_payload())
+    assert created.status_code == 201
+    read = await alice.api().get(f"/api/v1/ideas/{created.json()['id']}")
+    assert read.status_code == 200 and read.json() == created.json()
+    assert created.json()["following"] is True and created.json()["comments"] == 0

@@ -23,7 +23,13 @@ from ideas.config import get_settings, reset_settings
 from ideas.notify import digest, fanout, mailing
 from ideas.publish import visible_from
 from ideas.tables import Event, Notification
-from tests.factories import confirm_attendance, ctx_for, index_terms_as_the_worker, submit
+from tests.factories import (
+    confirm_attendance,
+    ctx_for,
+    idea_payload,
+    index_terms_as_the_worker,
+    submit,
+)
 from tests.notify_helpers import clear_outbox, council, drain, mails_to, notices, vote
 from workers import tasks
 
@@ -395,3 +401,15 @@ async def test_a_withdrawal_is_told_with_its_batch_not_at_its_minute(personas, b
     await mailing.email_notice(told["id"])
     (message,) = mails_to(dan.email)
     assert email.utils.parsedate_to_datetime(message["Date"]) == BOUNDARY
+
+
+async def test_the_submitter_gets_the_same_idea_from_create_as_from_reading_it(personas, batches):
+    """The create answer is built without reading the idea back: it must be
+    what the submitter reads next, window and all (`visible_from`)."""
+    alice = await personas.get("alice_support")
+    batches.set(at(10, 5))
+    created = await alice.api().post("/api/v1/ideas", json=idea_payload())
+    assert created.status_code == 201
+    assert created.json()["visible_from"] is not None
+    read = await alice.api().get(f"/api/v1/ideas/{created.json()['id']}")
+    assert read.status_code == 200 and read.json() == created.json()

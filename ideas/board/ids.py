@@ -18,10 +18,16 @@ ID_LIMIT = 2**31
 RANDOM_ID_LOW = 2**24
 
 
+def random_candidate() -> int:
+    """A random id in [RANDOM_ID_LOW, ID_LIMIT), maybe taken: for an insert
+    that skips a taken id and is tried again with another."""
+    return RANDOM_ID_LOW + secrets.randbelow(ID_LIMIT - RANDOM_ID_LOW)
+
+
 async def random_id(table: type[Table]) -> int:
     """A random id not yet used in `table` (Serial primary key)."""
     while True:
-        candidate = RANDOM_ID_LOW + secrets.randbelow(ID_LIMIT - RANDOM_ID_LOW)
+        candidate = random_candidate()
         if not await table.exists().where(table._meta.primary_key == candidate).run():
             return candidate
 

@@ -3,10 +3,9 @@ similar-search (ideas.term_index)."""
 
 from __future__ import annotations
 
-from ideas import participation, policy, publish, term_index, vector_index
-from ideas.blind import blind_idea
-from ideas.board.ids import random_id
-from ideas.board.view import idea_row
+from ideas import participation, policy, publish, sql, term_index, vector_index
+from ideas.blind import blind_new_idea
+from ideas.board.ids import random_candidate, random_id
 from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.errors import Forbidden
@@ -21,26 +20,56 @@ async def submit_idea(ctx: Context, data: IdeaIn) -> IdeaOut:
     if viewer is None:
         raise Forbidden("an idea is submitted by a person")
     now = ctx.now
-    async with write_transaction():
-        idea = Idea(
-            id=await random_id(Idea),
-            title=data.title,
-            problem=data.problem,
-            proposal=data.proposal,
-            touchpoint=data.touchpoint,
-            status="new",
-            votes=0,
-            created_at=now,
-            updated_at=now,
-            submitted_on=now.date(),
-            # others see it with everything else of its window (ideas.publish)
-            published_at=publish.visible_from(now),
-        )
-        await idea.save().run()
-        await Submission.insert(Submission(idea=idea.id, user=viewer.id, role="submitter")).run()
-        # the submitter follows their own idea (new comments); one click stops it
-        await Follow.insert(Follow(idea=idea.id, user=viewer.id)).run()
-        term_index.ask_for_terms(idea.id)  # written by the worker (ideas.term_index)
-        await vector_index.mark_for_embedding(idea.id, now)
-        await participation.record_viewer(viewer, now)
-    return await blind_idea(await idea_row(idea.id), viewer)
+    fields = dict(
+        title=data.title,
+        problem=data.problem,
+        proposal=data.proposal,
+        touchpoint=data.touchpoint,
+        status="new",
+        votes=0,
+        created_at=now,
+        updated_at=now,
+        submitted_on=now.date(),
+        # others see it with everything else of its window (ideas.publish)
+        published_at=publish.visible_from(now),
+    )
+    one_statement = sql.submit_statement()
+    if one_statement is not None:
+        created = []
+        while not created:  # a random id already taken: another one
+            idea = Idea(id=random_candidate(), **fields)
+            created = await Idea.raw(
+                one_statement,
+                idea.id,
+                idea.title,
+                idea.problem,
+                idea.proposal,
+                idea.touchpoint,
+                now,
+                now,
+                idea.submitted_on,
+                idea.published_at,
+                viewer.id,
+                now,
+                viewer.id,
+                now,
+                viewer.id,
+                viewer.department_id,
+                participation.quarter_label_of(now),
+                now,
+            ).run()
+    else:
+        async with write_transaction():
+            idea = Idea(id=await random_id(Idea), **fields)
+            await idea.save().run()
+            await Submission.insert(
+                Submission(idea=idea.id, user=viewer.id, role="submitter", created_at=now)
+            ).run()
+            # the submitter follows their own idea (new comments); one click stops it
+            await Follow.insert(Follow(idea=idea.id, user=viewer.id)).run()
+            await vector_index.mark_for_embedding(idea.id, now)
+            await participation.record_viewer(viewer, now)
+    term_index.ask_for_terms(idea.id)  # written by the worker (ideas.term_index)
+    if one_statement is not None:
+        vector_index.asked_for_embedding(idea.id, now)
+    return blind_new_idea(idea.to_dict(), viewer)
