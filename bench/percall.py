@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-ENDPOINTS = ("board", "idea_page", "ideas_list", "vote", "similar")
+ENDPOINTS = ("board", "idea_page", "ideas_list", "vote", "similar", "create")
 OK = (200, 201, 204)
 
 
@@ -52,8 +53,10 @@ def configure(database_url: str, redis_url: str) -> None:
     logging.disable(logging.INFO)
 
 
-async def call(app, method: str, target: str, headers: dict[str, str]) -> int:
+async def call(app, method: str, target: str, headers: dict[str, str], body: bytes = b"") -> int:
     """One HTTP request as uvicorn would hand it to the app; the status."""
+    if body:
+        headers = {**headers, "content-length": str(len(body))}
     path, _, query = target.partition("?")
     scope = {
         "type": "http",
@@ -72,7 +75,7 @@ async def call(app, method: str, target: str, headers: dict[str, str]) -> int:
     status = 0
 
     async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict) -> None:
         nonlocal status
@@ -132,6 +135,22 @@ async def run(args: argparse.Namespace) -> None:
             flip.append(True)
             title = titles[len(flip) % len(titles)]
             return await call(app, "GET", f"/api/v1/ideas/similar?title={title}", bearer)
+        if args.endpoint == "create":
+            flip.append(True)
+            n = len(flip)
+            body = {
+                "title": f"Percall idea number {n} for the billing team",
+                "problem": f"Customers keep asking about invoices ({n}).",
+                "proposal": "Let us try it with one team for a month and measure it.",
+                "touchpoint": "billing",
+            }
+            return await call(
+                app,
+                "POST",
+                "/api/v1/ideas",
+                {**bearer, "content-type": "application/json"},
+                json.dumps(body).encode(),
+            )
         if args.endpoint == "ideas_list":
             return await call(app, "GET", "/api/v1/ideas?sort=top&limit=25", bearer)
         flip[0] = not flip[0]
