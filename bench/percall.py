@@ -4,7 +4,7 @@ or other processes in the figure.
 
 Usage:
     python -m bench --scale S --seed-only --keep        # prints the database URL
-    python -m bench.percall DATABASE_URL board|idea_page|ideas_list|vote [-n 200]
+    python -m bench.percall DATABASE_URL board|idea_page|ideas_list|vote|similar|create [-n 200]
 
 It prints the mean wall and process CPU time per request. Under valgrind it
 counts instructions, which do not move with the machine's speed or with
@@ -17,9 +17,10 @@ difference of the two totals by 40 (the start-up cancels out):
 `--profile` prints a cProfile of the measured requests instead.
 
 The board and idea page are asked for with one of the seeded browser
-sessions, the ideas list and the vote toggle with an API token made for the
-run (the vote alternates PUT and DELETE on one open idea: every request is a
-real change).
+sessions, the ideas list, the vote toggle, the suggestions and the create
+with an API token made for the run (the vote alternates PUT and DELETE on
+one open idea: every request is a real change; every create makes one more
+idea in the kept database, and its jobs wait in the Redis db given).
 """
 
 from __future__ import annotations
