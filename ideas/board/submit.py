@@ -58,6 +58,7 @@ async def submit_idea(ctx: Context, data: IdeaIn) -> IdeaOut:
                 participation.quarter_label_of(now),
                 now,
             ).run()
+        vector_index.asked_for_embedding(idea.id, now)  # its row was written above
     else:
         async with write_transaction():
             idea = Idea(id=await random_id(Idea), **fields)
@@ -70,6 +71,4 @@ async def submit_idea(ctx: Context, data: IdeaIn) -> IdeaOut:
             await vector_index.mark_for_embedding(idea.id, now)
             await participation.record_viewer(viewer, now)
     term_index.ask_for_terms(idea.id)  # written by the worker (ideas.term_index)
-    if one_statement is not None:
-        vector_index.asked_for_embedding(idea.id, now)
     return blind_new_idea(idea.to_dict(), viewer)
