@@ -24,6 +24,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
+from redis.asyncio import BlockingConnectionPool
 
 from ideas import context, db, outbox, vector_index
 from ideas.config import Settings, get_settings
@@ -156,12 +157,32 @@ async def refuse_bidi_controls(request: Request) -> None:
         )
 
 
+#: Redis connections a web process may hold at once (requests beyond wait for one)
+REDIS_MAX_CONNECTIONS = 64
+
+
 def make_redis(url: str | None) -> ArqRedis | None:
     """A lazily connecting client (no ping at start), so the app starts and
-    serves while Redis is down."""
+    serves while Redis is down.
+
+    Its pool is redis-py's BlockingConnectionPool: the default pool of
+    redis-py 5.3 (arq 0.28 needs redis < 6) holds one lock per process while
+    it checks a connection before each command, and with hiredis that check
+    waits a turn of the event loop -- so under load every Redis call of a
+    process queued behind the others', one per turn. In the benchmark's
+    create run the enqueue after a commit then passed the 500 ms deadline,
+    the guard skipped Redis for 5 s and the cycle began again (p99 ~420 ms);
+    this pool checks connections outside its lock (redis-py issue #3692)."""
     if not url:
         return None
-    return ArqRedis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=REDIS_MAX_CONNECTIONS,
+        timeout=None,  # waiting for a connection is bounded by the guard's deadline
+        socket_connect_timeout=1,
+        socket_timeout=2,
+    )
+    return ArqRedis.from_pool(pool)  # the client owns the pool: aclose() closes it
 
 
 async def _load_model_then_freeze() -> object:
