@@ -9,6 +9,7 @@ found by the workers' periodic sweep, so delivery is delayed, never lost.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import datetime as dt
 import logging
@@ -165,3 +166,59 @@ async def flush(events: list[int], redis_pool: Any | None, raise_errors: bool = 
         log.warning("enqueue of events %s failed (%s); the sweep will retry", events, exc)
         return 0
     return len(events)
+
+
+class Enqueuer:
+    """A web process's enqueues after commits, sent together: one script call
+    (`flush`) at a time per Redis client, carrying the jobs of every unit of
+    work that finished while the previous call was on its way. Each caller
+    still returns only once its own jobs are in Redis (or with the error of
+    its batch), as with `flush`; under load a process makes one Redis call
+    for several requests instead of one each (a sixth of a create's CPU in
+    process was its own call)."""
+
+    def __init__(self) -> None:
+        #: Redis client -> (jobs waiting, what their callers wait on)
+        self._waiting: dict[Any, tuple[list, asyncio.Future]] = {}
+        self._sender: asyncio.Task | None = None
+
+    async def flush(self, events: list, redis_pool: Any | None) -> int:
+        """Like `flush(events, redis_pool, raise_errors=True)`."""
+        if not events or redis_pool is None:
+            return 0
+        loop = asyncio.get_running_loop()
+        batch = self._waiting.get(redis_pool)
+        if batch is None:
+            batch = self._waiting[redis_pool] = ([], loop.create_future())
+            # an error nobody waits for any more (callers past their
+            # deadline) is not "never retrieved"
+            batch[1].add_done_callback(_retrieve)
+        batch[0].extend(events)
+        if self._sender is None or self._sender.done():
+            self._sender = loop.create_task(self._send())
+        # a caller leaving (its deadline) does not cancel the others' call
+        await asyncio.shield(batch[1])
+        return len(events)
+
+    async def _send(self) -> None:
+        while self._waiting:
+            redis_pool, (events, done) = self._waiting.popitem()
+            try:
+                await flush(events, redis_pool, raise_errors=True)
+            except Exception as exc:  # each caller logs it (and its guard trips)
+                done.set_exception(exc)
+            except BaseException:  # cancelled at shutdown: the sweep will enqueue them
+                done.set_exception(RuntimeError("enqueue interrupted by shutdown"))
+                raise
+            else:
+                done.set_result(None)
+
+    async def close(self) -> None:
+        """Wait for the call on its way (at shutdown)."""
+        if self._sender is not None and not self._sender.done():
+            await asyncio.wait([self._sender], timeout=5)
+
+
+def _retrieve(done: asyncio.Future) -> None:
+    if not done.cancelled():
+        done.exception()

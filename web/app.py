@@ -68,10 +68,16 @@ class UnitOfWorkMiddleware:
         async with context.unit_of_work(actor, transaction=False, flush=False) as ctx:
             await self.app(scope, receive, send)
         events = ctx.events
-        guard = guard_of(scope["app"].state) if events else None
+        state = scope["app"].state
+        guard = guard_of(state) if events else None
         if guard is not None:
+            # the app's Enqueuer sends concurrent requests' jobs together
+            enqueuer = state.get("enqueuer")
             try:
-                await guard.run(lambda redis: outbox.flush(events, redis, raise_errors=True))
+                if enqueuer is not None:
+                    await guard.run(lambda redis: enqueuer.flush(events, redis))
+                else:
+                    await guard.run(lambda redis: outbox.flush(events, redis, raise_errors=True))
             except RedisUnavailable as exc:
                 log.warning("events %s not enqueued (%s); the sweep will", events, exc)
 
@@ -206,6 +212,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.redis = redis
         app.state.redis_guard = RedisGuard(redis)
         app.state.limiter = RateLimiter(redis, guard=app.state.redis_guard)
+        enqueuer = app.state.enqueuer = outbox.Enqueuer()
         # load the similar-ideas model now, off the event loop, rather than on
         # the first search (~1 s); not awaited, so start-up does not wait
         preload = app.state.similar_preload = (
@@ -220,6 +227,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             if preload is not None and preload.done():
                 preload.result()
+            await enqueuer.close()
             if redis is not None:
                 await redis.aclose()
             await db.close_pool()
