@@ -11,6 +11,7 @@ from ideas import policy
 from ideas.blind import IDEA_SQL_COLUMNS, blind_rows, facts_columns
 from ideas.board.view import published_sql
 from ideas.context import Context
+from ideas.db import read_rows
 from ideas.errors import Invalid
 from ideas.lifecycle import STATUSES, TOUCHPOINTS
 from ideas.policy import ACCEPTED_OR_LATER, CLOSED, OPEN_FOR_VOTES
@@ -230,7 +231,7 @@ async def list_ideas(
     args += order_args
     if offset:
         sql += f" OFFSET {int(offset):d}"
-    rows = await Idea.raw(sql, *args).run()
+    rows = await read_rows(Idea, sql, *args)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
