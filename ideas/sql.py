@@ -50,6 +50,25 @@ def in_list(column: str, values: Iterable) -> tuple[str, list]:
 # (`Table.raw()`, "{}" placeholders), the same on both engines but for these.
 
 
+def position_in(column: str, values: Iterable) -> tuple[str, list]:
+    """An SQL expression: the position (from 0) of `column`'s value in
+    `values`, with its arguments -- an ORDER BY that keeps a ranking made in
+    Python (use it with `in_list` over the same values). On PostgreSQL a short
+    list is padded to the same width as `in_list` pads it (a repeated value
+    keeps its first position), so a call site prepares a handful of
+    statements; a longer one is one array parameter."""
+    values = list(values)
+    if not values:
+        return "0", []
+    if is_postgres():
+        if len(values) > IN_LIST_PARAMETERS:
+            return f"array_position({{}}, {column})", [values]
+        width = 1 << (len(values) - 1).bit_length()
+        values += [values[-1]] * (width - len(values))
+    whens = " ".join(f"WHEN {{}} THEN {n}" for n in range(len(values)))
+    return f"(CASE {column} {whens} ELSE {len(values)} END)", values
+
+
 def fence() -> str:
     """Ends a subquery that PostgreSQL must not flatten: it would otherwise
     inline a computed column (the first decision, with its event look-up)

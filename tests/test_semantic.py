@@ -136,6 +136,41 @@ def test_above_the_exact_size_the_sign_prefilter_keeps_the_hamming_nearest(monke
     assert 9 not in [i for i, _ in index.search(vectors[8], 5)]
 
 
+def test_the_int8_kernel_scores_exactly_as_numpy(monkeypatch):
+    """The exact search's product (onnxruntime's MatMulInteger) against
+    numpy's in int64, extremes included; the index ranks the same with
+    either."""
+    kernel = vector_index.int8_dot()
+    assert kernel is not None
+    rng = np.random.default_rng(3)
+    extremes = np.array([-127, 127, -1, 0, 1], dtype=np.int8)
+    for n in (1, 7, 1000, 4099):
+        matrix = rng.integers(-127, 128, (n, embedding.DIM), dtype=np.int8)
+        matrix[: n // 2] = rng.choice(extremes, (n // 2, embedding.DIM))
+        for query in (
+            rng.integers(-127, 128, embedding.DIM, dtype=np.int8),
+            np.full(embedding.DIM, 127, dtype=np.int8),
+        ):
+            got = kernel(matrix, query)
+            assert got.dtype == np.int32
+            assert np.array_equal(got, matrix.astype(np.int64) @ query.astype(np.int64))
+    index, vectors = _random_index(4)
+    with_kernel = [index.search(v, 5) for v in vectors[:20]]
+    monkeypatch.setattr(vector_index, "_int8_dot", None)
+    monkeypatch.setattr(vector_index, "_int8_dot_failed", True)  # as if it could not load
+    assert vector_index.int8_dot() is None
+    assert [index.search(v, 5) for v in vectors[:20]] == with_kernel
+
+
+def test_an_altered_int8_kernel_file_is_not_used(tmp_path, monkeypatch):
+    altered = tmp_path / "int8_dot.onnx"
+    altered.write_bytes(vector_index.INT8_DOT_PATH.read_bytes() + b"\0")
+    monkeypatch.setattr(vector_index, "INT8_DOT_PATH", altered)
+    monkeypatch.setattr(vector_index, "_int8_dot", None)
+    monkeypatch.setattr(vector_index, "_int8_dot_failed", False)
+    assert vector_index.int8_dot() is None
+
+
 # -- written by the worker, through the outbox ----------------------------------------------
 
 
@@ -210,6 +245,58 @@ async def test_a_pending_idea_neither_shows_nor_moves_the_suggestions_others_get
     assert {n: await suggested(n) for n in (1, 5)} == before
     batches.set(at(11))  # its batch: now it is suggested, first
     assert await suggested(1) == [pending.id]
+
+
+async def test_with_every_vector_indexed_one_statement_chooses_as_the_two_steps(
+    personas,
+    embedder,
+    monkeypatch,
+    batches,  # noqa: F811 - the fixture
+):
+    """`similar_ideas` with a complete index filters, ranks and cuts in the
+    statement that reads the cards: the same suggestions, in the same order,
+    as the general path (`similar_scores`: the index's nearest, filtered,
+    cut, decided) for every limit -- with a declined, a withdrawn and a
+    not-yet-published near match among them; and a draft whose nearest
+    vector is below the threshold asks nothing of the database."""
+    from ideas.board import similar
+
+    alice = (await personas.get("alice_support")).viewer
+    dan = (await personas.get("dan_sales")).viewer
+    batches.set(at(8))
+    variants = [
+        PASSWORD_IDEA,
+        ("Password reset by e-mail link", "Customers locked out of the portal phone us to reset."),
+        ("Reset portal password without an agent", "Every reset needs a support call today."),
+        ("Forgotten password flow", "The portal has no way to recover a forgotten password."),
+        ("Password reset for the mobile app", "App users cannot reset their password alone."),
+        *OTHERS,
+    ]
+    made = [await submit_idea(ctx_for(dan), _idea(*v)) for v in variants]
+    await Idea.update({Idea.status: DECLINED}).where(Idea.id == int(made[1].id)).run()
+    await withdraw(ctx_for(dan), int(made[3].id))
+    batches.set(at(10, 5))
+    await submit_idea(ctx_for(alice), _idea(PARAPHRASE, PARAPHRASE))  # published at 11
+    await index_terms_as_the_worker()
+    await vector_index.embed_pending()
+    index = vector_index.get_index()
+    await index.refresh(force=True)
+    assert index.complete
+    drafts = [PARAPHRASE, "Customers should reset passwords themselves", "Dark mode for the app"]
+    for draft in drafts:
+        for limit in (1, 2, 3, 5):
+            shown = [int(i.id) for i in await similar_ideas(ctx_for(alice), draft, limit=limit)]
+            two_steps = [i for i, _ in await similar_scores(draft, "", limit)]
+            assert shown == two_steps, (draft, limit)
+    assert [int(i.id) for i in await similar_ideas(ctx_for(alice), PARAPHRASE)][:1] == [
+        int(made[0].id)
+    ]
+    statements = []
+    raw = Idea.raw
+    monkeypatch.setattr(Idea, "raw", lambda *a: (statements.append(a[0]), raw(*a))[1])
+    unrelated = "Free coffee for visitors at reception"
+    assert await similar.similar_ideas(ctx_for(alice), unrelated) == []
+    assert statements == []
 
 
 async def test_an_idea_not_embedded_yet_is_still_found_by_its_words(personas, embedder):

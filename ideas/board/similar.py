@@ -21,6 +21,10 @@ SEMANTIC_MIN_SCORE = 0.42
 SEMANTIC_RELATED_MARGIN = 0.15
 
 
+def _draft(title: str, text: str) -> tuple[str, str]:
+    return (title or "").strip()[:300], (text or "").strip()[:5000]
+
+
 async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tuple[int, float]]:
     """``(idea id, score)`` of the likely duplicates of a draft, best first:
     by meaning (sentence embeddings) when the model is available, else by
@@ -28,11 +32,23 @@ async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tup
     not yet published (ideas.publish) -- before the cut to `limit` and the
     closeness decision, so a pending idea cannot push a suggestion out or
     change which ones are shown (that would tell its topic and minute)."""
-    title = (title or "").strip()[:300]
-    text = (text or "").strip()[:5000]
+    title, text = _draft(title, text)
     if not title and not text:
         return []
-    found = await vector_index.search(title, text, 4 * limit + 10, -1.0)
+    found = await vector_index.search(title, text, _candidates(limit), -1.0)
+    return await _decide(found, title, text, limit)
+
+
+def _candidates(limit: int) -> int:
+    """Nearest vectors read from the index for `limit` suggestions (some
+    are turned away: declined, duplicate, not yet published)."""
+    return 4 * limit + 10
+
+
+async def _decide(
+    found: list[tuple[int, float]] | None, title: str, text: str, limit: int
+) -> list[tuple[int, float]]:
+    """`similar_scores` from the index's nearest vectors (``None``: no model)."""
     if found is None:
         return await _lexical_scores(title, text, limit)
     if found:
@@ -51,11 +67,7 @@ async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tup
             if not publish.is_pending(r["published_at"], now)
         }
         found = [(i, s) for i, s in found if i in shown][:limit]
-        # the decision is the draft's: its best match close enough, or nothing
-        if not found or found[0][1] < SEMANTIC_MIN_SCORE:
-            found = []
-        else:
-            found = [(i, s) for i, s in found if s >= found[0][1] - SEMANTIC_RELATED_MARGIN]
+        found = _closest(found)
     index = vector_index.get_index()
     if len(found) < limit and not index.complete:
         # ideas without a vector yet (submitted seconds ago, or before the
@@ -67,10 +79,24 @@ async def similar_scores(title: str, text: str = "", limit: int = 5) -> list[tup
     return found
 
 
+def _closest(found: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The decision is the draft's: its best (shown) match close enough, or
+    nothing; then those within the margin of the best."""
+    if not found or found[0][1] < SEMANTIC_MIN_SCORE:
+        return []
+    return [(i, s) for i, s in found if s >= found[0][1] - SEMANTIC_RELATED_MARGIN]
+
+
 async def similar_ideas(ctx: Context, title: str, text: str = "", limit: int = 5) -> list[IdeaOut]:
     """Likely duplicates of a draft: at most `limit`, best first."""
     policy.authorize(ctx.actor, "idea.view")
-    ranked = await similar_scores(title, text, limit)
+    title, text = _draft(title, text)
+    if not title and not text:
+        return []
+    found = await vector_index.search(title, text, _candidates(limit), -1.0)
+    if found is not None and vector_index.get_index().complete:
+        return await _closest_ideas(ctx, found, limit)
+    ranked = await _decide(found, title, text, limit)
     if not ranked:
         return []
     ids = [key for key, _score in ranked]
@@ -78,16 +104,50 @@ async def similar_ideas(ctx: Context, title: str, text: str = "", limit: int = 5
     # the ideas with the viewer's facts about them, in one statement
     facts, args = facts_columns(ctx.actor, now)
     among, among_args = sql.in_list("id", ids)
-    found = await Idea.raw(
+    found_rows = await Idea.raw(
         f"SELECT {IDEA_SQL_COLUMNS}{facts} FROM idea WHERE {among}", *args, *among_args
     ).run()
-    rows = {r["id"]: r for r in found}
+    rows = {r["id"]: r for r in found_rows}
     # a new idea is suggested to others from its batch on (ideas.publish):
     # embedded within seconds, it must not show the minute it was submitted
     shown = [
         rows[i] for i in ids if i in rows and not publish.is_pending(rows[i]["published_at"], now)
     ]
     return blind_rows(shown, ctx.actor, now)
+
+
+async def _closest_ideas(ctx: Context, found: list[tuple[int, float]], limit: int) -> list[IdeaOut]:
+    """`similar_ideas` when every idea has its vector: the same choice as
+    `_decide` + `_closest`, in one statement or none. Only a match within the
+    margin of the threshold can be shown, so when no vector reaches the
+    threshold nothing is asked of the database; otherwise the candidates
+    that can be shown are filtered (turned away, not yet published), ranked
+    and cut to `limit` in the statement that reads their cards -- the
+    viewer's facts computed for those only."""
+    near = [(i, s) for i, s in found if s >= SEMANTIC_MIN_SCORE - SEMANTIC_RELATED_MARGIN]
+    if not near or near[0][1] < SEMANTIC_MIN_SCORE:
+        return []
+    now = ctx.now
+    ids = [i for i, _ in near]
+    facts, args = facts_columns(ctx.actor, now)
+    among, among_args = sql.in_list("id", ids)
+    turned_away, turned_away_args = sql.in_list("status", sorted(policy.NOT_SUGGESTED))
+    published, published_args = published_sql(None, now)
+    rank, rank_args = sql.position_in("id", ids)
+    rows = await Idea.raw(
+        f"SELECT {IDEA_SQL_COLUMNS}{facts} FROM idea "
+        f"WHERE {among} AND NOT {turned_away} AND {published} ORDER BY {rank} LIMIT {{}}",
+        *args,
+        *among_args,
+        *turned_away_args,
+        *published_args,
+        *rank_args,
+        limit,
+    ).run()
+    score = dict(near)
+    chosen = _closest([(r["id"], score[r["id"]]) for r in rows])
+    keep = {i for i, _ in chosen}
+    return blind_rows([r for r in rows if r["id"] in keep], ctx.actor, now)
 
 
 async def _lexical_scores(title: str, text: str, limit: int) -> list[tuple[int, float]]:
