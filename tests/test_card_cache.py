@@ -104,3 +104,51 @@ async def test_kept_vote_buttons_are_the_macros_output_and_carry_no_csrf(app, pe
     button = card(page, idea_id)
     assert 'name="_csrf_token"' in button  # the page's CSRF input, between the kept halves
     assert 'aria-pressed="false"' in button and ">Vote</span>" in button
+
+
+async def test_a_card_is_assembled_from_kept_parts_and_this_viewers_marks(app, personas):
+    """`idea_card` (web/templating.py CardParts.card) puts a card together
+    without a macro call: the kept frame, head and tail, the vote button's
+    halves around the page's CSRF input, and "Yours" or the pending note only
+    for the viewer they belong to -- rendered per request, never kept. A
+    plain string in the CSRF input's place is escaped, not taken as HTML."""
+    import datetime as dt
+
+    from markupsafe import Markup
+
+    from ideas.schemas import Can
+
+    env = app.template_engine.engine
+    cards = env.globals["card_parts"]
+    alice = await personas.get("alice_support")
+    idea_id = await submit(alice, title="Say <when> the parcel leaves")
+    page = (await (await alice.browser()).get("/")).text
+    mine = card(page, idea_id)
+    assert mine.count("<article") == 1 and mine.endswith("</article>")
+    assert "Say &lt;when&gt; the parcel leaves" in mine and ">Yours</span>" in mine
+
+    class Projected:  # the attributes a card reads of an IdeaOut
+        id = "77"
+        title = "Print the PO number"
+        status = "new"
+        touchpoint = "billing"
+        comments = 1
+        submitted_on = dt.date(2026, 11, 2)
+        votes = 3
+        voted = False
+        is_mine = True
+        visible_from = dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC)
+        can = Can(vote=False, takes_votes=True)
+
+    csrf = Markup('<input type="hidden" name="_csrf_token" value="t">')
+    whole = str(cards.card(Projected(), csrf, "/?q=a<b"))
+    assert whole.startswith('<article class="card idea-card" id="idea-77"')
+    assert csrf in whole and ">Yours</span>" in whole and "from 11:00 UTC" in whole
+    assert 'value="/?q=a&lt;b"' in whole  # the return address, escaped
+    Projected.is_mine, Projected.visible_from = False, None
+    Projected.can = Can(vote=True, takes_votes=True)
+    other = str(cards.card(Projected(), csrf, None))
+    assert "Yours" not in other and "pending-" not in other and ">Vote</span>" in other
+    assert "<script>" not in str(cards.card(Projected(), "<script>", None))
+    kept = "".join(str(p) for parts in cards.kept.values() for p in parts)
+    assert "Yours" not in kept and "visible to colleagues" not in kept and "_csrf" not in kept

@@ -111,41 +111,6 @@ def plain_text(text: str) -> Markup:
     return Markup("".join(f"<p>{p}</p>" for p in paragraphs if p.strip()))
 
 
-class CardParts:
-    """The viewer-independent parts of an idea card (`card_head`, `card_tail`
-    in _macros.html: title, status, touchpoint, age, comment count), rendered
-    once and reused. The key is every value the parts show, so a kept part is
-    exactly what rendering would produce again: it changes when the idea does
-    (title, status, comments) or the day does (its age), and no viewer's
-    state can reach another's page — the parts take no per-viewer value (the
-    vote button, "Yours" and the submitter's pending note are rendered per
-    request around them; blind promise: nothing submitter-specific is kept)."""
-
-    def __init__(self, env: Any, limit: int = CARD_CACHE_SIZE) -> None:
-        self.env = env
-        self.limit = limit
-        self.kept: dict[tuple, tuple[Markup, Markup]] = {}
-        self._macros: Any = None
-
-    def __call__(self, idea: Any) -> tuple[Markup, Markup]:
-        get = idea.get if isinstance(idea, dict) else functools.partial(getattr, idea)
-        ago = days_ago(get("submitted_on"))
-        key = (get("id"), get("title"), get("status"), get("touchpoint"), get("comments"), ago)
-        parts = self.kept.get(key)
-        if parts is None:
-            if self._macros is None:
-                self._macros = self.env.get_template("_macros.html").module
-            idea_id, title, status, touchpoint, comments, _ = key
-            parts = (
-                self._macros.card_head(idea_id, title, status, touchpoint),
-                self._macros.card_tail(idea_id, title, ago, comments),
-            )
-            if len(self.kept) >= self.limit:
-                self.kept.clear()
-            self.kept[key] = parts
-        return parts
-
-
 class VoteParts:
     """The board's vote buttons without their CSRF input (`vote_open`,
     `vote_rest` in _macros.html), rendered once per set of arguments and
@@ -180,6 +145,71 @@ class VoteParts:
         return parts
 
 
+class CardParts:
+    """An idea card of the board (and the roadmap), put together without a
+    macro call per card (the calls were a quarter of a board's time).
+
+    The parts every viewer sees alike (`card_open`, `card_head`, `card_tail`
+    in _macros.html: the card's frame, title, status, touchpoint, age,
+    comment count) are rendered once and reused. The key is every value the
+    parts show, so a kept part is exactly what rendering would produce
+    again: it changes when the idea does (title, status, comments) or the
+    day does (its age), and no viewer's state can reach another's page — the
+    parts take no per-viewer value. The vote button's halves come from
+    `VoteParts`, the page's CSRF input goes between them, and "Yours" and the
+    submitter's pending note (`card_marks`) are rendered per request (blind
+    promise: nothing submitter-specific is kept)."""
+
+    def __init__(self, env: Any, votes: VoteParts, limit: int = CARD_CACHE_SIZE) -> None:
+        self.env = env
+        self.votes = votes
+        self.limit = limit
+        self.kept: dict[tuple, tuple[Markup, Markup, Markup]] = {}
+        self._macros: Any = None
+
+    def macros(self) -> Any:
+        if self._macros is None:
+            self._macros = self.env.get_template("_macros.html").module
+        return self._macros
+
+    def __call__(self, idea: Any) -> tuple[Markup, Markup, Markup]:
+        get = idea.get if isinstance(idea, dict) else functools.partial(getattr, idea)
+        ago = days_ago(get("submitted_on"))
+        key = (get("id"), get("title"), get("status"), get("touchpoint"), get("comments"), ago)
+        parts = self.kept.get(key)
+        if parts is None:
+            macros = self.macros()
+            idea_id, title, status, touchpoint, comments, _ = key
+            parts = (
+                macros.card_open(idea_id),
+                macros.card_head(idea_id, title, status, touchpoint),
+                macros.card_tail(idea_id, title, ago, comments),
+            )
+            if len(self.kept) >= self.limit:
+                self.kept.clear()
+            self.kept[key] = parts
+        return parts
+
+    def card(self, idea: Any, csrf: Markup, back: str | None = None) -> Markup:
+        """The whole card of a projected idea (`IdeaOut`) for this viewer.
+        `csrf` is the page's CSRF input (Markup); a plain string is escaped."""
+        opening, head, tail = self(idea)
+        can = idea.can
+        vote = self.votes(
+            idea.id, idea.votes, idea.voted, can.vote, back, idea.status, not can.takes_votes
+        )
+        marks = (
+            self.macros().card_marks(idea.id, idea.is_mine, idea.visible_from)
+            if idea.is_mine or idea.visible_from
+            else _NO_MARKS
+        )
+        return _JOIN.join((opening, vote[0], csrf, vote[1], head, marks, tail))
+
+
+_JOIN = Markup("")
+_NO_MARKS = Markup("")
+
+
 def menu_of(viewer) -> policy.Menu:
     """The navigation's links for the signed-in person, from the policy's
     table (the pages behind them let in the same roles)."""
@@ -201,8 +231,9 @@ def configure(engine: JinjaTemplateEngine) -> None:
     env.filters["plain"] = plain_text
     env.tests["linkish"] = has_link
     env.globals["menu_of"] = menu_of
-    env.globals["card_parts"] = CardParts(env)
-    env.globals["vote_parts"] = VoteParts(env)
+    votes = env.globals["vote_parts"] = VoteParts(env)
+    cards = env.globals["card_parts"] = CardParts(env, votes)
+    env.globals["idea_card"] = cards.card
     env.globals["STATUSES"] = STATUSES
     env.globals["STATUS_LABELS"] = STATUS_LABELS
     env.globals["TOUCHPOINTS"] = TOUCHPOINTS
