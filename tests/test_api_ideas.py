@@ -11,7 +11,7 @@ from ideas.board.vote import unvote, vote
 from ideas.context import COMMAND_LINE
 from ideas.people import service
 from ideas.tables import Vote
-from tests.factories import ctx_for, idea_payload, index_terms_as_the_worker
+from tests.factories import ctx_for, idea_payload, index_terms_as_the_worker, submit
 
 
 async def test_create_idea_answers_201_with_a_new_idea(personas):
@@ -284,3 +284,52 @@ async def test_the_create_answer_is_what_the_submitter_reads_next(personas):
     read = await alice.api().get(f"/api/v1/ideas/{created.json()['id']}")
     assert read.status_code == 200 and read.json() == created.json()
     assert created.json()["following"] is True and created.json()["comments"] == 0
+
+
+async def test_a_vote_without_a_body_is_not_read(app, personas):
+    """A PUT or DELETE that says it has no body (no length, or 0) reaches its
+    handler without the body being read (issue 18.3); one that has a body is
+    still read and checked (a NUL in it is refused)."""
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    idea_id = await submit(alice)
+    path = f"/api/v1/ideas/{idea_id}/vote"
+    reads = []
+
+    async def answer(method: str, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> int:
+        sent = []
+
+        async def receive():
+            reads.append(method)
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"testserver"),
+                (b"authorization", f"Bearer {dan.token}".encode()),
+                *headers,
+            ],
+            "client": ("127.0.0.1", 5000),
+            "server": ("testserver", 80),
+        }
+        await app(scope, receive, send)
+        return sent[0]["status"]
+
+    assert await answer("PUT", []) == 200
+    assert await answer("DELETE", [(b"content-length", b"0")]) == 200
+    assert reads == []
+    with_body = [(b"content-length", b"3"), (b"content-type", b"text/plain")]
+    assert await answer("PUT", with_body, b"a\x00b") == 400
+    assert reads == ["PUT"]

@@ -35,9 +35,10 @@ from web.auth import (
     add_security_headers,
     provide_viewer,
     public,
+    run_guards_without_copies,
     session_store,
 )
-from web.bodies import MULTIPART_MAX_BYTES, BodyLimitMiddleware
+from web.bodies import MULTIPART_MAX_BYTES, BodyLimitMiddleware, carries_body
 from web.controllers import ROUTE_HANDLERS
 from web.deps import provide_context
 from web.errors import EXCEPTION_HANDLERS, document_error_answers
@@ -90,17 +91,6 @@ async def announce_retry_after(response: Response) -> Response:
     return response
 
 
-def _carries_body(scope: Scope) -> bool:
-    """The request says it has a body (a length above 0, or chunks): a PUT
-    or DELETE without one (a vote) is not read at all."""
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return value.strip() not in (b"0", b"")
-        if name == b"transfer-encoding":
-            return True
-    return False
-
-
 #: U+0000 as it arrives: raw, escaped in JSON (not after an escaped backslash), in a URL
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
@@ -112,7 +102,7 @@ async def refuse_nul_characters(request: Request) -> None:
     scope = request.scope
     found = b"%00" in scope.get("raw_path", b"") or b"%00" in scope.get("query_string", b"")
     found = found or "\x00" in scope["path"]
-    if not found and request.method not in ("GET", "HEAD", "OPTIONS") and _carries_body(scope):
+    if not found and request.method not in ("GET", "HEAD", "OPTIONS") and carries_body(scope):
         kind = request.headers.get("content-type", "")
         if kind.startswith("multipart/"):
             # streamed, not kept as a body: read the (kept) form; an uploaded
@@ -144,7 +134,7 @@ async def refuse_bidi_controls(request: Request) -> None:
     scope = request.scope
     raw = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
     found = _URL_BIDI.search(raw) is not None or has_bidi_controls(scope["path"])
-    if not found and request.method not in ("GET", "HEAD", "OPTIONS") and _carries_body(scope):
+    if not found and request.method not in ("GET", "HEAD", "OPTIONS") and carries_body(scope):
         kind = request.headers.get("content-type", "")
         if kind.startswith("multipart/"):
             form = await request.form()
@@ -204,6 +194,7 @@ async def _load_model_then_freeze() -> object:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    run_guards_without_copies()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -93,6 +93,17 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
+def carries_body(scope: Scope) -> bool:
+    """The request says it has a body (a length above 0, or chunks): a PUT
+    or DELETE without one (a vote) is not read at all."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value.strip() not in (b"0", b"")
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
 class BodyLimitMiddleware:
     """Reads a request's body once, within the size cap, checks it, and hands
     the same bytes to the app. Runs after `AuthMiddleware` (which reads no
@@ -120,8 +131,10 @@ class BodyLimitMiddleware:
             if limiter is not None:
                 client = scope.get("client")
                 await limiter.hit("anonymous", client[0] if client else "unknown")
-        if multipart:
-            await self.app(scope, receive, send)  # streamed; Litestar caps it
+        if multipart or not carries_body(scope):
+            # multipart is streamed (Litestar caps it); a request without a
+            # body (a vote, a follow) is not read at all
+            await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
