@@ -46,6 +46,7 @@ from web.idempotency import IdempotencyMiddleware
 from web.openapi import StrictModelsSchemaPlugin, forbid_nul_in_input
 from web.ratelimit import RateLimiter, retry_after
 from web.redisguard import RedisGuard, RedisUnavailable, guard_of
+from web.responses import ModelResponse
 
 log = logging.getLogger("touchpoint.web")
 
@@ -261,6 +262,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # that points back at it, a cycle per request that left every
         # request's objects to the cyclic collector (is_htmx reads the header)
         request_class=Request,
+        response_class=ModelResponse,
         plugins=[HTMXPlugin(), StrictModelsSchemaPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=refuse_nul_characters,
