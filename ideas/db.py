@@ -48,14 +48,6 @@ async def read_rows(table, sql: str, *args) -> Sequence[Mapping]:
     return await table.raw(sql, *args).run()
 
 
-async def write_rows(table, sql: str, *args) -> Sequence[Mapping]:
-    """The rows a single write statement returns (``RETURNING``), the same
-    way as `read_rows`: outside a transaction on PostgreSQL the statement
-    runs on a pool connection and commits on its own (never retried: the
-    pool's retry is for plain reads); inside one, on its connection."""
-    return await read_rows(table, sql, *args)
-
-
 def _lock() -> asyncio.Lock:
     global _sqlite_write_lock
     if _sqlite_write_lock is None:

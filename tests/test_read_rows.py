@@ -28,24 +28,3 @@ async def test_inside_a_transaction_it_sees_the_transaction_s_own_writes():
         # read on the transaction's connection, not a pooled one that
         # cannot see the uncommitted row
         assert [r["name"] for r in rows] == ["Read in transaction"]
-
-
-class _Undo(Exception):
-    pass
-
-
-async def test_a_write_commits_alone_outside_a_transaction_and_with_it_inside():
-    """`db.write_rows`: one write statement's RETURNING rows; outside a
-    transaction it commits on its own (the vote's one statement), inside one
-    it is undone with the transaction."""
-    insert = "INSERT INTO department (name) VALUES ({}) RETURNING name"
-    rows = await db.write_rows(Department, insert, "Written alone")
-    assert [r["name"] for r in rows] == ["Written alone"]
-    try:
-        async with db.write_transaction():
-            await db.write_rows(Department, insert, "Written then undone")
-            raise _Undo
-    except _Undo:
-        pass
-    names = {r["name"] for r in await Department.select(Department.name).run()}
-    assert "Written alone" in names and "Written then undone" not in names

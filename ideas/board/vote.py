@@ -8,7 +8,7 @@ from __future__ import annotations
 from ideas import participation, policy, publish, sql
 from ideas.board.view import idea_row, published_sql
 from ideas.context import Context
-from ideas.db import write_rows, write_transaction
+from ideas.db import write_transaction
 from ideas.errors import Conflict, Forbidden, NotFound
 from ideas.policy import OPEN_FOR_VOTES
 from ideas.schemas import VoteOut
@@ -66,8 +66,7 @@ async def vote(ctx: Context, idea_id: int) -> VoteOut:
     published, published_args = published_sql(None, now)
     one_statement = sql.vote_statement(_OPEN_SQL, published)
     if one_statement is not None:
-        rows = await write_rows(
-            Idea,
+        rows = await Idea.raw(
             one_statement,
             viewer.id,
             now,
@@ -78,7 +77,7 @@ async def vote(ctx: Context, idea_id: int) -> VoteOut:
             viewer.department_id,
             participation.quarter_label_of(now),
             now,
-        )
+        ).run()
         if rows:
             return VoteOut(votes=rows[0]["votes"], voted=True)
         status, votes, voted = await _vote_state(ctx, viewer, idea_id)
@@ -112,7 +111,12 @@ async def unvote(ctx: Context, idea_id: int) -> VoteOut:
     viewer = _voter(ctx)
     one_statement = sql.unvote_statement(_OPEN_SQL)
     if one_statement is not None:
-        rows = await write_rows(Idea, one_statement, idea_id, viewer.id, idea_id)
+        rows = await Idea.raw(
+            one_statement,
+            idea_id,
+            viewer.id,
+            idea_id,
+        ).run()
         if rows:
             return VoteOut(votes=rows[0]["votes"], voted=False)
         status, votes, voted = await _vote_state(ctx, viewer, idea_id)
