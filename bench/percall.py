@@ -7,12 +7,18 @@ Usage:
     python -m bench.percall DATABASE_URL board|idea_page|ideas_list|vote|similar|create [-n 200]
 
 It prints the mean wall and process CPU time per request. Under valgrind it
-counts instructions, which do not move with the machine's speed or with
-what else runs on it: run it twice, with `-n 0` and `-n 40`, and divide the
+counts instructions, which move far less than times with the machine's
+speed and what else runs on it (but see below): run it twice, with `-n 0` and `-n 40`, and divide the
 difference of the two totals by 40 (the start-up cancels out):
 
     for n in 0 40; do valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$n \\
         .venv/bin/python -m bench.percall DATABASE_URL board -n $n 2>&1 | grep Collected; done
+
+Compare counts that ran equally slowly (the same number of valgrind
+processes at a time on an otherwise idle machine): the viewer cache and the
+rate count's window expire by the clock, so the slower a run, the more of
+them a request pays for. For endpoints that do not use it, SIMILAR_SEMANTIC=0
+keeps the model's load (which runs beside the start-up) out of the counts.
 
 `--profile` prints a cProfile of the measured requests instead.
 
