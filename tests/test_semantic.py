@@ -257,9 +257,7 @@ async def test_with_every_vector_indexed_one_statement_chooses_as_the_two_steps(
     statement that reads the cards: the same suggestions, in the same order,
     as the general path (`similar_scores`: the index's nearest, filtered,
     cut, decided) for every limit -- with a declined, a withdrawn and a
-    not-yet-published near match among them; and a draft whose nearest
-    vector is below the threshold asks nothing of the database."""
-    from ideas.board import similar
+    not-yet-published near match among them."""
 
     alice = (await personas.get("alice_support")).viewer
     dan = (await personas.get("dan_sales")).viewer
@@ -291,12 +289,44 @@ async def test_with_every_vector_indexed_one_statement_chooses_as_the_two_steps(
     assert [int(i.id) for i in await similar_ideas(ctx_for(alice), PARAPHRASE)][:1] == [
         int(made[0].id)
     ]
-    statements = []
+
+
+async def test_the_statements_of_a_draft_do_not_depend_on_an_unpublished_idea(
+    personas,
+    embedder,
+    monkeypatch,
+    batches,  # noqa: F811 - the fixture
+):
+    """The index holds ideas not yet published: a draft must ask the
+    database the same whether or not one of them is close to it -- else the
+    answer's time would tell a colleague polling with drafts on a topic that
+    someone just submitted an idea on it (and when), before its batch."""
+    alice = (await personas.get("alice_support")).viewer
+    dan = (await personas.get("dan_sales")).viewer
+    batches.set(at(8))
+    for title, problem in OTHERS:
+        await submit_idea(ctx_for(dan), _idea(title, problem))
+    await index_terms_as_the_worker()
+    await vector_index.embed_pending()
+    index = vector_index.get_index()
+    statements: list[tuple[str, int]] = []
     raw = Idea.raw
-    monkeypatch.setattr(Idea, "raw", lambda *a: (statements.append(a[0]), raw(*a))[1])
-    unrelated = "Free coffee for visitors at reception"
-    assert await similar.similar_ideas(ctx_for(alice), unrelated) == []
-    assert statements == []
+    monkeypatch.setattr(Idea, "raw", lambda *a: (statements.append((a[0], len(a))), raw(*a))[1])
+
+    async def asked(draft: str) -> list[tuple[str, int]]:
+        await index.refresh(force=True)
+        assert index.complete
+        statements.clear()
+        assert await similar_ideas(ctx_for(dan), draft) == []
+        return list(statements)
+
+    batches.set(at(10, 5))
+    before = await asked(PARAPHRASE)
+    await submit_idea(ctx_for(alice), _idea(*PASSWORD_IDEA))  # visible from 11:00
+    await index_terms_as_the_worker()
+    assert await vector_index.embed_pending() == 1
+    after = await asked(PARAPHRASE)
+    assert len(index) == 4 and before and after == before
 
 
 async def test_an_idea_not_embedded_yet_is_still_found_by_its_words(personas, embedder):

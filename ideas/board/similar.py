@@ -118,17 +118,24 @@ async def similar_ideas(ctx: Context, title: str, text: str = "", limit: int = 5
 
 async def _closest_ideas(ctx: Context, found: list[tuple[int, float]], limit: int) -> list[IdeaOut]:
     """`similar_ideas` when every idea has its vector: the same choice as
-    `_decide` + `_closest`, in one statement or none. Only a match within the
-    margin of the threshold can be shown, so when no vector reaches the
-    threshold nothing is asked of the database; otherwise the candidates
-    that can be shown are filtered (turned away, not yet published), ranked
-    and cut to `limit` in the statement that reads their cards -- the
-    viewer's facts computed for those only."""
-    near = [(i, s) for i, s in found if s >= SEMANTIC_MIN_SCORE - SEMANTIC_RELATED_MARGIN]
-    if not near or near[0][1] < SEMANTIC_MIN_SCORE:
-        return []
+    `_decide` + `_closest`, in one statement: the index's nearest vectors are
+    filtered (turned away, not yet published), ranked and cut to `limit` in
+    the statement that reads their cards -- the viewer's facts computed for
+    those only -- and the draft's decision is taken on what is left.
+
+    The statement runs for every draft, with every candidate the index gave
+    (padded to the same number), whatever their scores: the index also holds ideas not yet published, so
+    skipping the database when no vector reaches the threshold, or asking
+    only for the vectors near it, would make the answer's time tell whether
+    an unpublished idea is close to a draft (its topic, and from when)."""
     now = ctx.now
-    ids = [i for i, _ in near]
+    ids = [i for i, _ in found]
+    if not ids:
+        return []
+    # as many candidates whatever the board's size (a repeated id matches
+    # nothing more): a new idea, not yet published, must not change the
+    # statement's shape on a board of fewer ideas than candidates either
+    ids += [ids[-1]] * (_candidates(limit) - len(ids))
     facts, args = facts_columns(ctx.actor, now)
     among, among_args = sql.in_list("id", ids)
     turned_away, turned_away_args = sql.in_list("status", sorted(policy.NOT_SUGGESTED))
@@ -144,7 +151,7 @@ async def _closest_ideas(ctx: Context, found: list[tuple[int, float]], limit: in
         *rank_args,
         limit,
     ).run()
-    score = dict(near)
+    score = dict(found)
     chosen = _closest([(r["id"], score[r["id"]]) for r in rows])
     keep = {i for i, _ in chosen}
     return blind_rows([r for r in rows if r["id"] in keep], ctx.actor, now)
