@@ -8,8 +8,9 @@ Usage:
 
 It prints the mean wall and process CPU time per request. Under valgrind it
 counts instructions, which move far less than times with the machine's
-speed and what else runs on it (but see below): run it twice, with `-n 0` and `-n 40`, and divide the
-difference of the two totals by 40 (the start-up cancels out):
+speed and what else runs on it (but see below): run it twice, with `-n 0`
+and `-n 40`, and divide the difference of the two totals by 40
+(the start-up cancels out):
 
     for n in 0 40; do valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$n \\
         .venv/bin/python -m bench.percall DATABASE_URL board -n $n 2>&1 | grep Collected; done

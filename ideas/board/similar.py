@@ -124,10 +124,11 @@ async def _closest_ideas(ctx: Context, found: list[tuple[int, float]], limit: in
     those only -- and the draft's decision is taken on what is left.
 
     The statement runs for every draft, with every candidate the index gave
-    (padded to the same number), whatever their scores: the index also holds ideas not yet published, so
-    skipping the database when no vector reaches the threshold, or asking
-    only for the vectors near it, would make the answer's time tell whether
-    an unpublished idea is close to a draft (its topic, and from when)."""
+    (padded to the same number), whatever their scores: the index also holds
+    ideas not yet published, so skipping the database when no vector reaches
+    the threshold, or asking only for the vectors near it, would make the
+    answer's time tell whether an unpublished idea is close to a draft (its
+    topic, and from when)."""
     now = ctx.now
     ids = [i for i, _ in found]
     if not ids:
