@@ -173,9 +173,9 @@ class CardParts:
         return self._macros
 
     def __call__(self, idea: Any) -> tuple[Markup, Markup, Markup]:
-        get = idea.get if isinstance(idea, dict) else functools.partial(getattr, idea)
-        ago = days_ago(get("submitted_on"))
-        key = (get("id"), get("title"), get("status"), get("touchpoint"), get("comments"), ago)
+        """The kept parts of a projected idea (`IdeaOut`), rendered if new."""
+        ago = days_ago(idea.submitted_on)
+        key = (idea.id, idea.title, idea.status, idea.touchpoint, idea.comments, ago)
         parts = self.kept.get(key)
         if parts is None:
             macros = self.macros()
