@@ -40,6 +40,17 @@ def visible_from(made_at: dt.datetime, minutes: int | None = None) -> dt.datetim
     return _EPOCH + dt.timedelta(seconds=seconds)
 
 
+def since_batch(now: dt.datetime, minutes: int | None = None) -> dt.timedelta | None:
+    """How long ago the latest batch came out (``None`` for a delay of 0:
+    there are no batches)."""
+    minutes = delay_minutes() if minutes is None else minutes
+    if minutes <= 0:
+        return None
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    return dt.timedelta(seconds=(now - _EPOCH).total_seconds() % (minutes * 60))
+
+
 def is_pending(visible_at: dt.datetime | None, now: dt.datetime) -> bool:
     """Not yet visible to others (None: visible, as everything made before
     batching existed)."""
@@ -50,4 +61,4 @@ def is_pending(visible_at: dt.datetime | None, now: dt.datetime) -> bool:
     return visible_at > now
 
 
-__all__ = ["delay_minutes", "is_pending", "visible_from"]
+__all__ = ["delay_minutes", "is_pending", "since_batch", "visible_from"]

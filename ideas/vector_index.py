@@ -30,9 +30,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ideas import clock, embedding, outbox, similarity, sql
+from ideas import clock, embedding, outbox, publish, similarity, sql
 from ideas.db import write_transaction
-from ideas.tables import Idea, IdeaVector, TermDocFreq
+from ideas.tables import Idea, IdeaVector
 
 log = logging.getLogger("touchpoint.similar")
 
@@ -52,6 +52,12 @@ WINDOW_SECONDS = 30.0
 #: rows changed this long before the last look are read again (a transaction
 #: that committed late with an earlier timestamp is not missed)
 REFRESH_OVERLAP = dt.timedelta(minutes=2)
+#: after a batch comes out (ideas.publish), the index counts as incomplete
+#: this long, whatever it holds: its ideas submitted in the batch's last
+#: seconds may still lack their vector (found meanwhile by their words), and
+#: the search's cost must not say whether one did -- that would tell a
+#: submission's second. Longer than a refresh plus the worker's embedding.
+FRESH_BATCH = dt.timedelta(seconds=15)
 #: ideas embedded per model call
 BATCH = 16
 #: exact search up to this many ideas; above, a sign-bit prefilter first
@@ -80,8 +86,11 @@ async def load_embedder() -> embedding.Embedder | None:
 # --------------------------------------------------------------------------- #
 
 
-async def mark_for_embedding(idea_id: int, now: dt.datetime | None = None) -> None:
-    """Call inside the transaction that creates or edits an idea's text."""
+async def mark_for_embedding(
+    idea_id: int, now: dt.datetime | None = None, visible: bool = True
+) -> None:
+    """Call inside the transaction that creates or edits an idea's text
+    (`visible`: others can see the idea already)."""
     now = now or clock.now()
     await (
         IdeaVector.insert(IdeaVector(idea=idea_id, pending=True, updated_at=now))
@@ -92,14 +101,17 @@ async def mark_for_embedding(idea_id: int, now: dt.datetime | None = None) -> No
         )
         .run()
     )
-    asked_for_embedding(idea_id, now)
+    asked_for_embedding(idea_id, now, visible)
 
 
-def asked_for_embedding(idea_id: int, now: dt.datetime) -> None:
+def asked_for_embedding(idea_id: int, now: dt.datetime, visible: bool = True) -> None:
     """What follows writing an idea's vector row as pending (here, or in the
     statement that creates the idea: ideas.sql.submit_statement): the
-    worker's job, and this process's index no longer complete."""
-    if _index is not None:
+    worker's job, and -- when others can see the idea already -- this
+    process's index no longer complete. An idea not yet published leaves it
+    as it was (VectorIndex._all_current: the search's cost must not change
+    with a submission before its batch)."""
+    if visible and _index is not None:
         _index.complete = False  # this process sees its own writes at once
     outbox.record_job(
         EMBED_JOB,
@@ -217,13 +229,25 @@ class VectorIndex:
         #: when the overlap was last re-read and the table's count of current
         #: vectors compared with this copy's (WINDOW_SECONDS)
         self.window_read_at = 0.0
-        #: at the last look, every indexed idea had a current vector (none
-        #: pending, none missing): the search need not look by words too
-        self.complete = False
+        self._complete = False
         self._lock = asyncio.Lock()
 
     def __len__(self) -> int:
         return self.size
+
+    @property
+    def complete(self) -> bool:
+        """At the last look every idea others can see had its current vector
+        here (none pending, none missing), and no batch has come out since
+        less than :data:`FRESH_BATCH`: the search need not look by words too."""
+        if not self._complete:
+            return False
+        since = publish.since_batch(clock.now())
+        return since is None or since >= FRESH_BATCH
+
+    @complete.setter
+    def complete(self, value: bool) -> None:
+        self._complete = value
 
     def has(self, idea_id: int) -> bool:
         return idea_id in self.row_of
@@ -386,20 +410,37 @@ class VectorIndex:
             self.checked_at = started
 
     async def _all_current(self) -> bool:
-        """No vector pending and no more ideas (those with similar-search
-        terms, counted in term_doc_freq) than vectors here: two index look-ups."""
-        pending = await IdeaVector.raw(
-            "SELECT EXISTS (SELECT 1 FROM idea_vector WHERE pending) AS p"
+        """Every idea others can see has its current vector here: none of them
+        pending, and no more of them with similar-search terms (term_doc_freq's
+        count, less the ideas not yet published) than vectors here (less
+        theirs). Two look-ups, and a third, of the few ideas not yet published,
+        when the first finds nothing pending.
+
+        Ideas not yet published (ideas.publish) take no part in the decision:
+        a submission makes its vector pending, and its terms counted, seconds
+        before the worker stores the vector, and the search's cost while the
+        index is incomplete (the pass by words) would tell anyone polling the
+        suggestions the second someone submitted an idea."""
+        now = clock.now()
+        rows = await IdeaVector.raw(
+            "SELECT EXISTS (SELECT 1 FROM idea_vector v JOIN idea i ON i.id = v.idea "
+            "WHERE v.pending AND (i.published_at IS NULL OR i.published_at <= {})) AS p, "
+            "(SELECT ideas FROM term_doc_freq WHERE term = {}) AS n",
+            now,
+            similarity.ALL_IDEAS,
         ).run()
-        if pending[0]["p"]:
+        if rows[0]["p"]:
             return False
-        counted = (
-            await TermDocFreq.select(TermDocFreq.ideas)
-            .where(TermDocFreq.term == similarity.ALL_IDEAS)
-            .first()
-            .run()
-        )
-        return counted is not None and int(counted["ideas"]) <= self.size
+        counted = int(rows[0]["n"] or 0)
+        held = self.size
+        for r in await IdeaVector.raw(
+            "SELECT i.id, EXISTS (SELECT 1 FROM idea_term t WHERE t.idea = i.id) AS termed "
+            "FROM idea i WHERE i.published_at > {}",
+            now,
+        ).run():
+            counted -= 1 if r["termed"] else 0
+            held -= 1 if int(r["id"]) in self.row_of else 0
+        return counted <= held
 
 
 class Int8Dot:

@@ -298,9 +298,14 @@ async def test_the_statements_of_a_draft_do_not_depend_on_an_unpublished_idea(
     batches,  # noqa: F811 - the fixture
 ):
     """The index holds ideas not yet published: a draft must ask the
-    database the same whether or not one of them is close to it -- else the
-    answer's time would tell a colleague polling with drafts on a topic that
-    someone just submitted an idea on it (and when), before its batch."""
+    database the same whether or not one of them is close to it, and
+    whether or not one was just submitted -- pending, its words indexed, its
+    vector stored -- else the answer's time would tell a colleague polling
+    with drafts that someone just submitted an idea (on that topic, and
+    when), before its batch. Once the batch is out, its ideas count: one
+    still without its vector is looked for by its words too."""
+    from ideas.board import similar
+
     alice = (await personas.get("alice_support")).viewer
     dan = (await personas.get("dan_sales")).viewer
     batches.set(at(8))
@@ -312,6 +317,14 @@ async def test_the_statements_of_a_draft_do_not_depend_on_an_unpublished_idea(
     statements: list[tuple[str, int]] = []
     raw = Idea.raw
     monkeypatch.setattr(Idea, "raw", lambda *a: (statements.append((a[0], len(a))), raw(*a))[1])
+    by_words = []
+    lexical = similar._lexical_scores
+
+    async def counted(*args):
+        by_words.append(args)
+        return await lexical(*args)
+
+    monkeypatch.setattr(similar, "_lexical_scores", counted)
 
     async def asked(draft: str) -> list[tuple[str, int]]:
         await index.refresh(force=True)
@@ -323,10 +336,42 @@ async def test_the_statements_of_a_draft_do_not_depend_on_an_unpublished_idea(
     batches.set(at(10, 5))
     before = await asked(PARAPHRASE)
     await submit_idea(ctx_for(alice), _idea(*PASSWORD_IDEA))  # visible from 11:00
+    assert index.complete  # the submitting process's own flag too
+    assert await asked(PARAPHRASE) == before  # its vector pending
     await index_terms_as_the_worker()
+    assert await asked(PARAPHRASE) == before  # its words counted, no vector yet
     assert await vector_index.embed_pending() == 1
-    after = await asked(PARAPHRASE)
-    assert len(index) == 4 and before and after == before
+    assert await asked(PARAPHRASE) == before  # its vector in the index
+    assert len(index) == 4 and before and by_words == []
+
+    # a published idea without its vector: the index is not complete
+    dark = _idea("Dark mode for the portal", "Customers ask for it in app reviews.")
+    await submit_idea(ctx_for(alice), dark)
+    await index_terms_as_the_worker()
+    batches.set(at(11, 1))
+    await index.refresh(force=True)
+    assert not index.complete
+    found = await similar_ideas(ctx_for(dan), PARAPHRASE)
+    assert [i.title for i in found][:1] == [PASSWORD_IDEA[0]] and len(by_words) == 1
+    assert await vector_index.embed_pending() == 1
+    await index.refresh(force=True)
+    assert index.complete
+    # for a while after each batch, whatever the batch held: an idea of its
+    # last seconds may lack its vector, and whether one does must not show
+    for moment, complete in ((at(12), False), (at(12, 0, 14), False), (at(12, 0, 15), True)):
+        batches.set(moment)
+        assert index.complete is complete, moment
+    batches.set(at(11, 1))
+
+    # a published idea with no vector row at all, while an unpublished one has
+    # its vector: the count leaves both sides' unpublished ideas out
+    await IdeaVector.delete().where(IdeaVector.idea == int(found[0].id)).run()
+    invoices = _idea("Invoices by e-mail", "Customers wait for paper invoices.")
+    unpublished = await submit_idea(ctx_for(alice), invoices)
+    await index_terms_as_the_worker()
+    assert await vector_index.embed_pending(ids=[int(unpublished.id)]) == 1
+    await index.refresh(force=True)
+    assert not index.complete
 
 
 async def test_an_idea_not_embedded_yet_is_still_found_by_its_words(personas, embedder):

@@ -35,6 +35,7 @@ async def submit_idea(ctx: Context, data: IdeaIn) -> IdeaOut:
         # others see it with everything else of its window (ideas.publish)
         published_at=publish.visible_from(now),
     )
+    pending = publish.is_pending(fields["published_at"], now)
     one_statement = sql.submit_statement()
     if one_statement is not None:
         row = {"id": None, **_idea_defaults(frozenset(fields)), **fields}
@@ -61,7 +62,8 @@ async def submit_idea(ctx: Context, data: IdeaIn) -> IdeaOut:
                 participation.quarter_label_of(now),
                 now,
             ).run()
-        vector_index.asked_for_embedding(row["id"], now)  # its row was written above
+        # its row was written above
+        vector_index.asked_for_embedding(row["id"], now, visible=not pending)
     else:
         async with write_transaction():
             idea = Idea(id=await random_id(Idea), **fields)
@@ -71,7 +73,7 @@ async def submit_idea(ctx: Context, data: IdeaIn) -> IdeaOut:
             ).run()
             # the submitter follows their own idea (new comments); one click stops it
             await Follow.insert(Follow(idea=idea.id, user=viewer.id)).run()
-            await vector_index.mark_for_embedding(idea.id, now)
+            await vector_index.mark_for_embedding(idea.id, now, visible=not pending)
             await participation.record_viewer(viewer, now)
         row = idea.to_dict()
     term_index.ask_for_terms(row["id"])  # written by the worker (ideas.term_index)
