@@ -200,6 +200,8 @@ def _card(
         # the day of the submitter's last edit: to council and the submitter only
         edited_on=_day(r.get("edited_at")) if allowed.see_edited else None,
         visible_from=published_at if pending and mine else None,
+        # only in the editor's own row (view.row_with_facts)
+        edit_visible_from=_moment(r.get("edit_publish_at")) if mine else None,
     )
     return built(IdeaOut, fields, {"_can": allowed})
 

@@ -129,6 +129,7 @@ async def list_comments(ctx: Context, idea_id: int) -> list[CommentOut]:
             Comment.created_at,
             Comment.edited_at,
             Comment.deleted_at,
+            Comment.delete_at,
             Comment.published_at,
         )
         .where(Comment.idea == idea_id)
@@ -142,7 +143,8 @@ async def list_comments(ctx: Context, idea_id: int) -> list[CommentOut]:
         mine = str(r["author"]) == str(viewer.id)
         if pending and not mine:
             continue
-        if r["deleted_at"] is not None:
+        # deleted, or (to its author) deleted from its batch on
+        if r["deleted_at"] is not None or (mine and r["delete_at"] is not None):
             out.append(
                 CommentOut(id=str(r["id"]), at=_shown_at(r), author="", body="", deleted=True)
             )
@@ -157,12 +159,26 @@ async def list_comments(ctx: Context, idea_id: int) -> list[CommentOut]:
                 body=r["body"],
                 edited=r["edited_at"] is not None,
                 mine=mine,
-                editable=mine
-                and now - _aware(r["created_at"]) <= dt.timedelta(minutes=COMMENT_EDIT_MINUTES),
+                editable=mine and editable(r, now),
                 visible_from=r["published_at"] if pending else None,
             )
         )
     return out
+
+
+def editable(row: dict, now: dt.datetime) -> bool:
+    """May its author still edit the comment? For COMMENT_EDIT_MINUTES after
+    writing it -- and a comment shown as "Submitter" (or "Co-submitter") only
+    until others see it (its batch, ideas.publish): a change after that
+    would show at the minute its author made it."""
+    if now - _aware(row["created_at"]) > dt.timedelta(minutes=COMMENT_EDIT_MINUTES):
+        return False
+    anonymous = row["by_submitter"] or row["by_co_submitter"]
+    return (
+        not anonymous
+        or publish.delay_minutes() <= 0
+        or publish.is_pending(row["published_at"], now)
+    )
 
 
 def _aware(at: dt.datetime) -> dt.datetime:

@@ -5,13 +5,17 @@ it for COMMENT_EDIT_MINUTES, or deletes it (shown as "deleted").
 An edited idea goes through the similarity index (its terms and the
 document frequencies, in the edit's transaction) and the blind projection
 like a new submission. The council sees that, and on which day, it was
-edited; nobody sees a time finer than the day.
+edited; nobody sees a time finer than the day. What others already see
+changes only with a publish batch (ideas.publish): an edit of a published
+idea waits in `idea_edit` and a "Submitter" comment is deleted from the
+next batch on (`publish_due_changes`, the worker's minute job), and is
+edited only until its own batch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, StringConstraints
 
@@ -19,8 +23,8 @@ from ideas import policy, publish, vector_index
 from ideas.blind import author_label, blind_idea, submitter_ids
 from ideas.board.ids import parse_id
 from ideas.board.similar import index_terms
-from ideas.board.view import idea_row
-from ideas.comments import BODY_MAX, COMMENT_EDIT_MINUTES, CommentOut
+from ideas.board.view import edit_fields, get_idea, idea_row
+from ideas.comments import BODY_MAX, COMMENT_EDIT_MINUTES, CommentOut, editable
 from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
@@ -28,7 +32,7 @@ from ideas.lifecycle import NEW, SUBMITTER, WITHDRAWN, check_transition
 from ideas.outbox import record_event
 from ideas.policy import Facts
 from ideas.schemas import IdeaOut, LongText, Strict, Title, Touchpoint
-from ideas.tables import Comment, Idea
+from ideas.tables import Comment, Idea, WaitingEdit
 
 
 class IdeaEdit(Strict):
@@ -57,14 +61,17 @@ def _in_time(ctx: Context, action: str, status: str, refusal: str) -> None:
 
 
 async def edit_idea(ctx: Context, idea_id: int, data: IdeaEdit) -> IdeaOut:
-    """Change a `new` idea (409 once triage has started)."""
+    """Change a `new` idea (409 once triage has started). Others see the
+    change from the next batch (ideas.publish) once they can see the idea at
+    all: at once, the text changing would date the submitter's edit to the
+    minute. Its editor sees it at once (`view.row_with_facts`)."""
     viewer, now = ctx.actor, ctx.now
     await _own(ctx, "idea.edit", idea_id)
     changes = data.model_dump(exclude_none=True)
     if not changes:
         raise Invalid("title", "change at least one of title, problem, proposal or touchpoint")
     async with write_transaction():
-        rows = await Idea.select(Idea.status, Idea.title, Idea.problem).where(Idea.id == idea_id)
+        rows = await Idea.select(Idea.status, Idea.published_at).where(Idea.id == idea_id).run()
         current = rows[0]
         _in_time(
             ctx,
@@ -72,21 +79,101 @@ async def edit_idea(ctx: Context, idea_id: int, data: IdeaEdit) -> IdeaOut:
             current["status"],
             "an idea can be edited only while it is new, before the council takes it up",
         )
-        values = {getattr(Idea, k): v for k, v in changes.items()}
-        values[Idea.edited_at] = now
-        values[Idea.updated_at] = now
-        await Idea.update(values).where(Idea.id == idea_id, Idea.status == NEW).run()
-        if "title" in changes or "problem" in changes:
-            # the similar-search terms, as at submission (title and problem)
-            await index_terms(
-                idea_id,
-                changes.get("title", current["title"]),
-                changes.get("problem", current["problem"]),
+        shown_at = publish.visible_from(now)
+        if shown_at <= now or publish.is_pending(current["published_at"], now):
+            # no batches, or nobody else sees the idea yet: the edit is the idea
+            await _apply_edit(idea_id, changes, now, visible=shown_at <= now, while_new=True)
+        else:
+            await _hold_edit(idea_id, viewer.id, changes, shown_at)
+    return await get_idea(ctx, idea_id)
+
+
+async def _apply_edit(
+    idea_id: int, changes: dict, at: dt.datetime, visible: bool, while_new: bool = False
+) -> None:
+    """Write an edit into the idea (inside a transaction), dated `at`: the
+    similar-search terms again, and the vector pending, as at submission
+    (`while_new`: only if the idea is still `new`, a decision not having
+    come in between)."""
+    rows = await Idea.select(Idea.title, Idea.problem).where(Idea.id == idea_id).run()
+    if not rows:
+        return  # the idea went away meanwhile
+    current = rows[0]
+    values = {getattr(Idea, k): v for k, v in changes.items()}
+    values[Idea.edited_at] = at
+    values[Idea.updated_at] = at
+    update = Idea.update(values).where(Idea.id == idea_id)
+    if while_new:
+        update = update.where(Idea.status == NEW)
+    if not await update.returning(Idea.id).run():
+        return
+    if "title" in changes or "problem" in changes:
+        # the similar-search terms, as at submission (title and problem)
+        await index_terms(
+            idea_id,
+            changes.get("title", current["title"]),
+            changes.get("problem", current["problem"]),
+        )
+    if changes.keys() & {"title", "problem", "proposal"}:
+        # embedded again by the worker, like a new submission
+        await vector_index.mark_for_embedding(idea_id, at, visible=visible)
+
+
+async def _hold_edit(idea_id: int, editor: Any, changes: dict, shown_at: dt.datetime) -> None:
+    """Keep an edit for its batch, merged into the editor's edit already
+    waiting for the same batch, if any."""
+    waiting = (
+        await WaitingEdit.select(WaitingEdit.id, WaitingEdit.changes)
+        .where(
+            WaitingEdit.idea == idea_id,
+            WaitingEdit.editor == editor,
+            WaitingEdit.publish_at == shown_at,
+        )
+        .run()
+    )
+    if waiting:
+        merged = {**edit_fields(waiting[0]["changes"]), **changes}
+        await (
+            WaitingEdit.update({WaitingEdit.changes: merged})
+            .where(WaitingEdit.id == waiting[0]["id"])
+            .run()
+        )
+    else:
+        await WaitingEdit.insert(
+            WaitingEdit(idea=idea_id, editor=editor, changes=changes, publish_at=shown_at)
+        ).run()
+
+
+async def publish_due_changes(ctx: Context) -> int:
+    """Apply the edits whose batch has come, oldest first, each dated its
+    batch's moment, and delete the "Submitter" comments whose deletion waited
+    for it (the worker's `publish_batches`, every minute). An edit
+    made while the idea was `new` is applied even if the council has taken
+    the idea up since: the submitter made it while they could."""
+    due = (
+        await WaitingEdit.select(
+            WaitingEdit.id, WaitingEdit.idea, WaitingEdit.changes, WaitingEdit.publish_at
+        )
+        .where(WaitingEdit.publish_at <= ctx.now)
+        .order_by(WaitingEdit.publish_at, WaitingEdit.id)
+        .run()
+    )
+    for r in due:
+        async with write_transaction():
+            gone = (
+                await WaitingEdit.delete()
+                .where(WaitingEdit.id == r["id"])
+                .returning(WaitingEdit.id)
+                .run()
             )
-        if changes.keys() & {"title", "problem", "proposal"}:
-            # embedded again by the worker, like a new submission
-            await vector_index.mark_for_embedding(idea_id, now)
-    return await blind_idea(await idea_row(idea_id), viewer)
+            if gone:  # not applied by another worker meanwhile
+                await _apply_edit(r["idea"], edit_fields(r["changes"]), r["publish_at"], True)
+    deleted = await Comment.raw(
+        "UPDATE comment SET deleted_at = delete_at, delete_at = NULL "
+        "WHERE delete_at <= {} RETURNING id",
+        ctx.now,
+    ).run()
+    return len(due) + len(deleted)
 
 
 async def withdraw(ctx: Context, idea_id: int) -> IdeaOut:
@@ -153,6 +240,9 @@ async def _own_comment(ctx: Context, comment_id: str | int) -> dict:
             Comment.created_at,
             Comment.edited_at,
             Comment.deleted_at,
+            Comment.delete_at,
+            Comment.published_at,
+            Comment.by_co_submitter,
         )
         .where(Comment.id == number)
         .run()
@@ -162,20 +252,19 @@ async def _own_comment(ctx: Context, comment_id: str | int) -> dict:
     row = rows[0]
     is_author = str(row["author"]) == str(ctx.actor.id)
     policy.authorize(ctx.actor, "comment.change", Facts(is_own=is_author))
-    if row["deleted_at"] is not None:
+    if row["deleted_at"] is not None or row["delete_at"] is not None:
         raise Conflict("this comment was deleted")
     return row
-
-
-def can_edit(created_at: dt.datetime, now: dt.datetime) -> bool:
-    return now - created_at <= dt.timedelta(minutes=COMMENT_EDIT_MINUTES)
 
 
 async def edit_comment(ctx: Context, comment_id: str | int, data: CommentEdit) -> CommentChanged:
     viewer, now = ctx.actor, ctx.now
     row = await _own_comment(ctx, comment_id)
-    if not can_edit(row["created_at"], now):
-        raise Conflict(f"a comment can be edited for {COMMENT_EDIT_MINUTES} minutes after writing")
+    if not editable(row, now):
+        raise Conflict(
+            f"a comment can be edited for {COMMENT_EDIT_MINUTES} minutes after writing, "
+            "and one shown as Submitter only until colleagues see it"
+        )
     async with write_transaction():
         await (
             Comment.update({Comment.body: data.body, Comment.edited_at: now})
@@ -194,10 +283,21 @@ async def edit_comment(ctx: Context, comment_id: str | int, data: CommentEdit) -
 
 
 async def delete_comment(ctx: Context, comment_id: str | int) -> CommentChanged:
+    """Delete one's comment (shown as "deleted"). A comment shown as
+    "Submitter" (or "Co-submitter") that others see already is deleted from
+    the next batch on (ideas.publish; the worker's minute job): vanishing at
+    once would tell the minute its author acted. Its author sees it deleted
+    at once."""
     now = ctx.now
     row = await _own_comment(ctx, comment_id)
+    anonymous = row["by_submitter"] or row["by_co_submitter"]
+    shown_at = publish.visible_from(now)
     async with write_transaction():
-        await Comment.update({Comment.deleted_at: now}).where(Comment.id == row["id"]).run()
+        if anonymous and shown_at > now and not publish.is_pending(row["published_at"], now):
+            change = {Comment.delete_at: shown_at}
+        else:
+            change = {Comment.deleted_at: now}
+        await Comment.update(change).where(Comment.id == row["id"]).run()
     out = CommentOut(id=str(row["id"]), at=row["created_at"], author="", body="", deleted=True)
     return CommentChanged(comment=out, idea_id=str(row["idea"]))
 
@@ -206,9 +306,9 @@ __all__ = [
     "COMMENT_EDIT_MINUTES",
     "CommentEdit",
     "IdeaEdit",
-    "can_edit",
     "delete_comment",
     "edit_comment",
     "edit_idea",
+    "publish_due_changes",
     "withdraw",
 ]

@@ -119,6 +119,22 @@ class Idea(Table):
     published_at = Timestamptz(null=True, default=None)
 
 
+class WaitingEdit(Table, tablename="idea_edit"):
+    """A submitter's edit of an idea others can already see, waiting for its
+    batch (ideas.publish): others see the idea as it was until `publish_at`,
+    when the worker applies it (ideas.editing.publish_due_changes) -- else the
+    text changing would tell anyone watching the idea the minute its
+    submitter was at work. Its editor sees it at once. No time of the edit is
+    kept."""
+
+    id = Serial(primary_key=True)
+    idea = ForeignKey(references=Idea, null=False, index=True)
+    editor = ForeignKey(references=User, null=False)
+    #: the fields changed: {"title": ..., "problem": ..., ...}
+    changes = JSON(default={})
+    publish_at = Timestamptz(index=True)
+
+
 class Submission(Table):
     """Who submitted an idea: the link that the blind promise hides."""
 
@@ -285,6 +301,10 @@ class Comment(Table):
     edited_at = Timestamptz(null=True, default=None)
     #: the author deleted it: shown as "deleted", body no longer shown
     deleted_at = Timestamptz(null=True, default=None)
+    #: its author deleted it (a comment shown as "Submitter", others seeing it
+    #: already): deleted from this batch's moment on (ideas.publish), by the
+    #: worker, so the comment does not vanish at the minute its author acted
+    delete_at = Timestamptz(null=True, default=None)
     #: when others may see it (a "Submitter" comment waits for its batch,
     #: ideas.publish); null: at once
     published_at = Timestamptz(null=True, default=None)

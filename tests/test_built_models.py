@@ -67,6 +67,7 @@ def test_a_card_is_the_object_model_construct_makes():
         following=True,
         edited_on=dt.date(2026, 11, 3),  # council sees the day of the last edit
         visible_from=None,
+        edit_visible_from=None,
     )
     expected._can = blind.can(frozenset({"staff", "council"}), "accepted", False)
     assert set(card.__dict__) == set(IdeaOut.model_fields)  # every field, nothing else

@@ -413,3 +413,119 @@ async def test_the_submitter_gets_the_same_idea_from_create_as_from_reading_it(p
     assert created.json()["visible_from"] is not None
     read = await alice.api().get(f"/api/v1/ideas/{created.json()['id']}")
     assert read.status_code == 200 and read.json() == created.json()
+
+
+async def test_an_edit_of_a_published_idea_shows_to_others_only_with_its_batch(personas, batches):
+    """The submitter may edit a `new` idea; once others can see it, the text
+    changing at the edit's minute would tell anyone watching the idea when its
+    submitter was at work. Others see the edit from the next batch, dated
+    then; the editor sees it at once, marked."""
+    from ideas.tables import Idea, WaitingEdit
+
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    bob = await personas.get("bob_finance_council")
+    batches.set(at(10, 5))
+    r = await alice.api().post("/api/v1/ideas", json=idea_payload(title="Reseller statements"))
+    idea = r.json()["id"]
+    batches.set(at(10, 20))  # nobody else sees it yet: the edit is the idea
+    r = await alice.api().patch(f"/api/v1/ideas/{idea}", json={"title": "Reseller statements v2"})
+    assert r.status_code == 200 and r.json()["edit_visible_from"] is None
+    batches.set(BOUNDARY)
+    assert (await dan.api().get(f"/api/v1/ideas/{idea}")).json()[
+        "title"
+    ] == "Reseller statements v2"
+    await index_terms_as_the_worker()
+
+    batches.set(at(11, 20))
+    new_title = "Quarterly reconciliation statements for resellers"
+    r = await alice.api().patch(f"/api/v1/ideas/{idea}", json={"title": new_title})
+    assert r.status_code == 200, r.text
+    assert r.json()["title"] == new_title
+    assert r.json()["edit_visible_from"] == "2026-11-23T12:00:00Z"
+    batches.set(at(11, 30))
+    problem = "Resellers reconcile every invoice by hand at the end of each quarter."
+    r = await alice.api().patch(f"/api/v1/ideas/{idea}", json={"problem": problem})
+    assert (r.json()["title"], r.json()["problem"]) == (new_title, problem)  # one edit, merged
+    assert await WaitingEdit.count().run() == 1
+    page = await (await alice.browser()).get(f"/ideas/{idea}")
+    assert new_title in page.text and "your edit is visible to colleagues from 12:00" in page.text
+
+    for moment in (at(11, 30), JUST_BEFORE.replace(hour=11)):
+        batches.set(moment)
+        await tasks.publish_batches({})
+        seen = (await dan.api().get(f"/api/v1/ideas/{idea}")).json()
+        assert seen["title"] == "Reseller statements v2" and seen["problem"] != problem
+        assert seen["edit_visible_from"] is None
+        assert idea not in await _ids(dan, "/api/v1/ideas?q=reconciliation")
+        board = await (await dan.browser()).get(f"/ideas/{idea}")
+        assert new_title not in board.text and "your edit" not in board.text
+        queue = (await bob.api().get("/api/v1/triage/queue")).json()["items"]
+        assert [i["title"] for i in queue if i["id"] == idea] == ["Reseller statements v2"]
+
+    batches.set(at(12, 0, 30))
+    assert await tasks.publish_batches({}) == "ok"  # the workers' minute job applies it
+    seen = (await dan.api().get(f"/api/v1/ideas/{idea}")).json()
+    assert (seen["title"], seen["problem"]) == (new_title, problem)
+    await index_terms_as_the_worker()
+    assert idea in await _ids(dan, "/api/v1/ideas?q=reconciliation")
+    mine = (await alice.api().get(f"/api/v1/ideas/{idea}")).json()
+    assert mine["title"] == new_title and mine["edit_visible_from"] is None
+    row = await Idea.select(Idea.edited_at, Idea.updated_at).where(Idea.id == int(idea)).first()
+    assert row["edited_at"] == row["updated_at"] == at(12)  # the batch's moment, not 11:20
+    assert await WaitingEdit.count().run() == 0
+
+
+async def test_a_submitter_comment_changes_only_before_others_see_it_or_with_a_batch(
+    personas, batches
+):
+    """A "Submitter" comment changing under others' eyes would date its
+    author's action to the minute: it can be edited only until its batch,
+    and its deletion, once others see it, takes effect at the next batch."""
+    from ideas.tables import Comment
+
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    batches.set(at(8, 0))
+    idea = await submit(alice)
+    url = f"/api/v1/ideas/{idea}/comments"
+    batches.set(at(10, 50))
+    r = await alice.api().post(url, json={"body": "Happy to share the customer list."})
+    comment = r.json()["id"]
+    named = (await dan.api().post(url, json={"body": "Me too."})).json()["id"]
+    batches.set(at(10, 55))  # not seen by others yet: edited at once
+    r = await alice.api().patch(f"/api/v1/comments/{comment}", json={"body": "Happy to share."})
+    assert r.status_code == 200, r.text
+    batches.set(at(11, 2))  # within 15 minutes, but others see it now
+    r = await alice.api().patch(f"/api/v1/comments/{comment}", json={"body": "Changed."})
+    assert r.status_code == 409 and "until colleagues see it" in r.text
+    mine = (await alice.api().get(url)).json()["items"]
+    assert [c["editable"] for c in mine if c["id"] == comment] == [False]
+    r = await dan.api().patch(f"/api/v1/comments/{named}", json={"body": "Me too, truly."})
+    assert r.status_code == 200  # a named comment: its author is known anyway
+
+    def shown(items):
+        return [(c["author"], c["body"], c["deleted"]) for c in items]
+
+    batches.set(at(11, 10))
+    assert (await alice.api().delete(f"/api/v1/comments/{comment}")).status_code == 200
+    assert ("", "", True) in shown((await alice.api().get(url)).json()["items"])  # hers: at once
+    assert (await alice.api().delete(f"/api/v1/comments/{comment}")).status_code == 409
+    for moment in (at(11, 10), at(11, 59, 59)):
+        batches.set(moment)
+        await tasks.publish_batches({})
+        assert shown((await dan.api().get(url)).json()["items"]) == [
+            (dan.name, "Me too, truly.", False),
+            ("Submitter", "Happy to share.", False),
+        ]
+        listed = (await dan.api().get(f"/api/v1/ideas/{idea}")).json()
+        assert listed["comments"] == 2
+    batches.set(at(12, 0, 30))
+    assert await tasks.publish_batches({}) == "ok"
+    assert shown((await dan.api().get(url)).json()["items"]) == [
+        (dan.name, "Me too, truly.", False),
+        ("", "", True),
+    ]
+    assert (await dan.api().get(f"/api/v1/ideas/{idea}")).json()["comments"] == 1
+    row = await Comment.select(Comment.deleted_at).where(Comment.id == int(comment)).first()
+    assert row["deleted_at"] == at(12)  # the batch's moment, not 11:10

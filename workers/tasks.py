@@ -19,7 +19,7 @@ from typing import Any
 
 from arq import Retry
 
-from ideas import clock, context, embedding, mail, term_index, triage, vector_index
+from ideas import clock, context, editing, embedding, mail, term_index, triage, vector_index
 from ideas.board.similar import index_terms as write_terms
 from ideas.config import WorkerTuning, get_settings
 from ideas.integrations import webhooks
@@ -344,13 +344,15 @@ async def webhook_sweep(ctx: dict) -> str:
 
 async def publish_batches(ctx: dict) -> str:
     """Every minute: publish the submitters' answers whose batch has come
-    (PUBLISH_DELAY_MINUTES); their events, notices and mail start then."""
+    (PUBLISH_DELAY_MINUTES), their events, notices and mail starting then;
+    and apply the submitters' edits waiting for it."""
     async with job_line(ctx, "publish_batches") as line:
         work = context.current()  # job_line's unit of work: the worker, one `now`
         assert work is not None
         published = await triage.publish_due(work)
-        line.update(published=published)
-        if not published:
+        edits = await editing.publish_due_changes(work)
+        line.update(published=published, edits=edits)
+        if not (published or edits):
             line["routine"] = True
         return "ok"
 

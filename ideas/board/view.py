@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 
 from ideas import clock, policy, publish
 from ideas.blind import (
@@ -17,7 +19,7 @@ from ideas.context import Context
 from ideas.errors import NotFound
 from ideas.lifecycle import DUPLICATE
 from ideas.schemas import EventOut, IdeaOut
-from ideas.tables import Event, Idea, Submission
+from ideas.tables import Event, Idea, Submission, WaitingEdit
 from ideas.viewer import Viewer
 
 
@@ -65,7 +67,35 @@ async def row_with_facts(idea_id: int, viewer: Viewer, now: dt.datetime, columns
     ).run()
     if not rows or (publish.is_pending(rows[0]["published_at"], now) and not rows[0]["f_mine"]):
         raise NotFound("no such idea")
-    return rows[0]
+    row = rows[0]
+    if row["f_mine"] and viewer.id is not None:
+        # the viewer's own edit, which others see from its batch
+        waiting = await waiting_edit(idea_id, viewer.id)
+        if waiting is not None:
+            row = {**row, **waiting[0], "edit_publish_at": waiting[1]}
+    return row
+
+
+def edit_fields(stored: Any) -> dict:
+    """A stored edit's fields (Piccolo reads JSON as text)."""
+    return json.loads(stored) if isinstance(stored, str) else dict(stored)
+
+
+async def waiting_edit(idea_id: int, editor: Any) -> tuple[dict, dt.datetime] | None:
+    """The changes `editor` made to the idea that others do not see yet, and
+    from when they will (``None``: none waiting)."""
+    rows = (
+        await WaitingEdit.select(WaitingEdit.changes, WaitingEdit.publish_at)
+        .where(WaitingEdit.idea == idea_id, WaitingEdit.editor == editor)
+        .order_by(WaitingEdit.id)
+        .run()
+    )
+    if not rows:
+        return None
+    changes: dict = {}
+    for r in rows:
+        changes.update(edit_fields(r["changes"]))
+    return changes, max(r["publish_at"] for r in rows)
 
 
 async def get_idea(ctx: Context, idea_id: int) -> IdeaOut:
