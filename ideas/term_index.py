@@ -8,9 +8,12 @@ ones concurrent writers queue on: in the worker, one job at a time, that
 wait is no longer inside anybody's request. The worker's sweep indexes any
 idea that still has no terms (a lost job, a worker that was down).
 
-An idea is findable by shared words once the job ran (usually well under a
-second after the submit); by meaning once its vector is stored
-(ideas.vector_index, the same outbox path).
+An idea is findable by shared words once it is published (ideas.publish)
+and the job or the sweep ran: the job does nothing for an idea not yet
+published (its words must not move the document frequencies before its
+batch), and the sweep, right after each minute turns, indexes it; with no
+batches (a delay of 0), well under a second after the submit. By meaning
+once its vector is stored (ideas.vector_index, the same outbox path).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ideas import outbox, sql
+from ideas import clock, outbox, sql
 from ideas.tables import Idea
 
 TERMS_JOB = "index_terms"
@@ -30,11 +33,15 @@ def ask_for_terms(idea_id: int) -> None:
 
 
 async def ideas_without_terms(limit: int, ids: Iterable[int] | None = None) -> list[dict]:
-    """Ideas (id, title, problem) with no similar-search term yet. An idea
-    whose text yields no term at all stays in this list: it is re-read by
-    each sweep, at no cost but the read."""
+    """Ideas (id, title, problem) others can see (ideas.publish) with no
+    similar-search term yet. An idea not yet published is left out: its
+    words would change the document frequencies, and so which published
+    ideas a draft is shown, at the second it was submitted; the sweep
+    indexes it once its batch is out. An idea whose text yields no term at
+    all stays in this list: it is re-read by each sweep, at no cost but the
+    read."""
     where = ""
-    args: list[Any] = []
+    args: list[Any] = [clock.now()]
     if ids is not None:
         ids = [int(i) for i in ids]
         if not ids:
@@ -45,7 +52,8 @@ async def ideas_without_terms(limit: int, ids: Iterable[int] | None = None) -> l
     args.append(int(limit))
     return await Idea.raw(
         "SELECT i.id, i.title, i.problem FROM idea i "
-        "WHERE NOT EXISTS (SELECT 1 FROM idea_term t WHERE t.idea = i.id)"
+        "WHERE (i.published_at IS NULL OR i.published_at <= {}) "
+        "AND NOT EXISTS (SELECT 1 FROM idea_term t WHERE t.idea = i.id)"
         f"{where} ORDER BY i.id LIMIT {{}}",
         *args,
     ).run()

@@ -339,7 +339,7 @@ async def test_the_statements_of_a_draft_do_not_depend_on_an_unpublished_idea(
     assert index.complete  # the submitting process's own flag too
     assert await asked(PARAPHRASE) == before  # its vector pending
     await index_terms_as_the_worker()
-    assert await asked(PARAPHRASE) == before  # its words counted, no vector yet
+    assert await asked(PARAPHRASE) == before  # the worker's terms job ran, no vector yet
     assert await vector_index.embed_pending() == 1
     assert await asked(PARAPHRASE) == before  # its vector in the index
     assert len(index) == 4 and before and by_words == []

@@ -67,8 +67,10 @@ def index_cron_jobs() -> list:
     return [
         # embeddings missed by the after-commit job, or of another model: once a minute
         cron(tasks.embed_sweep, second={0}, run_at_startup=True, max_tries=1),
-        # similar-search terms of ideas whose after-commit job was lost
-        cron(tasks.terms_sweep, second={30}, run_at_startup=True, max_tries=1),
+        # similar-search terms of ideas whose after-commit job was lost, and of
+        # those just published (a batch comes out as a minute turns; the job
+        # leaves an idea out until then: ideas.term_index)
+        cron(tasks.terms_sweep, second={2, 30}, run_at_startup=True, max_tries=1),
     ]
 
 

@@ -216,7 +216,7 @@ async def index_terms(ctx: dict, idea_ids: list[int]) -> str:
 
 
 async def terms_sweep(ctx: dict) -> str:
-    """Ideas whose after-commit terms job was lost."""
+    """Ideas whose after-commit terms job was lost, or just published."""
     async with job_line(ctx, "terms_sweep") as line:
         line["indexed"] = await _index_terms(200)
         if not line["indexed"]:
