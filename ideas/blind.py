@@ -8,6 +8,7 @@ names of those who opted in to credit.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
@@ -178,6 +179,8 @@ def _card(
     dept = r["owning_department"]
     # what the viewer may do to it, from the policy's table (never serialised)
     allowed = can(frozenset(viewer.roles), r["status"], mine, attends)
+    if r.get("f_co_submitter"):  # (view.row_with_facts) a merge gives no edit, no withdrawal
+        allowed = dataclasses.replace(allowed, edit=False, withdraw=False)
     published_at = _moment(r.get("published_at"))
     pending = publish.is_pending(published_at, now)
     fields = dict(

@@ -173,12 +173,18 @@ def editable(row: dict, now: dt.datetime) -> bool:
     would show at the minute its author made it."""
     if now - _aware(row["created_at"]) > dt.timedelta(minutes=COMMENT_EDIT_MINUTES):
         return False
-    anonymous = row["by_submitter"] or row["by_co_submitter"]
     return (
-        not anonymous
+        not batched(row)
         or publish.delay_minutes() <= 0
         or publish.is_pending(row["published_at"], now)
     )
+
+
+def batched(row: dict) -> bool:
+    """Is the comment one whose author is hidden, shown with its batch
+    (ideas.publish): "Submitter", or "Co-submitter" unless written as
+    council -- as decided when it was written (`add_comment`)."""
+    return bool(row["by_submitter"] or (row["by_co_submitter"] and not row["as_council"]))
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
@@ -229,7 +235,13 @@ async def add_comment(ctx: Context, idea_id: int, data: CommentIn) -> CommentOut
     roles = await submitter_roles(viewer, idea_id)
     by_submitter = "submitter" in roles
     by_co_submitter = not by_submitter and bool(roles)
-    anonymous = by_submitter or (by_co_submitter and not data.as_council)
+    anonymous = batched(
+        {
+            "by_submitter": by_submitter,
+            "by_co_submitter": by_co_submitter,
+            "as_council": data.as_council,
+        }
+    )
     published_at = publish.visible_from(now) if anonymous else None
     if published_at is not None and published_at <= now:
         published_at = None  # no delay: visible at once

@@ -20,11 +20,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, StringConstraints
 
 from ideas import policy, publish, vector_index
-from ideas.blind import author_label, blind_idea, submitter_ids
+from ideas.blind import author_label, original_submitter_ids
 from ideas.board.ids import parse_id
 from ideas.board.similar import index_terms
 from ideas.board.view import edit_fields, get_idea, idea_row
-from ideas.comments import BODY_MAX, COMMENT_EDIT_MINUTES, CommentOut, editable
+from ideas.comments import BODY_MAX, COMMENT_EDIT_MINUTES, CommentOut, batched, editable
 from ideas.context import Context
 from ideas.db import write_transaction
 from ideas.errors import Conflict, Invalid, NotFound
@@ -45,11 +45,13 @@ class IdeaEdit(Strict):
 
 
 async def _own(ctx: Context, action: str, idea_id: int) -> None:
-    """Anyone but the idea's submitter (or a co-submitter) is refused `action`
-    (403, whatever the idea's status); the status is checked in the write's
-    transaction (`_in_time`)."""
+    """Anyone but the idea's submitter is refused `action` (403, whatever the
+    idea's status) -- a co-submitter too: a merge gives credit and notices,
+    not the idea (a council member merging a throwaway idea of his into
+    someone's would else rewrite or withdraw it). The status is checked in
+    the write's transaction (`_in_time`)."""
     await idea_row(idea_id)
-    own = ctx.actor.id is not None and ctx.actor.id in set(await submitter_ids(idea_id))
+    own = ctx.actor.id is not None and ctx.actor.id in set(await original_submitter_ids(idea_id))
     if not own:
         policy.authorize(ctx.actor, action, Facts(is_own=False))
 
@@ -107,8 +109,9 @@ async def _apply_edit(
         update = update.where(Idea.status == NEW)
     if not await update.returning(Idea.id).run():
         return
-    if "title" in changes or "problem" in changes:
-        # the similar-search terms, as at submission (title and problem)
+    if visible and ("title" in changes or "problem" in changes):
+        # the similar-search terms, as at submission (title and problem); an
+        # idea not yet published has none (ideas.term_index: from its batch)
         await index_terms(
             idea_id,
             changes.get("title", current["title"]),
@@ -145,14 +148,20 @@ async def _hold_edit(idea_id: int, editor: Any, changes: dict, shown_at: dt.date
 
 
 async def publish_due_changes(ctx: Context) -> int:
-    """Apply the edits whose batch has come, oldest first, each dated its
-    batch's moment, and delete the "Submitter" comments whose deletion waited
-    for it (the worker's `publish_batches`, every minute). An edit
-    made while the idea was `new` is applied even if the council has taken
-    the idea up since: the submitter made it while they could."""
+    """Apply the edits and withdrawals whose batch has come, oldest first,
+    each dated its batch's moment, and delete the "Submitter" comments whose deletion waited
+    for it (the worker's `publish_batches`, every minute). An edit is
+    applied only if the idea is still `new`: once the council has taken it
+    up (or it was withdrawn or merged), its decision and its voters stand on
+    the text they saw, and the edit is dropped -- as an edit then would be
+    refused."""
     due = (
         await WaitingEdit.select(
-            WaitingEdit.id, WaitingEdit.idea, WaitingEdit.changes, WaitingEdit.publish_at
+            WaitingEdit.id,
+            WaitingEdit.idea,
+            WaitingEdit.editor,
+            WaitingEdit.changes,
+            WaitingEdit.publish_at,
         )
         .where(WaitingEdit.publish_at <= ctx.now)
         .order_by(WaitingEdit.publish_at, WaitingEdit.id)
@@ -167,7 +176,13 @@ async def publish_due_changes(ctx: Context) -> int:
                 .run()
             )
             if gone:  # not applied by another worker meanwhile
-                await _apply_edit(r["idea"], edit_fields(r["changes"]), r["publish_at"], True)
+                changes = edit_fields(r["changes"])
+                withdrawn = changes.pop("status", None) == WITHDRAWN
+                if changes:
+                    await _apply_edit(r["idea"], changes, r["publish_at"], True, while_new=True)
+                if withdrawn:
+                    at = r["publish_at"]
+                    await _apply_withdrawal(r["idea"], r["editor"], at, at)
     deleted = await Comment.raw(
         "UPDATE comment SET deleted_at = delete_at, delete_at = NULL "
         "WHERE delete_at <= {} RETURNING id",
@@ -179,13 +194,15 @@ async def publish_due_changes(ctx: Context) -> int:
 async def withdraw(ctx: Context, idea_id: int) -> IdeaOut:
     """Take the idea back before any decision: `withdrawn`, votes frozen,
     voters and followers told -- at the batch's moment (ideas.publish), like
-    a submitter's answer: the event is dated then and delivered only from
-    then (notify.fanout.deliver_event), so neither the notices nor the mail's
-    `Date:` tell the minute the submitter acted."""
+    a submitter's answer. Once others see the idea, the withdrawal waits for
+    the next batch (`idea_edit`, applied by `publish_due_changes`): its
+    status, its timeline's event, the notices and the mail's `Date:` all
+    come then, so none of them tells the minute the submitter acted. The
+    submitter sees it withdrawn at once."""
     viewer, now = ctx.actor, ctx.now
     await _own(ctx, "idea.withdraw", idea_id)
     async with write_transaction():
-        rows = await Idea.select(Idea.status).where(Idea.id == idea_id).run()
+        rows = await Idea.select(Idea.status, Idea.published_at).where(Idea.id == idea_id).run()
         status = rows[0]["status"]
         _in_time(
             ctx,
@@ -193,22 +210,41 @@ async def withdraw(ctx: Context, idea_id: int) -> IdeaOut:
             status,
             "an idea can be withdrawn only before the council decides on it",
         )
-        move = check_transition(status, WITHDRAWN, SUBMITTER)
-        await (
-            Idea.update({Idea.status: WITHDRAWN, Idea.answered: False, Idea.updated_at: now})
-            .where(Idea.id == idea_id, Idea.status == status)
-            .run()
-        )
-        await record_event(
-            idea_id=idea_id,
-            kind="status",
-            status=WITHDRAWN,
-            note="The submitter withdrew this idea.",
-            actor_label=move.actor_label,
-            actor_id=viewer.id,
-            created_at=publish.visible_from(now),
-        )
-    return await blind_idea(await idea_row(idea_id), viewer)
+        check_transition(status, WITHDRAWN, SUBMITTER)
+        shown_at = publish.visible_from(now)
+        if shown_at <= now or publish.is_pending(rows[0]["published_at"], now):
+            await _apply_withdrawal(idea_id, viewer.id, now, shown_at)
+        else:
+            await _hold_edit(idea_id, viewer.id, {"status": WITHDRAWN}, shown_at)
+    return await get_idea(ctx, idea_id)
+
+
+async def _apply_withdrawal(
+    idea_id: int, submitter: Any, at: dt.datetime, told_at: dt.datetime
+) -> None:
+    """Withdraw the idea (inside a transaction) if its status still allows
+    it, its event dated `told_at` (the batch's moment)."""
+    rows = await Idea.select(Idea.status).where(Idea.id == idea_id).run()
+    if not rows or not policy.allowed(
+        "idea.withdraw", frozenset({"staff"}), Facts(status=rows[0]["status"], is_own=True)
+    ):
+        return  # decided (or merged) meanwhile: the decision stands
+    status = rows[0]["status"]
+    move = check_transition(status, WITHDRAWN, SUBMITTER)
+    await (
+        Idea.update({Idea.status: WITHDRAWN, Idea.answered: False, Idea.updated_at: at})
+        .where(Idea.id == idea_id, Idea.status == status)
+        .run()
+    )
+    await record_event(
+        idea_id=idea_id,
+        kind="status",
+        status=WITHDRAWN,
+        note="The submitter withdrew this idea.",
+        actor_label=move.actor_label,
+        actor_id=submitter,
+        created_at=told_at,
+    )
 
 
 # -- comments ------------------------------------------------------------------------------
@@ -274,7 +310,9 @@ async def edit_comment(ctx: Context, comment_id: str | int, data: CommentEdit) -
     out = CommentOut(
         id=str(row["id"]),
         at=row["created_at"],
-        author=author_label(row["by_submitter"], row["as_council"], viewer.name),
+        author=author_label(
+            row["by_submitter"], row["as_council"], viewer.name, row["by_co_submitter"]
+        ),
         body=data.body,
         edited=True,
         mine=True,
@@ -290,8 +328,8 @@ async def delete_comment(ctx: Context, comment_id: str | int) -> CommentChanged:
     at once."""
     now = ctx.now
     row = await _own_comment(ctx, comment_id)
-    anonymous = row["by_submitter"] or row["by_co_submitter"]
     shown_at = publish.visible_from(now)
+    anonymous = batched(row)
     async with write_transaction():
         if anonymous and shown_at > now and not publish.is_pending(row["published_at"], now):
             change = {Comment.delete_at: shown_at}

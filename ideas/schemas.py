@@ -150,8 +150,9 @@ class IdeaOut(BaseModel):
     #: to its author only, while others cannot see it yet: when they will
     #: (PUBLISH_DELAY_MINUTES); null otherwise
     visible_from: dt.datetime | None = None
-    #: to the submitter who edited it, while others still see it as it was:
-    #: when they will see the edit (the next batch); null otherwise
+    #: to the submitter who edited or withdrew it, while others still see it
+    #: as it was: when they will see the edit or withdrawal (the next batch);
+    #: null otherwise
     edit_visible_from: dt.datetime | None = None
 
 

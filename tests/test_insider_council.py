@@ -94,6 +94,19 @@ async def test_a_merged_co_submitter_gets_credit_and_notices_but_not_the_submitt
     status = await Idea.select(Idea.status).where(Idea.id == int(target)).run()
     assert status[0]["status"] == "needs_info"
 
+    # nor withdraw or rewrite it (a merge gives credit and notices, not the idea)
+    page = await web.get(f"/ideas/{target}")
+    assert page.status_code == 200
+    assert "Withdraw" not in page.text and "Edit your idea" not in page.text
+    assert (await dan.api().post(f"/api/v1/ideas/{target}/withdraw")).status_code == 403
+    r = await dan.api().patch(f"/api/v1/ideas/{target}", json={"title": "Something else entirely"})
+    assert r.status_code == 403
+    assert (await web.form(f"/ideas/{target}/withdraw", {})).status_code == 403
+    status = await Idea.select(Idea.status, Idea.title).where(Idea.id == int(target)).run()
+    assert status[0] == {"status": "needs_info", "title": "Print the PO number on every invoice"}
+    alices_page = await (await alice.browser()).get(f"/ideas/{target}")
+    assert "Withdraw" in alices_page.text
+
     # nor comment as "Submitter": his comments show as "Co-submitter"
     r = await dan.api().post(f"/api/v1/ideas/{target}/comments", json={"body": "I wrote this."})
     assert r.status_code == 201 and r.json()["author"] == "Co-submitter"

@@ -362,11 +362,13 @@ async def test_the_digest_lists_a_new_idea_only_from_its_batch(personas, batches
 
 
 async def test_a_withdrawal_is_told_with_its_batch_not_at_its_minute(personas, batches):
-    """Withdrawing told voters and followers (notice, mail `Date:`) the
-    minute the submitter acted; now it is dated, and delivered, at the
+    """Withdrawing told voters and followers (notice, mail `Date:`), and
+    showed anyone watching the idea (its status, its timeline), the minute
+    the submitter acted; now it happens, is dated, and is delivered at the
     batch's moment, like an answer to the council."""
     alice = await personas.get("alice_support")
     dan = await personas.get("dan_sales")
+    erin = await personas.get("erin_it")
     batches.set(at(8))
     idea = await submit(alice)
     batches.set(at(9, 30))
@@ -374,23 +376,34 @@ async def test_a_withdrawal_is_told_with_its_batch_not_at_its_minute(personas, b
     batches.set(at(10, 5))
     r = await alice.api().post(f"/api/v1/ideas/{idea}/withdraw")
     assert r.status_code == 200, r.text
+    # she sees it withdrawn at once; others, nothing until the batch
+    assert r.json()["status"] == "withdrawn"
+    assert r.json()["edit_visible_from"] == "2026-11-23T11:00:00Z"
+    page = await (await alice.browser()).get(f"/ideas/{idea}")
+    assert "withdrawn for colleagues from 11:00" in page.text
+    for moment in (at(10, 5), JUST_BEFORE):
+        batches.set(moment)
+        await tasks.publish_batches({})
+        await drain()
+        seen = (await dan.api().get(f"/api/v1/ideas/{idea}")).json()
+        assert seen["status"] == "new" and seen["edit_visible_from"] is None
+        timeline = (await dan.api().get(f"/api/v1/ideas/{idea}/events")).json()["items"]
+        assert "withdrawn" not in [e["status"] for e in timeline]
+        assert await Event.count().where(Event.status == "withdrawn").run() == 0
+        assert await notices(user=dan.viewer.id) == []
+        # (a vote still counts: a 409 would tell the idea was just withdrawn)
+        assert (await erin.api().put(f"/api/v1/ideas/{idea}/vote")).status_code == 200
+        assert (await erin.api().delete(f"/api/v1/ideas/{idea}/vote")).status_code == 200
+    batches.set(BOUNDARY)
+    assert await tasks.publish_batches({}) == "ok"  # the workers' minute job withdraws it
+    assert (await dan.api().get(f"/api/v1/ideas/{idea}")).json()["status"] == "withdrawn"
     [event] = await Event.select(Event.id, Event.created_at, Event.dispatched_at).where(
         Event.idea == int(idea), Event.status == "withdrawn"
     )
     assert event["created_at"] == BOUNDARY
     timeline = (await dan.api().get(f"/api/v1/ideas/{idea}/events")).json()["items"]
-    assert [e["at"] for e in timeline] == ["2026-11-23T00:00:00Z"]  # the day only
-    # the worker's after-commit job runs at once: it leaves the event for later
-    await drain()
-    assert await fanout.deliver_event(event["id"]) == fanout.Delivery(event["id"], "not yet")
-    assert await notices(user=dan.viewer.id) == []
-    assert await Notification.count().where(Notification.event == event["id"]).run() == 0
-    assert (await Event.select(Event.dispatched_at).where(Event.id == event["id"]))[0][
-        "dispatched_at"
-    ] is None
-    batches.set(JUST_BEFORE)
-    assert event["id"] not in await fanout.undispatched_events(JUST_BEFORE, 5, 100)
-    # from its batch on, the sweep brings it back and it is delivered, dated then
+    assert [e["at"] for e in timeline if e["status"] == "withdrawn"] == ["2026-11-23T00:00:00Z"]
+    # delivered from its batch on, dated then
     batches.set(at(11, 0, 30))
     assert event["id"] in await fanout.undispatched_events(at(11, 0, 20), 5, 100)
     result = await fanout.deliver_event(event["id"])
@@ -529,3 +542,99 @@ async def test_a_submitter_comment_changes_only_before_others_see_it_or_with_a_b
     assert (await dan.api().get(f"/api/v1/ideas/{idea}")).json()["comments"] == 1
     row = await Comment.select(Comment.deleted_at).where(Comment.id == int(comment)).first()
     assert row["deleted_at"] == at(12)  # the batch's moment, not 11:10
+
+
+async def test_a_held_edit_is_dropped_once_the_council_has_decided(personas, batches):
+    """The council decided on the text it saw: an edit still waiting for its
+    batch is not applied under the decision (as an edit then is refused)."""
+    from ideas.tables import WaitingEdit
+
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    bob, cora, pat = await council(personas)
+    batches.set(at(8, 0))
+    idea = await submit(alice, title="Print the PO number on every invoice")
+    batches.set(at(10, 5))
+    r = await alice.api().patch(f"/api/v1/ideas/{idea}", json={"title": "Something else"})
+    assert r.json()["edit_visible_from"] == "2026-11-23T11:00:00Z"
+    batches.set(at(10, 30))
+    r = await bob.api().post(
+        "/api/v1/triage/sessions",
+        json={"held_on": "2026-11-23", "attendee_ids": [m.id for m in (bob, cora, pat)]},
+    )
+    session = r.json()["id"]
+    await confirm_attendance(session, cora, pat)
+    r = await bob.api().post(
+        f"/api/v1/ideas/{idea}/decision",
+        json={"session_id": session, "outcome": "decline", "note": "Not for this year, sorry."},
+    )
+    assert r.status_code == 200, r.text
+    batches.set(at(11, 0, 30))
+    assert await tasks.publish_batches({}) == "ok"
+    for persona in (dan, alice):
+        seen = (await persona.api().get(f"/api/v1/ideas/{idea}")).json()
+        assert seen["status"] == "declined"
+        assert seen["title"] == "Print the PO number on every invoice"
+    assert await WaitingEdit.count().run() == 0
+
+
+async def test_a_co_submitters_council_comment_is_not_batched_when_changed(personas, batches):
+    """A co-submitter writing as council is shown as "CX council" at once
+    (not batched): editing and deleting it behave as for any council
+    comment -- a deletion that waited for a batch would mark its author as
+    a co-submitter."""
+    from ideas.tables import Submission
+
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    bob = await personas.get("bob_finance_council")
+    batches.set(at(8, 0))
+    idea = await submit(alice)
+    await Submission.insert(Submission(idea=int(idea), user=bob.id, role="co_submitter")).run()
+    url = f"/api/v1/ideas/{idea}/comments"
+    batches.set(at(10, 5))
+    r = await bob.api().post(url, json={"body": "From the council.", "as_council": True})
+    assert r.status_code == 201 and r.json()["author"] == "CX council", r.text
+    comment = r.json()["id"]
+    batches.set(at(10, 6))
+    r = await bob.api().patch(f"/api/v1/comments/{comment}", json={"body": "From the council!"})
+    assert r.status_code == 200, r.text
+    assert (await bob.api().delete(f"/api/v1/comments/{comment}")).status_code == 200
+    assert [c["deleted"] for c in (await dan.api().get(url)).json()["items"]] == [True]
+
+
+async def test_the_words_of_an_unpublished_idea_move_no_suggestion(personas, batches):
+    """Suggestions by shared words rank published ideas with document
+    frequencies: an unpublished idea's words counted in them would change
+    which published ideas a draft is shown -- at the second a colleague
+    submitted on that topic. Its words are indexed from its batch on."""
+    from ideas.board import similar
+    from ideas.tables import IdeaTerm, TermDocFreq
+    from workers import tasks as worker_tasks
+
+    alice = await personas.get("alice_support")
+    dan = await personas.get("dan_sales")
+    batches.set(at(8, 0))
+    for title in (
+        "Kubernetes cluster for resellers",
+        "Reseller portal for statements",
+        "Cluster the support tickets by topic",
+    ):
+        await submit(dan, title=title)
+    batches.set(at(10, 5))
+    await index_terms_as_the_worker()
+    draft = "Kubernetes cluster for the team"
+
+    async def seen() -> tuple[list, list]:
+        frequencies = await TermDocFreq.select().order_by(TermDocFreq.term).run()
+        return await similar._lexical_scores(draft, "", 5), frequencies
+
+    before = await seen()
+    idea = await submit(alice, title="Kubernetes cluster for the team")  # visible from 11:00
+    await worker_tasks.index_terms({}, [int(idea)])  # its after-commit job
+    await index_terms_as_the_worker()
+    assert await seen() == before
+    assert await IdeaTerm.count().where(IdeaTerm.idea == int(idea)).run() == 0
+    batches.set(at(11, 0, 2))  # the sweep right after the batch
+    await index_terms_as_the_worker()
+    assert int(idea) in [i for i, _ in await similar._lexical_scores(draft, "", 5)]

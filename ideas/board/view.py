@@ -14,6 +14,7 @@ from ideas.blind import (
     blind_rows,
     facts_columns,
     idea_text,
+    original_submitter_ids,
 )
 from ideas.context import Context
 from ideas.errors import NotFound
@@ -69,6 +70,9 @@ async def row_with_facts(idea_id: int, viewer: Viewer, now: dt.datetime, columns
         raise NotFound("no such idea")
     row = rows[0]
     if row["f_mine"] and viewer.id is not None:
+        if viewer.id not in set(await original_submitter_ids(idea_id)):
+            # a co-submitter by merge: no edit, no withdrawal (ideas.editing)
+            return {**row, "f_co_submitter": True}
         # the viewer's own edit, which others see from its batch
         waiting = await waiting_edit(idea_id, viewer.id)
         if waiting is not None:
