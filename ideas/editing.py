@@ -231,11 +231,14 @@ async def _apply_withdrawal(
         return  # decided (or merged) meanwhile: the decision stands
     status = rows[0]["status"]
     move = check_transition(status, WITHDRAWN, SUBMITTER)
-    await (
+    moved = await (
         Idea.update({Idea.status: WITHDRAWN, Idea.answered: False, Idea.updated_at: at})
         .where(Idea.id == idea_id, Idea.status == status)
+        .returning(Idea.id)
         .run()
     )
+    if not moved:
+        return  # a decision came in between (PostgreSQL, read committed): it stands
     await record_event(
         idea_id=idea_id,
         kind="status",

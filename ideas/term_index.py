@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ideas import clock, outbox, sql
+from ideas import clock, outbox, publish, sql
 from ideas.tables import Idea
 
 TERMS_JOB = "index_terms"
@@ -34,14 +34,19 @@ def ask_for_terms(idea_id: int) -> None:
 
 async def ideas_without_terms(limit: int, ids: Iterable[int] | None = None) -> list[dict]:
     """Ideas (id, title, problem) others can see (ideas.publish) with no
-    similar-search term yet. An idea not yet published is left out: its
+    similar-search term yet, the newest first. An idea not yet published is
+    left out (with batches): its
     words would change the document frequencies, and so which published
     ideas a draft is shown, at the second it was submitted; the sweep
     indexes it once its batch is out. An idea whose text yields no term at
     all stays in this list: it is re-read by each sweep, at no cost but the
     read."""
     where = ""
-    args: list[Any] = [clock.now()]
+    args: list[Any] = []
+    published = ""
+    if publish.delay_minutes() > 0:
+        published = "(i.published_at IS NULL OR i.published_at <= {}) AND "
+        args.append(clock.now())
     if ids is not None:
         ids = [int(i) for i in ids]
         if not ids:
@@ -52,8 +57,9 @@ async def ideas_without_terms(limit: int, ids: Iterable[int] | None = None) -> l
     args.append(int(limit))
     return await Idea.raw(
         "SELECT i.id, i.title, i.problem FROM idea i "
-        "WHERE (i.published_at IS NULL OR i.published_at <= {}) "
-        "AND NOT EXISTS (SELECT 1 FROM idea_term t WHERE t.idea = i.id)"
-        f"{where} ORDER BY i.id LIMIT {{}}",
+        f"WHERE {published}NOT EXISTS (SELECT 1 FROM idea_term t WHERE t.idea = i.id)"
+        # the newest first: ideas whose text yields no term stay in this list,
+        # and must not keep the sweep from a batch just published
+        f"{where} ORDER BY COALESCE(i.published_at, i.created_at) DESC, i.id LIMIT {{}}",
         *args,
     ).run()

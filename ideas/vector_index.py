@@ -417,10 +417,12 @@ class VectorIndex:
         when the first finds nothing pending.
 
         Ideas not yet published (ideas.publish) take no part in the decision:
-        a submission makes its vector pending, and its terms counted, seconds
-        before the worker stores the vector, and the search's cost while the
-        index is incomplete (the pass by words) would tell anyone polling the
-        suggestions the second someone submitted an idea."""
+        a submission makes its vector pending seconds before the worker
+        stores it, and the search's cost while the index is incomplete (the
+        pass by words) would tell anyone polling the suggestions the second
+        someone submitted an idea. (Their terms are written only from their
+        batch on, ideas.term_index; the count still leaves out any an older
+        version wrote.)"""
         now = clock.now()
         rows = await IdeaVector.raw(
             "SELECT EXISTS (SELECT 1 FROM idea_vector v JOIN idea i ON i.id = v.idea "

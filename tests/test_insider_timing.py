@@ -18,7 +18,7 @@ import email.utils
 
 import pytest
 
-from ideas import clock, context, triage
+from ideas import clock, context, term_index, triage
 from ideas.config import get_settings, reset_settings
 from ideas.notify import digest, fanout, mailing
 from ideas.publish import visible_from
@@ -569,6 +569,12 @@ async def test_a_held_edit_is_dropped_once_the_council_has_decided(personas, bat
         json={"session_id": session, "outcome": "decline", "note": "Not for this year, sorry."},
     )
     assert r.status_code == 200, r.text
+    # she is not shown an edit that will not happen
+    mine = (await alice.api().get(f"/api/v1/ideas/{idea}")).json()
+    assert (mine["title"], mine["edit_visible_from"]) == (
+        "Print the PO number on every invoice",
+        None,
+    )
     batches.set(at(11, 0, 30))
     assert await tasks.publish_batches({}) == "ok"
     for persona in (dan, alice):
@@ -621,6 +627,10 @@ async def test_the_words_of_an_unpublished_idea_move_no_suggestion(personas, bat
         "Cluster the support tickets by topic",
     ):
         await submit(dan, title=title)
+    # ideas whose text yields no search term (the sweep reads them again and again)
+    for n in range(5):
+        problem = f"Клиенты ждут ответа слишком долго, {n}."
+        await submit(dan, title=f"Быстрее отвечать {n}", problem=problem)
     batches.set(at(10, 5))
     await index_terms_as_the_worker()
     draft = "Kubernetes cluster for the team"
@@ -635,6 +645,8 @@ async def test_the_words_of_an_unpublished_idea_move_no_suggestion(personas, bat
     await index_terms_as_the_worker()
     assert await seen() == before
     assert await IdeaTerm.count().where(IdeaTerm.idea == int(idea)).run() == 0
-    batches.set(at(11, 0, 2))  # the sweep right after the batch
+    batches.set(at(11, 0, 2))  # the sweep right after the batch: the newest first,
+    # before any older idea whose text yields no term (those stay in its list)
+    assert [r["id"] for r in await term_index.ideas_without_terms(1)] == [int(idea)]
     await index_terms_as_the_worker()
     assert int(idea) in [i for i, _ in await similar._lexical_scores(draft, "", 5)]

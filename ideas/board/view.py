@@ -18,7 +18,8 @@ from ideas.blind import (
 )
 from ideas.context import Context
 from ideas.errors import NotFound
-from ideas.lifecycle import DUPLICATE
+from ideas.lifecycle import DUPLICATE, NEW, WITHDRAWN
+from ideas.policy import WITHDRAWABLE
 from ideas.schemas import EventOut, IdeaOut
 from ideas.tables import Event, Idea, Submission, WaitingEdit
 from ideas.viewer import Viewer
@@ -76,8 +77,21 @@ async def row_with_facts(idea_id: int, viewer: Viewer, now: dt.datetime, columns
         # the viewer's own edit, which others see from its batch
         waiting = await waiting_edit(idea_id, viewer.id)
         if waiting is not None:
-            row = {**row, **waiting[0], "edit_publish_at": waiting[1]}
+            changes = still_applicable(waiting[0], row["status"])
+            if changes:
+                row = {**row, **changes, "edit_publish_at": waiting[1]}
     return row
+
+
+def still_applicable(changes: dict, status: str) -> dict:
+    """What of a held edit its batch will still apply to an idea now at
+    `status` (ideas.editing.publish_due_changes): the text while the idea is
+    `new`, a withdrawal while the idea may be withdrawn -- a decision since
+    stands, and the editor is not shown a change that will not happen."""
+    kept = {k: v for k, v in changes.items() if k != "status"} if status == NEW else {}
+    if changes.get("status") == WITHDRAWN and status in WITHDRAWABLE:
+        kept["status"] = WITHDRAWN
+    return kept
 
 
 def edit_fields(stored: Any) -> dict:
